@@ -1,0 +1,32 @@
+"""xagents: TensorFlow 2 deep reinforcement learning agents with a command line."""
+
+import importlib
+
+__version__ = '0.2.0'
+
+# agent name -> (module, class); imported lazily so `xagents --help` does not load TensorFlow.
+AGENTS = {'ppo': ('xagents.ppo.agent', 'PPO'), 'dqn': ('xagents.dqn.agent', 'DQN')}
+
+
+class _Registry(dict):
+    """``agents['ppo']`` -> the PPO class, imported on first use."""
+
+    def __missing__(self, name):
+        if name not in AGENTS:
+            raise KeyError(f'unknown agent {name!r}, expected one of {", ".join(AGENTS)}')
+        module, attribute = AGENTS[name]
+        self[name] = getattr(importlib.import_module(module), attribute)
+        return self[name]
+
+
+agents = _Registry()
+
+
+def __getattr__(name):
+    for key, (_, attribute) in AGENTS.items():
+        if attribute == name:
+            return agents[key]
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+
+
+__all__ = ['agents', 'AGENTS', *[attribute for _, attribute in AGENTS.values()]]

@@ -1,0 +1,744 @@
+"""The shared training loop: BaseAgent, OnPolicy and OffPolicy.
+
+``BaseAgent.fit`` is a template: a subclass implements ``train_iteration`` (collect
+experience and update, returning the latest losses) and ``policy`` (observations to
+actions in a ``tf.function``); the base class steps the vector environment, counts
+steps and episodes, keeps the reward statistics, logs, checkpoints, writes the history
+and decides when to stop. Differences between agents are declared as class attributes
+(``Config``, ``model_roles``), never detected.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import json
+import os
+import sys
+import time
+from collections import deque
+from pathlib import Path
+
+import gymnasium as gym
+import keras
+import numpy as np
+import tensorflow as tf
+
+from xagents.utils.buffers import ReplayBuffer
+from xagents.utils.cli import AgentConfig, OffPolicyConfig
+from xagents.utils.envs import (
+    ObservationNormalizer,
+    RewardNormalizer,
+    create_envs,
+    final_observations,
+)
+from xagents.utils.history import History
+from xagents.utils.models import ModelReader
+
+BEST_SAVE_INTERVAL = 5.0
+PROGRESS_INTERVAL = 2.0
+
+
+class CheckpointError(ValueError):
+    """Weights that cannot be loaded into the agent."""
+
+
+def checkpoint_prefix(path: str | os.PathLike) -> str:
+    """The checkpoint prefix to read from a checkpoint folder or prefix."""
+    path = Path(path)
+    if path.is_dir():
+        latest = tf.train.latest_checkpoint(str(path))
+        if latest is None:
+            raise CheckpointError(f'no checkpoint in {path}')
+        return latest
+    if Path(f'{path}.index').is_file():
+        return str(path)
+    raise CheckpointError(f'weights not found: {path}')
+
+
+class BaseAgent:
+    """Base of every agent: the loop, statistics, checkpoints and play.
+
+    Args:
+        envs: A vector environment from :func:`xagents.utils.envs.create_envs`.
+        *models: Keras models, one per entry of ``model_roles``.
+        checkpoints: Where to save the best models, one path per model (default: the
+            run directory's ``best-<role>`` folders).
+        history_checkpoint: Parquet file for the per-episode history (default: the run
+            directory's ``history.parquet``).
+        output_dir: Run directory for config, history and checkpoints (default:
+            ``runs/<agent>-<env>-<time>``).
+        **hyperparameters: Fields of ``Config``.
+    """
+
+    Config = AgentConfig
+    model_roles: tuple[str, ...] = ('model',)
+    # Default `.cfg` basenames per role, without the ann-/cnn- prefix.
+    model_configs: tuple[str, ...] = ('actor-critic',)
+
+    def __init__(
+        self,
+        envs: gym.vector.VectorEnv,
+        *models: keras.Model,
+        checkpoints: list[str] | None = None,
+        history_checkpoint: str | None = None,
+        output_dir: str | None = None,
+        **hyperparameters,
+    ):
+        names = {field.name for field in dataclasses.fields(self.Config)}
+        unknown = sorted(set(hyperparameters) - names)
+        if unknown:
+            raise TypeError(f'{type(self).__name__} got unknown hyperparameter(s): {", ".join(unknown)}')
+        self.config = self.Config(**hyperparameters)
+        if len(models) != len(self.model_roles):
+            raise ValueError(f'{type(self).__name__} takes {len(self.model_roles)} model(s), got {len(models)}')
+        for label, paths in (('--checkpoints', checkpoints),):
+            if paths is not None and len(paths) != len(self.model_roles):
+                raise ValueError(f'{label} needs {len(self.model_roles)} path(s) for {type(self).__name__}, got {len(paths)}')
+        self.envs = envs
+        self.n_envs = envs.num_envs
+        self.action_space = envs.single_action_space
+        self.observation_space = envs.single_observation_space
+        self.check_spaces()
+        self.models = dict(zip(self.model_roles, models))
+        for model in self.models.values():
+            if getattr(model, 'optimizer', None) is None:
+                model.compile(optimizer=self.make_optimizer())
+            model.optimizer.build(model.trainable_variables)
+        seed = self.config.seed
+        self.rng = np.random.default_rng(seed)
+        self.tf_rng = (
+            tf.random.Generator.from_seed(seed) if seed is not None else tf.random.Generator.from_non_deterministic_state()
+        )
+        self.obs_normalizer = ObservationNormalizer(self.observation_space.shape) if self.config.normalize_obs else None
+        self.reward_normalizer = (
+            RewardNormalizer(self.n_envs, self.config.gamma) if self.config.normalize_reward else None
+        )
+        self.checkpoint_paths = checkpoints
+        self.history_path = history_checkpoint
+        self.output_dir = Path(output_dir) if output_dir else None
+        self.history: History | None = None
+        self.state_variable = tf.Variable('{}', dtype=tf.string, trainable=False)
+        self.steps = 0
+        self.episodes = 0
+        self.elapsed = 0.0
+        self.episode_rewards: deque[float] = deque(maxlen=self.config.reward_buffer_size)
+        self.mean_reward = float('nan')
+        self.best_reward = float('-inf')
+        self.plateau_count = 0
+        self.reductions = 0
+        self.losses: dict[str, float] = {}
+        self.observations: np.ndarray | None = None
+        self.episode_returns = np.zeros(self.n_envs)
+        self.episode_lengths = np.zeros(self.n_envs, np.int64)
+        self.lives: np.ndarray | None = None
+        self.env_kwargs: dict = {}
+        self.env_id = envs.spec.id if envs.spec is not None else 'unknown'
+
+    # ----------------------------------------------------------------- building
+    def check_spaces(self) -> None:
+        """Raise a clear error when the environment's spaces do not suit the agent."""
+
+    def make_optimizer(self) -> keras.optimizers.Optimizer:
+        config = self.config
+        return keras.optimizers.Adam(
+            learning_rate=config.lr, epsilon=config.opt_epsilon, beta_1=config.beta1, beta_2=config.beta2
+        )
+
+    @classmethod
+    def output_units(cls, envs: gym.vector.VectorEnv) -> list[list[int]]:
+        """Units of each role's ``output=1`` layers for ``envs``."""
+        raise NotImplementedError
+
+    @classmethod
+    def default_model_files(cls, observation_space: gym.Space) -> list[Path]:
+        kind = 'cnn' if len(observation_space.shape) == 3 else 'ann'
+        folder = Path(sys.modules[cls.__module__].__file__).parent
+        return [folder / 'models' / f'{kind}-{name}.cfg' for name in cls.model_configs]
+
+    @classmethod
+    def build_models(cls, envs, model_files=None, config: AgentConfig | None = None) -> list[keras.Model]:
+        """Models for ``envs`` from ``.cfg`` files (default: the agent's own)."""
+        config = config or cls.Config()
+        space = envs.single_observation_space
+        files = model_files or cls.default_model_files(space)
+        if len(files) != len(cls.model_roles):
+            raise ValueError(f'{cls.__name__} needs {len(cls.model_roles)} model file(s), got {len(files)}')
+        if config.seed is not None:
+            keras.utils.set_random_seed(config.seed)
+        input_dtype = space.dtype if len(space.shape) == 3 else 'float32'
+        return [
+            ModelReader(path, units, space.shape, seed=config.seed, input_dtype=input_dtype).build_model()
+            for path, units in zip(files, cls.output_units(envs))
+        ]
+
+    @classmethod
+    def from_env(
+        cls,
+        env_id: str,
+        n_envs: int = 1,
+        preprocess: bool = False,
+        max_frame: bool = False,
+        async_envs: bool = False,
+        model_files: list[str] | None = None,
+        checkpoints: list[str] | None = None,
+        history_checkpoint: str | None = None,
+        output_dir: str | None = None,
+        **hyperparameters,
+    ) -> BaseAgent:
+        """Make the environments and default models, then the agent.
+
+        >>> agent = PPO.from_env('CartPole-v1', n_envs=16, seed=1)
+        """
+        if preprocess:
+            hyperparameters.setdefault('clip_rewards', True)
+            hyperparameters.setdefault('life_loss_terminal', True)
+        config = cls.Config(**hyperparameters)
+        envs = create_envs(env_id, n_envs, preprocess=preprocess, max_frame=max_frame, async_envs=async_envs)
+        models = cls.build_models(envs, model_files, config)
+        agent = cls(
+            envs, *models, checkpoints=checkpoints, history_checkpoint=history_checkpoint, output_dir=output_dir,
+            **hyperparameters,
+        )
+        agent.env_kwargs = {'preprocess': preprocess, 'max_frame': max_frame}
+        agent.model_files = [str(path) for path in (model_files or cls.default_model_files(envs.single_observation_space))]
+        return agent
+
+    # ------------------------------------------------------------ subclass API
+    def policy(self, observations: np.ndarray, deterministic: bool = False) -> np.ndarray:
+        """Actions for a batch of (normalized) observations."""
+        raise NotImplementedError
+
+    def train_iteration(self) -> dict[str, float]:
+        """Collect experience, update, and return the latest losses."""
+        raise NotImplementedError
+
+    def trackables(self) -> dict:
+        """Objects saved for resuming beyond the models and their optimizers."""
+        return {}
+
+    def env_actions(self, actions: np.ndarray) -> np.ndarray:
+        """Actions as the environment takes them (continuous actions clipped to bounds)."""
+        if isinstance(self.action_space, gym.spaces.Box):
+            return np.clip(actions, self.action_space.low, self.action_space.high)
+        return actions
+
+    # --------------------------------------------------------- environment step
+    def normalize_observations(self, observations: np.ndarray, update: bool = False) -> np.ndarray:
+        if self.obs_normalizer is None:
+            return observations
+        return self.obs_normalizer(observations, update)
+
+    def reset_envs(self) -> None:
+        seed = None if self.config.seed is None else self.config.seed + self.steps
+        raw, info = self.envs.reset(seed=seed)
+        self.lives = info.get('lives')
+        self.observations = self.normalize_observations(raw, update=True)
+        self.raw_observations = raw
+        self.episode_returns[:] = 0
+        self.episode_lengths[:] = 0
+
+    def step_envs(self, actions: np.ndarray) -> dict[str, np.ndarray]:
+        """Step all envs once and return the transition as the learner should see it.
+
+        Returns a dict with ``observations`` (the next ones, already reset where an
+        episode ended), ``final_observations`` (where an episode ended, its last one:
+        bootstrap from it on truncation), ``rewards`` (clipped / normalized for
+        training), ``terminals`` (true ends, plus life loss when configured),
+        ``truncated`` and ``dones`` (episode ended either way).
+        """
+        raw, rewards, terminated, truncated, info = self.envs.step(self.env_actions(actions))
+        done = terminated | truncated
+        self.steps += self.n_envs
+        self.episode_returns += rewards
+        self.episode_lengths += 1
+        if done.any():
+            self.finish_episodes(done)
+        final_raw = final_observations(info, raw, done)
+        terminals = terminated.copy()
+        lives = info.get('lives')
+        if self.config.life_loss_terminal and lives is not None and self.lives is not None:
+            terminals |= (lives < self.lives) & ~done
+        self.lives = lives
+        training_rewards = rewards.astype(np.float32)
+        if self.config.clip_rewards:
+            training_rewards = np.sign(training_rewards)
+        if self.reward_normalizer is not None:
+            training_rewards = self.reward_normalizer(training_rewards, done)
+        observations = self.normalize_observations(raw, update=True)
+        finals = self.normalize_observations(final_raw) if done.any() else observations
+        self.observations, self.raw_observations = observations, raw
+        return {
+            'observations': observations,
+            'raw_observations': raw,
+            'final_observations': finals,
+            'raw_final_observations': final_raw,
+            'rewards': training_rewards,
+            'terminals': terminals,
+            'truncated': truncated & ~terminals,
+            'dones': done,
+        }
+
+    def finish_episodes(self, done: np.ndarray) -> None:
+        for index in np.flatnonzero(done):
+            self.episodes += 1
+            episode_reward = float(self.episode_returns[index])
+            self.episode_rewards.append(episode_reward)
+            self.mean_reward = float(np.mean(self.episode_rewards))
+            if len(self.episode_rewards) >= min(10, self.episode_rewards.maxlen) and self.mean_reward > self.best_reward:
+                self.best_reward = self.mean_reward
+                self.plateau_count = 0
+                self.best_pending = True
+            else:
+                self.plateau_count += 1
+            if self.history is not None:
+                self.history.append(
+                    {
+                        'episode': self.episodes,
+                        'step': self.steps,
+                        'time': self.elapsed_time(),
+                        'episode_reward': episode_reward,
+                        'mean_reward': self.mean_reward,
+                        'best_reward': self.best_reward if np.isfinite(self.best_reward) else None,
+                        'episode_length': int(self.episode_lengths[index]),
+                        **self.losses,
+                    }
+                )
+        self.episode_returns[done] = 0
+        self.episode_lengths[done] = 0
+
+    # ------------------------------------------------------------- the loop
+    def elapsed_time(self) -> float:
+        return self.elapsed + time.perf_counter() - self.fit_start
+
+    def fit(self, target_reward: float | None = None, max_steps: int | None = None) -> str:
+        """Train until ``target_reward`` (mean over ``reward_buffer_size`` episodes) or ``max_steps``.
+
+        Returns:
+            Why training stopped: ``target``, ``max_steps``, ``early_stop`` or ``interrupted``.
+        """
+        if target_reward is None and max_steps is None:
+            raise ValueError('give a target reward or a maximum number of steps')
+        self.fit_start = time.perf_counter()
+        self.prepare_run()
+        if self.observations is None:
+            self.reset_envs()
+        last_save = last_progress = time.perf_counter()
+        progress_episodes = self.episodes
+        self.best_pending, last_best = False, 0.0
+        steps_at_progress, time_at_progress = self.steps, time.perf_counter()
+        reason = None
+        try:
+            while reason is None:
+                self.losses = {name: float(value) for name, value in self.train_iteration().items()}
+                now = time.perf_counter()
+                if self.best_pending and now - last_best >= BEST_SAVE_INTERVAL:
+                    self.save_best()
+                    last_best = now
+                reason = self.check_stop(target_reward, max_steps)
+                frequency = self.config.log_frequency
+                due = (
+                    self.episodes - progress_episodes >= frequency
+                    if frequency
+                    else now - last_progress >= PROGRESS_INTERVAL and self.episodes > progress_episodes
+                )
+                if due or reason:
+                    self.print_progress(self.steps - steps_at_progress, now - time_at_progress)
+                    steps_at_progress, time_at_progress = self.steps, now
+                    progress_episodes, last_progress = self.episodes, now
+                if now - last_save >= self.config.save_interval:
+                    self.save_latest()
+                    last_save = now
+        except KeyboardInterrupt:
+            reason = 'interrupted'
+        finally:
+            self.elapsed = self.elapsed_time()
+            if self.best_pending:
+                self.save_best()
+            self.save_latest()
+        self.console(
+            {
+                'target': f'Reward achieved in {self.steps} steps',
+                'max_steps': 'Maximum steps exceeded',
+                'early_stop': f'Early stopping after {self.reductions} learning rate reductions',
+                'interrupted': f'Interrupted at step {self.steps}; run saved in {self.output_dir}',
+            }[reason]
+        )
+        return reason
+
+    def check_stop(self, target_reward: float | None, max_steps: int | None) -> str | None:
+        if (
+            target_reward is not None
+            and len(self.episode_rewards) == self.episode_rewards.maxlen
+            and self.mean_reward >= target_reward
+        ):
+            return 'target'
+        if max_steps is not None and self.steps >= max_steps:
+            return 'max_steps'
+        monitoring = self.config.divergence_monitoring_steps
+        if monitoring is not None and self.steps >= monitoring and self.plateau_count >= self.config.plateau_reduce_patience:
+            self.plateau_count = 0
+            self.reductions += 1
+            for model in self.models.values():
+                rate = model.optimizer.learning_rate
+                rate.assign(rate * self.config.plateau_reduce_factor)
+            self.console(f'Learning rate reduced to {float(rate.numpy()):.3g} (plateau {self.reductions})')
+            if self.reductions >= self.config.early_stop_patience:
+                return 'early_stop'
+        return None
+
+    def console(self, message: str) -> None:
+        if not self.config.quiet:
+            print(message, flush=True)
+
+    def print_progress(self, steps: int, seconds: float) -> None:
+        precision = self.config.display_precision
+        elapsed = datetime.timedelta(seconds=int(self.elapsed_time()))
+        parts = [
+            f'time {elapsed}',
+            f'steps {self.steps:,}',
+            f'games {self.episodes:,}',
+            f'speed {steps / max(seconds, 1e-9):,.0f} steps/s',
+            f'mean reward {self.mean_reward:.{precision}f}',
+            f'best reward {self.best_reward:.{precision}f}',
+        ]
+        parts += [f'{name} {value:.{max(precision, 4)}g}' for name, value in self.losses.items()]
+        self.console(' | '.join(parts))
+
+    # ------------------------------------------------------ run dir and saving
+    def prepare_run(self) -> None:
+        """Create the run directory, write config.json and open the history."""
+        if self.output_dir is None:
+            stamp = datetime.datetime.now().strftime('%Y%m%d-%H%M%S')
+            self.output_dir = Path('runs') / f'{type(self).__name__.lower()}-{self.env_id.replace("/", "-")}-{stamp}'
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        if self.checkpoint_paths is None:
+            self.checkpoint_paths = [str(self.output_dir / f'best-{role}') for role in self.model_roles]
+        if self.history is None:
+            self.history = History(self.history_path or self.output_dir / 'history.parquet')
+            last = self.history.last()
+            if last is not None and self.steps == 0:
+                # Continue an existing history file: counters pick up where it stopped.
+                self.steps, self.episodes, self.elapsed = int(last['step']), int(last['episode']), float(last['time'])
+                self.episode_rewards.extend(self.history.column('episode_reward')[-self.episode_rewards.maxlen:])
+                self.mean_reward = float(last['mean_reward'])
+                self.best_reward = float(last['best_reward']) if last['best_reward'] is not None else float('-inf')
+            else:
+                self.history.truncate(self.steps)
+        self.write_run_config()
+
+    def write_run_config(self) -> None:
+        import xagents
+
+        config = {
+            'agent': type(self).__name__.lower(),
+            'env': self.env_id,
+            'n_envs': self.n_envs,
+            **self.env_kwargs,
+            'hyperparameters': dataclasses.asdict(self.config),
+            'model_files': getattr(self, 'model_files', None),
+            'checkpoints': [str(Path(path).resolve()) for path in self.checkpoint_paths],
+            'history': str(self.history.path.resolve()),
+            'versions': {'xagents': xagents.__version__, 'tensorflow': tf.__version__, 'gymnasium': gym.__version__},
+        }
+        path = self.output_dir / 'config.json'
+        temporary = path.with_suffix('.json.tmp')
+        temporary.write_text(json.dumps(config, indent=2))
+        os.replace(temporary, path)
+
+    def state(self) -> dict:
+        """Python-side state saved in every checkpoint (JSON)."""
+        return {
+            'steps': self.steps,
+            'episodes': self.episodes,
+            'elapsed': self.elapsed_time() if hasattr(self, 'fit_start') else self.elapsed,
+            'episode_rewards': list(self.episode_rewards),
+            'best_reward': self.best_reward if np.isfinite(self.best_reward) else None,
+            'plateau_count': self.plateau_count,
+            'reductions': self.reductions,
+            'rng': self.rng.bit_generator.state,
+            'obs_normalizer': self.obs_normalizer.stats.state() if self.obs_normalizer else None,
+            'reward_normalizer': self.reward_normalizer.stats.state() if self.reward_normalizer else None,
+        }
+
+    def load_state(self, state: dict) -> None:
+        self.steps, self.episodes, self.elapsed = state['steps'], state['episodes'], state['elapsed']
+        self.episode_rewards.clear()
+        self.episode_rewards.extend(state['episode_rewards'])
+        self.mean_reward = float(np.mean(self.episode_rewards)) if self.episode_rewards else float('nan')
+        self.best_reward = state['best_reward'] if state['best_reward'] is not None else float('-inf')
+        self.plateau_count, self.reductions = state['plateau_count'], state['reductions']
+        self.rng.bit_generator.state = state['rng']
+        if self.obs_normalizer and state['obs_normalizer']:
+            self.obs_normalizer.stats.load(state['obs_normalizer'])
+        if self.reward_normalizer and state['reward_normalizer']:
+            self.reward_normalizer.stats.load(state['reward_normalizer'])
+
+    def _full_checkpoint(self) -> tf.train.Checkpoint:
+        objects = {}
+        for role, model in self.models.items():
+            objects[role] = model
+            objects[f'{role}_optimizer'] = model.optimizer
+        return tf.train.Checkpoint(**objects, **self.trackables(), tf_rng=self.tf_rng, state=self.state_variable)
+
+    def _model_checkpoint(self, role: str) -> tf.train.Checkpoint:
+        model = self.models[role]
+        return tf.train.Checkpoint(model=model, optimizer=model.optimizer, state=self.state_variable)
+
+    @staticmethod
+    def _save(checkpoint: tf.train.Checkpoint, folder: str | os.PathLike) -> None:
+        # CheckpointManager writes the files, then moves its pointer file atomically:
+        # a kill leaves the previous complete checkpoint in force.
+        tf.train.CheckpointManager(checkpoint, str(folder), max_to_keep=1).save()
+
+    def save_latest(self) -> None:
+        """Everything needed to resume, plus the history, written crash-safely."""
+        if self.output_dir is None:
+            return
+        self.state_variable.assign(json.dumps(self.state()))
+        self._save(self._full_checkpoint(), self.output_dir / 'latest')
+        if self.history is not None:
+            self.history.flush()
+
+    def save_best(self) -> None:
+        self.state_variable.assign(json.dumps(self.state()))
+        for role, path in zip(self.model_roles, self.checkpoint_paths):
+            self._save(self._model_checkpoint(role), path)
+        self.best_pending = False
+
+    def resume(self, run_dir: str | os.PathLike) -> None:
+        """Restore weights, optimizers, counters, RNG and normalizers from a run directory."""
+        run_dir = Path(run_dir)
+        if not (run_dir / 'config.json').is_file() or not (run_dir / 'latest').is_dir():
+            raise CheckpointError(f'{run_dir} is not an xagents run directory (no config.json and latest/)')
+        config = json.loads((run_dir / 'config.json').read_text())
+        self.output_dir = run_dir
+        self.checkpoint_paths = config['checkpoints']
+        self.history_path = config['history']
+        self._read(self._full_checkpoint(), run_dir / 'latest', exact=True)
+        self.load_state(json.loads(self.state_variable.numpy().decode()))
+
+    def load_weights(self, paths: list[str | os.PathLike]) -> None:
+        """Load models (and their normalizer statistics) from checkpoints, one per model.
+
+        Accepts checkpoint folders (``--checkpoints`` output, such as ``model.tf``), checkpoint
+        prefixes, Keras ``.weights.h5`` files, or a run directory for all models.
+        """
+        if len(paths) == 1 and (Path(paths[0]) / 'config.json').is_file():
+            paths = json.loads((Path(paths[0]) / 'config.json').read_text())['checkpoints']
+        if len(paths) != len(self.model_roles):
+            raise CheckpointError(f'--weights needs {len(self.model_roles)} path(s) for {type(self).__name__}, got {len(paths)}')
+        for role, path in zip(self.model_roles, paths):
+            if str(path).endswith('.weights.h5'):
+                if not Path(path).is_file():
+                    raise CheckpointError(f'weights not found: {path}')
+                try:
+                    self.models[role].load_weights(path)
+                except (ValueError, OSError) as error:
+                    raise CheckpointError(f'cannot load {path}: {str(error).splitlines()[0]}') from None
+                continue
+            model = self.models[role]
+            self._read(tf.train.Checkpoint(model=model, state=self.state_variable), path, exact=False)
+            state = json.loads(self.state_variable.numpy().decode())
+            if self.obs_normalizer and state.get('obs_normalizer'):
+                self.obs_normalizer.stats.load(state['obs_normalizer'])
+
+    @staticmethod
+    def _read(checkpoint: tf.train.Checkpoint, path, exact: bool) -> None:
+        prefix = checkpoint_prefix(path)
+        try:
+            status = checkpoint.read(prefix)
+            status.assert_existing_objects_matched() if exact else status.expect_partial()
+            if not exact:
+                status.assert_nontrivial_match()
+        except (tf.errors.OpError, ValueError, AssertionError) as error:
+            raise CheckpointError(
+                f'cannot load {path} into this agent and environment: {str(error).splitlines()[0][:200]}'
+            ) from None
+
+    # ------------------------------------------------------------------- play
+    def play(
+        self,
+        episodes: int = 1,
+        video_dir: str | None = None,
+        frame_dir: str | None = None,
+        frame_frequency: int = 1,
+        render: bool = False,
+        max_steps: int | None = None,
+        deterministic: bool = True,
+        seed: int | None = None,
+        name_prefix: str = 'episode',
+    ) -> list[float]:
+        """Play ``episodes`` episodes with the current policy and return their rewards.
+
+        Uses one fresh environment that renders to RGB arrays when a video or frames are
+        asked for; training-only signal changes (reward clipping, life-loss terminals)
+        do not apply and normalization statistics are frozen.
+        """
+        recording = video_dir is not None or frame_dir is not None
+        if render and not os.environ.get('DISPLAY'):
+            print('No display found: --render ignored (use --video-dir or --frame-dir to see the agent).')
+            render = False
+        render_mode = 'rgb_array' if recording else 'human' if render else None
+        envs = create_envs(self.env_id, 1, render_mode=render_mode, **self.env_kwargs)
+        writer = None
+        rewards = []
+        observations, _ = envs.reset(seed=seed)
+        episode_reward, episode_steps, total_steps = 0.0, 0, 0
+        for folder in (video_dir, frame_dir):
+            if folder is not None:
+                Path(folder).mkdir(parents=True, exist_ok=True)
+        try:
+            while len(rewards) < episodes:
+                if recording:
+                    frame = _rendered_frame(envs)
+                    if video_dir is not None and writer is None:
+                        writer = _video_writer(Path(video_dir) / f'{name_prefix}-episode-{len(rewards)}.mp4', envs)
+                    if writer is not None:
+                        writer.append_data(frame)
+                    if frame_dir is not None and total_steps % frame_frequency == 0:
+                        import imageio.v2 as imageio
+
+                        imageio.imwrite(Path(frame_dir) / f'{total_steps:06d}.jpg', frame)
+                actions = self.policy(self.normalize_observations(observations), deterministic=deterministic)
+                observations, reward, terminated, truncated, _ = envs.step(self.env_actions(actions))
+                episode_reward += float(reward[0])
+                episode_steps += 1
+                total_steps += 1
+                if terminated[0] or truncated[0] or (max_steps is not None and episode_steps >= max_steps):
+                    rewards.append(episode_reward)
+                    print(f'episode {len(rewards)}: reward {episode_reward:.2f}, steps {episode_steps}')
+                    episode_reward, episode_steps = 0.0, 0
+                    if writer is not None:
+                        writer.close()
+                        writer = None
+                    if max_steps is not None and not (terminated[0] or truncated[0]):
+                        observations, _ = envs.reset()
+        finally:
+            if writer is not None:
+                writer.close()
+            envs.close()
+        return rewards
+
+
+def _rendered_frame(envs) -> np.ndarray:
+    frames = envs.render()
+    frame = frames[0] if isinstance(frames, (list, tuple)) else frames
+    return np.asarray(frame)
+
+
+def _video_writer(path: Path, envs):
+    import imageio.v2 as imageio
+
+    fps = envs.metadata.get('render_fps') or 30
+    return imageio.get_writer(path, fps=fps, codec='libx264', quality=7, macro_block_size=1)
+
+
+class OnPolicy(BaseAgent):
+    """Agents that learn from fresh rollouts of ``n_steps`` steps of every env.
+
+    A subclass implements ``rollout_step`` (actions plus whatever it needs stored per
+    step, such as log-probabilities and values), ``values`` (state values, used to
+    bootstrap truncated episodes) and ``update`` (one training step on the rollout).
+    """
+
+    def rollout_step(self, observations: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        raise NotImplementedError
+
+    def values(self, observations: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def update(self, rollout: dict[str, np.ndarray]) -> dict[str, float]:
+        raise NotImplementedError
+
+    def collect_rollout(self) -> dict[str, np.ndarray]:
+        """``n_steps`` transitions of every env, time-major, plus ``last_values``.
+
+        A truncated episode (time limit) did not really end: its reward gets
+        ``gamma * V(final observation)`` so the return is bootstrapped, and ``dones``
+        still cuts the return there because the next observation belongs to a new
+        episode.
+        """
+        steps = []
+        for _ in range(self.config.n_steps):
+            observations = self.observations
+            actions, extras = self.rollout_step(observations)
+            transition = self.step_envs(actions)
+            rewards = transition['rewards']
+            if transition['truncated'].any():
+                truncated = transition['truncated']
+                rewards = rewards.copy()
+                rewards[truncated] += self.config.gamma * self.values(transition['final_observations'][truncated])
+            steps.append(
+                {'observations': observations, 'actions': actions, 'rewards': rewards,
+                 'dones': (transition['dones'] | transition['terminals']).astype(np.float32), **extras}
+            )
+        rollout = {name: np.stack([step[name] for step in steps]) for name in steps[0]}
+        rollout['last_values'] = self.values(self.observations)
+        return rollout
+
+    def train_iteration(self) -> dict[str, float]:
+        return self.update(self.collect_rollout())
+
+
+class OffPolicy(BaseAgent):
+    """Agents that learn from a replay buffer filled one vector step at a time."""
+
+    Config = OffPolicyConfig
+
+    def __init__(self, envs, *models, **kwargs):
+        super().__init__(envs, *models, **kwargs)
+        space = self.observation_space
+        stacked = len(space.shape) == 3 and space.dtype == np.uint8
+        self.buffer = ReplayBuffer(
+            self.config.buffer_max_size,
+            self.n_envs,
+            space.shape,
+            space.dtype,
+            self.action_space.shape,
+            self.action_space.dtype,
+            frame_stack=space.shape[-1] if stacked else None,
+            seed=None if self.config.seed is None else self.config.seed + 1,
+        )
+        self.initial_size = self.config.buffer_initial_size or self.config.buffer_batch_size
+
+    def explore(self, observations: np.ndarray) -> np.ndarray:
+        """Actions taken while collecting experience."""
+        raise NotImplementedError
+
+    def update(self, batch: dict[str, np.ndarray]) -> dict[str, float]:
+        raise NotImplementedError
+
+    def reset_envs(self) -> None:
+        super().reset_envs()
+        self.buffer.start_episodes(self.raw_observations)
+
+    def fill_buffer(self) -> None:
+        """Random-policy transitions until the buffer holds ``buffer_initial_size``."""
+        while len(self.buffer) < self.initial_size:
+            self.collect(self.random_actions())
+
+    def random_actions(self) -> np.ndarray:
+        space = self.action_space
+        if isinstance(space, gym.spaces.Discrete):
+            return self.rng.integers(0, space.n, self.n_envs)
+        return self.rng.uniform(space.low, space.high, (self.n_envs, *space.shape)).astype(space.dtype)
+
+    def collect(self, actions: np.ndarray) -> None:
+        transition = self.step_envs(actions)
+        # Raw observations go in the buffer; normalization happens when sampling.
+        self.buffer.add(actions, transition['rewards'], transition['raw_final_observations'], transition['terminals'])
+        if transition['dones'].any():
+            self.buffer.start_episodes(transition['raw_observations'], transition['dones'])
+
+    def sample(self) -> dict[str, np.ndarray]:
+        batch = self.buffer.sample(self.config.buffer_batch_size)
+        batch['observations'] = self.normalize_observations(batch['observations'])
+        batch['next_observations'] = self.normalize_observations(batch['next_observations'])
+        return batch
+
+    def train_iteration(self) -> dict[str, float]:
+        if len(self.buffer) < self.initial_size:
+            self.fill_buffer()
+        self.collect(self.explore(self.observations))
+        return self.update(self.sample())

@@ -1,0 +1,138 @@
+"""Proximal Policy Optimization."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import keras
+import numpy as np
+import tensorflow as tf
+
+from xagents.base import OnPolicy
+from xagents.ppo.cli import PPOConfig
+from xagents.utils.distributions import DiagGaussian, distribution_for
+from xagents.utils.models import LogStd
+from xagents.utils.rl_math import generalized_advantages
+
+
+class PPO(OnPolicy):
+    """PPO with the clipped surrogate objective (Schulman et al. 2017, arXiv:1707.06347).
+
+    Advantages by GAE, normalized per minibatch; several epochs of minibatch updates
+    per rollout, all inside one compiled graph. As in the common implementations
+    (OpenAI baselines, Stable-Baselines3) and unlike the paper's single combined
+    network loss, the value loss can be clipped by its own range (``value_clip``), and
+    gradients are clipped by global norm.
+
+    The model has two outputs: policy logits (discrete) or means (continuous), and the
+    state value. For continuous actions a state-independent log-std output is added.
+    """
+
+    Config = PPOConfig
+
+    def __init__(self, envs, model, **kwargs):
+        if isinstance(envs.single_action_space, gym.spaces.Box) and len(model.outputs) == 2:
+            model = with_log_std(model, envs.single_action_space.shape[0])
+        super().__init__(envs, model, **kwargs)
+        self.model = model
+        self.distribution = distribution_for(self.action_space)
+        batch = self.config.n_steps * self.n_envs
+        if batch % self.config.mini_batches:
+            raise ValueError(
+                f'--n-steps x --n-envs ({batch}) must be divisible by --mini-batches ({self.config.mini_batches})'
+            )
+        self.minibatch_size = batch // self.config.mini_batches
+
+    @classmethod
+    def output_units(cls, envs):
+        space = envs.single_action_space
+        return [[space.n if isinstance(space, gym.spaces.Discrete) else space.shape[0], 1]]
+
+    def check_spaces(self):
+        distribution_for(self.action_space)
+
+    def make_distribution(self, outputs):
+        if self.distribution is DiagGaussian:
+            return DiagGaussian(outputs[0], outputs[2])
+        return self.distribution(outputs[0])
+
+    @tf.function(reduce_retracing=True)
+    def _act(self, observations, deterministic):
+        outputs = self.model(observations)
+        distribution = self.make_distribution(outputs)
+        actions = distribution.mode() if deterministic else distribution.sample(self.tf_rng)
+        return actions, distribution.log_prob(actions), tf.squeeze(outputs[1], -1)
+
+    @tf.function(reduce_retracing=True)
+    def _values(self, observations):
+        return tf.squeeze(self.model(observations)[1], -1)
+
+    def rollout_step(self, observations):
+        actions, log_probs, values = self._act(observations, tf.constant(False))
+        return actions.numpy(), {'log_probs': log_probs.numpy(), 'values': values.numpy()}
+
+    def values(self, observations):
+        return self._values(observations).numpy()
+
+    def policy(self, observations, deterministic=False):
+        return self._act(observations, tf.constant(deterministic))[0].numpy()
+
+    def update(self, rollout):
+        advantages = generalized_advantages(
+            rollout['rewards'], rollout['values'], rollout['dones'], rollout['last_values'],
+            self.config.gamma, self.config.lam,
+        )
+        returns = advantages + rollout['values']
+        flat = lambda array: array.reshape(-1, *array.shape[2:])  # noqa: E731
+        losses = self._train(
+            flat(rollout['observations']), flat(rollout['actions']), flat(rollout['log_probs']),
+            flat(advantages), flat(returns), flat(rollout['values']),
+        )
+        return {name: value.numpy() for name, value in losses.items()}
+
+    def compute_losses(self, observations, actions, old_log_probs, advantages, returns, old_values):
+        config = self.config
+        outputs = self.model(observations, training=True)
+        distribution = self.make_distribution(outputs)
+        values = tf.squeeze(outputs[1], -1)
+        mean, variance = tf.nn.moments(advantages, axes=[0])
+        advantages = (advantages - mean) / (tf.sqrt(variance) + config.advantage_epsilon)
+        ratio = tf.exp(distribution.log_prob(actions) - old_log_probs)
+        clipped = tf.clip_by_value(ratio, 1 - config.clip_norm, 1 + config.clip_norm)
+        policy_loss = -tf.reduce_mean(tf.minimum(ratio * advantages, clipped * advantages))
+        value_errors = tf.square(returns - values)
+        if config.value_clip is not None:
+            clipped_values = old_values + tf.clip_by_value(values - old_values, -config.value_clip, config.value_clip)
+            value_errors = tf.maximum(value_errors, tf.square(returns - clipped_values))
+        value_loss = 0.5 * tf.reduce_mean(value_errors)
+        entropy = tf.reduce_mean(distribution.entropy())
+        loss = policy_loss + config.value_loss_coef * value_loss - config.entropy_coef * entropy
+        return loss, {'loss': loss, 'policy_loss': policy_loss, 'value_loss': value_loss, 'entropy': entropy}
+
+    @tf.function(reduce_retracing=True)
+    def _train(self, observations, actions, old_log_probs, advantages, returns, old_values):
+        size = tf.shape(advantages)[0]
+        variables = self.model.trainable_variables
+        metrics = {name: tf.constant(0.0) for name in ('loss', 'policy_loss', 'value_loss', 'entropy')}
+        for _ in tf.range(self.config.ppo_epochs):
+            order = tf.argsort(self.tf_rng.uniform([size]))
+            for batch in tf.range(self.config.mini_batches):
+                indices = order[batch * self.minibatch_size:(batch + 1) * self.minibatch_size]
+                take = lambda tensor: tf.gather(tensor, indices)  # noqa: E731
+                with tf.GradientTape() as tape:
+                    loss, metrics = self.compute_losses(
+                        take(observations), take(actions), take(old_log_probs), take(advantages),
+                        take(returns), take(old_values),
+                    )
+                gradients = tape.gradient(loss, variables)
+                gradients, _ = tf.clip_by_global_norm(gradients, self.config.grad_norm)
+                self.model.optimizer.apply_gradients(zip(gradients, variables))
+        return metrics
+
+
+def with_log_std(model: keras.Model, action_dims: int) -> keras.Model:
+    """The same model with a state-independent log-std output for a Gaussian policy."""
+    log_std = LogStd(action_dims, name='log_std')(model.outputs[0])
+    extended = keras.Model(model.inputs, [*model.outputs, log_std])
+    if getattr(model, 'optimizer', None) is not None:
+        extended.compile(optimizer=model.optimizer)
+    return extended

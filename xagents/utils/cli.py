@@ -1,0 +1,186 @@
+"""One definition per flag: dataclass fields carry help, default and tuning type.
+
+Every hyperparameter is declared once, as a field made by :func:`hp` on a config
+dataclass. The command line flags, the help tables, the agent constructor defaults
+and (later) the tuning search space are all read from those fields.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import math
+import sys
+import types
+import typing
+from typing import Any
+
+TUNING_TYPES = ('log_uniform', 'uniform', 'int', 'categorical')
+
+
+def hp(default: Any, help: str, tune: str | None = None, **argparse_kwargs) -> Any:
+    """Declare a hyperparameter or option.
+
+    Args:
+        default: Default value (used by the constructor and the flag).
+        help: One line of help shown in the tables.
+        tune: Tuning type, one of ``TUNING_TYPES`` or None when not tunable.
+        **argparse_kwargs: Extra ``add_argument`` keywords (``choices``, ``nargs``).
+    """
+    if tune is not None and tune not in TUNING_TYPES:
+        raise ValueError(f'unknown tuning type {tune!r}')
+    metadata = {'help': help, 'tune': tune, 'argparse': argparse_kwargs}
+    if isinstance(default, (list, dict)):
+        return dataclasses.field(default_factory=lambda: type(default)(default), metadata=metadata)
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+def field_type(field: dataclasses.Field) -> type:
+    """The scalar type of a config field (``int | None`` -> int)."""
+    annotation = field.type
+    if isinstance(annotation, str):
+        annotation = eval(annotation, vars(typing), {})  # annotations of our own configs only
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
+        annotation = next(arg for arg in typing.get_args(annotation) if arg is not type(None))
+    if typing.get_origin(annotation) is list:
+        annotation = typing.get_args(annotation)[0]
+    return annotation
+
+
+def flag_name(name: str) -> str:
+    return '--' + name.replace('_', '-')
+
+
+def _checked(kind: type, name: str, positive: bool = False):
+    def convert(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f'expected {kind.__name__}, got {text!r}') from None
+        if kind is float and not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f'expected a finite number, got {text!r}')
+        if positive and value <= 0:
+            raise argparse.ArgumentTypeError(f'must be > 0, got {text}')
+        return value
+
+    convert.__name__ = kind.__name__
+    return convert
+
+
+def add_config_flags(parser: argparse.ArgumentParser, config_class, title: str, skip=()) -> None:
+    """Add one flag per field of ``config_class`` to ``parser``."""
+    group = parser.add_argument_group(title)
+    for field in dataclasses.fields(config_class):
+        if field.name in skip or not field.metadata:
+            continue
+        kind = field_type(field)
+        meta = field.metadata
+        kwargs = {'help': meta['help'], 'dest': field.name, 'default': argparse.SUPPRESS}
+        kwargs.update(meta['argparse'])
+        if kind is bool:
+            kwargs['action'] = 'store_true'
+        else:
+            kwargs['type'] = _checked(kind, field.name, meta['argparse'].pop('positive', False))
+            kwargs['metavar'] = kind.__name__.upper()
+        kwargs.pop('positive', None)
+        group.add_argument(flag_name(field.name), **kwargs)
+
+
+def config_from_args(config_class, args: argparse.Namespace, **overrides):
+    """Build ``config_class`` from parsed flags, given flags taking precedence."""
+    names = {field.name for field in dataclasses.fields(config_class)}
+    values = {name: value for name, value in overrides.items() if name in names}
+    values.update({name: value for name, value in vars(args).items() if name in names})
+    return config_class(**values)
+
+
+def help_rows(config_class, skip=()) -> list[tuple[str, str, str, str]]:
+    """Rows (flag, help, default, tuning type) for a help table."""
+    rows = []
+    for field in dataclasses.fields(config_class):
+        if field.name in skip or not field.metadata:
+            continue
+        default = field.default if field.default is not dataclasses.MISSING else field.default_factory()
+        if field_type(field) is bool:
+            default = '-' if not default else 'on'
+        rows.append(
+            (flag_name(field.name), field.metadata['help'], '-' if default is None else str(default),
+             field.metadata['tune'] or '-')
+        )
+    return rows
+
+
+def format_table(title: str, rows: list[tuple[str, ...]], header=('flag', 'help', 'default', 'tuning')) -> str:
+    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
+    line = lambda row: '  ' + '  '.join(str(cell).ljust(width) for cell, width in zip(row, widths))  # noqa: E731
+    return '\n'.join([title, line(header), line(['-' * width for width in widths]), *map(line, rows)])
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """An argparse parser whose errors are one line on stderr and exit code 2."""
+
+    def error(self, message: str):
+        sys.stderr.write(f'xagents: error: {message}\n')
+        raise SystemExit(2)
+
+
+@dataclasses.dataclass
+class EnvOptions:
+    """How environments are made (shared by train, play and tune)."""
+
+    env: str = hp(None, 'Gymnasium environment id', required=True)
+    n_envs: int = hp(1, 'Number of environments in the vector environment', 'categorical', positive=True)
+    preprocess: bool = hp(False, 'Atari preprocessing: no-op reset, frame skip, 84x84 grayscale, 4-frame stack')
+    max_frame: bool = hp(False, 'With --preprocess: max-pool the last two skipped frames')
+    async_envs: bool = hp(False, 'Step environments in subprocesses (gymnasium AsyncVectorEnv)')
+
+
+@dataclasses.dataclass
+class AgentConfig:
+    """Hyperparameters and options every agent has."""
+
+    gamma: float = hp(0.99, 'Discount factor', 'log_uniform')
+    lr: float = hp(7e-4, 'Learning rate of the Adam optimizer', 'log_uniform', positive=True)
+    opt_epsilon: float = hp(1e-7, 'Epsilon of the Adam optimizer', 'log_uniform', positive=True)
+    beta1: float = hp(0.9, 'Beta1 of the Adam optimizer', 'log_uniform')
+    beta2: float = hp(0.999, 'Beta2 of the Adam optimizer', 'log_uniform')
+    normalize_obs: bool = hp(False, 'Normalize observations by a running mean/std (saved with checkpoints)')
+    normalize_reward: bool = hp(False, 'Scale rewards by a running std of the discounted return')
+    clip_rewards: bool = hp(False, 'Train on the sign of rewards (on by default with --preprocess)')
+    life_loss_terminal: bool = hp(False, 'Treat a lost life as terminal in training (on with --preprocess)')
+    reward_buffer_size: int = hp(100, 'Episodes in the mean reward', positive=True)
+    log_frequency: int | None = hp(None, 'Print progress every n finished episodes (default: every 2 s)')
+    divergence_monitoring_steps: int | None = hp(None, 'Steps after which plateau lr reduction and early stopping start')
+    plateau_reduce_factor: float = hp(0.9, 'Factor applied to the learning rate on a plateau', positive=True)
+    plateau_reduce_patience: int = hp(10, 'Progress checks without improvement that make a plateau', positive=True)
+    early_stop_patience: int = hp(3, 'Plateau reductions after which training stops', positive=True)
+    save_interval: float = hp(30.0, 'Seconds between saves of the latest checkpoint and the history', positive=True)
+    display_precision: int = hp(2, 'Decimals shown in progress lines')
+    quiet: bool = hp(False, 'Print nothing while training')
+    seed: int | None = hp(None, 'Random seed: the same seed repeats a CPU run exactly')
+
+    def __post_init__(self):
+        if not 0 < self.gamma <= 1:
+            raise ValueError(f'gamma must be in (0, 1], got {self.gamma}')
+
+
+@dataclasses.dataclass
+class OffPolicyConfig(AgentConfig):
+    """Replay buffer options of agents that learn from replay."""
+
+    buffer_max_size: int = hp(10000, 'Capacity of the replay buffer (transitions)', 'int', positive=True)
+    buffer_initial_size: int | None = hp(None, 'Transitions collected before training (default: batch size)', 'int')
+    buffer_batch_size: int = hp(32, 'Transitions per update', 'categorical', positive=True)
+
+    def __post_init__(self):
+        super().__post_init__()
+        initial = self.buffer_initial_size or self.buffer_batch_size
+        if initial > self.buffer_max_size:
+            raise ValueError(
+                f'--buffer-initial-size ({initial}) is larger than --buffer-max-size ({self.buffer_max_size})'
+            )
+        if self.buffer_batch_size > self.buffer_max_size:
+            raise ValueError(
+                f'--buffer-batch-size ({self.buffer_batch_size}) is larger than --buffer-max-size '
+                f'({self.buffer_max_size})'
+            )

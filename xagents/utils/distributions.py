@@ -1,0 +1,70 @@
+"""Action distributions chosen by the action space, not by a layer's activation."""
+
+from __future__ import annotations
+
+import math
+
+import gymnasium as gym
+import tensorflow as tf
+
+
+class Categorical:
+    """Distribution over discrete actions from unnormalized logits."""
+
+    def __init__(self, logits: tf.Tensor):
+        self.logits = logits
+        self.log_probs_all = tf.nn.log_softmax(logits)
+
+    def sample(self, generator: tf.random.Generator) -> tf.Tensor:
+        # Gumbel-max draws from the categorical with a checkpointable generator.
+        uniform = generator.uniform(tf.shape(self.logits), minval=1e-12, maxval=1.0)
+        return tf.argmax(self.logits - tf.math.log(-tf.math.log(uniform)), axis=-1, output_type=tf.int32)
+
+    def mode(self) -> tf.Tensor:
+        return tf.argmax(self.logits, axis=-1, output_type=tf.int32)
+
+    def log_prob(self, actions: tf.Tensor) -> tf.Tensor:
+        return tf.gather(self.log_probs_all, tf.cast(actions, tf.int32), batch_dims=1)
+
+    def entropy(self) -> tf.Tensor:
+        return -tf.reduce_sum(tf.exp(self.log_probs_all) * self.log_probs_all, axis=-1)
+
+    def kl(self, other: Categorical) -> tf.Tensor:
+        return tf.reduce_sum(tf.exp(self.log_probs_all) * (self.log_probs_all - other.log_probs_all), axis=-1)
+
+
+class DiagGaussian:
+    """Gaussian with diagonal covariance; log-probabilities summed over action dims."""
+
+    def __init__(self, mean: tf.Tensor, log_std: tf.Tensor):
+        self.mean, self.log_std = mean, log_std
+        self.std = tf.exp(log_std)
+
+    def sample(self, generator: tf.random.Generator) -> tf.Tensor:
+        return self.mean + self.std * generator.normal(tf.shape(self.mean))
+
+    def mode(self) -> tf.Tensor:
+        return self.mean
+
+    def log_prob(self, actions: tf.Tensor) -> tf.Tensor:
+        z = (actions - self.mean) / self.std
+        return tf.reduce_sum(-0.5 * tf.square(z) - self.log_std - 0.5 * math.log(2 * math.pi), axis=-1)
+
+    def entropy(self) -> tf.Tensor:
+        return tf.reduce_sum(self.log_std + 0.5 * math.log(2 * math.pi * math.e), axis=-1)
+
+    def kl(self, other: DiagGaussian) -> tf.Tensor:
+        ratio = tf.square(self.std / other.std)
+        return tf.reduce_sum(
+            other.log_std - self.log_std + 0.5 * (ratio + tf.square((self.mean - other.mean) / other.std) - 1.0),
+            axis=-1,
+        )
+
+
+def distribution_for(action_space: gym.Space):
+    """The distribution class for ``action_space``, or a clear error."""
+    if isinstance(action_space, gym.spaces.Discrete):
+        return Categorical
+    if isinstance(action_space, gym.spaces.Box) and len(action_space.shape) == 1:
+        return DiagGaussian
+    raise ValueError(f'unsupported action space {action_space}')

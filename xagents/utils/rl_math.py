@@ -1,0 +1,65 @@
+"""Return and target estimators shared by the agents, each tested against a naive loop.
+
+Arrays are time-major ``(n_steps, n_envs)``. ``dones[t]`` says the episode ended with
+the transition at step ``t`` (terminated; truncation is folded into the reward by the
+loop), so nothing is bootstrapped across it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+
+def discounted_returns(
+    rewards: np.ndarray, dones: np.ndarray, last_values: np.ndarray, gamma: float
+) -> np.ndarray:
+    """n-step discounted returns, bootstrapped from ``last_values`` after the last step."""
+    returns = np.empty_like(rewards, dtype=np.float32)
+    running = last_values.astype(np.float32)
+    for t in reversed(range(len(rewards))):
+        running = rewards[t] + gamma * running * (1.0 - dones[t])
+        returns[t] = running
+    return returns
+
+
+def generalized_advantages(
+    rewards: np.ndarray,
+    values: np.ndarray,
+    dones: np.ndarray,
+    last_values: np.ndarray,
+    gamma: float,
+    lam: float,
+) -> np.ndarray:
+    """Generalized advantage estimation (Schulman et al. 2015)."""
+    advantages = np.empty_like(rewards, dtype=np.float32)
+    running = np.zeros(rewards.shape[1:], np.float32)
+    next_values = last_values.astype(np.float32)
+    for t in reversed(range(len(rewards))):
+        not_done = 1.0 - dones[t]
+        delta = rewards[t] + gamma * next_values * not_done - values[t]
+        running = delta + gamma * lam * not_done * running
+        advantages[t] = running
+        next_values = values[t]
+    return advantages
+
+
+def q_targets(
+    rewards: tf.Tensor,
+    terminals: tf.Tensor,
+    next_target_q: tf.Tensor,
+    gamma: float | tf.Tensor,
+    next_online_q: tf.Tensor | None = None,
+) -> tf.Tensor:
+    """One-step Q-learning targets.
+
+    DQN (Mnih et al. 2015) takes the target network's maximum; double DQN (van Hasselt
+    et al. 2016) passes ``next_online_q`` so the online network picks the action and
+    the target network values it.
+    """
+    if next_online_q is None:
+        next_values = tf.reduce_max(next_target_q, axis=-1)
+    else:
+        best = tf.argmax(next_online_q, axis=-1, output_type=tf.int32)
+        next_values = tf.gather(next_target_q, best, batch_dims=1)
+    return rewards + gamma * (1.0 - tf.cast(terminals, rewards.dtype)) * next_values
