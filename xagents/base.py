@@ -85,21 +85,19 @@ class BaseAgent:
         output_dir: str | None = None,
         **hyperparameters,
     ):
-        names = {field.name for field in dataclasses.fields(self.Config)}
-        unknown = sorted(set(hyperparameters) - names)
-        if unknown:
-            raise TypeError(f'{type(self).__name__} got unknown hyperparameter(s): {", ".join(unknown)}')
-        self.config = self.Config(**hyperparameters)
+        self.config = self.make_config(**hyperparameters)
         if len(models) != len(self.model_roles):
             raise ValueError(f'{type(self).__name__} takes {len(self.model_roles)} model(s), got {len(models)}')
         for label, paths in (('--checkpoints', checkpoints),):
             if paths is not None and len(paths) != len(self.model_roles):
-                raise ValueError(f'{label} needs {len(self.model_roles)} path(s) for {type(self).__name__}, got {len(paths)}')
+                raise ValueError(
+                    f'{label} needs {len(self.model_roles)} path(s) for {type(self).__name__}, got {len(paths)}'
+                )
         self.envs = envs
         self.n_envs = envs.num_envs
+        self.check_envs(envs)
         self.action_space = envs.single_action_space
         self.observation_space = envs.single_observation_space
-        self.check_spaces()
         self.models = dict(zip(self.model_roles, models))
         for model in self.models.values():
             if getattr(model, 'optimizer', None) is None:
@@ -108,7 +106,9 @@ class BaseAgent:
         seed = self.config.seed
         self.rng = np.random.default_rng(seed)
         self.tf_rng = (
-            tf.random.Generator.from_seed(seed) if seed is not None else tf.random.Generator.from_non_deterministic_state()
+            tf.random.Generator.from_seed(seed)
+            if seed is not None
+            else tf.random.Generator.from_non_deterministic_state()
         )
         self.obs_normalizer = ObservationNormalizer(self.observation_space.shape) if self.config.normalize_obs else None
         self.reward_normalizer = (
@@ -136,7 +136,16 @@ class BaseAgent:
         self.env_id = envs.spec.id if envs.spec is not None else 'unknown'
 
     # ----------------------------------------------------------------- building
-    def check_spaces(self) -> None:
+    @classmethod
+    def make_config(cls, **hyperparameters) -> AgentConfig:
+        names = {field.name for field in dataclasses.fields(cls.Config)}
+        unknown = sorted(set(hyperparameters) - names)
+        if unknown:
+            raise TypeError(f'{cls.__name__} got unknown hyperparameter(s): {", ".join(unknown)}')
+        return cls.Config(**hyperparameters)
+
+    @classmethod
+    def check_envs(cls, envs: gym.vector.VectorEnv) -> None:
         """Raise a clear error when the environment's spaces do not suit the agent."""
 
     def make_optimizer(self) -> keras.optimizers.Optimizer:
@@ -193,15 +202,22 @@ class BaseAgent:
         if preprocess:
             hyperparameters.setdefault('clip_rewards', True)
             hyperparameters.setdefault('life_loss_terminal', True)
-        config = cls.Config(**hyperparameters)
+        config = cls.make_config(**hyperparameters)
         envs = create_envs(env_id, n_envs, preprocess=preprocess, max_frame=max_frame, async_envs=async_envs)
+        cls.check_envs(envs)
         models = cls.build_models(envs, model_files, config)
         agent = cls(
-            envs, *models, checkpoints=checkpoints, history_checkpoint=history_checkpoint, output_dir=output_dir,
+            envs,
+            *models,
+            checkpoints=checkpoints,
+            history_checkpoint=history_checkpoint,
+            output_dir=output_dir,
             **hyperparameters,
         )
         agent.env_kwargs = {'preprocess': preprocess, 'max_frame': max_frame}
-        agent.model_files = [str(path) for path in (model_files or cls.default_model_files(envs.single_observation_space))]
+        agent.model_files = [
+            str(path) for path in (model_files or cls.default_model_files(envs.single_observation_space))
+        ]
         return agent
 
     # ------------------------------------------------------------ subclass API
@@ -285,7 +301,10 @@ class BaseAgent:
             episode_reward = float(self.episode_returns[index])
             self.episode_rewards.append(episode_reward)
             self.mean_reward = float(np.mean(self.episode_rewards))
-            if len(self.episode_rewards) >= min(10, self.episode_rewards.maxlen) and self.mean_reward > self.best_reward:
+            if (
+                len(self.episode_rewards) >= min(10, self.episode_rewards.maxlen)
+                and self.mean_reward > self.best_reward
+            ):
                 self.best_reward = self.mean_reward
                 self.plateau_count = 0
                 self.best_pending = True
@@ -376,7 +395,11 @@ class BaseAgent:
         if max_steps is not None and self.steps >= max_steps:
             return 'max_steps'
         monitoring = self.config.divergence_monitoring_steps
-        if monitoring is not None and self.steps >= monitoring and self.plateau_count >= self.config.plateau_reduce_patience:
+        if (
+            monitoring is not None
+            and self.steps >= monitoring
+            and self.plateau_count >= self.config.plateau_reduce_patience
+        ):
             self.plateau_count = 0
             self.reductions += 1
             for model in self.models.values():
@@ -412,6 +435,7 @@ class BaseAgent:
             stamp = datetime.datetime.now().strftime('%Y%m%d-%H%M%S')
             self.output_dir = Path('runs') / f'{type(self).__name__.lower()}-{self.env_id.replace("/", "-")}-{stamp}'
         self.output_dir.mkdir(parents=True, exist_ok=True)
+        self.console(f'Run directory: {self.output_dir}')
         if self.checkpoint_paths is None:
             self.checkpoint_paths = [str(self.output_dir / f'best-{role}') for role in self.model_roles]
         if self.history is None:
@@ -420,7 +444,7 @@ class BaseAgent:
             if last is not None and self.steps == 0:
                 # Continue an existing history file: counters pick up where it stopped.
                 self.steps, self.episodes, self.elapsed = int(last['step']), int(last['episode']), float(last['time'])
-                self.episode_rewards.extend(self.history.column('episode_reward')[-self.episode_rewards.maxlen:])
+                self.episode_rewards.extend(self.history.column('episode_reward')[-self.episode_rewards.maxlen :])
                 self.mean_reward = float(last['mean_reward'])
                 self.best_reward = float(last['best_reward']) if last['best_reward'] is not None else float('-inf')
             else:
@@ -527,7 +551,9 @@ class BaseAgent:
         if len(paths) == 1 and (Path(paths[0]) / 'config.json').is_file():
             paths = json.loads((Path(paths[0]) / 'config.json').read_text())['checkpoints']
         if len(paths) != len(self.model_roles):
-            raise CheckpointError(f'--weights needs {len(self.model_roles)} path(s) for {type(self).__name__}, got {len(paths)}')
+            raise CheckpointError(
+                f'--weights needs {len(self.model_roles)} path(s) for {type(self).__name__}, got {len(paths)}'
+            )
         for role, path in zip(self.model_roles, paths):
             if str(path).endswith('.weights.h5'):
                 if not Path(path).is_file():
@@ -567,7 +593,7 @@ class BaseAgent:
         max_steps: int | None = None,
         deterministic: bool = True,
         seed: int | None = None,
-        name_prefix: str = 'episode',
+        name_prefix: str | None = None,
     ) -> list[float]:
         """Play ``episodes`` episodes with the current policy and return their rewards.
 
@@ -576,6 +602,7 @@ class BaseAgent:
         do not apply and normalization statistics are frozen.
         """
         recording = video_dir is not None or frame_dir is not None
+        name_prefix = name_prefix or self.env_id.replace('/', '-')
         if render and not os.environ.get('DISPLAY'):
             print('No display found: --render ignored (use --video-dir or --frame-dir to see the agent).')
             render = False
@@ -670,8 +697,13 @@ class OnPolicy(BaseAgent):
                 rewards = rewards.copy()
                 rewards[truncated] += self.config.gamma * self.values(transition['final_observations'][truncated])
             steps.append(
-                {'observations': observations, 'actions': actions, 'rewards': rewards,
-                 'dones': (transition['dones'] | transition['terminals']).astype(np.float32), **extras}
+                {
+                    'observations': observations,
+                    'actions': actions,
+                    'rewards': rewards,
+                    'dones': (transition['dones'] | transition['terminals']).astype(np.float32),
+                    **extras,
+                }
             )
         rollout = {name: np.stack([step[name] for step in steps]) for name in steps[0]}
         rollout['last_values'] = self.values(self.observations)
@@ -706,7 +738,8 @@ class OffPolicy(BaseAgent):
         """Actions taken while collecting experience."""
         raise NotImplementedError
 
-    def update(self, batch: dict[str, np.ndarray]) -> dict[str, float]:
+    def update(self) -> dict[str, float]:
+        """Train on batches from ``sample()`` (or not, between updates); return the latest losses."""
         raise NotImplementedError
 
     def reset_envs(self) -> None:
@@ -741,4 +774,4 @@ class OffPolicy(BaseAgent):
         if len(self.buffer) < self.initial_size:
             self.fill_buffer()
         self.collect(self.explore(self.observations))
-        return self.update(self.sample())
+        return self.update()

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import gymnasium as gym
 import keras
-import numpy as np
 import tensorflow as tf
 
 from xagents.base import OnPolicy
-from xagents.ppo.cli import PPOConfig
+from xagents.ppo.cli import MODEL_ROLES, PPOConfig
 from xagents.utils.distributions import DiagGaussian, distribution_for
 from xagents.utils.models import LogStd
 from xagents.utils.rl_math import generalized_advantages
@@ -28,6 +27,7 @@ class PPO(OnPolicy):
     """
 
     Config = PPOConfig
+    model_roles = MODEL_ROLES
 
     def __init__(self, envs, model, **kwargs):
         if isinstance(envs.single_action_space, gym.spaces.Box) and len(model.outputs) == 2:
@@ -47,8 +47,9 @@ class PPO(OnPolicy):
         space = envs.single_action_space
         return [[space.n if isinstance(space, gym.spaces.Discrete) else space.shape[0], 1]]
 
-    def check_spaces(self):
-        distribution_for(self.action_space)
+    @classmethod
+    def check_envs(cls, envs):
+        distribution_for(envs.single_action_space)
 
     def make_distribution(self, outputs):
         if self.distribution is DiagGaussian:
@@ -78,14 +79,22 @@ class PPO(OnPolicy):
 
     def update(self, rollout):
         advantages = generalized_advantages(
-            rollout['rewards'], rollout['values'], rollout['dones'], rollout['last_values'],
-            self.config.gamma, self.config.lam,
+            rollout['rewards'],
+            rollout['values'],
+            rollout['dones'],
+            rollout['last_values'],
+            self.config.gamma,
+            self.config.lam,
         )
         returns = advantages + rollout['values']
         flat = lambda array: array.reshape(-1, *array.shape[2:])  # noqa: E731
         losses = self._train(
-            flat(rollout['observations']), flat(rollout['actions']), flat(rollout['log_probs']),
-            flat(advantages), flat(returns), flat(rollout['values']),
+            flat(rollout['observations']),
+            flat(rollout['actions']),
+            flat(rollout['log_probs']),
+            flat(advantages),
+            flat(returns),
+            flat(rollout['values']),
         )
         return {name: value.numpy() for name, value in losses.items()}
 
@@ -116,13 +125,13 @@ class PPO(OnPolicy):
         for _ in tf.range(self.config.ppo_epochs):
             order = tf.argsort(self.tf_rng.uniform([size]))
             for batch in tf.range(self.config.mini_batches):
-                indices = order[batch * self.minibatch_size:(batch + 1) * self.minibatch_size]
-                take = lambda tensor: tf.gather(tensor, indices)  # noqa: E731
+                indices = order[batch * self.minibatch_size : (batch + 1) * self.minibatch_size]
+                minibatch = [
+                    tf.gather(tensor, indices)
+                    for tensor in (observations, actions, old_log_probs, advantages, returns, old_values)
+                ]
                 with tf.GradientTape() as tape:
-                    loss, metrics = self.compute_losses(
-                        take(observations), take(actions), take(old_log_probs), take(advantages),
-                        take(returns), take(old_values),
-                    )
+                    loss, metrics = self.compute_losses(*minibatch)
                 gradients = tape.gradient(loss, variables)
                 gradients, _ = tf.clip_by_global_norm(gradients, self.config.grad_norm)
                 self.model.optimizer.apply_gradients(zip(gradients, variables))

@@ -12,21 +12,43 @@ class PPOConfig(AgentConfig):
     ppo_epochs: int = hp(4, 'Passes over each rollout', 'categorical', positive=True)
     mini_batches: int = hp(4, 'Minibatches per pass', 'categorical', positive=True)
     clip_norm: float = hp(0.1, 'Clipping range of the probability ratio', 'log_uniform', positive=True)
-    value_clip: float | None = hp(None, 'Clipping range of the value change (default: no value clipping)', 'log_uniform')
+    value_clip: float | None = hp(
+        None, 'Clipping range of the value change (default: no value clipping)', 'log_uniform'
+    )
     entropy_coef: float = hp(0.01, 'Entropy bonus coefficient', 'log_uniform')
     value_loss_coef: float = hp(0.5, 'Value loss coefficient', 'log_uniform')
     grad_norm: float = hp(0.5, 'Maximum global gradient norm', 'log_uniform', positive=True)
     advantage_epsilon: float = hp(1e-8, 'Added to the advantage std when normalizing', 'log_uniform')
 
 
+CONFIG = PPOConfig
+MODEL_ROLES = ('model',)
+
 # Per-environment defaults used when training on these environments (flags override).
 PRESETS = {
     'CartPole-v1': dict(
-        n_envs=8, n_steps=32, mini_batches=1, ppo_epochs=20, lam=0.8, gamma=0.98, lr=1e-3, clip_norm=0.2,
+        n_envs=8,
+        n_steps=32,
+        mini_batches=1,
+        ppo_epochs=20,
+        lam=0.8,
+        gamma=0.98,
+        lr=1e-3,
+        clip_norm=0.2,
         entropy_coef=0.0,
     ),
     'Pendulum-v1': dict(
-        n_envs=4, n_steps=1024, mini_batches=64, ppo_epochs=10, lam=0.95, gamma=0.9, lr=1e-3, clip_norm=0.2,
-        entropy_coef=0.0, normalize_obs=True, normalize_reward=False, opt_epsilon=1e-5,
+        n_envs=4,
+        n_steps=1024,
+        mini_batches=64,
+        ppo_epochs=10,
+        lam=0.95,
+        gamma=0.9,
+        lr=1e-3,
+        clip_norm=0.2,
+        entropy_coef=0.0,
+        normalize_obs=True,
+        normalize_reward=False,
+        opt_epsilon=1e-5,
     ),
 }

@@ -75,14 +75,14 @@ def add_config_flags(parser: argparse.ArgumentParser, config_class, title: str, 
             continue
         kind = field_type(field)
         meta = field.metadata
-        kwargs = {'help': meta['help'], 'dest': field.name, 'default': argparse.SUPPRESS}
-        kwargs.update(meta['argparse'])
+        extra = dict(meta['argparse'])
+        positive = extra.pop('positive', False)
+        kwargs = {'help': meta['help'], 'dest': field.name, 'default': argparse.SUPPRESS, **extra}
         if kind is bool:
             kwargs['action'] = 'store_true'
         else:
-            kwargs['type'] = _checked(kind, field.name, meta['argparse'].pop('positive', False))
+            kwargs['type'] = _checked(kind, field.name, positive)
             kwargs['metavar'] = kind.__name__.upper()
-        kwargs.pop('positive', None)
         group.add_argument(flag_name(field.name), **kwargs)
 
 
@@ -104,8 +104,12 @@ def help_rows(config_class, skip=()) -> list[tuple[str, str, str, str]]:
         if field_type(field) is bool:
             default = '-' if not default else 'on'
         rows.append(
-            (flag_name(field.name), field.metadata['help'], '-' if default is None else str(default),
-             field.metadata['tune'] or '-')
+            (
+                flag_name(field.name),
+                field.metadata['help'],
+                '-' if default is None else str(default),
+                field.metadata['tune'] or '-',
+            )
         )
     return rows
 
@@ -150,7 +154,9 @@ class AgentConfig:
     life_loss_terminal: bool = hp(False, 'Treat a lost life as terminal in training (on with --preprocess)')
     reward_buffer_size: int = hp(100, 'Episodes in the mean reward', positive=True)
     log_frequency: int | None = hp(None, 'Print progress every n finished episodes (default: every 2 s)')
-    divergence_monitoring_steps: int | None = hp(None, 'Steps after which plateau lr reduction and early stopping start')
+    divergence_monitoring_steps: int | None = hp(
+        None, 'Steps after which plateau lr reduction and early stopping start'
+    )
     plateau_reduce_factor: float = hp(0.9, 'Factor applied to the learning rate on a plateau', positive=True)
     plateau_reduce_patience: int = hp(10, 'Progress checks without improvement that make a plateau', positive=True)
     early_stop_patience: int = hp(3, 'Plateau reductions after which training stops', positive=True)

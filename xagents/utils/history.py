@@ -93,7 +93,9 @@ class History:
 
     def flush(self) -> None:
         """Write everything collected so far (atomically)."""
-        table = pa.table({name: pa.array(values, type=_column_type(name, values)) for name, values in self.columns.items()})
+        table = pa.table(
+            {name: pa.array(values, type=_column_type(name, values)) for name, values in self.columns.items()}
+        )
         atomic_write_table(table, self.path)
         self.pending = 0
 
@@ -143,8 +145,10 @@ def plot_history(
     for path, label in zip(paths, labels):
         groups.setdefault(label, []).append(read_history(path))
     for label, tables in groups.items():
-        curves = [(np.asarray(t.column(x), float)[::history_interval], np.asarray(t.column(y), float)[::history_interval])
-                  for t in tables]
+        curves = [
+            (np.asarray(t.column(x), float)[::history_interval], np.asarray(t.column(y), float)[::history_interval])
+            for t in tables
+        ]
         if len(curves) == 1:
             ax.plot(*curves[0], label=label)
             continue

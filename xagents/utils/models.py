@@ -43,9 +43,7 @@ class LogStd(keras.layers.Layer):
     def __init__(self, units: int, initial: float = 0.0, **kwargs):
         super().__init__(**kwargs)
         self.units, self.initial = units, initial
-        self.log_std = self.add_weight(
-            shape=(units,), initializer=keras.initializers.Constant(initial), name='log_std'
-        )
+        self.log_std = self.add_weight(shape=(units,), initializer=keras.initializers.Constant(initial), name='log_std')
 
     def call(self, inputs):
         return tf.zeros_like(inputs[:, :1]) + self.log_std
@@ -130,7 +128,9 @@ class ModelReader:
             raise self._error(section, f'unknown option(s) {sorted(unknown)}')
         if kind == 'flatten':
             return keras.layers.Flatten()
-        common = dict(activation=self._activation(section, options), kernel_initializer=self._initializer(section, options))
+        common = dict(
+            activation=self._activation(section, options), kernel_initializer=self._initializer(section, options)
+        )
         if kind == 'convolutional':
             return keras.layers.Conv2D(
                 self._int(section, options, 'filters'),

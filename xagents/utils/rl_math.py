@@ -11,9 +11,7 @@ import numpy as np
 import tensorflow as tf
 
 
-def discounted_returns(
-    rewards: np.ndarray, dones: np.ndarray, last_values: np.ndarray, gamma: float
-) -> np.ndarray:
+def discounted_returns(rewards: np.ndarray, dones: np.ndarray, last_values: np.ndarray, gamma: float) -> np.ndarray:
     """n-step discounted returns, bootstrapped from ``last_values`` after the last step."""
     returns = np.empty_like(rewards, dtype=np.float32)
     running = last_values.astype(np.float32)

@@ -1,0 +1,24 @@
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+here = Path(__file__).parent
+requirements = [line for line in (here / 'requirements.txt').read_text().splitlines() if line and not line.startswith('#')]
+
+setup(
+    name='xagents',
+    version='0.2.0',
+    description='TensorFlow 2 deep reinforcement learning agents with a command line',
+    long_description=(here / 'README.md').read_text(),
+    long_description_content_type='text/markdown',
+    license='MIT',
+    packages=find_packages(exclude=['benchmarks']),
+    package_data={'xagents': ['*/models/*.cfg']},
+    python_requires='>=3.11',
+    install_requires=requirements,
+    extras_require={
+        'test': ['pytest==9.2.0', 'ruff==0.17.5'],
+        'bench': ['torch==2.13.0', 'stable-baselines3==2.9.2'],
+    },
+    entry_points={'console_scripts': ['xagents=xagents.cli:main']},
+)

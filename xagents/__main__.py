@@ -1,0 +1,3 @@
+from xagents.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,361 @@
+"""The ``xagents`` command: train | play | tune | plot.
+
+Parsing imports no TensorFlow: flags come from the agents' ``cli.py`` configs, so
+``xagents --help`` and every usage error answer in well under a second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import importlib
+import json
+import os
+import sys
+from pathlib import Path
+
+import xagents
+from xagents.utils.cli import (
+    AgentConfig,
+    ArgumentParser,
+    EnvOptions,
+    add_config_flags,
+    config_from_args,
+    format_table,
+    help_rows,
+    hp,
+)
+
+COMMANDS = {
+    'train': 'Train an agent on an environment',
+    'play': 'Play (and record) a trained agent',
+    'tune': 'Search hyperparameters with optuna',
+    'plot': 'Plot training histories',
+}
+
+
+@dataclasses.dataclass
+class TrainOptions:
+    target_reward: float | None = hp(None, 'Stop when the mean reward reaches this value')
+    max_steps: int | None = hp(None, 'Stop after this many environment steps', positive=True)
+    checkpoints: list[str] | None = hp(None, 'Paths for the best model checkpoints, one per model', nargs='+')
+    weights: list[str] | None = hp(None, 'Checkpoints to start from, one per model (or a run directory)', nargs='+')
+    history_checkpoint: str | None = hp(None, 'Parquet file for the per-episode history')
+    output_dir: str | None = hp(None, 'Run directory (default: runs/<agent>-<env>-<time>)')
+    resume: str | None = hp(None, 'Continue the run in this run directory')
+    no_presets: bool = hp(False, 'Ignore the per-environment presets shipped with the agent')
+
+
+@dataclasses.dataclass
+class PlayOptions:
+    weights: list[str] | None = hp(None, 'Checkpoints to play, one per model (or a run directory)', nargs='+')
+    run: str | None = hp(None, 'Run directory to play: environment, settings and best weights from it')
+    episodes: int = hp(1, 'Episodes to play', positive=True)
+    render: bool = hp(False, 'Show the game on the display (ignored without one)')
+    video_dir: str | None = hp(None, 'Folder for an mp4 video per episode')
+    frame_dir: str | None = hp(None, 'Folder for jpg frames')
+    frame_frequency: int = hp(1, 'With --frame-dir: save every n-th frame', positive=True)
+    max_steps: int | None = hp(None, 'Maximum steps per episode', positive=True)
+    stochastic: bool = hp(False, 'Sample actions instead of taking the most likely one')
+    seed: int | None = hp(None, 'Seed of the environment')
+
+
+@dataclasses.dataclass
+class PlotOptions:
+    labels: list[str] | None = hp(None, 'One label per history (same label: mean and std band)', nargs='+')
+    x: str = hp('step', 'Horizontal axis', choices=['step', 'time', 'episode'])
+    output: str = hp('history.png', 'PNG file to write')
+    env: str = hp('', 'Title of the plot')
+    history_interval: int = hp(1, 'Plot every n-th episode', positive=True)
+
+
+def fail(message: str, code: int = 2):
+    sys.stderr.write(f'xagents: error: {message}\n')
+    raise SystemExit(code)
+
+
+def agent_cli(name: str):
+    if name not in xagents.AGENTS:
+        fail(f'unknown agent {name!r}, expected one of: {", ".join(xagents.AGENTS)}')
+    return importlib.import_module(f'xagents.{name}.cli')
+
+
+def model_flag(role: str) -> str:
+    return 'model' if role == 'model' else f'{role}_model'
+
+
+def agent_options(module) -> list[tuple[str, str, str, str]]:
+    base = {field.name for field in dataclasses.fields(AgentConfig)}
+    own = [row for row in help_rows(module.CONFIG) if row[0][2:].replace('-', '_') not in base]
+    models = [
+        (f'--{model_flag(role).replace("_", "-")}', f'{role} .cfg file', 'agent default', '-')
+        for role in module.MODEL_ROLES
+    ]
+    return own + models
+
+
+def usage() -> str:
+    lines = [
+        f'xagents {xagents.__version__}: deep reinforcement learning agents (TensorFlow 2, gymnasium)',
+        '',
+        'usage: xagents <command> [<agent>] [options]',
+        '',
+        'commands:',
+        *[f'  {name:<8}{text}' for name, text in COMMANDS.items()],
+        '',
+        f'agents: {", ".join(xagents.AGENTS)}',
+        '',
+        "xagents <command> lists its options; xagents <command> <agent> adds the agent's.",
+    ]
+    return '\n'.join(lines)
+
+
+def command_help(command: str, module=None) -> str:
+    sections = []
+    if command in ('train', 'play', 'tune'):
+        sections.append(format_table('environment:', help_rows(EnvOptions)))
+    if command == 'train':
+        sections.append(format_table('training:', help_rows(TrainOptions)))
+        config = module.CONFIG if module else AgentConfig
+        base = {field.name for field in dataclasses.fields(AgentConfig)}
+        sections.append(
+            format_table(
+                'agent (all agents):', [row for row in help_rows(config) if row[0][2:].replace('-', '_') in base]
+            )
+        )
+    if command == 'play':
+        sections.append(format_table('playing:', help_rows(PlayOptions)))
+    if command == 'plot':
+        sections.append('usage: xagents plot HISTORY [HISTORY ...] [options]')
+        sections.append(format_table('plotting:', help_rows(PlotOptions)))
+    if module is not None and command in ('train', 'play'):
+        sections.append(format_table(f'{module.__name__.split(".")[1]}:', agent_options(module)))
+    if module is not None and getattr(module, 'PRESETS', None):
+        sections.append('presets (used by default on these envs, flags override): ' + ', '.join(module.PRESETS))
+    return f'usage: xagents {command} <agent> [options]\n\n' + '\n\n'.join(sections)
+
+
+def build_parser(command: str, module) -> ArgumentParser:
+    parser = ArgumentParser(prog=f'xagents {command}', add_help=False, allow_abbrev=False)
+    add_config_flags(parser, EnvOptions, 'environment')
+    options = TrainOptions if command == 'train' else PlayOptions
+    add_config_flags(parser, options, command)
+    skip = {'seed'} if command == 'play' else set()
+    add_config_flags(parser, module.CONFIG, 'agent', skip=skip)
+    for role in module.MODEL_ROLES:
+        parser.add_argument(f'--{model_flag(role).replace("_", "-")}', dest=model_flag(role), default=None)
+    return parser
+
+
+def hyperparameters(module, args, preset: dict) -> dict:
+    names = {field.name for field in dataclasses.fields(module.CONFIG)}
+    values = {name: value for name, value in preset.items() if name in names}
+    values.update({name: value for name, value in vars(args).items() if name in names})
+    return values
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ('-h', '--help'):
+        print(usage())
+        return 0
+    if argv[0] in ('-v', '--version'):
+        print(f'xagents {xagents.__version__}')
+        return 0
+    command, rest = argv[0], argv[1:]
+    if command not in COMMANDS:
+        fail(f'unknown command {command!r}, expected one of: {", ".join(COMMANDS)}')
+    if command == 'plot':
+        return plot(rest)
+    if command == 'tune':
+        fail('xagents tune is not available in this version yet; it comes with the tuning release')
+    if not rest or rest[0] in ('-h', '--help'):
+        print(command_help(command))
+        return 0
+    if rest[0].startswith('-'):
+        fail(f'{command} needs an agent first: xagents {command} <agent> ... (agents: {", ".join(xagents.AGENTS)})')
+    module = agent_cli(rest[0])
+    if len(rest) == 1 or '-h' in rest or '--help' in rest:
+        print(command_help(command, module))
+        return 0
+    if command == 'play' and '--run' in rest:
+        rest = run_defaults(rest) + rest
+    args = build_parser(command, module).parse_args(rest[1:])
+    runner = train if command == 'train' else play
+    return run_guarded(runner, rest[0], module, args)
+
+
+def run_defaults(rest: list[str]) -> list[str]:
+    """``--env`` and environment flags from a run directory's config.json."""
+    run = Path(rest[rest.index('--run') + 1]) if rest.index('--run') + 1 < len(rest) else None
+    if run is None or not (run / 'config.json').is_file():
+        fail(f'--run needs an xagents run directory with a config.json, got {run}')
+    config = json.loads((run / 'config.json').read_text())
+    extra = ['--env', config['env']] if '--env' not in rest else []
+    extra += [f'--{name.replace("_", "-")}' for name in ('preprocess', 'max_frame') if config.get(name)]
+    extra += [f'--{name.replace("_", "-")}' for name in ('normalize_obs',) if config['hyperparameters'].get(name)]
+    return [rest[0], *extra]
+
+
+def import_tensorflow_quietly() -> None:
+    """Import TensorFlow with its native start-up log lines (printed before absl starts) hidden."""
+    os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, 'w') as devnull:
+            os.dup2(devnull.fileno(), 2)
+            import tensorflow as tf
+
+            tf.config.list_physical_devices()  # device discovery logs too (no CUDA driver)
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def check_env(env_id: str) -> None:
+    """Fail fast, before TensorFlow loads, on an unknown environment id."""
+    import gymnasium as gym
+
+    if env_id.startswith('ALE/') or 'NoFrameskip' in env_id:
+        import ale_py
+
+        gym.register_envs(ale_py)
+    try:
+        gym.spec(env_id)
+    except gym.error.Error as error:
+        fail(f'unknown environment {env_id!r}: {str(error).splitlines()[0]}')
+
+
+def run_guarded(runner, name, module, args) -> int:
+    """Run a command, turning the errors a user can cause into one line and exit code 2."""
+    check_env(args.env)
+    if runner is train and getattr(args, 'target_reward', None) is None and getattr(args, 'max_steps', None) is None:
+        fail('train needs --target-reward or --max-steps (or both)')
+    import_tensorflow_quietly()
+    from xagents.base import CheckpointError
+    from xagents.utils.history import HistoryError
+    from xagents.utils.models import ModelConfigError
+
+    try:
+        return runner(name, module, args)
+    except (ValueError, TypeError, CheckpointError, HistoryError, ModelConfigError, FileNotFoundError) as error:  # noqa: B014
+        fail(str(error).splitlines()[0] if str(error) else type(error).__name__)
+
+
+def model_files(module, args) -> list[str] | None:
+    files = [getattr(args, model_flag(role)) for role in module.MODEL_ROLES]
+    if all(file is None for file in files):
+        return None
+    if any(file is None for file in files):
+        fail(
+            'give every model file or none: '
+            + ' '.join(f'--{model_flag(r).replace("_", "-")}' for r in module.MODEL_ROLES)
+        )
+    return files
+
+
+def train(name: str, module, args) -> int:
+    args = argparse.Namespace(**(vars(args) | dataclasses.asdict(config_from_args(TrainOptions, args))))
+    preset = {} if args.no_presets else getattr(module, 'PRESETS', {}).get(args.env, {})
+    env_options = config_from_args(EnvOptions, args, **preset)
+    hparams = hyperparameters(module, args, preset)
+    if env_options.preprocess:
+        hparams.setdefault('clip_rewards', True)
+        hparams.setdefault('life_loss_terminal', True)
+    if preset:
+        print(
+            f'Using the {args.env} preset of {name} (--no-presets to ignore): '
+            + ', '.join(f'{key}={value}' for key, value in preset.items())
+        )
+    if getattr(args, 'seed', None) is not None:
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
+    agent_class = xagents.agents[name]
+    agent = agent_class.from_env(
+        args.env,
+        **_env_kwargs(env_options),
+        model_files=model_files(module, args),
+        checkpoints=args.checkpoints,
+        history_checkpoint=args.history_checkpoint,
+        output_dir=args.output_dir,
+        **hparams,
+    )
+    if args.resume:
+        agent.resume(args.resume)
+        print(f'Resuming {args.resume} at step {agent.steps:,}, episode {agent.episodes:,}')
+    if args.weights:
+        agent.load_weights(args.weights)
+    agent.fit(target_reward=args.target_reward, max_steps=args.max_steps)
+    return 0
+
+
+def _env_kwargs(options: EnvOptions) -> dict:
+    values = dataclasses.asdict(options)
+    values.pop('env')
+    return values
+
+
+def play(name: str, module, args) -> int:
+    args = argparse.Namespace(**(vars(args) | dataclasses.asdict(config_from_args(PlayOptions, args))))
+    weights = args.weights or ([args.run] if args.run else None)
+    if not weights:
+        fail('play needs --weights (one per model) or --run DIR')
+    agent = xagents.agents[name].from_env(
+        args.env,
+        **_env_kwargs(config_from_args(EnvOptions, args)),
+        model_files=model_files(module, args),
+        **hyperparameters(module, args, {}),
+    )
+    agent.load_weights(weights)
+    rewards = agent.play(
+        episodes=args.episodes,
+        video_dir=args.video_dir,
+        frame_dir=args.frame_dir,
+        frame_frequency=args.frame_frequency,
+        render=args.render,
+        max_steps=args.max_steps,
+        deterministic=not args.stochastic,
+        seed=args.seed,
+    )
+    import numpy as np
+
+    print(f'mean reward {np.mean(rewards):.2f} ± {np.std(rewards):.2f} over {len(rewards)} episode(s)')
+    if args.video_dir:
+        print(f'videos in {args.video_dir}')
+    return 0
+
+
+def plot(rest: list[str]) -> int:
+    if not rest or rest[0] in ('-h', '--help'):
+        print(command_help('plot'))
+        return 0
+    parser = ArgumentParser(prog='xagents plot', add_help=False, allow_abbrev=False)
+    parser.add_argument('histories', nargs='+')
+    add_config_flags(parser, PlotOptions, 'plot')
+    args = parser.parse_args(rest)
+    options = config_from_args(PlotOptions, args)
+    import matplotlib
+
+    from xagents.utils.history import HistoryError, plot_history
+
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    figure, ax = plt.subplots(figsize=(8, 5))
+    try:
+        plot_history(args.histories, options.labels, options.env, options.history_interval, options.x, ax=ax)
+    except (HistoryError, ValueError) as error:
+        fail(str(error))
+    output = Path(options.output)
+    if not output.parent.is_dir():
+        fail(f'folder for --output does not exist: {output.parent}')
+    figure.tight_layout()
+    figure.savefig(output, dpi=120)
+    print(f'Plot saved to {output}')
+    return 0
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())

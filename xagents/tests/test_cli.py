@@ -1,0 +1,231 @@
+"""The command line: help tables, one-line errors with exit code 2, and real subprocess runs."""
+
+import dataclasses
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+import xagents
+from xagents.cli import main
+from xagents.utils.cli import field_type, flag_name
+
+
+def run_cli(*args, timeout=300):
+    env = {**os.environ, 'TF_CPP_MIN_LOG_LEVEL': '2'}
+    return subprocess.run(
+        [sys.executable, '-m', 'xagents', *args], capture_output=True, text=True, timeout=timeout, env=env
+    )
+
+
+def test_usage_lists_commands_and_agents(capsys):
+    assert main([]) == 0
+    out = capsys.readouterr().out
+    for word in ('train', 'play', 'tune', 'plot', 'ppo', 'dqn', xagents.__version__):
+        assert word in out
+
+
+@pytest.mark.parametrize('agent', list(xagents.AGENTS))
+def test_agent_help_table_matches_config(capsys, agent):
+    assert main(['train', agent]) == 0
+    out = capsys.readouterr().out
+    module = __import__(f'xagents.{agent}.cli', fromlist=['_'])
+    for field in dataclasses.fields(module.CONFIG):
+        line = next(line for line in out.splitlines() if line.strip().startswith(flag_name(field.name) + ' '))
+        if field_type(field) is not bool and field.default is not None:
+            assert str(field.default) in line
+        if field.metadata['tune']:
+            assert field.metadata['tune'] in line
+
+
+@pytest.mark.parametrize('agent', list(xagents.AGENTS))
+def test_constructor_defaults_come_from_the_flag_definitions(agent):
+    agent_class = xagents.agents[agent]
+    module = __import__(f'xagents.{agent}.cli', fromlist=['_'])
+    assert agent_class.Config is module.CONFIG
+    assert agent_class.model_roles == module.MODEL_ROLES
+
+
+@pytest.mark.parametrize(
+    'args, message',
+    [
+        (['dance'], 'unknown command'),
+        (['train', 'nope', '--env', 'CartPole-v1'], 'unknown agent'),
+        (
+            ['train', 'ppo', '--env', 'CartPole-v1', '--max-steps', '10', '--learning-rat', '1'],
+            'unrecognized arguments',
+        ),
+        (['train', 'ppo', '--max-steps', '10'], 'required: --env'),
+        (['train', 'ppo', '--env', 'CartPole-v1'], '--target-reward or --max-steps'),
+        (['train', 'ppo', '--env', 'CartPole-v1', '--max-steps', '10', '--n-envs', '0'], 'must be > 0'),
+        (['train', 'ppo', '--env', 'CartPole-v1', '--max-steps', '10', '--lr', 'abc'], 'expected float'),
+        (['train', 'ppo', '--env', 'NoSuchEnv-v0', '--max-steps', '10'], 'unknown environment'),
+        (['train', '--env', 'CartPole-v1'], 'needs an agent first'),
+        (['tune', 'ppo'], 'not available in this version'),
+    ],
+)
+def test_usage_errors_in_process(capsys, args, message):
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count('\n') == 1
+
+
+@pytest.mark.parametrize(
+    'args, message',
+    [
+        (['train', 'dqn', '--env', 'Pendulum-v1', '--max-steps', '10'], 'discrete action space'),
+        (['train', 'ppo', '--env', 'CartPole-v1', '--max-steps', '10', '--gamma', '1.5'], 'gamma must be in (0, 1]'),
+        (['play', 'ppo', '--env', 'CartPole-v1', '--weights', 'missing.tf'], 'weights not found'),
+        (
+            ['train', 'ppo', '--env', 'CartPole-v1', '--max-steps', '10', '--model', 'missing.cfg'],
+            'model file not found',
+        ),
+        (
+            ['train', 'ppo', '--env', 'CartPole-v1', '--max-steps', '10', '--resume', '.'],
+            'not an xagents run directory',
+        ),
+        (
+            ['train', 'ppo', '--env', 'CartPole-v1', '--max-steps', '10', '--checkpoints', 'a.tf', 'b.tf'],
+            'needs 1 path',
+        ),
+    ],
+)
+def test_errors_through_the_real_entry_point(tmp_path, args, message):
+    result = subprocess.run(
+        [sys.executable, '-m', 'xagents', *args],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr
+    assert result.stderr.count('\n') == 1, result.stderr
+    assert 'Traceback' not in result.stderr
+
+
+def test_train_play_plot_subprocess(tmp_path):
+    train = subprocess.run(
+        [
+            sys.executable,
+            '-m',
+            'xagents',
+            'train',
+            'ppo',
+            '--env',
+            'CartPole-v1',
+            '--max-steps',
+            '4000',
+            '--checkpoints',
+            'ppo.tf',
+            '--history-checkpoint',
+            'h.parquet',
+            '--seed',
+            '1',
+            '--log-frequency',
+            '20',
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
+    )
+    assert train.returncode == 0, train.stderr
+    assert 'Maximum steps exceeded' in train.stdout and 'mean reward' in train.stdout
+    assert pq.read_table(tmp_path / 'h.parquet').num_rows > 50
+    play = subprocess.run(
+        [
+            sys.executable,
+            '-m',
+            'xagents',
+            'play',
+            'ppo',
+            '--env',
+            'CartPole-v1',
+            '--weights',
+            'ppo.tf',
+            '--video-dir',
+            'video',
+            '--render',
+            '--episodes',
+            '2',
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
+    )
+    assert play.returncode == 0, play.stderr
+    assert sorted(os.listdir(tmp_path / 'video')) == ['CartPole-v1-episode-0.mp4', 'CartPole-v1-episode-1.mp4']
+    plot = subprocess.run(
+        [sys.executable, '-m', 'xagents', 'plot', 'h.parquet', '--output', 'p.png'],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert plot.returncode == 0, plot.stderr
+    assert (tmp_path / 'p.png').read_bytes()[:4] == b'\x89PNG'
+
+
+def test_plot_of_a_non_history_file_is_a_clear_error(tmp_path, capsys):
+    (tmp_path / 'x.parquet').write_text('not parquet')
+    with pytest.raises(SystemExit) as exit_info:
+        main(['plot', str(tmp_path / 'x.parquet'), '--output', str(tmp_path / 'p.png')])
+    assert exit_info.value.code == 2
+    assert 'not a readable parquet file' in capsys.readouterr().err
+
+
+def test_history_survives_kill_9_and_run_resumes(tmp_path):
+    command = [
+        sys.executable,
+        '-m',
+        'xagents',
+        'train',
+        'ppo',
+        '--env',
+        'CartPole-v1',
+        '--max-steps',
+        '100000000',
+        '--output-dir',
+        'run',
+        '--save-interval',
+        '0.3',
+        '--seed',
+        '0',
+    ]
+    rng = np.random.default_rng(0)
+    for attempt in range(3):
+        process = subprocess.Popen(
+            command + (['--resume', 'run'] if attempt else []),
+            cwd=tmp_path,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.time() + 120
+        while not (tmp_path / 'run' / 'latest' / 'checkpoint').exists() and time.time() < deadline:
+            time.sleep(0.2)
+        time.sleep(1.0 + rng.random() * 2)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        table = pq.read_table(tmp_path / 'run' / 'history.parquet')
+        assert table.num_rows > 0
+        steps = table.column('step').to_pylist()
+        assert steps == sorted(steps)
+    resumed = subprocess.run(
+        command[:7] + ['--max-steps', str(steps[-1] + 3000), '--output-dir', 'run', '--resume', 'run'],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert 'Resuming run at step' in resumed.stdout
+    assert pq.read_table(tmp_path / 'run' / 'history.parquet').column('step').to_pylist()[-1] >= steps[-1]
