@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Example commands, one per use case. Run from the repository root after `pip install -e .`.
+set -euo pipefail
+
+# Train PPO on CartPole until the mean of the last 100 episodes reaches 475 (uses the shipped preset).
+xagents train ppo --env CartPole-v1 --target-reward 475 --output-dir runs/ppo-cartpole
+
+# The original xagents command: explicit checkpoint and history paths, fixed seed.
+xagents train ppo --env CartPole-v1 --target-reward 250 --n-envs 16 --n-steps 1024 \
+    --checkpoints ppo-cartpole.tf --history-checkpoint ppo-cartpole.parquet --seed 123
+
+# Plot the learning curve (mean reward against steps) to a PNG.
+xagents plot ppo-cartpole.parquet --labels PPO --env CartPole-v1 --output ppo-cartpole.png
+python -c "from xagents.utils.common import plot_history; import matplotlib.pyplot as plt; \
+    plot_history(['ppo-cartpole.parquet'], ['PPO'], 'CartPole-v1', history_interval=100); plt.savefig('p.png')"
+
+# Watch it: an mp4 per episode (headless; --render is ignored without a display).
+xagents play ppo --env CartPole-v1 --render --weights ppo-cartpole.tf --video-dir video
+# Or play a run directory: environment, settings and best weights come from it.
+xagents play ppo --run runs/ppo-cartpole --episodes 3 --video-dir video
+
+# Resume an interrupted run: weights, optimizer, counters, RNG and history continue.
+xagents train ppo --env CartPole-v1 --max-steps 200000 --output-dir runs/ppo-cartpole --resume runs/ppo-cartpole
+
+# Continuous control: PPO on Pendulum (preset with observation normalization).
+xagents train ppo --env Pendulum-v1 --target-reward -300 --max-steps 1000000
+
+# DQN and double DQN on CartPole.
+xagents train dqn --env CartPole-v1 --target-reward 475 --max-steps 300000 --double
+
+# Atari: preprocessing (84x84 grayscale, frame skip + max-pool, 4-frame stack) with the CNN model.
+xagents train dqn --env PongNoFrameskip-v4 --preprocess --max-frame --n-envs 4 --target-reward 19 \
+    --lr 1e-4 --buffer-max-size 100000 --buffer-initial-size 10000
+xagents train ppo --env PongNoFrameskip-v4 --preprocess --max-frame --n-envs 16 --target-reward 19
+
+# Benchmark our PPO against Stable-Baselines3 on the same machine.
+pip install -e '.[bench]' && python benchmarks/ppo_cartpole.py --seeds 0 1 2
