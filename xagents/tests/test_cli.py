@@ -15,12 +15,13 @@ import xagents
 from xagents.cli import main
 from xagents.utils.cli import field_type, flag_name
 
+XAGENTS = [sys.executable, '-m', 'xagents']
 
-def run_cli(*args, timeout=300):
+
+def run_cli(cwd, *args, timeout=300):
+    """Run the real `xagents` entry point in ``cwd``."""
     env = {**os.environ, 'TF_CPP_MIN_LOG_LEVEL': '2'}
-    return subprocess.run(
-        [sys.executable, '-m', 'xagents', *args], capture_output=True, text=True, timeout=timeout, env=env
-    )
+    return subprocess.run([*XAGENTS, *args], capture_output=True, text=True, timeout=timeout, env=env, cwd=cwd)
 
 
 def test_usage_lists_commands_and_agents(capsys):
@@ -98,13 +99,7 @@ def test_usage_errors_in_process(capsys, args, message):
     ],
 )
 def test_errors_through_the_real_entry_point(tmp_path, args, message):
-    result = subprocess.run(
-        [sys.executable, '-m', 'xagents', *args],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=120,
-    )
+    result = run_cli(tmp_path, *args, timeout=120)
     assert result.returncode == 2, result.stderr
     assert message in result.stderr
     assert result.stderr.count('\n') == 1, result.stderr
@@ -112,65 +107,21 @@ def test_errors_through_the_real_entry_point(tmp_path, args, message):
 
 
 def test_train_play_plot_subprocess(tmp_path):
-    train = subprocess.run(
-        [
-            sys.executable,
-            '-m',
-            'xagents',
-            'train',
-            'ppo',
-            '--env',
-            'CartPole-v1',
-            '--max-steps',
-            '4000',
-            '--checkpoints',
-            'ppo.tf',
-            '--history-checkpoint',
-            'h.parquet',
-            '--seed',
-            '1',
-            '--log-frequency',
-            '20',
-        ],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=300,
+    train = run_cli(
+        tmp_path,
+        *'train ppo --env CartPole-v1 --max-steps 4000 --checkpoints ppo.tf --history-checkpoint h.parquet'.split(),
+        *'--seed 1 --log-frequency 20'.split(),
     )
     assert train.returncode == 0, train.stderr
     assert 'Maximum steps exceeded' in train.stdout and 'mean reward' in train.stdout
     assert pq.read_table(tmp_path / 'h.parquet').num_rows > 50
-    play = subprocess.run(
-        [
-            sys.executable,
-            '-m',
-            'xagents',
-            'play',
-            'ppo',
-            '--env',
-            'CartPole-v1',
-            '--weights',
-            'ppo.tf',
-            '--video-dir',
-            'video',
-            '--render',
-            '--episodes',
-            '2',
-        ],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=300,
+    play = run_cli(
+        tmp_path,
+        *'play ppo --env CartPole-v1 --weights ppo.tf --video-dir video --render --episodes 2'.split(),
     )
     assert play.returncode == 0, play.stderr
     assert sorted(os.listdir(tmp_path / 'video')) == ['CartPole-v1-episode-0.mp4', 'CartPole-v1-episode-1.mp4']
-    plot = subprocess.run(
-        [sys.executable, '-m', 'xagents', 'plot', 'h.parquet', '--output', 'p.png'],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=120,
-    )
+    plot = run_cli(tmp_path, 'plot', 'h.parquet', '--output', 'p.png', timeout=120)
     assert plot.returncode == 0, plot.stderr
     assert (tmp_path / 'p.png').read_bytes()[:4] == b'\x89PNG'
 
@@ -184,23 +135,8 @@ def test_plot_of_a_non_history_file_is_a_clear_error(tmp_path, capsys):
 
 
 def test_history_survives_kill_9_and_run_resumes(tmp_path):
-    command = [
-        sys.executable,
-        '-m',
-        'xagents',
-        'train',
-        'ppo',
-        '--env',
-        'CartPole-v1',
-        '--max-steps',
-        '100000000',
-        '--output-dir',
-        'run',
-        '--save-interval',
-        '0.3',
-        '--seed',
-        '0',
-    ]
+    arguments = 'train ppo --env CartPole-v1 --max-steps 100000000 --output-dir run --save-interval 0.3 --seed 0'
+    command = [*XAGENTS, *arguments.split()]
     rng = np.random.default_rng(0)
     for attempt in range(3):
         process = subprocess.Popen(
@@ -219,12 +155,10 @@ def test_history_survives_kill_9_and_run_resumes(tmp_path):
         assert table.num_rows > 0
         steps = table.column('step').to_pylist()
         assert steps == sorted(steps)
-    resumed = subprocess.run(
-        command[:7] + ['--max-steps', str(steps[-1] + 3000), '--output-dir', 'run', '--resume', 'run'],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
+    resumed = run_cli(
+        tmp_path,
+        *arguments.split()[:4],
+        *f'--max-steps {steps[-1] + 3000} --output-dir run --resume run'.split(),
     )
     assert resumed.returncode == 0, resumed.stderr
     assert 'Resuming run at step' in resumed.stdout

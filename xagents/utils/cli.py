@@ -51,7 +51,7 @@ def flag_name(name: str) -> str:
     return '--' + name.replace('_', '-')
 
 
-def _checked(kind: type, name: str, positive: bool = False):
+def _checked(kind: type, positive: bool = False):
     def convert(text: str):
         try:
             value = kind(text)
@@ -81,7 +81,7 @@ def add_config_flags(parser: argparse.ArgumentParser, config_class, title: str, 
         if kind is bool:
             kwargs['action'] = 'store_true'
         else:
-            kwargs['type'] = _checked(kind, field.name, positive)
+            kwargs['type'] = _checked(kind, positive)
             kwargs['metavar'] = kind.__name__.upper()
         group.add_argument(flag_name(field.name), **kwargs)
 

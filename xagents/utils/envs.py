@@ -8,8 +8,6 @@ in ``info['final_obs']``. The training loop relies on this to bootstrap on trunc
 
 from __future__ import annotations
 
-import os
-
 import gymnasium as gym
 import numpy as np
 from gymnasium.envs.classic_control.cartpole import CartPoleVectorEnv
@@ -115,8 +113,6 @@ def create_envs(
         spec = gym.spec(env_id)
     except gym.error.Error as error:
         raise ValueError(f'unknown environment {env_id!r}: {error}') from None
-    if is_atari(env_id) and not preprocess and render_mode is None:
-        pass  # raw Atari frames are allowed; agents check whether their model fits them
     if preprocess:
         if not is_atari(env_id):
             raise ValueError(f'--preprocess is for Atari environments, {env_id} is not one')
@@ -238,9 +234,3 @@ class RewardNormalizer:
         self.stats.update(self.returns)
         self.returns[dones] = 0.0
         return np.clip(rewards / np.sqrt(self.stats.var + self.epsilon), -self.clip, self.clip).astype(np.float32)
-
-
-def headless_rendering() -> None:
-    """Pick a GL backend that works without a display (MuJoCo)."""
-    if not os.environ.get('DISPLAY'):
-        os.environ.setdefault('MUJOCO_GL', 'egl')

@@ -62,7 +62,6 @@ class History:
             raise HistoryError(f'folder of the history file does not exist: {self.path.parent}')
         self.columns: dict[str, list] = {}
         self.rows = 0
-        self.pending = 0
         if self.path.exists():
             table = read_history(self.path)
             self.columns = {name: table.column(name).to_pylist() for name in table.column_names}
@@ -86,7 +85,6 @@ class History:
         for name, values in self.columns.items():
             values.append(row.get(name))
         self.rows += 1
-        self.pending += 1
 
     def column(self, name: str) -> list:
         return self.columns.get(name, [])
@@ -97,7 +95,6 @@ class History:
             {name: pa.array(values, type=_column_type(name, values)) for name, values in self.columns.items()}
         )
         atomic_write_table(table, self.path)
-        self.pending = 0
 
 
 def _column_type(name: str, values: list) -> pa.DataType:
