@@ -5,7 +5,13 @@ import importlib
 __version__ = '0.2.0'
 
 # agent name -> (module, class); imported lazily so `xagents --help` does not load TensorFlow.
-AGENTS = {'ppo': ('xagents.ppo.agent', 'PPO'), 'dqn': ('xagents.dqn.agent', 'DQN')}
+AGENTS = {
+    'a2c': ('xagents.a2c.agent', 'A2C'),
+    'acer': ('xagents.acer.agent', 'ACER'),
+    'dqn': ('xagents.dqn.agent', 'DQN'),
+    'ppo': ('xagents.ppo.agent', 'PPO'),
+    'trpo': ('xagents.trpo.agent', 'TRPO'),
+}
 
 
 class _Registry(dict):

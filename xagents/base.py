@@ -1,4 +1,4 @@
-"""The shared training loop: BaseAgent, OnPolicy and OffPolicy.
+"""The shared training loop: BaseAgent, OnPolicy, ActorCritic and OffPolicy.
 
 ``BaseAgent.fit`` is a template: a subclass implements ``train_iteration`` (collect
 experience and update, returning the latest losses) and ``policy`` (observations to
@@ -26,6 +26,7 @@ import tensorflow as tf
 
 from xagents.utils.buffers import ReplayBuffer
 from xagents.utils.cli import AgentConfig, OffPolicyConfig
+from xagents.utils.distributions import DiagGaussian, distribution_for
 from xagents.utils.envs import (
     ObservationNormalizer,
     RewardNormalizer,
@@ -33,7 +34,7 @@ from xagents.utils.envs import (
     final_observations,
 )
 from xagents.utils.history import History
-from xagents.utils.models import ModelReader
+from xagents.utils.models import ModelReader, with_log_std
 
 BEST_SAVE_INTERVAL = 5.0
 PROGRESS_INTERVAL = 2.0
@@ -54,6 +55,20 @@ def checkpoint_prefix(path: str | os.PathLike) -> str:
     if Path(f'{path}.index').is_file():
         return str(path)
     raise CheckpointError(f'weights not found: {path}')
+
+
+def new_run_dir(name: str, parent: str | os.PathLike = 'runs') -> Path:
+    """A fresh ``<parent>/<name>-<time>`` folder, created here so that runs started together never share one."""
+    Path(parent).mkdir(parents=True, exist_ok=True)
+    stamp = datetime.datetime.now().strftime('%Y%m%d-%H%M%S')
+    for attempt in range(1000):
+        folder = Path(parent) / (f'{name}-{stamp}' + (f'-{attempt}' if attempt else ''))
+        try:
+            folder.mkdir()
+            return folder
+        except FileExistsError:
+            continue
+    raise FileExistsError(f'could not create a new run directory for {name} in {parent}')
 
 
 class BaseAgent:
@@ -432,8 +447,7 @@ class BaseAgent:
     def prepare_run(self) -> None:
         """Create the run directory, write config.json and open the history."""
         if self.output_dir is None:
-            stamp = datetime.datetime.now().strftime('%Y%m%d-%H%M%S')
-            self.output_dir = Path('runs') / f'{type(self).__name__.lower()}-{self.env_id.replace("/", "-")}-{stamp}'
+            self.output_dir = new_run_dir(f'{type(self).__name__.lower()}-{self.env_id.replace("/", "-")}')
         self.output_dir.mkdir(parents=True, exist_ok=True)
         self.console(f'Run directory: {self.output_dir}')
         if self.checkpoint_paths is None:
@@ -679,7 +693,7 @@ class OnPolicy(BaseAgent):
         raise NotImplementedError
 
     def collect_rollout(self) -> dict[str, np.ndarray]:
-        """``n_steps`` transitions of every env, time-major, plus ``last_values``.
+        """``n_steps`` transitions of every env, time-major, plus ``last_observations`` and ``last_values``.
 
         A truncated episode (time limit) did not really end: its reward gets
         ``gamma * V(final observation)`` so the return is bootstrapped, and ``dones``
@@ -706,11 +720,74 @@ class OnPolicy(BaseAgent):
                 }
             )
         rollout = {name: np.stack([step[name] for step in steps]) for name in steps[0]}
+        rollout['last_observations'] = self.observations
         rollout['last_values'] = self.values(self.observations)
         return rollout
 
     def train_iteration(self) -> dict[str, float]:
         return self.update(self.collect_rollout())
+
+
+class ActorCritic(OnPolicy):
+    """On-policy agents with a stochastic policy and a state-value estimate.
+
+    The distribution follows the action space (categorical or diagonal Gaussian). The
+    first model is the policy: its first output holds the logits or the means, and for
+    continuous actions a state-independent log-std output is appended to it. By
+    default the policy model also has the value head as its second output; agents with
+    a separate critic override ``policy_and_values``.
+    """
+
+    def __init__(self, envs, *models, **kwargs):
+        if isinstance(envs.single_action_space, gym.spaces.Box):
+            models = (with_log_std(models[0], envs.single_action_space.shape[0]), *models[1:])
+        super().__init__(envs, *models, **kwargs)
+        self.distribution = distribution_for(self.action_space)
+
+    @classmethod
+    def check_envs(cls, envs):
+        distribution_for(envs.single_action_space)
+
+    @classmethod
+    def output_units(cls, envs):
+        return [[cls.policy_units(envs), 1]]
+
+    @staticmethod
+    def policy_units(envs) -> int:
+        """Outputs of the policy head: logits per action, or means per action dimension."""
+        space = envs.single_action_space
+        return space.n if isinstance(space, gym.spaces.Discrete) else space.shape[0]
+
+    def make_distribution(self, outputs):
+        """The action distribution from the policy model's outputs."""
+        if self.distribution is DiagGaussian:
+            return DiagGaussian(outputs[0], outputs[-1])
+        return self.distribution(outputs[0] if isinstance(outputs, (list, tuple)) else outputs)
+
+    def policy_and_values(self, observations, training=False) -> tuple:
+        """The action distribution and the state values (shape ``(batch,)``)."""
+        outputs = self.models[self.model_roles[0]](observations, training=training)
+        return self.make_distribution(outputs), tf.squeeze(outputs[1], -1)
+
+    @tf.function(reduce_retracing=True)
+    def _act(self, observations, deterministic):
+        distribution, values = self.policy_and_values(observations)
+        actions = distribution.mode() if deterministic else distribution.sample(self.tf_rng)
+        return actions, distribution.log_prob(actions), values
+
+    @tf.function(reduce_retracing=True)
+    def _values(self, observations):
+        return self.policy_and_values(observations)[1]
+
+    def rollout_step(self, observations):
+        actions, log_probs, values = self._act(observations, tf.constant(False))
+        return actions.numpy(), {'log_probs': log_probs.numpy(), 'values': values.numpy()}
+
+    def values(self, observations):
+        return self._values(observations).numpy()
+
+    def policy(self, observations, deterministic=False):
+        return self._act(observations, tf.constant(deterministic))[0].numpy()
 
 
 class OffPolicy(BaseAgent):

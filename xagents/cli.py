@@ -179,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
         print(command_help(command, module))
         return 0
     if command == 'play' and '--run' in rest:
-        rest = run_defaults(rest) + rest
+        rest = run_defaults(rest) + rest[1:]
     args = build_parser(command, module).parse_args(rest[1:])
     runner = train if command == 'train' else play
     return run_guarded(runner, rest[0], module, args)

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import gymnasium as gym
-import keras
 import tensorflow as tf
 
-from xagents.base import OnPolicy
+from xagents.base import ActorCritic
 from xagents.ppo.cli import MODEL_ROLES, PPOConfig
-from xagents.utils.distributions import DiagGaussian, distribution_for
-from xagents.utils.models import LogStd
 from xagents.utils.rl_math import generalized_advantages
 
 
-class PPO(OnPolicy):
+class PPO(ActorCritic):
     """PPO with the clipped surrogate objective (Schulman et al. 2017, arXiv:1707.06347).
 
     Advantages by GAE, normalized per minibatch; several epochs of minibatch updates
@@ -30,52 +26,14 @@ class PPO(OnPolicy):
     model_roles = MODEL_ROLES
 
     def __init__(self, envs, model, **kwargs):
-        if isinstance(envs.single_action_space, gym.spaces.Box) and len(model.outputs) == 2:
-            model = with_log_std(model, envs.single_action_space.shape[0])
         super().__init__(envs, model, **kwargs)
-        self.model = model
-        self.distribution = distribution_for(self.action_space)
+        self.model = self.models['model']
         batch = self.config.n_steps * self.n_envs
         if batch % self.config.mini_batches:
             raise ValueError(
                 f'--n-steps x --n-envs ({batch}) must be divisible by --mini-batches ({self.config.mini_batches})'
             )
         self.minibatch_size = batch // self.config.mini_batches
-
-    @classmethod
-    def output_units(cls, envs):
-        space = envs.single_action_space
-        return [[space.n if isinstance(space, gym.spaces.Discrete) else space.shape[0], 1]]
-
-    @classmethod
-    def check_envs(cls, envs):
-        distribution_for(envs.single_action_space)
-
-    def make_distribution(self, outputs):
-        if self.distribution is DiagGaussian:
-            return DiagGaussian(outputs[0], outputs[2])
-        return self.distribution(outputs[0])
-
-    @tf.function(reduce_retracing=True)
-    def _act(self, observations, deterministic):
-        outputs = self.model(observations)
-        distribution = self.make_distribution(outputs)
-        actions = distribution.mode() if deterministic else distribution.sample(self.tf_rng)
-        return actions, distribution.log_prob(actions), tf.squeeze(outputs[1], -1)
-
-    @tf.function(reduce_retracing=True)
-    def _values(self, observations):
-        return tf.squeeze(self.model(observations)[1], -1)
-
-    def rollout_step(self, observations):
-        actions, log_probs, values = self._act(observations, tf.constant(False))
-        return actions.numpy(), {'log_probs': log_probs.numpy(), 'values': values.numpy()}
-
-    def values(self, observations):
-        return self._values(observations).numpy()
-
-    def policy(self, observations, deterministic=False):
-        return self._act(observations, tf.constant(deterministic))[0].numpy()
 
     def update(self, rollout):
         advantages = generalized_advantages(
@@ -100,9 +58,7 @@ class PPO(OnPolicy):
 
     def compute_losses(self, observations, actions, old_log_probs, advantages, returns, old_values):
         config = self.config
-        outputs = self.model(observations, training=True)
-        distribution = self.make_distribution(outputs)
-        values = tf.squeeze(outputs[1], -1)
+        distribution, values = self.policy_and_values(observations, training=True)
         mean, variance = tf.nn.moments(advantages, axes=[0])
         advantages = (advantages - mean) / (tf.sqrt(variance) + config.advantage_epsilon)
         ratio = tf.exp(distribution.log_prob(actions) - old_log_probs)
@@ -136,12 +92,3 @@ class PPO(OnPolicy):
                 gradients, _ = tf.clip_by_global_norm(gradients, self.config.grad_norm)
                 self.model.optimizer.apply_gradients(zip(gradients, variables))
         return metrics
-
-
-def with_log_std(model: keras.Model, action_dims: int) -> keras.Model:
-    """The same model with a state-independent log-std output for a Gaussian policy."""
-    log_std = LogStd(action_dims, name='log_std')(model.outputs[0])
-    extended = keras.Model(model.inputs, [*model.outputs, log_std])
-    if getattr(model, 'optimizer', None) is not None:
-        extended.compile(optimizer=model.optimizer)
-    return extended

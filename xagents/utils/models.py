@@ -52,6 +52,21 @@ class LogStd(keras.layers.Layer):
         return {**super().get_config(), 'units': self.units, 'initial': self.initial}
 
 
+def with_log_std(model: keras.Model, action_dims: int) -> keras.Model:
+    """The same model with a state-independent log-std output appended, for a Gaussian policy.
+
+    A model that already has a ``log_std`` output is returned as it is.
+    """
+    if any(layer.name == 'log_std' for layer in model.layers):
+        return model
+    log_std = LogStd(action_dims, name='log_std')(model.outputs[0])
+    inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs
+    extended = keras.Model(inputs, [*model.outputs, log_std])
+    if getattr(model, 'optimizer', None) is not None:
+        extended.compile(optimizer=model.optimizer)
+    return extended
+
+
 class ModelReader:
     """Build a Keras model from a ``.cfg`` file.
 

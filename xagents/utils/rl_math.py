@@ -61,3 +61,31 @@ def q_targets(
         best = tf.argmax(next_online_q, axis=-1, output_type=tf.int32)
         next_values = tf.gather(next_target_q, best, batch_dims=1)
     return rewards + gamma * (1.0 - tf.cast(terminals, rewards.dtype)) * next_values
+
+
+def retrace_targets(
+    rewards: tf.Tensor,
+    dones: tf.Tensor,
+    q_taken: tf.Tensor,
+    values: tf.Tensor,
+    truncated_ratios: tf.Tensor,
+    bootstrap: tf.Tensor,
+    gamma: float,
+) -> tf.Tensor:
+    """Retrace targets ``Q^ret`` (Munos et al. 2016) as ACER computes them (Wang et al. 2017, eq. 5).
+
+    Backwards from ``Q^ret = bootstrap`` (the value of the state after the last step):
+    ``Q^ret_t = r_t + gamma * (1 - done_t) * (rho_{t+1} * (Q^ret_{t+1} - Q_{t+1}) + V_{t+1})``
+    with ``rho`` the importance weights truncated at 1 (``truncated_ratios``), ``Q``
+    the values of the actions taken and ``V`` the state values. Time-major
+    ``(n_steps, n_envs)`` tensors; the number of steps must be static.
+    """
+    gamma = tf.cast(gamma, rewards.dtype)
+    dones = tf.cast(dones, rewards.dtype)
+    target = bootstrap
+    targets = []
+    for t in reversed(range(rewards.shape[0])):
+        target = rewards[t] + gamma * (1.0 - dones[t]) * target
+        targets.append(target)
+        target = truncated_ratios[t] * (target - q_taken[t]) + values[t]
+    return tf.stack(targets[::-1])

@@ -1,0 +1,53 @@
+"""Advantage Actor-Critic."""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+from xagents.a2c.cli import MODEL_ROLES, A2CConfig
+from xagents.base import ActorCritic
+from xagents.utils.rl_math import generalized_advantages
+
+
+class A2C(ActorCritic):
+    """Synchronous advantage actor-critic (Mnih et al. 2016, arXiv:1602.01783).
+
+    One gradient step per rollout of ``n_steps`` steps from every env: policy gradient
+    with advantages ``R - V(s)`` from n-step returns, squared value error and an
+    entropy bonus, gradients clipped by global norm. ``lam`` below 1 replaces the
+    n-step returns by GAE, as Stable-Baselines3's ``gae_lambda`` does; the default 1
+    is the paper's estimator. Adam replaces the paper's shared RMSProp.
+    """
+
+    Config = A2CConfig
+    model_roles = MODEL_ROLES
+
+    def __init__(self, envs, model, **kwargs):
+        super().__init__(envs, model, **kwargs)
+        self.model = self.models['model']
+
+    def update(self, rollout):
+        config = self.config
+        advantages = generalized_advantages(
+            rollout['rewards'], rollout['values'], rollout['dones'], rollout['last_values'], config.gamma, config.lam
+        )
+        returns = advantages + rollout['values']
+        flat = lambda array: array.reshape(-1, *array.shape[2:])  # noqa: E731
+        losses = self._train(flat(rollout['observations']), flat(rollout['actions']), flat(returns))
+        return {name: value.numpy() for name, value in losses.items()}
+
+    @tf.function(reduce_retracing=True)
+    def _train(self, observations, actions, returns):
+        config = self.config
+        variables = self.model.trainable_variables
+        with tf.GradientTape() as tape:
+            distribution, values = self.policy_and_values(observations, training=True)
+            advantages = tf.stop_gradient(returns - values)
+            policy_loss = -tf.reduce_mean(distribution.log_prob(actions) * advantages)
+            value_loss = 0.5 * tf.reduce_mean(tf.square(returns - values))
+            entropy = tf.reduce_mean(distribution.entropy())
+            loss = policy_loss + config.value_loss_coef * value_loss - config.entropy_coef * entropy
+        gradients = tape.gradient(loss, variables)
+        gradients, _ = tf.clip_by_global_norm(gradients, config.grad_norm)
+        self.model.optimizer.apply_gradients(zip(gradients, variables))
+        return {'loss': loss, 'policy_loss': policy_loss, 'value_loss': value_loss, 'entropy': entropy}

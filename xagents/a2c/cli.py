@@ -1,0 +1,28 @@
+"""A2C hyperparameters: the one definition of its flags, defaults and tuning types."""
+
+import dataclasses
+
+from xagents.utils.cli import AgentConfig, hp
+
+
+@dataclasses.dataclass
+class A2CConfig(AgentConfig):
+    n_steps: int = hp(5, 'Steps per env in each rollout (the n of n-step returns)', 'categorical', positive=True)
+    lam: float = hp(1.0, 'GAE lambda (1: plain n-step returns)', 'log_uniform')
+    entropy_coef: float = hp(0.01, 'Entropy bonus coefficient', 'log_uniform')
+    value_loss_coef: float = hp(0.5, 'Value loss coefficient', 'log_uniform')
+    grad_norm: float = hp(0.5, 'Maximum global gradient norm', 'log_uniform', positive=True)
+
+    def __post_init__(self):
+        super().__post_init__()
+        if not 0 <= self.lam <= 1:
+            raise ValueError(f'lam must be in [0, 1], got {self.lam}')
+
+
+CONFIG = A2CConfig
+MODEL_ROLES = ('model',)
+
+# Per-environment defaults used when training on these environments (flags override).
+PRESETS = {
+    'CartPole-v1': dict(n_envs=8, entropy_coef=0.0),
+}

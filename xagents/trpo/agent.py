@@ -1,0 +1,142 @@
+"""Trust Region Policy Optimization."""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from xagents.base import ActorCritic
+from xagents.trpo.cli import MODEL_ROLES, TRPOConfig
+from xagents.utils.rl_math import generalized_advantages
+from xagents.utils.trust_region import assign_flat, conjugate_gradient, flat_concat, line_search
+
+
+class TRPO(ActorCritic):
+    """TRPO (Schulman et al. 2015, arXiv:1502.05477) with separate actor and critic models.
+
+    Each rollout gives one natural-gradient step of the actor: the surrogate gradient
+    is multiplied by the inverse Fisher matrix by conjugate gradient (Fisher-vector
+    products from the Hessian of the mean KL, on every ``fvp_n_steps``-th transition,
+    plus ``cg_damping``), scaled so that the quadratic KL estimate equals ``max_kl``,
+    then shrunk by halves until the surrogate improves and the measured KL is within
+    ``max_kl`` (at most ``actor_iterations`` tries; none accepted keeps the old policy).
+
+    Deviations from the paper, as in OpenAI baselines: advantages come from GAE
+    (``lam``; the paper uses Monte Carlo returns, which ``lam=1`` matches), are
+    normalized per rollout, the surrogate may carry an entropy bonus, and the critic is
+    a separate network fitted by Adam for ``critic_iterations`` epochs of
+    ``mini_batches`` minibatches rather than by the paper's constrained regression.
+    """
+
+    Config = TRPOConfig
+    model_roles = MODEL_ROLES
+    model_configs = ('actor', 'critic')
+
+    def __init__(self, envs, actor, critic, **kwargs):
+        super().__init__(envs, actor, critic, **kwargs)
+        self.actor, self.critic = self.models['actor'], self.models['critic']
+        batch = self.config.n_steps * self.n_envs
+        if batch % self.config.mini_batches:
+            raise ValueError(
+                f'--n-steps x --n-envs ({batch}) must be divisible by --mini-batches ({self.config.mini_batches})'
+            )
+        self.minibatch_size = batch // self.config.mini_batches
+
+    @classmethod
+    def output_units(cls, envs):
+        return [[cls.policy_units(envs)], [1]]
+
+    def actor_outputs(self, observations, training=False) -> list[tf.Tensor]:
+        outputs = self.actor(observations, training=training)
+        return list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+
+    def policy_and_values(self, observations, training=False):
+        values = tf.squeeze(self.critic(observations, training=training), -1)
+        return self.make_distribution(self.actor_outputs(observations, training)), values
+
+    def update(self, rollout):
+        config = self.config
+        advantages = generalized_advantages(
+            rollout['rewards'], rollout['values'], rollout['dones'], rollout['last_values'], config.gamma, config.lam
+        )
+        returns = advantages + rollout['values']
+        advantages = (advantages - advantages.mean()) / (advantages.std() + config.advantage_epsilon)
+        flat = lambda array: tf.constant(array.reshape(-1, *array.shape[2:]))  # noqa: E731
+        observations, actions = flat(rollout['observations']), flat(rollout['actions'])
+        old_log_probs, advantages = flat(rollout['log_probs']), flat(advantages)
+        old_outputs = self.actor_outputs(observations)
+        step, surrogate = self._natural_step(observations, actions, old_log_probs, advantages, old_outputs)
+        parameters = flat_concat(self.actor.trainable_variables)
+        kl = surrogate_after = tf.constant(np.nan)
+
+        def evaluate(fraction):
+            nonlocal kl, surrogate_after
+            assign_flat(self.actor.trainable_variables, parameters + fraction * step)
+            surrogate_after, kl = self._surrogate_and_kl(observations, actions, old_log_probs, advantages, old_outputs)
+            return float(surrogate_after - surrogate), float(kl)
+
+        fraction = line_search(evaluate, config.max_kl, config.actor_iterations)
+        if fraction == 0.0:
+            assign_flat(self.actor.trainable_variables, parameters)
+            surrogate_after, kl = surrogate, tf.constant(0.0)
+        value_loss = self._fit_critic(observations, flat(returns))
+        return {
+            'surrogate_gain': float(surrogate_after - surrogate),
+            'kl': float(kl),
+            'step_fraction': fraction,
+            'value_loss': float(value_loss),
+        }
+
+    def surrogate(self, observations, actions, old_log_probs, advantages):
+        distribution = self.make_distribution(self.actor_outputs(observations, training=True))
+        ratio = tf.exp(distribution.log_prob(actions) - old_log_probs)
+        entropy = tf.reduce_mean(distribution.entropy())
+        return tf.reduce_mean(ratio * advantages) + self.config.entropy_coef * entropy, distribution
+
+    @tf.function(reduce_retracing=True)
+    def _surrogate_and_kl(self, observations, actions, old_log_probs, advantages, old_outputs):
+        surrogate, distribution = self.surrogate(observations, actions, old_log_probs, advantages)
+        kl = tf.reduce_mean(self.make_distribution(old_outputs).kl(distribution))
+        return surrogate, kl
+
+    @tf.function(reduce_retracing=True)
+    def _natural_step(self, observations, actions, old_log_probs, advantages, old_outputs):
+        config = self.config
+        variables = self.actor.trainable_variables
+        with tf.GradientTape() as tape:
+            surrogate, _ = self.surrogate(observations, actions, old_log_probs, advantages)
+        gradient = flat_concat(tape.gradient(surrogate, variables))
+        fvp_observations = observations[:: config.fvp_n_steps]
+        old_distribution = self.make_distribution([output[:: config.fvp_n_steps] for output in old_outputs])
+
+        def fisher_vector_product(vector):
+            with tf.GradientTape() as outer:
+                with tf.GradientTape() as inner:
+                    distribution = self.make_distribution(self.actor_outputs(fvp_observations, training=True))
+                    kl = tf.reduce_mean(old_distribution.kl(distribution))
+                kl_gradient = flat_concat(inner.gradient(kl, variables))
+                projection = tf.tensordot(kl_gradient, tf.stop_gradient(vector), 1)
+            return flat_concat(outer.gradient(projection, variables)) + config.cg_damping * vector
+
+        direction = conjugate_gradient(
+            fisher_vector_product, gradient, config.cg_iterations, config.cg_residual_tolerance
+        )
+        curvature = tf.tensordot(direction, fisher_vector_product(direction), 1)
+        scale = tf.sqrt(2.0 * config.max_kl / (curvature + 1e-12))
+        return scale * direction, surrogate
+
+    @tf.function(reduce_retracing=True)
+    def _fit_critic(self, observations, returns):
+        size = tf.shape(returns)[0]
+        variables = self.critic.trainable_variables
+        loss = tf.constant(0.0)
+        for _ in tf.range(self.config.critic_iterations):
+            order = tf.argsort(self.tf_rng.uniform([size]))
+            for batch in tf.range(self.config.mini_batches):
+                indices = order[batch * self.minibatch_size : (batch + 1) * self.minibatch_size]
+                batch_observations, batch_returns = tf.gather(observations, indices), tf.gather(returns, indices)
+                with tf.GradientTape() as tape:
+                    values = tf.squeeze(self.critic(batch_observations, training=True), -1)
+                    loss = 0.5 * tf.reduce_mean(tf.square(batch_returns - values))
+                self.critic.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        return loss
