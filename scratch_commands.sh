@@ -34,4 +34,4 @@ xagents train dqn --env PongNoFrameskip-v4 --preprocess --max-frame --n-envs 4 -
 xagents train ppo --env PongNoFrameskip-v4 --preprocess --max-frame --n-envs 16 --target-reward 19
 
 # Benchmark our PPO against Stable-Baselines3 on the same machine.
-pip install -e '.[bench]' && python benchmarks/ppo_cartpole.py --seeds 0 1 2
+pip install -e '.[bench]' && python benchmarks/compare.py --seeds 0 1 2

@@ -18,7 +18,7 @@ setup(
     install_requires=requirements,
     extras_require={
         'test': ['pytest==9.2.0', 'ruff==0.17.5'],
-        'bench': ['torch==2.13.0', 'stable-baselines3==2.9.2'],
+        'bench': ['torch==2.13.0', 'stable-baselines3==2.9.2', 'sb3-contrib==2.9.2'],
     },
     entry_points={'console_scripts': ['xagents=xagents.cli:main']},
 )

@@ -25,4 +25,14 @@ MODEL_ROLES = ('model',)
 # Per-environment defaults used when training on these environments (flags override).
 PRESETS = {
     'CartPole-v1': dict(n_envs=8, entropy_coef=0.0),
+    'Pendulum-v1': dict(
+        n_envs=16,
+        n_steps=8,
+        lam=0.9,
+        gamma=0.9,
+        lr=2e-3,
+        entropy_coef=0.0,
+        normalize_obs=True,
+        normalize_reward=True,
+    ),
 }

@@ -24,15 +24,16 @@ MODEL_ROLES = ('model',)
 PRESETS = {
     'CartPole-v1': dict(
         n_envs=4,
-        lr=2.3e-3,
+        double=True,
+        lr=6e-4,
         buffer_max_size=100_000,
         buffer_initial_size=1000,
         buffer_batch_size=64,
-        target_sync_steps=40,
-        train_frequency=64,
-        gradient_steps=64,
-        epsilon_decay_steps=8000,
-        epsilon_end=0.04,
+        target_sync_steps=1000,
+        train_frequency=16,
+        gradient_steps=16,
+        epsilon_decay_steps=10_000,
+        epsilon_end=0.02,
         gamma=0.99,
     ),
 }

@@ -82,6 +82,11 @@ def test_usage_errors_in_process(capsys, args, message):
     'args, message',
     [
         (['train', 'dqn', '--env', 'Pendulum-v1', '--max-steps', '10'], 'discrete action space'),
+        (['train', 'acer', '--env', 'Pendulum-v1', '--max-steps', '10'], 'discrete action space'),
+        (
+            ['train', 'trpo', '--env', 'CartPole-v1', '--max-steps', '10', '--checkpoints', 'a.tf'],
+            'needs 2 path',
+        ),
         (['train', 'ppo', '--env', 'CartPole-v1', '--max-steps', '10', '--gamma', '1.5'], 'gamma must be in (0, 1]'),
         (['play', 'ppo', '--env', 'CartPole-v1', '--weights', 'missing.tf'], 'weights not found'),
         (
@@ -124,6 +129,15 @@ def test_train_play_plot_subprocess(tmp_path):
     plot = run_cli(tmp_path, 'plot', 'h.parquet', '--output', 'p.png', timeout=120)
     assert plot.returncode == 0, plot.stderr
     assert (tmp_path / 'p.png').read_bytes()[:4] == b'\x89PNG'
+
+
+def test_two_model_agent_trains_and_plays_from_its_run_directory(tmp_path):
+    train = run_cli(tmp_path, *'train trpo --env CartPole-v1 --max-steps 2048 --output-dir run --seed 0'.split())
+    assert train.returncode == 0, train.stderr
+    assert {'best-actor', 'best-critic', 'latest', 'config.json'} <= set(os.listdir(tmp_path / 'run'))
+    play = run_cli(tmp_path, *'play trpo --run run --episodes 2'.split())
+    assert play.returncode == 0, play.stderr
+    assert 'over 2 episode(s)' in play.stdout
 
 
 def test_plot_of_a_non_history_file_is_a_clear_error(tmp_path, capsys):
