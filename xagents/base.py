@@ -563,7 +563,15 @@ class BaseAgent:
         prefixes, Keras ``.weights.h5`` files, or a run directory for all models.
         """
         if len(paths) == 1 and (Path(paths[0]) / 'config.json').is_file():
-            paths = json.loads((Path(paths[0]) / 'config.json').read_text())['checkpoints']
+            run_dir = Path(paths[0])
+            paths = json.loads((run_dir / 'config.json').read_text())['checkpoints']
+            if not all(tf.train.latest_checkpoint(str(path)) for path in paths) and (run_dir / 'latest').is_dir():
+                # No best checkpoint yet (no episode had finished): the latest one has every model.
+                self.console(f'No best checkpoint in {run_dir} yet; loading its latest checkpoint')
+                checkpoint = tf.train.Checkpoint(**self.models, state=self.state_variable)
+                self._read(checkpoint, run_dir / 'latest', exact=False)
+                self.load_normalizer_state()
+                return
         if len(paths) != len(self.model_roles):
             raise CheckpointError(
                 f'--weights needs {len(self.model_roles)} path(s) for {type(self).__name__}, got {len(paths)}'
@@ -579,9 +587,13 @@ class BaseAgent:
                 continue
             model = self.models[role]
             self._read(tf.train.Checkpoint(model=model, state=self.state_variable), path, exact=False)
-            state = json.loads(self.state_variable.numpy().decode())
-            if self.obs_normalizer and state.get('obs_normalizer'):
-                self.obs_normalizer.stats.load(state['obs_normalizer'])
+            self.load_normalizer_state()
+
+    def load_normalizer_state(self) -> None:
+        """Observation statistics from the state read with a checkpoint."""
+        state = json.loads(self.state_variable.numpy().decode())
+        if self.obs_normalizer and state.get('obs_normalizer'):
+            self.obs_normalizer.stats.load(state['obs_normalizer'])
 
     @staticmethod
     def _read(checkpoint: tf.train.Checkpoint, path, exact: bool) -> None:

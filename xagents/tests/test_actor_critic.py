@@ -112,10 +112,14 @@ def test_atari_smoke_run_plays_back_its_checkpoint(tmp_path, name):
     agent = make(name, tmp_path / 'run', env='PongNoFrameskip-v4', n_envs=2, preprocess=True, n_steps=16)
     agent.fit(max_steps=600)
     assert agent.observations.shape == (2, 84, 84, 4) and agent.observations.dtype == np.uint8
-    agent.save_best()
-    player = make(name, tmp_path / 'play', env='PongNoFrameskip-v4', n_envs=1, preprocess=True, n_steps=16)
-    player.load_weights(agent.checkpoint_paths)
+    assert agent.episodes == 0  # no Pong game ends in 600 steps: no best checkpoint yet
     frames = np.random.default_rng(0).integers(0, 255, (3, 84, 84, 4), dtype=np.uint8)
+    player = make(name, tmp_path / 'play', env='PongNoFrameskip-v4', n_envs=1, preprocess=True, n_steps=16)
+    player.load_weights([tmp_path / 'run'])  # falls back to the run's latest checkpoint
+    np.testing.assert_array_equal(player.policy(frames, True), agent.policy(frames, True))
+    agent.save_best()
+    player = make(name, tmp_path / 'play2', env='PongNoFrameskip-v4', n_envs=1, preprocess=True, n_steps=16)
+    player.load_weights(agent.checkpoint_paths)
     np.testing.assert_array_equal(player.policy(frames, True), agent.policy(frames, True))
     returns = player.play(episodes=1, max_steps=100, render=False)
     assert len(returns) == 1
