@@ -776,6 +776,13 @@ class ActorCritic(OnPolicy):
             return DiagGaussian(outputs[0], outputs[-1])
         return self.distribution(outputs[0] if isinstance(outputs, (list, tuple)) else outputs)
 
+    def rollout_minibatch_size(self, mini_batches: int) -> int:
+        """Rollout transitions per minibatch; a clear error when they do not divide evenly."""
+        batch = self.config.n_steps * self.n_envs
+        if batch % mini_batches:
+            raise ValueError(f'--n-steps x --n-envs ({batch}) must be divisible by --mini-batches ({mini_batches})')
+        return batch // mini_batches
+
     def policy_and_values(self, observations, training=False) -> tuple:
         """The action distribution and the state values (shape ``(batch,)``)."""
         outputs = self.models[self.model_roles[0]](observations, training=training)

@@ -120,9 +120,6 @@ class ACER(ActorCritic):
                 losses = self._train(**self.buffer.sample())
         return {name: value.numpy() for name, value in losses.items()}
 
-    def update(self, rollout):
-        raise NotImplementedError('ACER trains in train_iteration')
-
     @tf.function(reduce_retracing=True)
     def _train(self, observations, actions, rewards, dones, behaviour_probs):
         config = self.config

@@ -2,13 +2,13 @@
 
 import dataclasses
 
-from xagents.utils.cli import AgentConfig, hp
+from xagents.utils.cli import AgentConfig, check_range, hp
 
 
 @dataclasses.dataclass
 class ACERConfig(AgentConfig):
     n_steps: int = hp(20, 'Steps per env in each segment', 'categorical', positive=True)
-    replay_ratio: float = hp(4.0, 'Mean (Poisson) number of replay updates per on-policy update', 'int')
+    replay_ratio: int = hp(4, 'Mean (Poisson) number of replay updates per on-policy update', 'categorical')
     importance_c: float = hp(10.0, 'Truncation of the importance weights', 'log_uniform', positive=True)
     trust_region: bool = hp(False, 'Use the trust region update against the averaged policy')
     delta: float = hp(1.0, 'Trust region: bound on the KL gradient projection', 'log_uniform', positive=True)
@@ -16,15 +16,16 @@ class ACERConfig(AgentConfig):
     entropy_coef: float = hp(0.01, 'Entropy bonus coefficient', 'log_uniform')
     value_loss_coef: float = hp(0.5, 'Q-value loss coefficient', 'log_uniform')
     grad_norm: float = hp(10.0, 'Maximum global gradient norm', 'log_uniform', positive=True)
-    buffer_max_size: int = hp(50000, 'Capacity of the replay buffer (transitions, kept as whole segments)', 'int')
+    buffer_max_size: int = hp(
+        50000, 'Capacity of the replay buffer (transitions, kept as whole segments)', 'int', positive=True
+    )
     buffer_initial_size: int = hp(1000, 'Transitions stored before replay starts', 'int')
 
     def __post_init__(self):
         super().__post_init__()
         if self.replay_ratio < 0:
             raise ValueError(f'--replay-ratio must be at least 0, got {self.replay_ratio}')
-        if not 0 <= self.ema_alpha < 1:
-            raise ValueError(f'--ema-alpha must be in [0, 1), got {self.ema_alpha}')
+        check_range('ema_alpha', self.ema_alpha, 0, 1, high_open=True)
         if self.buffer_initial_size > self.buffer_max_size:
             raise ValueError(
                 f'--buffer-initial-size ({self.buffer_initial_size}) is larger than --buffer-max-size '

@@ -28,12 +28,7 @@ class PPO(ActorCritic):
     def __init__(self, envs, model, **kwargs):
         super().__init__(envs, model, **kwargs)
         self.model = self.models['model']
-        batch = self.config.n_steps * self.n_envs
-        if batch % self.config.mini_batches:
-            raise ValueError(
-                f'--n-steps x --n-envs ({batch}) must be divisible by --mini-batches ({self.config.mini_batches})'
-            )
-        self.minibatch_size = batch // self.config.mini_batches
+        self.minibatch_size = self.rollout_minibatch_size(self.config.mini_batches)
 
     def update(self, rollout):
         advantages = generalized_advantages(

@@ -2,7 +2,7 @@
 
 import dataclasses
 
-from xagents.utils.cli import AgentConfig, hp
+from xagents.utils.cli import AgentConfig, check_range, hp
 
 
 @dataclasses.dataclass
@@ -19,6 +19,10 @@ class PPOConfig(AgentConfig):
     value_loss_coef: float = hp(0.5, 'Value loss coefficient', 'log_uniform')
     grad_norm: float = hp(0.5, 'Maximum global gradient norm', 'log_uniform', positive=True)
     advantage_epsilon: float = hp(1e-8, 'Added to the advantage std when normalizing', 'log_uniform')
+
+    def __post_init__(self):
+        super().__post_init__()
+        check_range('lam', self.lam, 0, 1)
 
 
 CONFIG = PPOConfig

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import tensorflow as tf
 
 from xagents.base import ActorCritic
@@ -35,12 +34,7 @@ class TRPO(ActorCritic):
     def __init__(self, envs, actor, critic, **kwargs):
         super().__init__(envs, actor, critic, **kwargs)
         self.actor, self.critic = self.models['actor'], self.models['critic']
-        batch = self.config.n_steps * self.n_envs
-        if batch % self.config.mini_batches:
-            raise ValueError(
-                f'--n-steps x --n-envs ({batch}) must be divisible by --mini-batches ({self.config.mini_batches})'
-            )
-        self.minibatch_size = batch // self.config.mini_batches
+        self.minibatch_size = self.rollout_minibatch_size(self.config.mini_batches)
 
     @classmethod
     def output_units(cls, envs):
@@ -67,25 +61,20 @@ class TRPO(ActorCritic):
         old_outputs = self.actor_outputs(observations)
         step, surrogate = self._natural_step(observations, actions, old_log_probs, advantages, old_outputs)
         parameters = flat_concat(self.actor.trainable_variables)
-        kl = surrogate_after = tf.constant(np.nan)
+        measured = {}
 
         def evaluate(fraction):
-            nonlocal kl, surrogate_after
             assign_flat(self.actor.trainable_variables, parameters + fraction * step)
             surrogate_after, kl = self._surrogate_and_kl(observations, actions, old_log_probs, advantages, old_outputs)
-            return float(surrogate_after - surrogate), float(kl)
+            measured.update(surrogate_gain=float(surrogate_after - surrogate), kl=float(kl))
+            return measured['surrogate_gain'], measured['kl']
 
         fraction = line_search(evaluate, config.max_kl, config.actor_iterations)
         if fraction == 0.0:
             assign_flat(self.actor.trainable_variables, parameters)
-            surrogate_after, kl = surrogate, tf.constant(0.0)
+            measured = {'surrogate_gain': 0.0, 'kl': 0.0}
         value_loss = self._fit_critic(observations, flat(returns))
-        return {
-            'surrogate_gain': float(surrogate_after - surrogate),
-            'kl': float(kl),
-            'step_fraction': fraction,
-            'value_loss': float(value_loss),
-        }
+        return {**measured, 'step_fraction': fraction, 'value_loss': float(value_loss)}
 
     def surrogate(self, observations, actions, old_log_probs, advantages):
         distribution = self.make_distribution(self.actor_outputs(observations, training=True))

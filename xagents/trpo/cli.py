@@ -2,7 +2,7 @@
 
 import dataclasses
 
-from xagents.utils.cli import AgentConfig, hp
+from xagents.utils.cli import AgentConfig, check_range, hp
 
 
 @dataclasses.dataclass
@@ -24,8 +24,7 @@ class TRPOConfig(AgentConfig):
 
     def __post_init__(self):
         super().__post_init__()
-        if not 0 <= self.lam <= 1:
-            raise ValueError(f'lam must be in [0, 1], got {self.lam}')
+        check_range('lam', self.lam, 0, 1)
 
 
 CONFIG = TRPOConfig

@@ -51,6 +51,15 @@ def flag_name(name: str) -> str:
     return '--' + name.replace('_', '-')
 
 
+def check_range(name: str, value: float, low: float, high: float, low_open=False, high_open=False) -> None:
+    """A one-line ValueError naming the flag when ``value`` is outside the interval (open ends as given)."""
+    above = value > low if low_open else value >= low
+    below = value < high if high_open else value <= high
+    if not (above and below):
+        interval = f'{"(" if low_open else "["}{low:g}, {high:g}{")" if high_open else "]"}'
+        raise ValueError(f'{flag_name(name)} must be in {interval}, got {value}')
+
+
 def _checked(kind: type, positive: bool = False):
     def convert(text: str):
         try:
@@ -166,8 +175,7 @@ class AgentConfig:
     seed: int | None = hp(None, 'Random seed: the same seed repeats a CPU run exactly')
 
     def __post_init__(self):
-        if not 0 < self.gamma <= 1:
-            raise ValueError(f'gamma must be in (0, 1], got {self.gamma}')
+        check_range('gamma', self.gamma, 0, 1, low_open=True)
 
 
 @dataclasses.dataclass
