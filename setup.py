@@ -3,7 +3,8 @@ from pathlib import Path
 from setuptools import find_packages, setup
 
 here = Path(__file__).parent
-requirements = [line for line in (here / 'requirements.txt').read_text().splitlines() if line and not line.startswith('#')]
+lines = (here / 'requirements.txt').read_text().splitlines()
+requirements = [line for line in lines if line and not line.startswith('#')]
 
 setup(
     name='xagents',

@@ -118,6 +118,53 @@ def sb3_trpo_pendulum(envs, seed):
     )
 
 
+def sb3_dqn_cartpole(envs, seed):
+    from stable_baselines3 import DQN
+
+    return DQN(
+        'MlpPolicy',
+        envs,
+        learning_rate=2.3e-3,
+        batch_size=64,
+        buffer_size=100_000,
+        learning_starts=1000,
+        gamma=0.99,
+        target_update_interval=10,
+        train_freq=256,
+        gradient_steps=128,
+        exploration_fraction=0.16,
+        exploration_final_eps=0.04,
+        policy_kwargs=dict(net_arch=[256, 256]),
+        seed=seed,
+        device='cpu',
+    )
+
+
+def sb3_td3_pendulum(envs, seed, algorithm='TD3'):
+    import stable_baselines3
+    from stable_baselines3.common.noise import NormalActionNoise
+
+    actions = envs.action_space.shape[0]
+    return getattr(stable_baselines3, algorithm)(
+        'MlpPolicy',
+        envs,
+        gamma=0.98,
+        buffer_size=200_000,
+        learning_starts=10_000,
+        action_noise=NormalActionNoise(np.zeros(actions), 0.1 * np.ones(actions)),
+        gradient_steps=-1,
+        train_freq=(1, 'episode'),
+        learning_rate=1e-3,
+        policy_kwargs=dict(net_arch=[400, 300]),
+        seed=seed,
+        device='cpu',
+    )
+
+
+def sb3_ddpg_pendulum(envs, seed):
+    return sb3_td3_pendulum(envs, seed, 'DDPG')
+
+
 @dataclasses.dataclass
 class Task:
     agent: str
@@ -129,6 +176,10 @@ class Task:
     peer_normalize: bool = False
     # RL Zoo's n_timesteps: the peer's schedules (linear lr, exploration) run over it.
     peer_budget: int | None = None
+    # Episodes in the mean compared with the threshold.
+    window: int = 100
+    # Flags on top of the agent's preset.
+    flags: dict = dataclasses.field(default_factory=dict)
 
 
 TASKS = {
@@ -136,7 +187,11 @@ TASKS = {
     'a2c-cartpole': Task('a2c', 'CartPole-v1', 475, 500_000, sb3_a2c_cartpole, 8),
     'trpo-cartpole': Task('trpo', 'CartPole-v1', 475, 100_000, sb3_trpo_cartpole, 2),
     'acer-cartpole': Task('acer', 'CartPole-v1', 475, 500_000),
-    'dqn-cartpole': Task('dqn', 'CartPole-v1', 475, 300_000),
+    'dqn-cartpole': Task('dqn', 'CartPole-v1', 475, 300_000, sb3_dqn_cartpole, peer_budget=50_000),
+    'dqn-plain-cartpole': Task('dqn', 'CartPole-v1', 475, 300_000, flags=dict(dueling=False, n_step=1)),
+    'dqn-per-cartpole': Task('dqn', 'CartPole-v1', 475, 300_000, flags=dict(prioritized=True)),
+    'td3-pendulum': Task('td3', 'Pendulum-v1', -200, 20_000, sb3_td3_pendulum, window=10),
+    'ddpg-pendulum': Task('ddpg', 'Pendulum-v1', -200, 20_000, sb3_ddpg_pendulum, window=10),
     'trpo-pendulum': Task('trpo', 'Pendulum-v1', -250, 200_000, sb3_trpo_pendulum, 2, peer_budget=100_000),
     'a2c-pendulum': Task('a2c', 'Pendulum-v1', -400, 1_000_000, sb3_a2c_pendulum, 8, True),
 }
@@ -148,6 +203,7 @@ def run_xagents(task: Task, seed: int) -> dict:
     from xagents import agents
 
     values = dict(importlib.import_module(f'xagents.{task.agent}.cli').PRESETS.get(task.env, {}))
+    values.update(task.flags, reward_buffer_size=task.window)
     n_envs = values.pop('n_envs', 1)
     with tempfile.TemporaryDirectory() as folder:
         agent = agents[task.agent].from_env(task.env, n_envs=n_envs, seed=seed, quiet=True, output_dir=folder, **values)
@@ -164,8 +220,8 @@ def run_peer(task: Task, seed: int) -> dict:
 
     class StopAtThreshold(BaseCallback):
         def _on_step(self) -> bool:
-            rewards = [info['r'] for info in self.model.ep_info_buffer]
-            return not (len(rewards) == 100 and np.mean(rewards) >= task.threshold)
+            rewards = [info['r'] for info in self.model.ep_info_buffer][-task.window :]
+            return not (len(rewards) == task.window and np.mean(rewards) >= task.threshold)
 
     envs = make_vec_env(task.env, n_envs=task.peer_envs, seed=seed)
     if task.peer_normalize:
@@ -174,14 +230,24 @@ def run_peer(task: Task, seed: int) -> dict:
     start = time.perf_counter()
     model.learn(task.peer_budget or task.budget, callback=StopAtThreshold())
     wall = time.perf_counter() - start
-    rewards = [info['r'] for info in model.ep_info_buffer]
-    reached = len(rewards) == 100 and np.mean(rewards) >= task.threshold
+    rewards = [info['r'] for info in model.ep_info_buffer][-task.window :]
+    reached = len(rewards) == task.window and np.mean(rewards) >= task.threshold
     return {'steps': model.num_timesteps, 'wall_s': wall, 'reached': bool(reached), 'final_mean': np.mean(rewards)}
+
+
+def flag(name: str, value) -> str:
+    """``name=value`` as the command line writes it (``--x``, ``--no-x``, ``--x 3``)."""
+    name = name.replace('_', '-')
+    if isinstance(value, bool):
+        return f'--{name}' if value else f'--no-{name}'
+    return f'--{name} {value}'
 
 
 def summarize(name: str, task: Task, rows: list[dict]) -> str:
     lines = [
-        f'### {name}: {task.agent.upper()} on {task.env}, mean of 100 episodes >= {task.threshold:g}, '
+        f'### {name}: {task.agent.upper()} on {task.env}'
+        + ''.join(f' {flag(key, value)}' for key, value in task.flags.items())
+        + f', mean of {task.window} episodes >= {task.threshold:g}, '
         f'budget {task.budget:,} steps'
         + (f' (peer: {task.peer_budget:,}, its RL Zoo n_timesteps)' if task.peer_budget else ''),
         '',

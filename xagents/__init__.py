@@ -8,8 +8,10 @@ __version__ = '0.2.0'
 AGENTS = {
     'a2c': ('xagents.a2c.agent', 'A2C'),
     'acer': ('xagents.acer.agent', 'ACER'),
+    'ddpg': ('xagents.ddpg.agent', 'DDPG'),
     'dqn': ('xagents.dqn.agent', 'DQN'),
     'ppo': ('xagents.ppo.agent', 'PPO'),
+    'td3': ('xagents.td3.agent', 'TD3'),
     'trpo': ('xagents.trpo.agent', 'TRPO'),
 }
 

@@ -170,7 +170,7 @@ class BaseAgent:
         )
 
     @classmethod
-    def output_units(cls, envs: gym.vector.VectorEnv) -> list[list[int]]:
+    def output_units(cls, envs: gym.vector.VectorEnv, config: AgentConfig) -> list[list[int]]:
         """Units of each role's ``output=1`` layers for ``envs``."""
         raise NotImplementedError
 
@@ -193,7 +193,7 @@ class BaseAgent:
         input_dtype = space.dtype if len(space.shape) == 3 else 'float32'
         return [
             ModelReader(path, units, space.shape, seed=config.seed, input_dtype=input_dtype).build_model()
-            for path, units in zip(files, cls.output_units(envs))
+            for path, units in zip(files, cls.output_units(envs, config))
         ]
 
     @classmethod
@@ -246,6 +246,10 @@ class BaseAgent:
 
     def trackables(self) -> dict:
         """Objects saved for resuming beyond the models and their optimizers."""
+        return {}
+
+    def role_trackables(self, role: str) -> dict:
+        """Networks saved and loaded with a role's model (TD3's second critic with the critic)."""
         return {}
 
     def env_actions(self, actions: np.ndarray) -> np.ndarray:
@@ -521,7 +525,9 @@ class BaseAgent:
 
     def _model_checkpoint(self, role: str) -> tf.train.Checkpoint:
         model = self.models[role]
-        return tf.train.Checkpoint(model=model, optimizer=model.optimizer, state=self.state_variable)
+        return tf.train.Checkpoint(
+            model=model, optimizer=model.optimizer, state=self.state_variable, **self.role_trackables(role)
+        )
 
     @staticmethod
     def _save(checkpoint: tf.train.Checkpoint, folder: str | os.PathLike) -> None:
@@ -585,8 +591,10 @@ class BaseAgent:
                 except (ValueError, OSError) as error:
                     raise CheckpointError(f'cannot load {path}: {str(error).splitlines()[0]}') from None
                 continue
-            model = self.models[role]
-            self._read(tf.train.Checkpoint(model=model, state=self.state_variable), path, exact=False)
+            checkpoint = tf.train.Checkpoint(
+                model=self.models[role], state=self.state_variable, **self.role_trackables(role)
+            )
+            self._read(checkpoint, path, exact=False)
             self.load_normalizer_state()
 
     def load_normalizer_state(self) -> None:
@@ -761,7 +769,7 @@ class ActorCritic(OnPolicy):
         distribution_for(envs.single_action_space)
 
     @classmethod
-    def output_units(cls, envs):
+    def output_units(cls, envs, config):
         return [[cls.policy_units(envs), 1]]
 
     @staticmethod
@@ -816,9 +824,14 @@ class OffPolicy(BaseAgent):
 
     def __init__(self, envs, *models, **kwargs):
         super().__init__(envs, *models, **kwargs)
+        self.buffer = self.make_buffer()
+        self.initial_size = self.config.buffer_initial_size or self.config.buffer_batch_size
+
+    def make_buffer(self, buffer_class: type[ReplayBuffer] = ReplayBuffer, **options) -> ReplayBuffer:
+        """The replay buffer for these envs; frame stacks of uint8 images are stored once per frame."""
         space = self.observation_space
         stacked = len(space.shape) == 3 and space.dtype == np.uint8
-        self.buffer = ReplayBuffer(
+        return buffer_class(
             self.config.buffer_max_size,
             self.n_envs,
             space.shape,
@@ -827,8 +840,9 @@ class OffPolicy(BaseAgent):
             self.action_space.dtype,
             frame_stack=space.shape[-1] if stacked else None,
             seed=None if self.config.seed is None else self.config.seed + 1,
+            gamma=self.config.gamma,
+            **options,
         )
-        self.initial_size = self.config.buffer_initial_size or self.config.buffer_batch_size
 
     def explore(self, observations: np.ndarray) -> np.ndarray:
         """Actions taken while collecting experience."""
@@ -840,7 +854,32 @@ class OffPolicy(BaseAgent):
 
     def reset_envs(self) -> None:
         super().reset_envs()
+        # Episodes in progress are cut (as truncations) so n-step sums never join them to the new ones.
+        self.buffer.cut_episodes()
         self.buffer.start_episodes(self.raw_observations)
+
+    @property
+    def buffer_path(self) -> Path:
+        return self.output_dir / 'replay-buffer.npz'
+
+    def state(self) -> dict:
+        return {**super().state(), 'buffer_count': self.buffer.count}
+
+    def save_latest(self) -> None:
+        # The buffer first: a kill between the two leaves a buffer at most one save older
+        # than the checkpoint, which resume reports.
+        if self.config.save_buffer and self.output_dir is not None:
+            self.buffer.save(self.buffer_path)
+        super().save_latest()
+
+    def resume(self, run_dir: str | os.PathLike) -> None:
+        super().resume(run_dir)
+        if not self.buffer_path.is_file():
+            return
+        self.buffer.load(self.buffer_path)
+        behind = json.loads(self.state_variable.numpy().decode()).get('buffer_count', 0) - self.buffer.count
+        note = f' ({behind * self.n_envs:,} fewer than at the checkpoint: saved one save earlier)' if behind else ''
+        self.console(f'Replay buffer restored: {len(self.buffer):,} transitions{note}')
 
     def fill_buffer(self) -> None:
         """Random-policy transitions until the buffer holds ``buffer_initial_size``."""
@@ -856,12 +895,18 @@ class OffPolicy(BaseAgent):
     def collect(self, actions: np.ndarray) -> None:
         transition = self.step_envs(actions)
         # Raw observations go in the buffer; normalization happens when sampling.
-        self.buffer.add(actions, transition['rewards'], transition['raw_final_observations'], transition['terminals'])
+        self.buffer.add(
+            actions,
+            transition['rewards'],
+            transition['raw_final_observations'],
+            transition['terminals'],
+            transition['dones'],
+        )
         if transition['dones'].any():
             self.buffer.start_episodes(transition['raw_observations'], transition['dones'])
 
-    def sample(self) -> dict[str, np.ndarray]:
-        batch = self.buffer.sample(self.config.buffer_batch_size)
+    def sample(self, batch_size: int | None = None, **options) -> dict[str, np.ndarray]:
+        batch = self.buffer.sample(batch_size or self.config.buffer_batch_size, **options)
         batch['observations'] = self.normalize_observations(batch['observations'])
         batch['next_observations'] = self.normalize_observations(batch['next_observations'])
         return batch

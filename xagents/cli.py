@@ -130,6 +130,7 @@ def command_help(command: str, module=None) -> str:
         sections.append(format_table('plotting:', help_rows(PlotOptions)))
     if module is not None and command in ('train', 'play'):
         sections.append(format_table(f'{module.__name__.split(".")[1]}:', agent_options(module)))
+        sections.append("agent switches (default '-' or 'on') also take --no-<switch>, to turn off a preset's")
     if module is not None and getattr(module, 'PRESETS', None):
         sections.append('presets (used by default on these envs, flags override): ' + ', '.join(module.PRESETS))
     return f'usage: xagents {command} <agent> [options]\n\n' + '\n\n'.join(sections)
@@ -141,7 +142,7 @@ def build_parser(command: str, module) -> ArgumentParser:
     options = TrainOptions if command == 'train' else PlayOptions
     add_config_flags(parser, options, command)
     skip = {'seed'} if command == 'play' else set()
-    add_config_flags(parser, module.CONFIG, 'agent', skip=skip)
+    add_config_flags(parser, module.CONFIG, 'agent', skip=skip, negatable=True)
     for role in module.MODEL_ROLES:
         parser.add_argument(f'--{model_flag(role).replace("_", "-")}', dest=model_flag(role), default=None)
     return parser
@@ -193,7 +194,9 @@ def run_defaults(rest: list[str]) -> list[str]:
     config = json.loads((run / 'config.json').read_text())
     extra = ['--env', config['env']] if '--env' not in rest else []
     extra += [f'--{name.replace("_", "-")}' for name in ('preprocess', 'max_frame') if config.get(name)]
-    extra += [f'--{name.replace("_", "-")}' for name in ('normalize_obs',) if config['hyperparameters'].get(name)]
+    # Flags that shape the models or their inputs, so the weights fit.
+    shaping = ('normalize_obs', 'dueling')
+    extra += [f'--{name.replace("_", "-")}' for name in shaping if config['hyperparameters'].get(name)]
     return [rest[0], *extra]
 
 

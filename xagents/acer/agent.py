@@ -84,7 +84,7 @@ class ACER(ActorCritic):
             raise ValueError(f'ACER needs a discrete action space, {envs.spec.id} has {envs.single_action_space}')
 
     @classmethod
-    def output_units(cls, envs):
+    def output_units(cls, envs, config):
         actions = envs.single_action_space.n
         return [[actions, actions]]
 

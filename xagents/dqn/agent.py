@@ -1,4 +1,4 @@
-"""Deep Q-Network and double DQN."""
+"""Deep Q-Network with the double, dueling, n-step and prioritized-replay extensions."""
 
 from __future__ import annotations
 
@@ -8,16 +8,26 @@ import tensorflow as tf
 
 from xagents.base import OffPolicy
 from xagents.dqn.cli import MODEL_ROLES, DQNConfig
+from xagents.utils.buffers import PrioritizedReplayBuffer, ReplayBuffer
 from xagents.utils.rl_math import q_targets
 
 
 class DQN(OffPolicy):
-    """DQN (Mnih et al. 2015, Nature 518) with the double-DQN option (van Hasselt et al. 2016).
+    """DQN (Mnih et al. 2015, Nature 518) with options from Rainbow (Hessel et al. 2018).
 
-    Epsilon-greedy exploration decaying linearly, Huber loss on one-step targets from
-    a target network copied every ``target_sync_steps`` steps. As in Stable-Baselines3,
-    updates run every ``train_frequency`` vector steps, ``gradient_steps`` at a time,
-    and gradients are clipped by global norm.
+    Epsilon-greedy exploration decaying linearly, Huber loss on targets from a target
+    network copied every ``target_sync_steps`` steps. As in Stable-Baselines3, updates
+    run every ``train_frequency`` vector steps, ``gradient_steps`` at a time, and
+    gradients are clipped by global norm. Options, all combinable:
+
+    - ``double`` (van Hasselt et al. 2016): the online network picks the next action.
+    - ``dueling`` (Wang et al. 2016): the last layer gives one value and one advantage
+      per action, ``Q = V + A - mean(A)``. Deviation: the two streams share the hidden
+      layers of the model file and split only at the output layer.
+    - ``n_step``: targets sum ``n`` discounted rewards (fewer at an episode end) and
+      bootstrap with ``gamma ** n``; the buffer assembles them across vector envs.
+    - ``prioritized`` (Schaul et al. 2016): proportional replay, losses weighted by
+      importance weights with beta annealed to 1, priorities set to the |TD errors|.
     """
 
     Config = DQNConfig
@@ -33,8 +43,16 @@ class DQN(OffPolicy):
         self.last_sync = 0
 
     @classmethod
-    def output_units(cls, envs):
-        return [[envs.single_action_space.n]]
+    def output_units(cls, envs, config):
+        return [[envs.single_action_space.n + config.dueling]]
+
+    def make_buffer(self) -> ReplayBuffer:
+        config = self.config
+        if config.prioritized:
+            return super().make_buffer(
+                PrioritizedReplayBuffer, n_step=config.n_step, alpha=config.per_alpha, epsilon=config.per_epsilon
+            )
+        return super().make_buffer(n_step=config.n_step)
 
     @classmethod
     def check_envs(cls, envs):
@@ -57,9 +75,21 @@ class DQN(OffPolicy):
         fraction = min(1.0, self.steps / config.epsilon_decay_steps)
         return config.epsilon_start + fraction * (config.epsilon_end - config.epsilon_start)
 
+    @property
+    def per_beta(self) -> float:
+        config = self.config
+        return config.per_beta + (1.0 - config.per_beta) * min(1.0, self.steps / config.per_beta_steps)
+
+    def q_values(self, model: keras.Model, observations, training: bool = False) -> tf.Tensor:
+        outputs = model(observations, training=training)
+        if not self.config.dueling:
+            return outputs
+        values, advantages = outputs[:, :1], outputs[:, 1:]
+        return values + advantages - tf.reduce_mean(advantages, axis=-1, keepdims=True)
+
     @tf.function(reduce_retracing=True)
     def _greedy(self, observations):
-        return tf.argmax(self.model(observations), axis=-1, output_type=tf.int32)
+        return tf.argmax(self.q_values(self.model, observations), axis=-1, output_type=tf.int32)
 
     def policy(self, observations, deterministic=True):
         return self._greedy(observations).numpy()
@@ -72,26 +102,40 @@ class DQN(OffPolicy):
         return actions
 
     @tf.function(reduce_retracing=True)
-    def _train(self, observations, actions, rewards, next_observations, terminals):
-        next_target_q = self.target_model(next_observations)
-        next_online_q = self.model(next_observations) if self.config.double else None
-        targets = tf.stop_gradient(q_targets(rewards, terminals, next_target_q, self.config.gamma, next_online_q))
+    def _train(self, observations, actions, rewards, next_observations, terminals, discounts, weights):
+        next_target_q = self.q_values(self.target_model, next_observations)
+        next_online_q = self.q_values(self.model, next_observations) if self.config.double else None
+        targets = tf.stop_gradient(q_targets(rewards, terminals, next_target_q, discounts, next_online_q))
         variables = self.model.trainable_variables
         with tf.GradientTape() as tape:
-            q_values = tf.gather(self.model(observations, training=True), tf.cast(actions, tf.int32), batch_dims=1)
-            loss = tf.reduce_mean(keras.losses.huber(targets[:, None], q_values[:, None]))
+            q_all = self.q_values(self.model, observations, training=True)
+            q_values = tf.gather(q_all, tf.cast(actions, tf.int32), batch_dims=1)
+            huber = keras.losses.huber(targets[:, None], q_values[:, None])
+            loss = tf.reduce_mean(weights * huber)
         gradients = tape.gradient(loss, variables)
         if self.config.grad_norm is not None:
             gradients, _ = tf.clip_by_global_norm(gradients, self.config.grad_norm)
         self.model.optimizer.apply_gradients(zip(gradients, variables))
-        return {'loss': loss, 'q': tf.reduce_mean(q_values)}
+        return {'loss': loss, 'q': tf.reduce_mean(q_values)}, targets - q_values
+
+    def train_step(self) -> dict[str, tf.Tensor]:
+        """One gradient step on a sampled batch (updating priorities when replay is prioritized)."""
+        if not self.config.prioritized:
+            batch = self.sample()
+            losses, _ = self._train(**batch, weights=tf.ones_like(batch['rewards']))
+            return losses
+        batch = self.sample(beta=self.per_beta)
+        indices = batch.pop('indices')
+        losses, td_errors = self._train(**batch)
+        self.buffer.update_priorities(indices, td_errors.numpy())
+        return losses
 
     def update(self):
         self.iterations += 1
         if self.iterations % self.config.train_frequency:
             return self.losses
         for _ in range(self.config.gradient_steps):
-            losses = self._train(**self.sample())
+            losses = self.train_step()
         if self.steps - self.last_sync >= self.config.target_sync_steps:
             self.target_model.set_weights(self.model.get_weights())
             self.last_sync = self.steps

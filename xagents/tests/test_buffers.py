@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from xagents.utils.buffers import ReplayBuffer
+from xagents.utils.buffers import PrioritizedReplayBuffer, ReplayBuffer, SumTree
 
 
 def test_keeps_dtypes_and_shapes():
@@ -87,3 +87,110 @@ def test_sampling_is_uniform():
 def test_capacity_smaller_than_envs_is_an_error():
     with pytest.raises(ValueError, match='smaller than the number of envs'):
         ReplayBuffer(2, 4, (1,))
+
+
+def fill_random_episodes(buffer, steps, n_envs, rng, end_rate=0.2):
+    """A stream of 1-d observations (the step number) with random terminations and truncations."""
+    observations = np.zeros((n_envs, 1), np.float32)
+    buffer.start_episodes(observations)
+    log = []
+    for step in range(steps):
+        rewards = rng.normal(size=n_envs).astype(np.float32)
+        terminals = rng.random(n_envs) < end_rate / 2
+        dones = terminals | (rng.random(n_envs) < end_rate / 2)
+        nexts = np.full((n_envs, 1), step + 1, np.float32)
+        buffer.add(np.arange(n_envs) + n_envs * step, rewards, nexts, terminals, dones)
+        log.append((rewards, terminals, dones))
+        if dones.any():
+            buffer.start_episodes(-nexts, dones)  # reset observations: negative, never a next one
+    return log
+
+
+def naive_n_step(log, step, env, n, gamma):
+    """Sum rewards from ``step`` until n steps, an episode end or the newest step; return (sum, last, length)."""
+    total, k = 0.0, 0
+    while k < n and step + k < len(log):
+        rewards, _, dones = log[step + k]
+        total += gamma**k * rewards[env]
+        k += 1
+        if dones[env]:
+            break
+    return total, step + k - 1, k
+
+
+@pytest.mark.parametrize('n_step', [1, 3])
+def test_n_step_returns_match_a_naive_loop_at_episode_ends(n_step):
+    rng = np.random.default_rng(4)
+    n_envs, steps, gamma = 3, 50, 0.9
+    buffer = ReplayBuffer(3 * 40, n_envs, (1,), seed=0, n_step=n_step, gamma=gamma)  # wraps around
+    log = fill_random_episodes(buffer, steps, n_envs, rng)
+    batch = buffer.sample(500)
+    for action, reward, next_obs, terminal, discount in zip(
+        batch['actions'], batch['rewards'], batch['next_observations'], batch['terminals'], batch['discounts']
+    ):
+        step, env = divmod(int(action), n_envs)
+        assert step >= steps - 40
+        total, last, length = naive_n_step(log, step, env, n_step, gamma)
+        np.testing.assert_allclose(reward, total, rtol=1e-5, atol=1e-6)
+        assert next_obs[0] == last + 1  # the final observation on truncation, never the reset one
+        assert terminal == log[last][1][env]
+        np.testing.assert_allclose(discount, gamma**length, rtol=1e-6)
+
+
+def test_sum_tree_finds_leaves_in_exact_proportion():
+    tree = SumTree(6)
+    priorities = np.array([1.0, 0.0, 2.0, 3.0, 0.5, 1.5])
+    tree.update(np.arange(6), priorities)
+    assert tree.total == pytest.approx(8.0)
+    grid = (np.arange(8000) + 0.5) / 8000 * tree.total
+    counts = np.bincount(tree.find(grid), minlength=tree.size)
+    np.testing.assert_array_equal(counts[:6], priorities * 1000)
+    assert counts[6:].sum() == 0
+    tree.update(np.array([3, 3]), np.array([0.0, 0.0]))  # repeated index: one value, sums stay right
+    assert tree.total == pytest.approx(5.0)
+
+
+def test_prioritized_sampling_proportions_and_weights():
+    buffer = PrioritizedReplayBuffer(8, 2, (1,), seed=5, alpha=1.0, epsilon=0.0)
+    buffer.start_episodes(np.zeros((2, 1)))
+    for step in range(4):
+        buffer.add(np.array([2 * step, 2 * step + 1]), np.zeros(2), np.zeros((2, 1)), np.zeros(2, bool))
+    priorities = np.arange(1.0, 9.0)  # action a gets priority a + 1
+    batch = buffer.sample(8)
+    slots, envs = np.divmod(np.arange(8), 2)
+    buffer.update_priorities(slots * 2 + envs, priorities)
+    counts = np.zeros(8)
+    for _ in range(200):
+        batch = buffer.sample(64, beta=1.0)
+        counts += np.bincount(batch['actions'], minlength=8)
+        chosen = priorities[batch['actions']]
+        np.testing.assert_allclose(batch['weights'], (1 / chosen) / (1 / chosen).max(), rtol=1e-5)
+    expected = counts.sum() * priorities / priorities.sum()
+    chi_square = ((counts - expected) ** 2 / expected).sum()
+    assert chi_square < 25  # 7 degrees of freedom: p < 1e-3 above this
+    assert buffer.max_priority == 8.0
+
+
+def test_save_and_load_restore_contents_and_sampling(tmp_path):
+    rng = np.random.default_rng(2)
+    original = PrioritizedReplayBuffer(60, 3, (1,), seed=1, n_step=2)
+    fill_random_episodes(original, 30, 3, rng)
+    original.update_priorities(np.arange(9), np.arange(9.0))
+    original.save(tmp_path / 'buffer.npz')
+    restored = PrioritizedReplayBuffer(60, 3, (1,), seed=99, n_step=2)
+    restored.load(tmp_path / 'buffer.npz')
+    first, second = original.sample(32), restored.sample(32)
+    for name in first:
+        np.testing.assert_array_equal(first[name], second[name])
+    with pytest.raises(ValueError, match='same --buffer-max-size'):
+        ReplayBuffer(90, 3, (1,)).load(tmp_path / 'buffer.npz')
+
+
+def test_atari_buffer_holds_about_one_frame_per_transition():
+    """The figure in the README: a 1M Pong buffer is about 7 GB because each 84x84 frame is kept once."""
+    capacity = 100_000  # np.zeros reserves without touching: nothing is resident here
+    buffer = ReplayBuffer(capacity, 8, (84, 84, 4), np.uint8, frame_stack=4)
+    per_transition = sum(array.nbytes for array in buffer.arrays().values()) / capacity
+    frame = 84 * 84
+    assert frame < per_transition < 1.0625 * frame + 40  # frames + 1/16 slack, then index, action, reward, flags
+    assert per_transition < 2 * 4 * frame / 7  # at least 7x less than two 4-frame stacks per transition

@@ -37,6 +37,9 @@ def test_agent_help_table_matches_config(capsys, agent):
     out = capsys.readouterr().out
     module = __import__(f'xagents.{agent}.cli', fromlist=['_'])
     for field in dataclasses.fields(module.CONFIG):
+        if not field.metadata:  # fixed settings, such as DDPG's single critic, are not flags
+            assert flag_name(field.name) + ' ' not in out
+            continue
         line = next(line for line in out.splitlines() if line.strip().startswith(flag_name(field.name) + ' '))
         if field_type(field) is not bool and field.default is not None:
             assert str(field.default) in line
@@ -68,6 +71,7 @@ def test_constructor_defaults_come_from_the_flag_definitions(agent):
         (['train', 'ppo', '--env', 'NoSuchEnv-v0', '--max-steps', '10'], 'unknown environment'),
         (['train', '--env', 'CartPole-v1'], 'needs an agent first'),
         (['tune', 'ppo'], 'not available in this version'),
+        (['train', 'ddpg', '--env', 'Pendulum-v1', '--max-steps', '10', '--policy-delay', '2'], 'unrecognized'),
     ],
 )
 def test_usage_errors_in_process(capsys, args, message):
@@ -83,6 +87,8 @@ def test_usage_errors_in_process(capsys, args, message):
     [
         (['train', 'dqn', '--env', 'Pendulum-v1', '--max-steps', '10'], 'discrete action space'),
         (['train', 'acer', '--env', 'Pendulum-v1', '--max-steps', '10'], 'discrete action space'),
+        (['train', 'td3', '--env', 'CartPole-v1', '--max-steps', '10'], 'continuous (Box) action space'),
+        (['train', 'dqn', '--env', 'CartPole-v1', '--max-steps', '10', '--per-alpha', '2'], 'per-alpha must be in'),
         (
             ['train', 'trpo', '--env', 'CartPole-v1', '--max-steps', '10', '--checkpoints', 'a.tf'],
             'needs 2 path',
@@ -138,6 +144,38 @@ def test_two_model_agent_trains_and_plays_from_its_run_directory(tmp_path):
     play = run_cli(tmp_path, *'play trpo --run run --episodes 2'.split())
     assert play.returncode == 0, play.stderr
     assert 'over 2 episode(s)' in play.stdout
+
+
+def test_off_policy_run_resumes_with_its_buffer_and_plays(tmp_path):
+    quick = '--buffer-initial-size 200 --train-frequency 20 --gradient-steps 5 --seed 0 --save-buffer'.split()
+    first = run_cli(tmp_path, *'train td3 --env Pendulum-v1 --max-steps 400 --output-dir run'.split(), *quick)
+    assert first.returncode == 0, first.stderr
+    assert (tmp_path / 'run' / 'replay-buffer.npz').is_file()
+    second = run_cli(tmp_path, *'train td3 --env Pendulum-v1 --max-steps 800 --resume run'.split(), *quick)
+    assert second.returncode == 0, second.stderr
+    assert 'Resuming run at step 400' in second.stdout and 'Replay buffer restored: 400 transitions' in second.stdout
+    play = run_cli(tmp_path, *'play td3 --run run --episodes 1'.split())
+    assert play.returncode == 0, play.stderr
+    assert 'over 1 episode(s)' in play.stdout
+
+
+def test_dueling_dqn_plays_from_its_run_directory(tmp_path):
+    """The preset's dueling head changes the model's outputs: play --run must build the same model."""
+    train = run_cli(tmp_path, *'train dqn --env CartPole-v1 --max-steps 1500 --output-dir run --seed 0'.split())
+    assert train.returncode == 0, train.stderr
+    play = run_cli(tmp_path, *'play dqn --run run --episodes 1'.split())
+    assert play.returncode == 0, play.stderr
+    assert 'over 1 episode(s)' in play.stdout
+
+
+def test_preset_switch_can_be_turned_off():
+    from xagents.cli import build_parser, hyperparameters
+
+    module = __import__('xagents.dqn.cli', fromlist=['_'])
+    args = build_parser('train', module).parse_args('--env CartPole-v1 --no-dueling'.split())
+    assert hyperparameters(module, args, module.PRESETS['CartPole-v1'])['dueling'] is False
+    args = build_parser('train', module).parse_args('--env CartPole-v1'.split())
+    assert hyperparameters(module, args, module.PRESETS['CartPole-v1'])['dueling'] is True
 
 
 def test_plot_of_a_non_history_file_is_a_clear_error(tmp_path, capsys):

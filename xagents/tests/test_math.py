@@ -4,7 +4,14 @@ import tensorflow as tf
 
 from xagents.acer.agent import truncated_importance_objective, trust_region_gradient
 from xagents.utils.distributions import Categorical, DiagGaussian
-from xagents.utils.rl_math import discounted_returns, generalized_advantages, q_targets, retrace_targets
+from xagents.utils.rl_math import (
+    discounted_returns,
+    generalized_advantages,
+    polyak_update,
+    q_targets,
+    retrace_targets,
+    smoothed_target_actions,
+)
 from xagents.utils.trust_region import assign_flat, conjugate_gradient, flat_concat, line_search
 
 
@@ -286,3 +293,25 @@ def test_flat_parameters_round_trip():
     assign_flat(variables, flat)
     np.testing.assert_array_equal(flat_concat(variables).numpy(), np.arange(10))
     np.testing.assert_array_equal(variables[0].numpy(), np.arange(6).reshape(2, 3))
+
+
+def test_polyak_update_moves_targets_a_fraction_tau():
+    target, source = tf.Variable([1.0, -2.0]), tf.Variable([3.0, 2.0])
+    polyak_update([target], [source], 0.25)
+    np.testing.assert_allclose(target.numpy(), [1.5, -1.0])
+    polyak_update([target], [source], 1.0)
+    np.testing.assert_allclose(target.numpy(), [3.0, 2.0])
+
+
+def test_td3_target_smoothing_clips_noise_then_actions():
+    actions = tf.constant([[0.0, 0.9, -0.8]])
+    noise = tf.constant([[0.7, 0.3, -0.1]])
+    # noise clipped to 0.5 -> [0.5, 0.3, -0.1]; then actions kept in [-1, 1]
+    np.testing.assert_allclose(smoothed_target_actions(actions, noise, 0.5).numpy(), [[0.5, 1.0, -0.9]], rtol=1e-6)
+
+
+def test_q_targets_take_per_sample_n_step_discounts():
+    rewards, terminals = tf.constant([1.0, 2.0]), tf.constant([False, False])
+    next_target_q = tf.constant([[1.0, 3.0], [4.0, 2.0]])
+    targets = q_targets(rewards, terminals, next_target_q, tf.constant([0.9**3, 0.9]))
+    np.testing.assert_allclose(targets.numpy(), [1.0 + 0.729 * 3.0, 2.0 + 0.9 * 4.0], rtol=1e-6)

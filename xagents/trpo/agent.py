@@ -37,7 +37,7 @@ class TRPO(ActorCritic):
         self.minibatch_size = self.rollout_minibatch_size(self.config.mini_batches)
 
     @classmethod
-    def output_units(cls, envs):
+    def output_units(cls, envs, config):
         return [[cls.policy_units(envs)], [1]]
 
     def actor_outputs(self, observations, training=False) -> list[tf.Tensor]:

@@ -8,15 +8,22 @@ stores the position of its observation's newest frame, so an observation is the
 With Atari's 4-frame stacks each 84x84 frame is stored once, not eight times, and
 the reconstruction is exact whatever padding the environment used at a reset.
 Without stacking, a "frame" is a whole observation and the same logic applies.
+
+n-step transitions are assembled when sampling: each env's transitions sit in time
+order, so the ``n`` that follow a sampled one are read straight from the arrays.
 """
 
 from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
 
 import numpy as np
 
 
 class ReplayBuffer:
-    """Uniform replay of ``(obs, action, reward, next_obs, terminal)`` across vector envs.
+    """Uniform replay of ``(obs, action, n-step return, next_obs, terminal)`` across vector envs.
 
     Args:
         capacity: Total transitions kept (over all envs).
@@ -27,6 +34,8 @@ class ReplayBuffer:
         action_dtype: dtype of actions.
         frame_stack: Number of frames stacked on the last observation axis, or None.
         seed: Seed of the sampling generator.
+        n_step: Transitions summed into one sample (stopping at an episode end).
+        gamma: Discount of the n-step sums.
     """
 
     def __init__(
@@ -39,6 +48,8 @@ class ReplayBuffer:
         action_dtype=np.int64,
         frame_stack: int | None = None,
         seed: int | None = None,
+        n_step: int = 1,
+        gamma: float = 0.99,
     ):
         if capacity < n_envs:
             raise ValueError(f'buffer capacity {capacity} is smaller than the number of envs {n_envs}')
@@ -46,16 +57,20 @@ class ReplayBuffer:
         self.size = capacity // n_envs
         self.stack = frame_stack or 1
         self.stacked = frame_stack is not None
+        self.n_step, self.gamma = n_step, gamma
+        self.powers = (gamma ** np.arange(n_step)).astype(np.float32)
         frame_shape = obs_shape[:-1] if self.stacked else obs_shape
-        # Room for the transitions' frames plus episode-start stacks; transitions whose
-        # oldest frame was overwritten anyway are never returned (see `sample`).
-        self.frame_capacity = self.size + self.size // 4 + 2 * self.stack + 1
+        # Room for the transitions' frames plus episode-start stacks (stack - 1 extra
+        # frames per episode); transitions whose oldest frame was overwritten anyway
+        # are never returned (see `_draw`).
+        self.frame_capacity = self.size + self.size // 16 + 2 * self.stack + 1
         self.frames = np.zeros((self.frame_capacity, n_envs, *frame_shape), obs_dtype)
         self.frame_count = np.zeros(n_envs, np.int64)
         self.positions = np.zeros((self.size, n_envs), np.int64)
         self.actions = np.zeros((self.size, n_envs, *action_shape), action_dtype)
         self.rewards = np.zeros((self.size, n_envs), np.float32)
         self.terminals = np.zeros((self.size, n_envs), np.bool_)
+        self.dones = np.zeros((self.size, n_envs), np.bool_)
         self.count = 0
         self.rng = np.random.default_rng(seed)
         self.env_index = np.arange(n_envs)
@@ -85,15 +100,26 @@ class ReplayBuffer:
         rewards: np.ndarray,
         next_observations: np.ndarray,
         terminals: np.ndarray,
+        dones: np.ndarray | None = None,
     ) -> None:
-        """Add one transition per env; ``next_observations`` are final ones where episodes ended."""
+        """Add one transition per env; ``next_observations`` are final ones where episodes ended.
+
+        ``terminals`` stop bootstrapping; ``dones`` (default: ``terminals``) also mark
+        truncations, where an n-step sum stops and bootstraps from the final observation.
+        """
         slot = self.count % self.size
         self.positions[slot] = self.frame_count - 1
         self.actions[slot] = actions
         self.rewards[slot] = rewards
         self.terminals[slot] = terminals
+        self.dones[slot] = terminals if dones is None else dones
         self._push(next_observations[..., -1] if self.stacked else next_observations, self.env_index)
         self.count += 1
+
+    def cut_episodes(self) -> None:
+        """End every env's episode at the newest transition (as a truncation), before the envs restart."""
+        if self.count:
+            self.dones[(self.count - 1) % self.size] = True
 
     def _observations(self, newest: np.ndarray, envs: np.ndarray) -> np.ndarray:
         if not self.stacked:
@@ -102,24 +128,183 @@ class ReplayBuffer:
         frames = self.frames[(newest[:, None] + offsets) % self.frame_capacity, envs[:, None]]
         return np.moveaxis(frames, 1, -1)
 
-    def sample(self, batch_size: int) -> dict[str, np.ndarray]:
-        """Draw ``batch_size`` transitions uniformly."""
-        filled = min(self.count, self.size)
-        slots = self.rng.integers(0, filled, batch_size)
-        envs = self.rng.integers(0, self.n_envs, batch_size)
+    def _indices(self, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(slots, envs)`` of ``batch_size`` stored transitions, uniformly."""
+        slots = self.rng.integers(0, min(self.count, self.size), batch_size)
+        return slots, self.rng.integers(0, self.n_envs, batch_size)
+
+    def _draw(self, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+        slots, envs = self._indices(batch_size)
         oldest_kept = self.frame_count - self.frame_capacity
         stale = self.positions[slots, envs] - self.stack + 1 < oldest_kept[envs]
         while stale.any():  # rare: only the oldest transitions after many short episodes
-            slots[stale] = self.rng.integers(0, filled, stale.sum())
+            slots[stale], envs[stale] = self._indices(int(stale.sum()))
             stale = self.positions[slots, envs] - self.stack + 1 < oldest_kept[envs]
-        newest = self.positions[slots, envs]
+        return slots, envs
+
+    def n_step_returns(self, slots: np.ndarray, envs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Discounted sums of up to ``n_step`` rewards from each transition, its last slot and its length.
+
+        A sum stops after the first transition that ended its episode and at the newest
+        transition written, so it never crosses into another episode or stale data.
+        """
+        offsets = np.arange(self.n_step)
+        written = offsets <= ((self.count - 1 - slots) % self.size)[:, None]
+        cells = (slots[:, None] + offsets) % self.size
+        ended = self.dones[cells, envs[:, None]]
+        before_end = (np.cumsum(ended, axis=1) - ended) == 0
+        kept = written & before_end
+        lengths = kept.sum(axis=1)
+        returns = (self.rewards[cells, envs[:, None]] * self.powers * kept).sum(axis=1, dtype=np.float32)
+        return returns, (slots + lengths - 1) % self.size, lengths
+
+    def batch(self, slots: np.ndarray, envs: np.ndarray) -> dict[str, np.ndarray]:
+        """The transitions at ``(slots, envs)``; ``discounts`` is gamma to the power of each sum's length."""
+        returns, last, lengths = self.n_step_returns(slots, envs)
         return {
-            'observations': self._observations(newest, envs),
+            'observations': self._observations(self.positions[slots, envs], envs),
             'actions': self.actions[slots, envs],
-            'rewards': self.rewards[slots, envs],
-            'next_observations': self._observations(newest + 1, envs),
-            'terminals': self.terminals[slots, envs],
+            'rewards': returns,
+            'next_observations': self._observations(self.positions[last, envs] + 1, envs),
+            'terminals': self.terminals[last, envs],
+            'discounts': (self.gamma**lengths).astype(np.float32),
         }
+
+    def sample(self, batch_size: int) -> dict[str, np.ndarray]:
+        """Draw ``batch_size`` transitions uniformly."""
+        return self.batch(*self._draw(batch_size))
+
+    # ---------------------------------------------------------------- saving
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Everything that defines the buffer's contents and sampling state."""
+        state = {
+            name: getattr(self, name)
+            for name in ('frames', 'frame_count', 'positions', 'actions', 'rewards', 'terminals', 'dones')
+        }
+        state['count'] = np.array(self.count)
+        state['rng'] = np.frombuffer(json.dumps(self.rng.bit_generator.state).encode(), np.uint8)
+        return state
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the buffer to ``path`` (``.npz``), replacing any previous file only once complete."""
+        path = Path(path)
+        temporary = path.with_name(path.name + '.tmp.npz')
+        np.savez(temporary, **self.arrays())
+        os.replace(temporary, path)
+
+    def load(self, path: str | os.PathLike) -> None:
+        """Restore a buffer written by ``save``; its shapes must match this buffer's."""
+        with np.load(path) as stored:
+            for name, array in self.arrays().items():
+                if name in ('count', 'rng'):
+                    continue
+                if stored[name].shape != array.shape or stored[name].dtype != array.dtype:
+                    raise ValueError(
+                        f'replay buffer {path} holds {name} of shape {stored[name].shape}, this agent needs '
+                        f'{array.shape} (same --buffer-max-size, --n-envs and environment?)'
+                    )
+                array[...] = stored[name]
+            self.count = int(stored['count'])
+            self.rng.bit_generator.state = json.loads(stored['rng'].tobytes().decode())
+            self.load_extra(stored)
+
+    def load_extra(self, stored) -> None:
+        """Restore what a subclass adds to ``arrays``."""
+
+
+class SumTree:
+    """Binary tree of sums over ``capacity`` non-negative priorities, updated and searched in NumPy.
+
+    Leaves sit at ``[size, 2 * size)``, node ``i`` holds the sum of nodes ``2i`` and
+    ``2i + 1``, the root is node 1. Updates and searches handle a whole batch per
+    tree level: ``log2(capacity)`` vector operations, no per-item Python loop.
+    """
+
+    def __init__(self, capacity: int):
+        self.depth = max(1, int(np.ceil(np.log2(capacity))))
+        self.size = 2**self.depth
+        self.nodes = np.zeros(2 * self.size, np.float64)
+
+    @property
+    def total(self) -> float:
+        return float(self.nodes[1])
+
+    def leaves(self, indices: np.ndarray) -> np.ndarray:
+        return self.nodes[indices + self.size]
+
+    def update(self, indices: np.ndarray, priorities: np.ndarray) -> None:
+        nodes = np.asarray(indices) + self.size
+        self.nodes[nodes] = priorities
+        for _ in range(self.depth):
+            nodes = np.unique(nodes // 2)
+            self.nodes[nodes] = self.nodes[2 * nodes] + self.nodes[2 * nodes + 1]
+
+    def find(self, values: np.ndarray) -> np.ndarray:
+        """Leaf indices whose cumulative-sum interval holds each value in ``[0, total)``."""
+        nodes = np.ones(len(values), np.int64)
+        values = np.array(values, np.float64)
+        for _ in range(self.depth):
+            left = self.nodes[2 * nodes]
+            # Never step into an empty right subtree, whatever the rounding of the sums.
+            right = (values >= left) & (self.nodes[2 * nodes + 1] > 0)
+            values -= left * right
+            nodes = 2 * nodes + right
+        return nodes - self.size
+
+
+class PrioritizedReplayBuffer(ReplayBuffer):
+    """Proportional prioritized replay (Schaul et al. 2016) on the same storage.
+
+    Transition ``i`` is drawn with probability ``p_i^alpha / sum_k p_k^alpha``, new
+    transitions get the largest priority seen so far, and ``sample`` returns the
+    importance weights ``(N * P(i))^-beta`` divided by their maximum over the batch,
+    plus the ``indices`` to pass back with new TD errors to ``update_priorities``.
+    Sampling is stratified: one draw from each of ``batch_size`` equal segments.
+
+    Args:
+        alpha: How much priorities count (0: uniform).
+        epsilon: Added to absolute TD errors so that no transition drops out.
+        **kwargs: As :class:`ReplayBuffer`.
+    """
+
+    def __init__(self, *args, alpha: float = 0.6, epsilon: float = 1e-6, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.alpha, self.epsilon = alpha, epsilon
+        self.tree = SumTree(self.size * self.n_envs)
+        self.max_priority = 1.0
+
+    def add(self, *args, **kwargs) -> None:
+        slot = self.count % self.size
+        super().add(*args, **kwargs)
+        self.tree.update(slot * self.n_envs + self.env_index, np.full(self.n_envs, self.max_priority**self.alpha))
+
+    def _indices(self, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+        bounds = np.linspace(0.0, self.tree.total, batch_size + 1)
+        indices = self.tree.find(self.rng.uniform(bounds[:-1], bounds[1:]))
+        return np.divmod(indices, self.n_envs)
+
+    def sample(self, batch_size: int, beta: float = 0.4) -> dict[str, np.ndarray]:
+        slots, envs = self._draw(batch_size)
+        indices = slots * self.n_envs + envs
+        probabilities = self.tree.leaves(indices) / self.tree.total
+        weights = (len(self) * probabilities) ** -beta
+        return {
+            **self.batch(slots, envs),
+            'weights': (weights / weights.max()).astype(np.float32),
+            'indices': indices,
+        }
+
+    def update_priorities(self, indices: np.ndarray, td_errors: np.ndarray) -> None:
+        priorities = np.abs(td_errors) + self.epsilon
+        self.max_priority = max(self.max_priority, float(priorities.max()))
+        self.tree.update(indices, priorities**self.alpha)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {**super().arrays(), 'tree': self.tree.nodes, 'max_priority': np.array(self.max_priority)}
+
+    def load_extra(self, stored) -> None:
+        self.tree.nodes[...] = stored['tree']
+        self.max_priority = float(stored['max_priority'])
 
 
 class SegmentBuffer:

@@ -76,8 +76,11 @@ def _checked(kind: type, positive: bool = False):
     return convert
 
 
-def add_config_flags(parser: argparse.ArgumentParser, config_class, title: str, skip=()) -> None:
-    """Add one flag per field of ``config_class`` to ``parser``."""
+def add_config_flags(parser: argparse.ArgumentParser, config_class, title: str, skip=(), negatable=False) -> None:
+    """Add one flag per field of ``config_class`` to ``parser``.
+
+    With ``negatable``, a switch ``--x`` also gets ``--no-x``, to turn off what a preset turned on.
+    """
     group = parser.add_argument_group(title)
     for field in dataclasses.fields(config_class):
         if field.name in skip or not field.metadata:
@@ -88,7 +91,7 @@ def add_config_flags(parser: argparse.ArgumentParser, config_class, title: str, 
         positive = extra.pop('positive', False)
         kwargs = {'help': meta['help'], 'dest': field.name, 'default': argparse.SUPPRESS, **extra}
         if kind is bool:
-            kwargs['action'] = 'store_true'
+            kwargs['action'] = argparse.BooleanOptionalAction if negatable else 'store_true'
         else:
             kwargs['type'] = _checked(kind, positive)
             kwargs['metavar'] = kind.__name__.upper()
@@ -185,6 +188,7 @@ class OffPolicyConfig(AgentConfig):
     buffer_max_size: int = hp(10000, 'Capacity of the replay buffer (transitions)', 'int', positive=True)
     buffer_initial_size: int | None = hp(None, 'Transitions collected before training (default: batch size)', 'int')
     buffer_batch_size: int = hp(32, 'Transitions per update', 'categorical', positive=True)
+    save_buffer: bool = hp(False, 'Save the replay buffer with each latest checkpoint; --resume restores it')
 
     def __post_init__(self):
         super().__post_init__()

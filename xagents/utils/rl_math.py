@@ -49,11 +49,12 @@ def q_targets(
     gamma: float | tf.Tensor,
     next_online_q: tf.Tensor | None = None,
 ) -> tf.Tensor:
-    """One-step Q-learning targets.
+    """Q-learning targets ``r + gamma * (1 - terminal) * Q'(s', a*)``.
 
-    DQN (Mnih et al. 2015) takes the target network's maximum; double DQN (van Hasselt
-    et al. 2016) passes ``next_online_q`` so the online network picks the action and
-    the target network values it.
+    ``gamma`` is a float or per-sample discounts (``gamma ** n`` for n-step reward
+    sums). DQN (Mnih et al. 2015) takes the target network's maximum; double DQN (van
+    Hasselt et al. 2016) passes ``next_online_q`` so the online network picks the
+    action and the target network values it.
     """
     if next_online_q is None:
         next_values = tf.reduce_max(next_target_q, axis=-1)
@@ -89,3 +90,14 @@ def retrace_targets(
         targets.append(target)
         target = truncated_ratios[t] * (target - q_taken[t]) + values[t]
     return tf.stack(targets[::-1])
+
+
+def polyak_update(targets: list[tf.Variable], sources: list[tf.Variable], tau: float) -> None:
+    """Move each target variable a fraction ``tau`` of the way to its source: ``t <- (1 - tau) t + tau s``."""
+    for target, source in zip(targets, sources):
+        target.assign((1.0 - tau) * target + tau * source)
+
+
+def smoothed_target_actions(actions: tf.Tensor, noise: tf.Tensor, noise_clip: float) -> tf.Tensor:
+    """TD3's target policy smoothing: add noise clipped to ``±noise_clip``, then keep actions in [-1, 1]."""
+    return tf.clip_by_value(actions + tf.clip_by_value(noise, -noise_clip, noise_clip), -1.0, 1.0)

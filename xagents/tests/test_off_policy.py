@@ -1,0 +1,87 @@
+"""TD3, DDPG and the DQN extensions end to end: learning a little, checkpoints, buffers that resume."""
+
+import numpy as np
+import pytest
+
+from xagents import DDPG, DQN, TD3
+from xagents.dqn.cli import PRESETS as DQN_PRESETS
+
+FAST = dict(buffer_initial_size=500, buffer_batch_size=64, train_frequency=50, gradient_steps=50, quiet=True)
+
+
+def make(agent_class, tmp_path, seed=0, **overrides):
+    return agent_class.from_env('Pendulum-v1', seed=seed, output_dir=str(tmp_path), **{**FAST, **overrides})
+
+
+@pytest.mark.parametrize('agent_class', [TD3, DDPG], ids=['td3', 'ddpg'])
+def test_learns_pendulum_a_little(tmp_path, agent_class):
+    agent = make(agent_class, tmp_path, gamma=0.98)
+    agent.fit(max_steps=6_000)
+    rewards = agent.history.column('episode_reward')
+    # Random actions score about -1200; a critic or actor loss of the wrong sign does not improve on that.
+    assert np.mean(rewards[-5:]) > np.mean(rewards[:5]) + 300
+
+
+def test_td3_has_twin_critics_and_ddpg_one():
+    td3, ddpg = TD3.from_env('Pendulum-v1', quiet=True), DDPG.from_env('Pendulum-v1', quiet=True)
+    assert len(td3.critics) == len(td3.target_critics) == 2 and len(ddpg.critics) == 1
+    assert (ddpg.config.policy_delay, ddpg.config.policy_noise_coef, ddpg.config.twin_critics) == (1, 0.0, False)
+    twin = td3.critics[1]
+    assert [w.shape for w in twin.get_weights()] == [w.shape for w in td3.critic.get_weights()]
+    assert not np.array_equal(twin.get_weights()[0], td3.critic.get_weights()[0])
+    with pytest.raises(TypeError):
+        DDPG.from_env('Pendulum-v1', policy_delay=2)
+
+
+def test_td3_checkpoints_cover_all_three_networks(tmp_path):
+    agent = make(TD3, tmp_path / 'a')
+    agent.fit(max_steps=1_000)
+    agent.save_best()
+    fresh = make(TD3, tmp_path / 'b', seed=4)
+    fresh.load_weights(agent.checkpoint_paths)
+    for mine, theirs in zip([agent.actor, *agent.critics], [fresh.actor, *fresh.critics]):
+        for first, second in zip(mine.get_weights(), theirs.get_weights()):
+            np.testing.assert_array_equal(first, second)
+    observations = np.random.default_rng(0).normal(size=(16, 3)).astype(np.float32)
+    np.testing.assert_array_equal(fresh.policy(observations), agent.policy(observations))
+
+
+@pytest.mark.parametrize('agent_class', [TD3, DQN], ids=['td3', 'dqn-per'])
+def test_resume_continues_with_the_same_buffer_and_counters(tmp_path, agent_class):
+    if agent_class is DQN:
+        options = {**DQN_PRESETS['CartPole-v1'], 'dueling': True, 'n_step': 3, 'prioritized': True, 'quiet': True}
+        n_envs = options.pop('n_envs')
+
+        def build(folder, seed=0):
+            return DQN.from_env(
+                'CartPole-v1', n_envs=n_envs, seed=seed, output_dir=str(folder), save_buffer=True, **options
+            )
+    else:
+
+        def build(folder, seed=0):
+            return make(TD3, folder, seed=seed, save_buffer=True)
+
+    agent = build(tmp_path)
+    agent.fit(max_steps=2_000)
+    resumed = build(tmp_path / 'other', seed=7)
+    resumed.resume(tmp_path)
+    assert (resumed.steps, resumed.episodes, resumed.iterations) == (agent.steps, agent.episodes, agent.iterations)
+    for name, array in agent.buffer.arrays().items():
+        np.testing.assert_array_equal(resumed.buffer.arrays()[name], array, err_msg=name)
+    model = agent.models[agent.model_roles[0]]
+    resumed_model = resumed.models[resumed.model_roles[0]]
+    assert int(resumed_model.optimizer.iterations.numpy()) == int(model.optimizer.iterations.numpy()) > 0
+    count = resumed.buffer.count
+    resumed.fit(max_steps=agent.steps + 500)
+    # Training went on from the restored buffer (no refill from scratch) and the counters.
+    assert resumed.buffer.count == count + (resumed.steps - agent.steps) // resumed.n_envs
+    assert resumed.history.column('step') == sorted(resumed.history.column('step'))
+
+
+def test_dqn_with_every_extension_learns_cartpole_a_little(tmp_path):
+    values = {**DQN_PRESETS['CartPole-v1'], 'double': True, 'dueling': True, 'n_step': 3, 'prioritized': True}
+    n_envs = values.pop('n_envs')
+    agent = DQN.from_env('CartPole-v1', n_envs=n_envs, seed=0, quiet=True, output_dir=str(tmp_path), **values)
+    agent.fit(max_steps=12_000)
+    assert float(np.mean(agent.history.column('episode_reward')[-20:])) > 40
+    assert agent.buffer.max_priority > 1.0  # priorities came from TD errors
