@@ -17,9 +17,7 @@ class DDPGConfig(OffPolicyConfig):
     train_frequency: int = hp(1, 'Vector env steps between updates', 'categorical', positive=True)
     gradient_steps: int = hp(1, 'Updates each time the agent trains', 'categorical', positive=True)
     buffer_max_size: int = hp(1_000_000, 'Capacity of the replay buffer (transitions)', 'int', positive=True)
-    buffer_initial_size: int | None = hp(
-        10000, 'Random-action transitions collected before training (default: batch size)', 'int'
-    )
+    buffer_initial_size: int | None = hp(10000, 'Random-action transitions collected before training', 'int')
     buffer_batch_size: int = hp(256, 'Transitions per update', 'categorical', positive=True)
     twin_critics: bool = dataclasses.field(default=False, init=False)
     policy_delay: int = dataclasses.field(default=1, init=False)
