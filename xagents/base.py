@@ -252,6 +252,13 @@ class BaseAgent:
         """Networks saved and loaded with a role's model (TD3's second critic with the critic)."""
         return {}
 
+    def random_actions(self, n: int | None = None) -> np.ndarray:
+        """Uniformly random actions for ``n`` envs (default: the agent's), as ``policy`` would give them."""
+        space, n = self.action_space, n or self.n_envs
+        if isinstance(space, gym.spaces.Discrete):
+            return self.rng.integers(0, space.n, n)
+        return self.rng.uniform(space.low, space.high, (n, *space.shape)).astype(space.dtype)
+
     def env_actions(self, actions: np.ndarray) -> np.ndarray:
         """Actions as the environment takes them (continuous actions clipped to bounds)."""
         if isinstance(self.action_space, gym.spaces.Box):
@@ -628,58 +635,118 @@ class BaseAgent:
         deterministic: bool = True,
         seed: int | None = None,
         name_prefix: str | None = None,
-    ) -> list[float]:
-        """Play ``episodes`` episodes with the current policy and return their rewards.
+        random: bool = False,
+        max_envs: int = 16,
+    ) -> list[dict[str, float]]:
+        """Play ``episodes`` episodes and return each one's ``reward``, ``length`` and ``seconds``.
 
-        Uses one fresh environment that renders to RGB arrays when a video or frames are
-        asked for; training-only signal changes (reward clipping, life-loss terminals)
-        do not apply and normalization statistics are frozen.
+        Without recording, rendering or ``max_steps`` the episodes run in parallel over up
+        to ``max_envs`` environments, each playing a fixed share of them (so short episodes
+        are not over-counted); otherwise one environment plays them in turn, rendering to
+        RGB arrays when a video or frames are asked for. ``random`` plays uniformly random
+        actions, as a baseline. Training-only signal changes (reward clipping, life-loss
+        terminals) do not apply and normalization statistics are frozen.
         """
         recording = video_dir is not None or frame_dir is not None
-        name_prefix = name_prefix or self.env_id.replace('/', '-')
         if render and not os.environ.get('DISPLAY'):
             print('No display found: --render ignored (use --video-dir or --frame-dir to see the agent).')
             render = False
+        if recording or render or max_steps is not None:
+            n_envs = 1
+        else:
+            n_envs = min(episodes, max_envs)
         render_mode = 'rgb_array' if recording else 'human' if render else None
-        envs = create_envs(self.env_id, 1, render_mode=render_mode, **self.env_kwargs)
-        writer = None
-        rewards = []
+        envs = create_envs(self.env_id, n_envs, render_mode=render_mode, **self.env_kwargs)
+        try:
+            if n_envs == 1:
+                return self._play_in_turn(
+                    envs,
+                    episodes,
+                    video_dir,
+                    frame_dir,
+                    frame_frequency,
+                    max_steps,
+                    deterministic,
+                    seed,
+                    name_prefix or self.env_id.replace('/', '-'),
+                    random,
+                )
+            return self._play_in_parallel(envs, episodes, deterministic, seed, random)
+        finally:
+            envs.close()
+
+    def _play_actions(self, observations: np.ndarray, deterministic: bool, random: bool) -> np.ndarray:
+        if random:
+            return self.random_actions(len(observations))
+        return self.policy(self.normalize_observations(observations), deterministic=deterministic)
+
+    @staticmethod
+    def _report_episode(results: list[dict], reward: float, length: int, seconds: float) -> None:
+        results.append({'reward': reward, 'length': length, 'seconds': seconds})
+        print(f'episode {len(results)}: reward {reward:.2f}, steps {length}, time {seconds:.2f} s')
+
+    def _play_in_parallel(self, envs, episodes: int, deterministic: bool, seed: int | None, random: bool):
+        n_envs = envs.num_envs
+        quotas = episodes // n_envs + (np.arange(n_envs) < episodes % n_envs)
+        finished = np.zeros(n_envs, np.int64)
+        returns, lengths = np.zeros(n_envs), np.zeros(n_envs, np.int64)
+        starts = np.full(n_envs, time.perf_counter())
+        results: list[dict] = []
         observations, _ = envs.reset(seed=seed)
-        episode_reward, episode_steps, total_steps = 0.0, 0, 0
+        while len(results) < episodes:
+            actions = self._play_actions(observations, deterministic, random)
+            observations, rewards, terminated, truncated, _ = envs.step(self.env_actions(actions))
+            returns += rewards
+            lengths += 1
+            now = time.perf_counter()
+            for index in np.flatnonzero(terminated | truncated):
+                if finished[index] < quotas[index]:
+                    self._report_episode(results, float(returns[index]), int(lengths[index]), now - starts[index])
+                    finished[index] += 1
+                returns[index], lengths[index], starts[index] = 0.0, 0, now
+        return results
+
+    def _play_in_turn(
+        self, envs, episodes, video_dir, frame_dir, frame_frequency, max_steps, deterministic, seed, name_prefix, random
+    ):
+        recording = video_dir is not None or frame_dir is not None
+        writer = None
+        results: list[dict] = []
+        observations, _ = envs.reset(seed=seed)
+        episode_reward, episode_steps, total_steps, start = 0.0, 0, 0, time.perf_counter()
         for folder in (video_dir, frame_dir):
             if folder is not None:
                 Path(folder).mkdir(parents=True, exist_ok=True)
         try:
-            while len(rewards) < episodes:
+            while len(results) < episodes:
                 if recording:
                     frame = _rendered_frame(envs)
                     if video_dir is not None and writer is None:
-                        writer = _video_writer(Path(video_dir) / f'{name_prefix}-episode-{len(rewards)}.mp4', envs)
+                        writer = _video_writer(Path(video_dir) / f'{name_prefix}-episode-{len(results)}.mp4', envs)
                     if writer is not None:
                         writer.append_data(frame)
                     if frame_dir is not None and total_steps % frame_frequency == 0:
                         import imageio.v2 as imageio
 
                         imageio.imwrite(Path(frame_dir) / f'{total_steps:06d}.jpg', frame)
-                actions = self.policy(self.normalize_observations(observations), deterministic=deterministic)
+                actions = self._play_actions(observations, deterministic, random)
                 observations, reward, terminated, truncated, _ = envs.step(self.env_actions(actions))
                 episode_reward += float(reward[0])
                 episode_steps += 1
                 total_steps += 1
-                if terminated[0] or truncated[0] or (max_steps is not None and episode_steps >= max_steps):
-                    rewards.append(episode_reward)
-                    print(f'episode {len(rewards)}: reward {episode_reward:.2f}, steps {episode_steps}')
-                    episode_reward, episode_steps = 0.0, 0
+                ended = terminated[0] or truncated[0]
+                if ended or (max_steps is not None and episode_steps >= max_steps):
+                    self._report_episode(results, episode_reward, episode_steps, time.perf_counter() - start)
+                    episode_reward, episode_steps, start = 0.0, 0, time.perf_counter()
                     if writer is not None:
                         writer.close()
                         writer = None
-                    if max_steps is not None and not (terminated[0] or truncated[0]):
+                    if not ended:
                         observations, _ = envs.reset()
         finally:
             if writer is not None:
                 writer.close()
-            envs.close()
-        return rewards
+        return results
 
 
 def _rendered_frame(envs) -> np.ndarray:
@@ -885,12 +952,6 @@ class OffPolicy(BaseAgent):
         """Random-policy transitions until the buffer holds ``buffer_initial_size``."""
         while len(self.buffer) < self.initial_size:
             self.collect(self.random_actions())
-
-    def random_actions(self) -> np.ndarray:
-        space = self.action_space
-        if isinstance(space, gym.spaces.Discrete):
-            return self.rng.integers(0, space.n, self.n_envs)
-        return self.rng.uniform(space.low, space.high, (self.n_envs, *space.shape)).astype(space.dtype)
 
     def collect(self, actions: np.ndarray) -> None:
         transition = self.step_envs(actions)

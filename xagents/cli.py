@@ -57,7 +57,10 @@ class PlayOptions:
     frame_frequency: int = hp(1, 'With --frame-dir: save every n-th frame', positive=True)
     max_steps: int | None = hp(None, 'Maximum steps per episode', positive=True)
     stochastic: bool = hp(False, 'Sample actions instead of taking the most likely one')
+    random: bool = hp(False, 'Play uniformly random actions instead of the agent: a baseline to compare with')
     seed: int | None = hp(None, 'Seed of the environment')
+    name_prefix: str | None = hp(None, 'Start of the video file names (default: the environment id)')
+    output: str | None = hp(None, 'JSON file for the per-episode results and their summary')
 
 
 @dataclasses.dataclass
@@ -303,16 +306,19 @@ def _env_kwargs(options: EnvOptions) -> dict:
 def play(name: str, module, args) -> int:
     args = argparse.Namespace(**(vars(args) | dataclasses.asdict(config_from_args(PlayOptions, args))))
     weights = args.weights or ([args.run] if args.run else None)
-    if not weights:
-        fail('play needs --weights (one per model) or --run DIR')
+    if not weights and not args.random:
+        fail('play needs --weights (one per model), --run DIR or --random')
     agent = xagents.agents[name].from_env(
         args.env,
         **_env_kwargs(config_from_args(EnvOptions, args)),
         model_files=model_files(module, args),
         **hyperparameters(module, args, {}),
     )
-    agent.load_weights(weights)
-    rewards = agent.play(
+    if args.random:
+        print('Playing uniformly random actions (--random): a baseline, not the trained agent')
+    else:
+        agent.load_weights(weights)
+    episodes = agent.play(
         episodes=args.episodes,
         video_dir=args.video_dir,
         frame_dir=args.frame_dir,
@@ -321,12 +327,30 @@ def play(name: str, module, args) -> int:
         max_steps=args.max_steps,
         deterministic=not args.stochastic,
         seed=args.seed,
+        name_prefix=args.name_prefix,
+        random=args.random,
     )
     import numpy as np
 
-    print(f'mean reward {np.mean(rewards):.2f} ± {np.std(rewards):.2f} over {len(rewards)} episode(s)')
+    rewards, lengths = [e['reward'] for e in episodes], [e['length'] for e in episodes]
+    summary = {
+        'episodes': len(episodes),
+        'mean_reward': float(np.mean(rewards)),
+        'std_reward': float(np.std(rewards)),
+        'mean_length': float(np.mean(lengths)),
+        'policy': 'random' if args.random else 'stochastic' if args.stochastic else 'deterministic',
+    }
+    print(
+        f'mean reward {summary["mean_reward"]:.2f} ± {summary["std_reward"]:.2f} over {len(episodes)} episode(s), '
+        f'mean length {summary["mean_length"]:.1f} steps'
+    )
     if args.video_dir:
         print(f'videos in {args.video_dir}')
+    if args.output:
+        output = Path(args.output)
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(json.dumps({'env': args.env, **summary, 'per_episode': episodes}, indent=2))
+        print(f'results in {output}')
     return 0
 
 

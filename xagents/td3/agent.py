@@ -104,8 +104,8 @@ class TD3(OffPolicy):
     def env_actions(self, actions):
         return self.action_center + self.action_scale * np.clip(actions, -1.0, 1.0)
 
-    def random_actions(self):
-        return self.rng.uniform(-1.0, 1.0, (self.n_envs, *self.action_space.shape)).astype(np.float32)
+    def random_actions(self, n=None):
+        return self.rng.uniform(-1.0, 1.0, (n or self.n_envs, *self.action_space.shape)).astype(np.float32)
 
     @tf.function(reduce_retracing=True)
     def _deterministic(self, observations):

@@ -121,8 +121,8 @@ def test_atari_smoke_run_plays_back_its_checkpoint(tmp_path, name):
     player = make(name, tmp_path / 'play2', env='PongNoFrameskip-v4', n_envs=1, preprocess=True, n_steps=16)
     player.load_weights(agent.checkpoint_paths)
     np.testing.assert_array_equal(player.policy(frames, True), agent.policy(frames, True))
-    returns = player.play(episodes=1, max_steps=100, render=False)
-    assert len(returns) == 1
+    episodes = player.play(episodes=1, max_steps=100, render=False)
+    assert len(episodes) == 1 and episodes[0]['length'] == 100
 
 
 def test_trpo_has_separate_actor_and_critic(tmp_path):

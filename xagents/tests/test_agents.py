@@ -107,6 +107,16 @@ def test_same_seed_repeats_a_run_exactly(tmp_path):
         np.testing.assert_array_equal(first, second)
 
 
+def test_parallel_evaluation_plays_each_env_its_share(tmp_path):
+    agent = make_ppo(tmp_path)
+    episodes = agent.play(episodes=5, max_envs=2, seed=0)
+    assert len(episodes) == 5
+    assert all(set(episode) == {'reward', 'length', 'seconds'} for episode in episodes)
+    assert all(episode['length'] == episode['reward'] > 0 for episode in episodes)
+    in_turn = agent.play(episodes=2, max_steps=500, seed=0)  # max_steps: one env, episodes in turn
+    assert len(in_turn) == 2
+
+
 def test_dqn_rejects_continuous_actions():
     with pytest.raises(ValueError, match='discrete action space'):
         DQN.from_env('Pendulum-v1')

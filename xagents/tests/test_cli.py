@@ -168,6 +168,20 @@ def test_dueling_dqn_plays_from_its_run_directory(tmp_path):
     assert 'over 1 episode(s)' in play.stdout
 
 
+def test_random_baseline_evaluation_written_as_json(tmp_path):
+    play = run_cli(tmp_path, *'play ppo --env CartPole-v1 --random --episodes 8 --seed 0 --output out/r.json'.split())
+    assert play.returncode == 0, play.stderr
+    assert 'episode 8: reward' in play.stdout and 'over 8 episode(s)' in play.stdout
+    import json
+
+    result = json.loads((tmp_path / 'out' / 'r.json').read_text())
+    assert result['policy'] == 'random' and result['episodes'] == len(result['per_episode']) == 8
+    rewards = [episode['reward'] for episode in result['per_episode']]
+    assert result['mean_reward'] == pytest.approx(np.mean(rewards))
+    assert all(episode['length'] == episode['reward'] for episode in result['per_episode'])  # CartPole: 1 per step
+    assert 10 < result['mean_reward'] < 60  # a random CartPole policy averages about 22
+
+
 def test_preset_switch_can_be_turned_off():
     from xagents.cli import build_parser, hyperparameters
 
