@@ -133,6 +133,7 @@ class BaseAgent:
         self.history_path = history_checkpoint
         self.output_dir = Path(output_dir) if output_dir else None
         self.history: History | None = None
+        self.summary_writer = None
         self.state_variable = tf.Variable('{}', dtype=tf.string, trainable=False)
         self.steps = 0
         self.episodes = 0
@@ -336,6 +337,13 @@ class BaseAgent:
                 self.best_pending = True
             else:
                 self.plateau_count += 1
+            self.summarize(
+                {
+                    'episode/reward': episode_reward,
+                    'episode/length': float(self.episode_lengths[index]),
+                    'episode/mean_reward': self.mean_reward,
+                }
+            )
             if self.history is not None:
                 self.history.append(
                     {
@@ -440,7 +448,23 @@ class BaseAgent:
         if not self.config.quiet:
             print(message, flush=True)
 
+    def summarize(self, scalars: dict[str, float]) -> None:
+        """Write scalars to TensorBoard at the current step (with ``--tensorboard``)."""
+        if self.summary_writer is None:
+            return
+        with self.summary_writer.as_default(step=self.steps):
+            for name, value in scalars.items():
+                tf.summary.scalar(name, value)
+
     def print_progress(self, steps: int, seconds: float) -> None:
+        first_model = next(iter(self.models.values()))
+        self.summarize(
+            {
+                'time/steps_per_second': steps / max(seconds, 1e-9),
+                'train/learning_rate': float(first_model.optimizer.learning_rate.numpy()),
+                **{f'train/{name}': value for name, value in self.losses.items()},
+            }
+        )
         precision = self.config.display_precision
         elapsed = datetime.timedelta(seconds=int(self.elapsed_time()))
         parts = [
@@ -461,6 +485,8 @@ class BaseAgent:
             self.output_dir = new_run_dir(f'{type(self).__name__.lower()}-{self.env_id.replace("/", "-")}')
         self.output_dir.mkdir(parents=True, exist_ok=True)
         self.console(f'Run directory: {self.output_dir}')
+        if self.config.tensorboard and self.summary_writer is None:
+            self.summary_writer = tf.summary.create_file_writer(str(self.output_dir / 'tensorboard'))
         if self.checkpoint_paths is None:
             self.checkpoint_paths = [str(self.output_dir / f'best-{role}') for role in self.model_roles]
         if self.history is None:
@@ -550,6 +576,8 @@ class BaseAgent:
         self._save(self._full_checkpoint(), self.output_dir / 'latest')
         if self.history is not None:
             self.history.flush()
+        if self.summary_writer is not None:
+            self.summary_writer.flush()
 
     def save_best(self) -> None:
         self.state_variable.assign(json.dumps(self.state()))

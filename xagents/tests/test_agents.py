@@ -145,3 +145,20 @@ def test_atari_preprocessing_shapes_and_dtypes(tmp_path):
     assert agent.buffer.frames.dtype == np.uint8 and agent.buffer.frames.shape[2:] == (84, 84)
     batch = agent.sample()
     assert batch['observations'].shape == (8, 84, 84, 4) and batch['observations'].dtype == np.uint8
+
+
+def test_tensorboard_scalars_read_back(tmp_path):
+    import tensorflow as tf
+
+    agent = make_ppo(tmp_path, tensorboard=True, log_frequency=5)
+    agent.fit(max_steps=3_000)
+    scalars = {}
+    for path in (tmp_path / 'tensorboard').glob('events.out.tfevents.*'):
+        for event in tf.compat.v1.train.summary_iterator(str(path)):
+            for value in event.summary.value:
+                scalars.setdefault(value.tag, []).append((event.step, float(tf.make_ndarray(value.tensor))))
+    rewards = [value for _, value in scalars['episode/reward']]
+    np.testing.assert_allclose(rewards, agent.history.column('episode_reward'), rtol=1e-6)
+    assert [step for step, _ in scalars['episode/length']] == agent.history.column('step')
+    assert {'time/steps_per_second', 'train/learning_rate', 'train/policy_loss'} <= set(scalars)
+    assert scalars['train/learning_rate'][-1][1] == pytest.approx(agent.config.lr)

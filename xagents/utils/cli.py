@@ -175,6 +175,9 @@ class AgentConfig:
     save_interval: float = hp(30.0, 'Seconds between saves of the latest checkpoint and the history', positive=True)
     display_precision: int = hp(2, 'Decimals shown in progress lines')
     quiet: bool = hp(False, 'Print nothing while training')
+    tensorboard: bool = hp(
+        False, "TensorBoard scalars (returns, lengths, losses, lr, steps/s) in the run's tensorboard/"
+    )
     seed: int | None = hp(None, 'Random seed: the same seed repeats a CPU run exactly')
 
     def __post_init__(self):
