@@ -961,18 +961,18 @@ class OffPolicy(BaseAgent):
         return {**super().state(), 'buffer_count': self.buffer.count}
 
     def save_latest(self) -> None:
-        # The buffer first: a kill between the two leaves a buffer at most one save older
-        # than the checkpoint, which resume reports.
+        # The checkpoint first: a kill before the buffer is replaced leaves a buffer at most
+        # one save older than the checkpoint (never newer), which resume reports.
+        super().save_latest()
         if self.config.save_buffer and self.output_dir is not None:
             self.buffer.save(self.buffer_path)
-        super().save_latest()
 
     def resume(self, run_dir: str | os.PathLike) -> None:
         super().resume(run_dir)
         if not self.buffer_path.is_file():
             return
         self.buffer.load(self.buffer_path)
-        behind = json.loads(self.state_variable.numpy().decode()).get('buffer_count', 0) - self.buffer.count
+        behind = json.loads(self.state_variable.numpy().decode())['buffer_count'] - self.buffer.count
         note = f' ({behind * self.n_envs:,} fewer than at the checkpoint: saved one save earlier)' if behind else ''
         self.console(f'Replay buffer restored: {len(self.buffer):,} transitions{note}')
 

@@ -152,7 +152,8 @@ def build_parser(command: str, module) -> ArgumentParser:
 
 
 def hyperparameters(module, args, preset: dict) -> dict:
-    names = {field.name for field in dataclasses.fields(module.CONFIG)}
+    """Preset (or saved) values overridden by the given flags; fixed fields such as DDPG's are left out."""
+    names = {field.name for field in dataclasses.fields(module.CONFIG) if field.init}
     values = {name: value for name, value in preset.items() if name in names}
     values.update({name: value for name, value in vars(args).items() if name in names})
     return values
@@ -190,16 +191,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_defaults(rest: list[str]) -> list[str]:
-    """``--env`` and environment flags from a run directory's config.json."""
+    """``--env`` and environment flags from a run directory's config.json (its hyperparameters: see ``play``)."""
     run = Path(rest[rest.index('--run') + 1]) if rest.index('--run') + 1 < len(rest) else None
     if run is None or not (run / 'config.json').is_file():
         fail(f'--run needs an xagents run directory with a config.json, got {run}')
     config = json.loads((run / 'config.json').read_text())
     extra = ['--env', config['env']] if '--env' not in rest else []
     extra += [f'--{name.replace("_", "-")}' for name in ('preprocess', 'max_frame') if config.get(name)]
-    # Flags that shape the models or their inputs, so the weights fit.
-    shaping = ('normalize_obs', 'dueling')
-    extra += [f'--{name.replace("_", "-")}' for name in shaping if config['hyperparameters'].get(name)]
     return [rest[0], *extra]
 
 
@@ -308,11 +306,16 @@ def play(name: str, module, args) -> int:
     weights = args.weights or ([args.run] if args.run else None)
     if not weights and not args.random:
         fail('play needs --weights (one per model), --run DIR or --random')
+    if args.output and Path(args.output).is_dir():
+        fail(f'--output must be a file, {args.output} is a folder')
+    # A run's own hyperparameters (dueling heads, observation normalization, ...) build
+    # the same models its weights came from; flags given here still override them.
+    saved = json.loads((Path(args.run) / 'config.json').read_text())['hyperparameters'] if args.run else {}
     agent = xagents.agents[name].from_env(
         args.env,
         **_env_kwargs(config_from_args(EnvOptions, args)),
         model_files=model_files(module, args),
-        **hyperparameters(module, args, {}),
+        **hyperparameters(module, args, saved),
     )
     if args.random:
         print('Playing uniformly random actions (--random): a baseline, not the trained agent')
@@ -348,8 +351,11 @@ def play(name: str, module, args) -> int:
         print(f'videos in {args.video_dir}')
     if args.output:
         output = Path(args.output)
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(json.dumps({'env': args.env, **summary, 'per_episode': episodes}, indent=2))
+        try:
+            output.parent.mkdir(parents=True, exist_ok=True)
+            output.write_text(json.dumps({'env': args.env, **summary, 'per_episode': episodes}, indent=2))
+        except OSError as error:
+            fail(f'cannot write --output {output}: {error.strerror}')
         print(f'results in {output}')
     return 0
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gymnasium as gym
 import keras
+import numpy as np
 import tensorflow as tf
 
 from xagents.base import OffPolicy
@@ -122,7 +123,7 @@ class DQN(OffPolicy):
         """One gradient step on a sampled batch (updating priorities when replay is prioritized)."""
         if not self.config.prioritized:
             batch = self.sample()
-            losses, _ = self._train(**batch, weights=tf.ones_like(batch['rewards']))
+            losses, _ = self._train(**batch, weights=np.ones_like(batch['rewards']))
             return losses
         batch = self.sample(beta=self.per_beta)
         indices = batch.pop('indices')
