@@ -19,6 +19,21 @@ xagents play ppo --env CartPole-v1 --render --weights ppo-cartpole.tf --video-di
 # Or play a run directory: environment, settings and best weights come from it.
 xagents play ppo --run runs/ppo-cartpole --episodes 3 --video-dir video
 
+# Evaluate: 16 episodes in parallel, mean ± std, results as JSON; a random baseline to compare.
+xagents play ppo --run runs/ppo-cartpole --episodes 16 --output eval.json
+xagents play ppo --env CartPole-v1 --random --episodes 16 --output random.json
+# A gif for a README, jpg frames, and headless recording of Atari and MuJoCo.
+xagents play ppo --run runs/ppo-cartpole --max-steps 300 --gif cartpole.gif --frame-frequency 2
+xagents play dqn --env PongNoFrameskip-v4 --preprocess --random --episodes 2 --video-dir pong --frame-dir pong-frames
+xagents play td3 --env HalfCheetah-v5 --random --max-steps 300 --video-dir cheetah
+
+# Watch training: a video every 50 episodes, a greedy evaluation every 10k steps choosing the best
+# checkpoint, numbered snapshots, TensorBoard, and wandb (offline when there is no account).
+xagents train ppo --env CartPole-v1 --max-steps 100000 --output-dir runs/watched --video-interval 50 \
+    --eval-interval 10000 --eval-episodes 10 --snapshot-interval 20000 --tensorboard --monitor-session watched
+xagents play ppo --run runs/watched --snapshot 20000 --video-dir early
+tensorboard --logdir runs/watched/tensorboard
+
 # Resume an interrupted run: weights, optimizer, counters, RNG and history continue.
 xagents train ppo --env CartPole-v1 --max-steps 200000 --output-dir runs/ppo-cartpole --resume runs/ppo-cartpole
 

@@ -35,9 +35,21 @@ from xagents.utils.envs import (
 )
 from xagents.utils.history import History
 from xagents.utils.models import ModelReader, with_log_std
+from xagents.utils.monitoring import Monitor, Progress
+from xagents.utils.recording import (
+    GifFile,
+    TrainingVideos,
+    VideoFile,
+    cubic_schedule,
+    render_one,
+    save_frame,
+    video_fps,
+)
 
 BEST_SAVE_INTERVAL = 5.0
 PROGRESS_INTERVAL = 2.0
+MAX_PLAY_ENVS = 16
+EVAL_SEED_OFFSET = 10_000
 
 
 class CheckpointError(ValueError):
@@ -133,7 +145,12 @@ class BaseAgent:
         self.history_path = history_checkpoint
         self.output_dir = Path(output_dir) if output_dir else None
         self.history: History | None = None
-        self.summary_writer = None
+        self.evaluations: History | None = None
+        self.monitor: Monitor | None = None
+        self.videos: TrainingVideos | None = None
+        self.videos_started = 0
+        self.eval_envs: gym.vector.VectorEnv | None = None
+        self.best_eval_reward = float('-inf')
         self.state_variable = tf.Variable('{}', dtype=tf.string, trainable=False)
         self.steps = 0
         self.episodes = 0
@@ -150,6 +167,12 @@ class BaseAgent:
         self.lives: np.ndarray | None = None
         self.env_kwargs: dict = {}
         self.env_id = envs.spec.id if envs.spec is not None else 'unknown'
+        if self.records_training and getattr(envs, 'render_mode', None) != 'rgb_array':
+            raise ValueError("--video-interval / --video-dir need envs made with render_mode='rgb_array'")
+
+    @property
+    def records_training(self) -> bool:
+        return self.config.video_interval is not None or self.config.video_dir is not None
 
     # ----------------------------------------------------------------- building
     @classmethod
@@ -219,7 +242,15 @@ class BaseAgent:
             hyperparameters.setdefault('clip_rewards', True)
             hyperparameters.setdefault('life_loss_terminal', True)
         config = cls.make_config(**hyperparameters)
-        envs = create_envs(env_id, n_envs, preprocess=preprocess, max_frame=max_frame, async_envs=async_envs)
+        records = config.video_interval is not None or config.video_dir is not None
+        envs = create_envs(
+            env_id,
+            n_envs,
+            preprocess=preprocess,
+            max_frame=max_frame,
+            async_envs=async_envs,
+            render_mode='rgb_array' if records else None,
+        )
         cls.check_envs(envs)
         models = cls.build_models(envs, model_files, config)
         agent = cls(
@@ -280,6 +311,8 @@ class BaseAgent:
         self.raw_observations = raw
         self.episode_returns[:] = 0
         self.episode_lengths[:] = 0
+        if self.videos is not None:
+            self.videos.reset()
 
     def step_envs(self, actions: np.ndarray) -> dict[str, np.ndarray]:
         """Step all envs once and return the transition as the learner should see it.
@@ -297,6 +330,8 @@ class BaseAgent:
         self.episode_lengths += 1
         if done.any():
             self.finish_episodes(done)
+        if self.videos is not None:
+            self.videos.step(done)
         final_raw = final_observations(info, raw, done)
         terminals = terminated.copy()
         lives = info.get('lives')
@@ -334,7 +369,8 @@ class BaseAgent:
             ):
                 self.best_reward = self.mean_reward
                 self.plateau_count = 0
-                self.best_pending = True
+                # With evaluations, they choose the best checkpoint instead.
+                self.best_pending = self.config.eval_interval is None
             else:
                 self.plateau_count += 1
             self.summarize(
@@ -378,12 +414,20 @@ class BaseAgent:
             self.reset_envs()
         last_save = last_progress = time.perf_counter()
         progress_episodes = self.episodes
+        next_eval = _next_multiple(self.steps, self.config.eval_interval)
+        next_snapshot = _next_multiple(self.steps, self.config.snapshot_interval)
         self.best_pending, last_best = False, 0.0
         steps_at_progress, time_at_progress = self.steps, time.perf_counter()
         reason = None
         try:
             while reason is None:
                 self.losses = {name: float(value) for name, value in self.train_iteration().items()}
+                if self.steps >= next_eval:
+                    self.evaluate()
+                    next_eval = _next_multiple(self.steps, self.config.eval_interval)
+                if self.steps >= next_snapshot:
+                    self.save_snapshot()
+                    next_snapshot = _next_multiple(self.steps, self.config.snapshot_interval)
                 now = time.perf_counter()
                 if self.best_pending and now - last_best >= BEST_SAVE_INTERVAL:
                     self.save_best()
@@ -406,9 +450,14 @@ class BaseAgent:
             reason = 'interrupted'
         finally:
             self.elapsed = self.elapsed_time()
+            if self.videos is not None:
+                self.videos.close()
             if self.best_pending:
                 self.save_best()
             self.save_latest()
+            if self.monitor is not None:
+                self.monitor.close()
+                self.monitor = None
         self.console(
             {
                 'target': f'Reward achieved in {self.steps} steps',
@@ -449,12 +498,9 @@ class BaseAgent:
             print(message, flush=True)
 
     def summarize(self, scalars: dict[str, float]) -> None:
-        """Write scalars to TensorBoard at the current step (with ``--tensorboard``)."""
-        if self.summary_writer is None:
-            return
-        with self.summary_writer.as_default(step=self.steps):
-            for name, value in scalars.items():
-                tf.summary.scalar(name, value)
+        """Send scalars to TensorBoard and wandb at the current step (``--tensorboard``, ``--monitor-session``)."""
+        if self.monitor is not None:
+            self.monitor.scalars(self.steps, scalars)
 
     def print_progress(self, steps: int, seconds: float) -> None:
         first_model = next(iter(self.models.values()))
@@ -485,8 +531,6 @@ class BaseAgent:
             self.output_dir = new_run_dir(f'{type(self).__name__.lower()}-{self.env_id.replace("/", "-")}')
         self.output_dir.mkdir(parents=True, exist_ok=True)
         self.console(f'Run directory: {self.output_dir}')
-        if self.config.tensorboard and self.summary_writer is None:
-            self.summary_writer = tf.summary.create_file_writer(str(self.output_dir / 'tensorboard'))
         if self.checkpoint_paths is None:
             self.checkpoint_paths = [str(self.output_dir / f'best-{role}') for role in self.model_roles]
         if self.history is None:
@@ -500,9 +544,36 @@ class BaseAgent:
                 self.best_reward = float(last['best_reward']) if last['best_reward'] is not None else float('-inf')
             else:
                 self.history.truncate(self.steps)
-        self.write_run_config()
+        if self.config.eval_interval is not None and self.evaluations is None:
+            self.evaluations = History(self.output_dir / 'evaluations.parquet', required=('step', 'mean_reward'))
+            self.evaluations.truncate(self.steps)
+        config = self.write_run_config()
+        if (self.config.tensorboard or self.config.monitor_session) and self.monitor is None:
+            self.monitor = Monitor(
+                self.output_dir, self.config.tensorboard, self.config.monitor_session, config, self.console
+            )
+        if self.records_training and self.videos is None:
+            config = self.config
+            self.videos = TrainingVideos(
+                self.envs,
+                config.video_dir or self.output_dir / 'videos',
+                cubic_schedule
+                if config.video_interval is None
+                else lambda episode: episode % config.video_interval == 0,
+                video_fps(self.envs, self.env_kwargs.get('preprocess', False)),
+                self.env_id.replace('/', '-'),
+                on_video=self.on_video,
+                started=self.videos_started,
+            )
+            if self.observations is not None:
+                self.videos.reset()
 
-    def write_run_config(self) -> None:
+    def on_video(self, path: Path, episode: int) -> None:
+        self.console(f'Video of training episode {episode}: {path}')
+        if self.monitor is not None:
+            self.monitor.video(self.steps, path)
+
+    def write_run_config(self) -> dict:
         import xagents
 
         config = {
@@ -520,6 +591,7 @@ class BaseAgent:
         temporary = path.with_suffix('.json.tmp')
         temporary.write_text(json.dumps(config, indent=2))
         os.replace(temporary, path)
+        return config
 
     def state(self) -> dict:
         """Python-side state saved in every checkpoint (JSON)."""
@@ -534,6 +606,8 @@ class BaseAgent:
             'rng': self.rng.bit_generator.state,
             'obs_normalizer': self.obs_normalizer.stats.state() if self.obs_normalizer else None,
             'reward_normalizer': self.reward_normalizer.stats.state() if self.reward_normalizer else None,
+            'episodes_started': self.videos.started if self.videos is not None else self.videos_started,
+            'best_eval_reward': self.best_eval_reward if np.isfinite(self.best_eval_reward) else None,
         }
 
     def load_state(self, state: dict) -> None:
@@ -548,6 +622,9 @@ class BaseAgent:
             self.obs_normalizer.stats.load(state['obs_normalizer'])
         if self.reward_normalizer and state['reward_normalizer']:
             self.reward_normalizer.stats.load(state['reward_normalizer'])
+        self.videos_started = state.get('episodes_started') or 0
+        best_eval = state.get('best_eval_reward')
+        self.best_eval_reward = float('-inf') if best_eval is None else best_eval
 
     def _full_checkpoint(self) -> tf.train.Checkpoint:
         objects = {}
@@ -574,16 +651,61 @@ class BaseAgent:
             return
         self.state_variable.assign(json.dumps(self.state()))
         self._save(self._full_checkpoint(), self.output_dir / 'latest')
-        if self.history is not None:
-            self.history.flush()
-        if self.summary_writer is not None:
-            self.summary_writer.flush()
+        for table in (self.history, self.evaluations):
+            if table is not None:
+                table.flush()
+        if self.monitor is not None:
+            self.monitor.flush()
 
     def save_best(self) -> None:
-        self.state_variable.assign(json.dumps(self.state()))
-        for role, path in zip(self.model_roles, self.checkpoint_paths):
-            self._save(self._model_checkpoint(role), path)
+        self._save_models(self.checkpoint_paths)
         self.best_pending = False
+
+    def _save_models(self, paths: list[str | os.PathLike]) -> None:
+        self.state_variable.assign(json.dumps(self.state()))
+        for role, path in zip(self.model_roles, paths):
+            self._save(self._model_checkpoint(role), path)
+
+    def save_snapshot(self) -> None:
+        """The models now, in ``snapshots/step-<steps>/<role>`` of the run directory."""
+        folder = self.output_dir / 'snapshots' / f'step-{self.steps}'
+        self._save_models([folder / role for role in self.model_roles])
+
+    def evaluate(self) -> dict[str, float]:
+        """Play ``eval_episodes`` greedy episodes on separate envs; log them; a new best mean saves the best models."""
+        config = self.config
+        if self.eval_envs is None:
+            self.eval_envs = create_envs(self.env_id, min(config.eval_episodes, MAX_PLAY_ENVS), **self.env_kwargs)
+            seed = None if config.seed is None else config.seed + EVAL_SEED_OFFSET
+        else:
+            seed = None  # the envs' own generators go on: fresh starts each time
+        progress = Progress(f'Evaluation at step {self.steps:,}', config.eval_episodes, 'episodes', self.console)
+        results = self._play_in_parallel(self.eval_envs, config.eval_episodes, True, seed, False, progress=progress)
+        rewards, lengths = [r['reward'] for r in results], [r['length'] for r in results]
+        summary = {
+            'mean_reward': float(np.mean(rewards)),
+            'std_reward': float(np.std(rewards)),
+            'mean_length': float(np.mean(lengths)),
+        }
+        improved = summary['mean_reward'] > self.best_eval_reward
+        if improved:
+            self.best_eval_reward = summary['mean_reward']
+            self.save_best()
+        self.summarize({f'eval/{name}': value for name, value in summary.items()})
+        if self.evaluations is not None:
+            self.evaluations.append(
+                {'step': self.steps, 'time': self.elapsed_time(), 'episodes': len(results), **summary}
+            )
+        progress.finish(
+            f'mean reward {summary["mean_reward"]:.{config.display_precision}f} '
+            f'± {summary["std_reward"]:.{config.display_precision}f} over {len(results)} episodes, '
+            + (
+                'a new best: best checkpoint saved'
+                if improved
+                else f'best {self.best_eval_reward:.{config.display_precision}f}'
+            )
+        )
+        return summary
 
     def resume(self, run_dir: str | os.PathLike) -> None:
         """Restore weights, optimizers, counters, RNG and normalizers from a run directory."""
@@ -664,42 +786,37 @@ class BaseAgent:
         seed: int | None = None,
         name_prefix: str | None = None,
         random: bool = False,
-        max_envs: int = 16,
+        max_envs: int = MAX_PLAY_ENVS,
+        gif: str | None = None,
     ) -> list[dict[str, float]]:
         """Play ``episodes`` episodes and return each one's ``reward``, ``length`` and ``seconds``.
 
         Without recording, rendering or ``max_steps`` the episodes run in parallel over up
         to ``max_envs`` environments, each playing a fixed share of them (so short episodes
         are not over-counted); otherwise one environment plays them in turn, rendering to
-        RGB arrays when a video or frames are asked for. ``random`` plays uniformly random
-        actions, as a baseline. Training-only signal changes (reward clipping, life-loss
-        terminals) do not apply and normalization statistics are frozen.
+        RGB arrays for the videos (``<name_prefix>-episode-<k>.mp4`` in ``video_dir``), the
+        frames (every ``frame_frequency``-th, in ``frame_dir``) and the gif of the first
+        episode (``gif``, every ``frame_frequency``-th frame). ``random`` plays uniformly
+        random actions, as a baseline. Training-only signal changes (reward clipping,
+        life-loss terminals) do not apply and normalization statistics are frozen.
         """
-        recording = video_dir is not None or frame_dir is not None
+        recording = video_dir is not None or frame_dir is not None or gif is not None
         if render and not os.environ.get('DISPLAY'):
-            print('No display found: --render ignored (use --video-dir or --frame-dir to see the agent).')
+            print('No display found: --render ignored (use --video-dir, --frame-dir or --gif to see the agent).')
             render = False
-        if recording or render or max_steps is not None:
-            n_envs = 1
-        else:
-            n_envs = min(episodes, max_envs)
+        in_turn = recording or render or max_steps is not None
         render_mode = 'rgb_array' if recording else 'human' if render else None
-        envs = create_envs(self.env_id, n_envs, render_mode=render_mode, **self.env_kwargs)
+        envs = create_envs(
+            self.env_id, 1 if in_turn else min(episodes, max_envs), render_mode=render_mode, **self.env_kwargs
+        )
         try:
-            if n_envs == 1:
-                return self._play_in_turn(
-                    envs,
-                    episodes,
-                    video_dir,
-                    frame_dir,
-                    frame_frequency,
-                    max_steps,
-                    deterministic,
-                    seed,
-                    name_prefix or self.env_id.replace('/', '-'),
-                    random,
-                )
-            return self._play_in_parallel(envs, episodes, deterministic, seed, random)
+            if not in_turn:
+                return self._play_in_parallel(envs, episodes, deterministic, seed, random, report=True)
+            outputs = {'video_dir': video_dir, 'frame_dir': frame_dir, 'gif': gif}
+            prefix = name_prefix or self.env_id.replace('/', '-')
+            return self._play_in_turn(
+                envs, episodes, max_steps, deterministic, seed, random, outputs, frame_frequency, prefix
+            )
         finally:
             envs.close()
 
@@ -709,11 +826,16 @@ class BaseAgent:
         return self.policy(self.normalize_observations(observations), deterministic=deterministic)
 
     @staticmethod
-    def _report_episode(results: list[dict], reward: float, length: int, seconds: float) -> None:
+    def _report_episode(results: list[dict], reward: float, length: int, seconds: float, report: bool, note=''):
         results.append({'reward': reward, 'length': length, 'seconds': seconds})
-        print(f'episode {len(results)}: reward {reward:.2f}, steps {length}, time {seconds:.2f} s')
+        if report:
+            print(
+                f'episode {len(results)}: reward {reward:.2f}, steps {length}, time {seconds:.2f} s{note}', flush=True
+            )
 
-    def _play_in_parallel(self, envs, episodes: int, deterministic: bool, seed: int | None, random: bool):
+    def _play_in_parallel(
+        self, envs, episodes: int, deterministic: bool, seed, random: bool, report=False, progress=None
+    ) -> list[dict]:
         n_envs = envs.num_envs
         quotas = episodes // n_envs + (np.arange(n_envs) < episodes % n_envs)
         finished = np.zeros(n_envs, np.int64)
@@ -729,65 +851,69 @@ class BaseAgent:
             now = time.perf_counter()
             for index in np.flatnonzero(terminated | truncated):
                 if finished[index] < quotas[index]:
-                    self._report_episode(results, float(returns[index]), int(lengths[index]), now - starts[index])
+                    reward, length = float(returns[index]), int(lengths[index])
+                    self._report_episode(results, reward, length, now - starts[index], report)
                     finished[index] += 1
                 returns[index], lengths[index], starts[index] = 0.0, 0, now
+            if progress is not None:
+                progress.update(len(results))
         return results
 
     def _play_in_turn(
-        self, envs, episodes, video_dir, frame_dir, frame_frequency, max_steps, deterministic, seed, name_prefix, random
-    ):
-        recording = video_dir is not None or frame_dir is not None
-        writer = None
-        results: list[dict] = []
+        self, envs, episodes, max_steps, deterministic, seed, random, outputs: dict, frame_frequency, prefix
+    ) -> list[dict]:
+        """One env plays the episodes in turn; ``outputs`` names the video, frame and gif destinations."""
+        video_dir, frame_dir, gif_path = outputs['video_dir'], outputs['frame_dir'], outputs['gif']
+        recording = any(value is not None for value in outputs.values())
+        fps = video_fps(envs, self.env_kwargs.get('preprocess', False))
+        if frame_dir is not None:
+            Path(frame_dir).mkdir(parents=True, exist_ok=True)
+        gif = GifFile(gif_path, fps / frame_frequency) if gif_path is not None else None
+        video, results = None, []
         observations, _ = envs.reset(seed=seed)
-        episode_reward, episode_steps, total_steps, start = 0.0, 0, 0, time.perf_counter()
-        for folder in (video_dir, frame_dir):
-            if folder is not None:
-                Path(folder).mkdir(parents=True, exist_ok=True)
+        episode_reward, episode_steps, total_steps = 0.0, 0, 0
+        start = last_line = time.perf_counter()
         try:
             while len(results) < episodes:
                 if recording:
-                    frame = _rendered_frame(envs)
-                    if video_dir is not None and writer is None:
-                        writer = _video_writer(Path(video_dir) / f'{name_prefix}-episode-{len(results)}.mp4', envs)
-                    if writer is not None:
-                        writer.append_data(frame)
-                    if frame_dir is not None and total_steps % frame_frequency == 0:
-                        import imageio.v2 as imageio
-
-                        imageio.imwrite(Path(frame_dir) / f'{total_steps:06d}.jpg', frame)
+                    frame = render_one(envs)
+                    if video_dir is not None:
+                        video = video or VideoFile(Path(video_dir) / f'{prefix}-episode-{len(results)}.mp4', fps)
+                        video.append(frame)
+                    if total_steps % frame_frequency == 0:
+                        if frame_dir is not None:
+                            save_frame(Path(frame_dir) / f'{total_steps:06d}.jpg', frame)
+                        if gif is not None and not results:
+                            gif.append(frame)
                 actions = self._play_actions(observations, deterministic, random)
                 observations, reward, terminated, truncated, _ = envs.step(self.env_actions(actions))
                 episode_reward += float(reward[0])
                 episode_steps += 1
                 total_steps += 1
                 ended = terminated[0] or truncated[0]
+                now = time.perf_counter()
                 if ended or (max_steps is not None and episode_steps >= max_steps):
-                    self._report_episode(results, episode_reward, episode_steps, time.perf_counter() - start)
-                    episode_reward, episode_steps, start = 0.0, 0, time.perf_counter()
-                    if writer is not None:
-                        writer.close()
-                        writer = None
+                    note = ''
+                    if video is not None:
+                        note, video = f' -> {video.close()}', None
+                    if gif is not None and not results:
+                        note += f' -> {gif.close()}'
+                    self._report_episode(results, episode_reward, episode_steps, now - start, True, note)
+                    episode_reward, episode_steps, start = 0.0, 0, now
                     if not ended:
                         observations, _ = envs.reset()
+                elif now - last_line >= PROGRESS_INTERVAL:
+                    print(f'episode {len(results) + 1}: {episode_steps:,} steps so far, reward {episode_reward:.2f}')
+                    last_line = now
         finally:
-            if writer is not None:
-                writer.close()
+            if video is not None:
+                video.close()
         return results
 
 
-def _rendered_frame(envs) -> np.ndarray:
-    frames = envs.render()
-    frame = frames[0] if isinstance(frames, (list, tuple)) else frames
-    return np.asarray(frame)
-
-
-def _video_writer(path: Path, envs):
-    import imageio.v2 as imageio
-
-    fps = envs.metadata.get('render_fps') or 30
-    return imageio.get_writer(path, fps=fps, codec='libx264', quality=7, macro_block_size=1)
+def _next_multiple(steps: int, interval: int | None) -> float:
+    """The first multiple of ``interval`` above ``steps`` (infinity without an interval)."""
+    return float('inf') if interval is None else (steps // interval + 1) * interval
 
 
 class OnPolicy(BaseAgent):
@@ -978,8 +1104,11 @@ class OffPolicy(BaseAgent):
 
     def fill_buffer(self) -> None:
         """Random-policy transitions until the buffer holds ``buffer_initial_size``."""
+        progress = Progress('Filling the replay buffer', self.initial_size, 'random-action transitions', self.console)
         while len(self.buffer) < self.initial_size:
             self.collect(self.random_actions())
+            progress.update(len(self.buffer))
+        progress.finish(f'{len(self.buffer):,} random-action transitions')
 
     def collect(self, actions: np.ndarray) -> None:
         transition = self.step_envs(actions)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import xagents
 from xagents.utils.cli import (
+    TRAINING_ONLY,
     AgentConfig,
     ArgumentParser,
     EnvOptions,
@@ -50,11 +51,13 @@ class TrainOptions:
 class PlayOptions:
     weights: list[str] | None = hp(None, 'Checkpoints to play, one per model (or a run directory)', nargs='+')
     run: str | None = hp(None, 'Run directory to play: environment, settings and best weights from it')
+    snapshot: int | None = hp(None, "With --run: play the run's first snapshot at or after this step, not the best")
     episodes: int = hp(1, 'Episodes to play', positive=True)
     render: bool = hp(False, 'Show the game on the display (ignored without one)')
     video_dir: str | None = hp(None, 'Folder for an mp4 video per episode')
     frame_dir: str | None = hp(None, 'Folder for jpg frames')
-    frame_frequency: int = hp(1, 'With --frame-dir: save every n-th frame', positive=True)
+    frame_frequency: int = hp(1, 'With --frame-dir or --gif: keep every n-th frame', positive=True)
+    gif: str | None = hp(None, 'Animated gif of the first episode, at most 320 pixels wide (for a README)')
     max_steps: int | None = hp(None, 'Maximum steps per episode', positive=True)
     stochastic: bool = hp(False, 'Sample actions instead of taking the most likely one')
     random: bool = hp(False, 'Play uniformly random actions instead of the agent: a baseline to compare with')
@@ -144,16 +147,16 @@ def build_parser(command: str, module) -> ArgumentParser:
     add_config_flags(parser, EnvOptions, 'environment')
     options = TrainOptions if command == 'train' else PlayOptions
     add_config_flags(parser, options, command)
-    skip = {'seed'} if command == 'play' else set()
+    skip = {'seed', *TRAINING_ONLY} if command == 'play' else set()
     add_config_flags(parser, module.CONFIG, 'agent', skip=skip, negatable=True)
     for role in module.MODEL_ROLES:
         parser.add_argument(f'--{model_flag(role).replace("_", "-")}', dest=model_flag(role), default=None)
     return parser
 
 
-def hyperparameters(module, args, preset: dict) -> dict:
+def hyperparameters(module, args, preset: dict, skip=()) -> dict:
     """Preset (or saved) values overridden by the given flags; fixed fields such as DDPG's are left out."""
-    names = {field.name for field in dataclasses.fields(module.CONFIG) if field.init}
+    names = {field.name for field in dataclasses.fields(module.CONFIG) if field.init and field.name not in skip}
     values = {name: value for name, value in preset.items() if name in names}
     values.update({name: value for name, value in vars(args).items() if name in names})
     return values
@@ -306,6 +309,8 @@ def play(name: str, module, args) -> int:
     weights = args.weights or ([args.run] if args.run else None)
     if not weights and not args.random:
         fail('play needs --weights (one per model), --run DIR or --random')
+    if args.snapshot is not None:
+        weights = snapshot_paths(module, args.run, args.snapshot)
     if args.output and Path(args.output).is_dir():
         fail(f'--output must be a file, {args.output} is a folder')
     # A run's own hyperparameters (dueling heads, observation normalization, ...) build
@@ -315,7 +320,7 @@ def play(name: str, module, args) -> int:
         args.env,
         **_env_kwargs(config_from_args(EnvOptions, args)),
         model_files=model_files(module, args),
-        **hyperparameters(module, args, saved),
+        **hyperparameters(module, args, saved, skip=TRAINING_ONLY),
     )
     if args.random:
         print('Playing uniformly random actions (--random): a baseline, not the trained agent')
@@ -332,6 +337,7 @@ def play(name: str, module, args) -> int:
         seed=args.seed,
         name_prefix=args.name_prefix,
         random=args.random,
+        gif=args.gif,
     )
     import numpy as np
 
@@ -358,6 +364,23 @@ def play(name: str, module, args) -> int:
             fail(f'cannot write --output {output}: {error.strerror}')
         print(f'results in {output}')
     return 0
+
+
+def snapshot_paths(module, run: str | None, step: int) -> list[str]:
+    """The checkpoint folders, one per model, of the snapshot taken at ``step`` in run directory ``run``."""
+    if run is None:
+        fail('--snapshot needs --run DIR (the run whose snapshot to play)')
+    folder = Path(run) / 'snapshots'
+    taken = sorted(int(path.name.removeprefix('step-')) for path in folder.glob('step-*')) if folder.is_dir() else []
+    if not taken:
+        fail(f'{run} has no snapshots (train with --snapshot-interval to keep them)')
+    later = [taken_step for taken_step in taken if taken_step >= step]
+    if not later:
+        shown = ', '.join(map(str, taken[-20:]))
+        fail(f'{run} has no snapshot at or after step {step}; the last ones are at steps: {shown}')
+    if later[0] != step:
+        print(f'Playing the first snapshot at or after step {step:,}: step {later[0]:,}')
+    return [str(folder / f'step-{later[0]}' / role) for role in module.MODEL_ROLES]
 
 
 def plot(rest: list[str]) -> int:

@@ -129,10 +129,14 @@ def test_train_play_plot_subprocess(tmp_path):
     assert pq.read_table(tmp_path / 'h.parquet').num_rows > 50
     play = run_cli(
         tmp_path,
-        *'play ppo --env CartPole-v1 --weights ppo.tf --video-dir video --render --episodes 2'.split(),
+        *'play ppo --env CartPole-v1 --weights ppo.tf --video-dir video --render --episodes 8'.split(),
     )
     assert play.returncode == 0, play.stderr
-    assert sorted(os.listdir(tmp_path / 'video')) == ['CartPole-v1-episode-0.mp4', 'CartPole-v1-episode-1.mp4']
+    assert 'episode 8: reward' in play.stdout and 'over 8 episode(s)' in play.stdout
+    assert sorted(os.listdir(tmp_path / 'video')) == [f'CartPole-v1-episode-{k}.mp4' for k in range(8)]
+    from xagents.tests.test_monitoring import video_codec
+
+    assert {video_codec(path) for path in (tmp_path / 'video').iterdir()} == {'h264'}
     plot = run_cli(tmp_path, 'plot', 'h.parquet', '--output', 'p.png', timeout=120)
     assert plot.returncode == 0, plot.stderr
     assert (tmp_path / 'p.png').read_bytes()[:4] == b'\x89PNG'

@@ -151,6 +151,18 @@ class EnvOptions:
     async_envs: bool = hp(False, 'Step environments in subprocesses (gymnasium AsyncVectorEnv)')
 
 
+# Fields of AgentConfig that only matter while training (play takes none of them).
+TRAINING_ONLY = (
+    'tensorboard',
+    'monitor_session',
+    'video_interval',
+    'video_dir',
+    'eval_interval',
+    'eval_episodes',
+    'snapshot_interval',
+)
+
+
 @dataclasses.dataclass
 class AgentConfig:
     """Hyperparameters and options every agent has."""
@@ -178,10 +190,30 @@ class AgentConfig:
     tensorboard: bool = hp(
         False, "TensorBoard scalars (returns, lengths, losses, lr, steps/s) in the run's tensorboard/"
     )
+    monitor_session: str | None = hp(
+        None, 'Log metrics, losses and videos to this wandb run (offline, in the run, without an account)'
+    )
+    video_interval: int | None = hp(
+        None, "Record training episodes 0, n, 2n, ... as mp4 (in the run's videos/)", positive=True
+    )
+    video_dir: str | None = hp(None, 'Folder for training videos (alone: episodes 0, 1, 8, 27, ..., then every 1000)')
+    eval_interval: int | None = hp(
+        None,
+        'Every n steps, evaluate the greedy policy on separate envs; the best evaluation is the best checkpoint',
+        positive=True,
+    )
+    eval_episodes: int = hp(10, 'Episodes per evaluation', positive=True)
+    snapshot_interval: int | None = hp(
+        None, "Every n steps, keep a checkpoint in the run's snapshots/ (play it with --snapshot)", positive=True
+    )
     seed: int | None = hp(None, 'Random seed: the same seed repeats a CPU run exactly')
 
     def __post_init__(self):
         check_range('gamma', self.gamma, 0, 1, low_open=True)
+        for name in ('video_interval', 'eval_interval', 'eval_episodes', 'snapshot_interval'):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f'{flag_name(name)} must be at least 1, got {value}')
 
 
 @dataclasses.dataclass

@@ -8,12 +8,19 @@ in ``info['final_obs']``. The training loop relies on this to bootstrap on trunc
 
 from __future__ import annotations
 
+import functools
+import warnings
+
 import gymnasium as gym
 import numpy as np
-from gymnasium.envs.classic_control.cartpole import CartPoleVectorEnv
+from gymnasium.envs.classic_control.cartpole import CartPoleEnv, CartPoleVectorEnv
 from gymnasium.vector import AutoresetMode
 
+from xagents.utils.recording import use_headless_backends
+
 ATARI_STACK = 4
+
+use_headless_backends()  # before any environment loads its renderer
 
 
 class SameStepCartPole(CartPoleVectorEnv):
@@ -37,10 +44,26 @@ class SameStepCartPole(CartPoleVectorEnv):
             observations = self.state.T.astype(np.float32)
         return observations, rewards, terminated, truncated, info
 
+    def render_one(self, index: int) -> np.ndarray:
+        """The frame of env ``index`` alone (``render`` draws every env)."""
+        if getattr(self, 'painter', None) is None:
+            self.painter = CartPoleEnv(render_mode='rgb_array')
+        self.painter.state = self.state[:, index]
+        return self.painter.render()
+
+    def close(self, **kwargs):
+        if getattr(self, 'painter', None) is not None:
+            self.painter.close()
+        super().close(**kwargs)
+
 
 def is_atari(env_id: str) -> bool:
     spec = gym.spec(env_id)
     return isinstance(spec.entry_point, str) and spec.entry_point.startswith('ale_py')
+
+
+def _is_mujoco(spec) -> bool:
+    return isinstance(spec.entry_point, str) and spec.entry_point.startswith('gymnasium.envs.mujoco')
 
 
 def _register_atari():
@@ -99,7 +122,8 @@ def create_envs(
             4-frame stack), observations ``(n, 84, 84, 4)`` uint8.
         max_frame: Max-pool the last two skipped frames (with ``preprocess``).
         async_envs: Step copies in subprocesses.
-        render_mode: Passed to the environments, e.g. ``rgb_array`` for recording.
+        render_mode: Passed to the environments, e.g. ``rgb_array`` for recording. MuJoCo
+            environments that render run in spawned subprocesses, away from TensorFlow.
         max_episode_steps: Override of the environment's time limit.
 
     Raises:
@@ -124,14 +148,42 @@ def create_envs(
         envs = SameStepCartPole(n_envs, max_episode_steps=limit or 500, render_mode=render_mode)
         envs.spec = spec
         return envs
+    time_limit = {'max_episode_steps': max_episode_steps} if max_episode_steps else {}
+    if _is_mujoco(spec):
+        return _mujoco_envs(spec, n_envs, async_envs, render_mode, time_limit)
     return gym.make_vec(
         env_id,
         n_envs,
         vectorization_mode='async' if async_envs else 'sync',
         vector_kwargs={'autoreset_mode': AutoresetMode.SAME_STEP},
         render_mode=render_mode,
-        **({'max_episode_steps': max_episode_steps} if max_episode_steps else {}),
+        **time_limit,
     )
+
+
+def _mujoco_envs(spec, n_envs, async_envs, render_mode, time_limit):
+    make = functools.partial(_make_mujoco_env, spec.id, render_mode, time_limit)
+    if render_mode is not None:
+        # Mesa's OpenGL and TensorFlow crash when loaded in one process: draw in fresh subprocesses.
+        envs = gym.vector.AsyncVectorEnv([make] * n_envs, autoreset_mode=AutoresetMode.SAME_STEP, context='spawn')
+    else:
+        vector_class = gym.vector.AsyncVectorEnv if async_envs else gym.vector.SyncVectorEnv
+        envs = vector_class([make] * n_envs, autoreset_mode=AutoresetMode.SAME_STEP)
+    envs.spec = spec
+    return envs
+
+
+def _make_mujoco_env(env_id: str, render_mode: str | None, time_limit: dict) -> gym.Env:
+    import mujoco
+
+    mujoco.set_mju_user_warning(_mujoco_warning)
+    return gym.make(env_id, render_mode=render_mode, **time_limit)
+
+
+def _mujoco_warning(message: str) -> None:
+    """MuJoCo warnings as Python warnings (not a MUJOCO_LOG.TXT in the working directory)."""
+    if 'deprecated' not in message:  # gymnasium's model files use attributes MuJoCo 4 deprecates
+        warnings.warn(f'MuJoCo: {message}', RuntimeWarning, stacklevel=2)
 
 
 def _atari_envs(env_id, spec, n_envs, max_frame, async_envs, render_mode):

@@ -23,8 +23,8 @@ class HistoryError(ValueError):
     """A history file that cannot be used."""
 
 
-def read_history(path: str | os.PathLike) -> pa.Table:
-    """Read a history file, checking that it is one."""
+def read_history(path: str | os.PathLike, required: tuple[str, ...] = COLUMNS) -> pa.Table:
+    """Read a history file, checking that it has the ``required`` columns."""
     path = Path(path)
     if not path.is_file():
         raise HistoryError(f'history file not found: {path}')
@@ -32,7 +32,7 @@ def read_history(path: str | os.PathLike) -> pa.Table:
         table = pq.read_table(path)
     except (pa.ArrowInvalid, OSError) as error:
         raise HistoryError(f'{path} is not a readable parquet file: {str(error).splitlines()[0]}') from None
-    missing = [column for column in COLUMNS if column not in table.column_names]
+    missing = [column for column in required if column not in table.column_names]
     if missing:
         raise HistoryError(f'{path} is not an xagents history (missing columns: {", ".join(missing)})')
     return table
@@ -50,20 +50,21 @@ def atomic_write_table(table: pa.Table, path: Path) -> None:
 
 
 class History:
-    """Collects one row per finished episode and rewrites the parquet file atomically.
+    """Collects one row per finished episode (or evaluation) and rewrites the parquet file atomically.
 
     Args:
         path: Parquet file to write; an existing history is kept and continued.
+        required: Columns an existing file must have.
     """
 
-    def __init__(self, path: str | os.PathLike):
+    def __init__(self, path: str | os.PathLike, required: tuple[str, ...] = COLUMNS):
         self.path = Path(path)
         if not self.path.parent.is_dir():
             raise HistoryError(f'folder of the history file does not exist: {self.path.parent}')
         self.columns: dict[str, list] = {}
         self.rows = 0
         if self.path.exists():
-            table = read_history(self.path)
+            table = read_history(self.path, required)
             self.columns = {name: table.column(name).to_pylist() for name in table.column_names}
             self.rows = table.num_rows
 
@@ -98,7 +99,7 @@ class History:
 
 
 def _column_type(name: str, values: list) -> pa.DataType:
-    return pa.int64() if name in ('episode', 'step', 'episode_length') else pa.float64()
+    return pa.int64() if name in ('episode', 'step', 'episode_length', 'episodes') else pa.float64()
 
 
 def plot_history(

@@ -1,0 +1,186 @@
+"""Watching agents: videos, frames and gifs, evaluation, snapshots, TensorBoard and wandb."""
+
+import json
+import struct
+
+import imageio_ffmpeg
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from xagents import A2C, PPO
+from xagents.cli import main
+from xagents.tests.test_cli import run_cli
+from xagents.utils.recording import cubic_schedule
+
+
+def video_codec(path) -> str:
+    """The codec ffmpeg reports for the video stream of ``path``."""
+    frames = imageio_ffmpeg.read_frames(str(path))
+    meta = next(frames)
+    frames.close()
+    return meta['codec']
+
+
+def video_frames(path) -> int:
+    return imageio_ffmpeg.count_frames_and_secs(str(path))[0]
+
+
+@pytest.mark.parametrize(
+    'env_args, max_steps',
+    [
+        ('--env PongNoFrameskip-v4 --preprocess', 60),  # Atari
+        ('--env HalfCheetah-v5', 30),  # MuJoCo: OpenGL (EGL) without a display
+        ('--env LunarLander-v3', 40),  # Box2D
+    ],
+)
+def test_play_records_h264_headless(tmp_path, env_args, max_steps):
+    args = f'play td3 {env_args} --random --episodes 2 --max-steps {max_steps} --video-dir v --frame-dir f --gif a.gif'
+    agent = 'dqn' if 'Pong' in env_args or 'Lunar' in env_args else 'td3'
+    result = run_cli(tmp_path, *args.replace('td3', agent, 1).split(), '--frame-frequency', '10')
+    assert result.returncode == 0, result.stderr
+    assert 'episode 2: reward' in result.stdout and 'over 2 episode(s)' in result.stdout
+    videos = sorted((tmp_path / 'v').iterdir())
+    assert [path.name.split('-episode-')[1] for path in videos] == ['0.mp4', '1.mp4']
+    for path in videos:
+        assert video_codec(path) == 'h264'
+        assert video_frames(path) == max_steps
+    assert len(list((tmp_path / 'f').glob('*.jpg'))) == 2 * max_steps // 10
+    from PIL import Image
+
+    with Image.open(tmp_path / 'a.gif') as gif:
+        assert gif.format == 'GIF' and gif.width <= 320 and gif.n_frames > 1
+    assert not list(tmp_path.glob('MUJOCO_LOG.TXT'))
+
+
+def test_cubic_schedule_is_gymnasiums_default_trigger():
+    assert [k for k in range(3000) if cubic_schedule(k)] == [k**3 for k in range(10)] + [1000, 2000]
+
+
+def test_training_videos_every_k_episodes_with_a_history_row_for_each(tmp_path):
+    agent = A2C.from_env('CartPole-v1', seed=0, quiet=True, output_dir=str(tmp_path), video_interval=5)
+    agent.fit(max_steps=400)
+    lengths = agent.history.column('episode_length')
+    assert agent.history.column('episode') == list(range(1, agent.episodes + 1))
+    recorded = sorted(int(path.stem.split('-episode-')[1]) for path in (tmp_path / 'videos').glob('*.mp4'))
+    # Episodes 0, 5, 10, ... up to the one still running at the end (finished early).
+    assert recorded == list(range(0, agent.episodes + 1, 5))
+    for episode in recorded[:-1]:
+        path = tmp_path / 'videos' / f'CartPole-v1-episode-{episode}.mp4'
+        assert video_codec(path) == 'h264'
+        # One env: video k is history row k, one frame per step.
+        assert video_frames(path) == lengths[episode]
+    assert not list((tmp_path / 'videos').glob('.*'))  # no partial files left
+
+
+def test_training_videos_go_on_numbering_after_resume(tmp_path):
+    agent = A2C.from_env('CartPole-v1', seed=0, quiet=True, output_dir=str(tmp_path), video_interval=3)
+    agent.fit(max_steps=200)
+    before = {path.name for path in (tmp_path / 'videos').iterdir()}
+    resumed = A2C.from_env('CartPole-v1', seed=0, quiet=True, video_interval=3)
+    resumed.resume(tmp_path)
+    resumed.fit(max_steps=400)
+    after = sorted(int(path.stem.split('-episode-')[1]) for path in (tmp_path / 'videos').iterdir())
+    assert before < {f'CartPole-v1-episode-{k}.mp4' for k in after}
+    assert all(k % 3 == 0 for k in after) and len(after) == len(set(after))
+
+
+def test_evaluation_picks_the_best_checkpoint_and_snapshots_play(tmp_path, capsys):
+    import tensorflow as tf
+
+    agent = PPO.from_env(
+        'CartPole-v1',
+        n_envs=4,
+        n_steps=128,
+        seed=0,
+        output_dir=str(tmp_path / 'run'),
+        eval_interval=1000,
+        eval_episodes=4,
+        snapshot_interval=1500,
+        tensorboard=True,
+    )
+    agent.fit(max_steps=4000)
+    out = capsys.readouterr().out
+    evaluations = pq.read_table(tmp_path / 'run' / 'evaluations.parquet').to_pydict()
+    assert evaluations['step'] == [1024, 2048, 3072, 4096]
+    assert evaluations['episodes'] == [4] * 4
+    assert out.count('Evaluation at step') == 4
+    # The best checkpoint holds the models of the best evaluation.
+    best = tf.train.Checkpoint(state=tf.Variable('', dtype=tf.string))
+    best.read(tf.train.latest_checkpoint(str(tmp_path / 'run' / 'best-model'))).expect_partial()
+    state = json.loads(best.state.numpy().decode())
+    best_index = int(np.argmax(evaluations['mean_reward']))
+    assert state['steps'] == evaluations['step'][best_index]
+    assert state['best_eval_reward'] == pytest.approx(max(evaluations['mean_reward']))
+    # Evaluations reach TensorBoard too.
+    logged = {}
+    for path in (tmp_path / 'run' / 'tensorboard').glob('events.out.tfevents.*'):
+        for event in tf.compat.v1.train.summary_iterator(str(path)):
+            for value in event.summary.value:
+                if value.tag == 'eval/mean_reward':
+                    logged[event.step] = float(tf.make_ndarray(value.tensor))
+    assert sorted(logged) == evaluations['step']
+    np.testing.assert_allclose([logged[step] for step in evaluations['step']], evaluations['mean_reward'], rtol=1e-6)
+    # Snapshots: the first step at or past each multiple of 1500.
+    snapshots = sorted(path.name for path in (tmp_path / 'run' / 'snapshots').iterdir())
+    assert snapshots == ['step-1536', 'step-3072']
+    assert main(['play', 'ppo', '--run', str(tmp_path / 'run'), '--snapshot', '1536', '--episodes', '2']) == 0
+    assert 'over 2 episode(s)' in capsys.readouterr().out
+    assert main(['play', 'ppo', '--run', str(tmp_path / 'run'), '--snapshot', '3000']) == 0
+    assert 'the first snapshot at or after step 3,000: step 3,072' in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(['play', 'ppo', '--run', str(tmp_path / 'run'), '--snapshot', '3073'])
+    assert 'no snapshot at or after step 3073; the last ones are at steps: 1536, 3072' in capsys.readouterr().err
+
+
+def wandb_records(path):
+    """Records of a wandb ``.wandb`` file: a 7-byte header, then leveldb-log chunks in 32 KiB blocks."""
+    from wandb.proto import wandb_internal_pb2
+
+    data = path.read_bytes()
+    assert data[:4] == b':W&B'
+    position, block, pending = 7, 32768, b''
+    while position + 7 <= len(data):
+        if block - position % block < 7:  # the rest of a block too short for a header is padding
+            position += block - position % block
+            continue
+        length, kind = struct.unpack('<HB', data[position + 4 : position + 7])
+        pending += data[position + 7 : position + 7 + length]
+        position += 7 + length
+        if kind in (1, 4):  # a full record, or the last chunk of one
+            record = wandb_internal_pb2.Record()
+            record.ParseFromString(pending)
+            pending = b''
+            yield record
+
+
+def test_wandb_without_an_account_logs_offline_in_the_run(tmp_path, monkeypatch, capsys):
+    for name in ('WANDB_API_KEY', 'WANDB_MODE', 'WANDB_PROJECT'):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv('HOME', str(tmp_path))  # no ~/.netrc login
+    monkeypatch.setenv('WANDB_CONFIG_DIR', str(tmp_path / 'wandb-config'))
+    agent = A2C.from_env(
+        'CartPole-v1', seed=0, output_dir=str(tmp_path / 'run'), monitor_session='smoke', video_interval=10
+    )
+    agent.fit(max_steps=300)
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.lower().startswith('wandb')]
+    assert len(lines) == 1 and lines[0].startswith('wandb offline (') and 'wandb sync' in lines[0]
+    (run_file,) = (tmp_path / 'run' / 'wandb').glob('offline-run-*/run-*.wandb')
+    logged, config = {}, {}
+    for record in wandb_records(run_file):
+        kind = record.WhichOneof('record_type')
+        if kind == 'history':
+            items = {item.key or '/'.join(item.nested_key): json.loads(item.value_json) for item in record.history.item}
+            for key, value in items.items():
+                logged.setdefault(key, []).append(value)
+        elif kind == 'run':
+            assert record.run.display_name == 'smoke'
+            config = {
+                item.key or '/'.join(item.nested_key): json.loads(item.value_json) for item in record.run.config.update
+            }
+    # One env: one episode per step, so every episode's reward is logged at its own step.
+    np.testing.assert_allclose(logged['episode/reward'], agent.history.column('episode_reward'))
+    assert {'train/policy_loss', 'train/learning_rate', 'video/path'} <= set(logged)
+    assert config['agent'] == 'a2c' and config['hyperparameters']['monitor_session'] == 'smoke'
+    videos = list(run_file.parent.glob('files/media/videos/*.mp4'))
+    assert videos and all(video_codec(path) == 'h264' for path in videos)
