@@ -518,8 +518,9 @@ class BaseAgent:
             f'steps {self.steps:,}',
             f'games {self.episodes:,}',
             f'speed {steps / max(seconds, 1e-9):,.0f} steps/s',
-            f'mean reward {self.mean_reward:.{precision}f}',
-            f'best reward {self.best_reward:.{precision}f}',
+            # No best before 10 episodes, no mean before the first: shown as '-', not '-inf' / 'nan'.
+            'mean reward ' + (f'{self.mean_reward:.{precision}f}' if np.isfinite(self.mean_reward) else '-'),
+            'best reward ' + (f'{self.best_reward:.{precision}f}' if np.isfinite(self.best_reward) else '-'),
         ]
         parts += [f'{name} {value:.{max(precision, 4)}g}' for name, value in self.losses.items()]
         self.console(' | '.join(parts))
@@ -1052,11 +1053,12 @@ class OffPolicy(BaseAgent):
         """The replay buffer for these envs; frame stacks of uint8 images are stored once per frame."""
         space = self.observation_space
         stacked = len(space.shape) == 3 and space.dtype == np.uint8
+        # float64 observations (MuJoCo) are kept as float32, what the models take.
         return buffer_class(
             self.config.buffer_max_size,
             self.n_envs,
             space.shape,
-            space.dtype,
+            np.float32 if space.dtype == np.float64 else space.dtype,
             self.action_space.shape,
             self.action_space.dtype,
             frame_stack=space.shape[-1] if stacked else None,

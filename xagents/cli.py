@@ -247,7 +247,15 @@ def run_guarded(runner, name, module, args) -> int:
     try:
         return runner(name, module, args)
     except (ValueError, TypeError, CheckpointError, HistoryError, ModelConfigError, FileNotFoundError) as error:  # noqa: B014
-        fail(str(error).splitlines()[0] if str(error) else type(error).__name__)
+        fail(error_line(error))
+
+
+def error_line(error: Exception) -> str:
+    """One line for an error: its first, or for an error raised in compiled TensorFlow code its last."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    if not lines:
+        return type(error).__name__
+    return lines[-1] if lines[0] == 'in user code:' else lines[0]
 
 
 def model_files(module, args) -> list[str] | None:

@@ -234,3 +234,12 @@ def test_history_survives_kill_9_and_run_resumes(tmp_path):
     assert resumed.returncode == 0, resumed.stderr
     assert 'Resuming run at step' in resumed.stdout
     assert pq.read_table(tmp_path / 'run' / 'history.parquet').column('step').to_pylist()[-1] >= steps[-1]
+
+
+def test_errors_from_compiled_code_show_their_message_line():
+    from xagents.cli import error_line
+
+    error = TypeError('in user code:\n\n    File "agent.py", line 1, in step  *\n\n    TypeError: dtypes differ\n')
+    assert error_line(error) == 'TypeError: dtypes differ'
+    assert error_line(ValueError('--lr must be > 0\nmore')) == '--lr must be > 0'
+    assert error_line(ValueError()) == 'ValueError'

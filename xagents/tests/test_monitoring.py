@@ -184,3 +184,16 @@ def test_wandb_without_an_account_logs_offline_in_the_run(tmp_path, monkeypatch,
     assert config['agent'] == 'a2c' and config['hyperparameters']['monitor_session'] == 'smoke'
     videos = list(run_file.parent.glob('files/media/videos/*.mp4'))
     assert videos and all(video_codec(path) == 'h264' for path in videos)
+
+
+@pytest.mark.parametrize('async_envs', [False, True])
+def test_rendering_atari_envs_keep_their_id(async_envs):
+    """Recording Atari swaps the native vector env for gymnasium's wrappers: the id must survive."""
+    from xagents.utils.envs import create_envs
+
+    envs = create_envs('PongNoFrameskip-v4', 2, preprocess=True, async_envs=async_envs, render_mode='rgb_array')
+    try:
+        assert envs.spec.id == 'PongNoFrameskip-v4'
+        assert envs.single_observation_space.shape == (84, 84, 4)
+    finally:
+        envs.close()

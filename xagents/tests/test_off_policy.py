@@ -85,3 +85,19 @@ def test_dqn_with_every_extension_learns_cartpole_a_little(tmp_path):
     agent.fit(max_steps=12_000)
     assert float(np.mean(agent.history.column('episode_reward')[-20:])) > 40
     assert agent.buffer.max_priority > 1.0  # priorities came from TD errors
+
+
+def test_td3_trains_on_float64_observations(tmp_path):
+    """MuJoCo observations are float64; the buffer keeps them as float32, what the critic's concat needs."""
+    agent = TD3.from_env(
+        'HalfCheetah-v5',
+        buffer_initial_size=64,
+        buffer_batch_size=32,
+        train_frequency=50,
+        gradient_steps=2,
+        quiet=True,
+        output_dir=str(tmp_path),
+    )
+    agent.fit(max_steps=200)
+    assert agent.sample()['observations'].dtype == np.float32
+    assert np.isfinite(list(agent.losses.values())).all()

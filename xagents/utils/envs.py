@@ -216,6 +216,7 @@ def _atari_envs(env_id, spec, n_envs, max_frame, async_envs, render_mode):
 
     vector_class = gym.vector.AsyncVectorEnv if async_envs else gym.vector.SyncVectorEnv
     envs = vector_class([make] * n_envs, autoreset_mode=AutoresetMode.SAME_STEP)
+    envs.spec = spec
     return _ChannelsLast(envs)
 
 
