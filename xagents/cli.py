@@ -59,6 +59,7 @@ class PlayOptions:
     frame_frequency: int = hp(1, 'With --frame-dir or --gif: keep every n-th frame', positive=True)
     gif: str | None = hp(None, 'Animated gif of the first episode, at most 320 pixels wide (for a README)')
     max_steps: int | None = hp(None, 'Maximum steps per episode', positive=True)
+    deterministic: bool = hp(False, 'Take the most likely (greedy / mean) action: the default')
     stochastic: bool = hp(False, 'Sample actions instead of taking the most likely one')
     random: bool = hp(False, 'Play uniformly random actions instead of the agent: a baseline to compare with')
     seed: int | None = hp(None, 'Seed of the environment')
@@ -319,6 +320,8 @@ def play(name: str, module, args) -> int:
         fail('play needs --weights (one per model), --run DIR or --random')
     if args.snapshot is not None:
         weights = snapshot_paths(module, args.run, args.snapshot)
+    if args.deterministic and args.stochastic:
+        fail('--deterministic and --stochastic exclude each other')
     if args.output and Path(args.output).is_dir():
         fail(f'--output must be a file, {args.output} is a folder')
     # A run's own hyperparameters (dueling heads, observation normalization, ...) build

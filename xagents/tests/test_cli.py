@@ -72,6 +72,9 @@ def test_constructor_defaults_come_from_the_flag_definitions(agent):
         (['train', '--env', 'CartPole-v1'], 'needs an agent first'),
         (['tune', 'ppo'], 'not available in this version'),
         (['train', 'ddpg', '--env', 'Pendulum-v1', '--max-steps', '10', '--policy-delay', '2'], 'unrecognized'),
+        (['play', 'ppo', '--env', 'CartPole-v1', '--random', '--deterministic', '--stochastic'], 'exclude each other'),
+        (['play', 'ppo', '--env', 'CartPole-v1', '--random', '--video-interval', '5'], 'unrecognized'),
+        (['train', 'ppo', '--env', 'CartPole-v1', '--max-steps', '10', '--eval-interval', '0'], 'must be > 0'),
     ],
 )
 def test_usage_errors_in_process(capsys, args, message):
