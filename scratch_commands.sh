@@ -34,6 +34,14 @@ xagents train ppo --env CartPole-v1 --max-steps 100000 --output-dir runs/watched
 xagents play ppo --run runs/watched --snapshot 20000 --video-dir early
 tensorboard --logdir runs/watched/tensorboard
 
+# Tune: 6 PPO trials over a learning-rate range and rollout-length choices (SQLite), then the report.
+xagents tune ppo --env CartPole-v1 --study s1 --trial-steps 20000 --n-trials 6 --n-jobs 2 --lr 1e-4 3e-3 --n-steps 16 32 64
+xagents tune ppo --env CartPole-v1 --study s1 --trial-steps 20000 --report
+xagents train ppo --env CartPole-v1 --preset tune/s1/best-preset.json --max-steps 100000
+# The same study shared by workers on several machines (run this on each).
+xagents tune ppo --env CartPole-v1 --study s2 --storage postgresql://user@dbhost/tune --trial-steps 20000 \
+    --n-trials 50 --lr 1e-4 3e-3 --n-steps 16 32 64
+
 # Resume an interrupted run: weights, optimizer, counters, RNG and history continue.
 xagents train ppo --env CartPole-v1 --max-steps 200000 --output-dir runs/ppo-cartpole --resume runs/ppo-cartpole
 

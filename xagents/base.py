@@ -151,6 +151,7 @@ class BaseAgent:
         self.videos_started = 0
         self.eval_envs: gym.vector.VectorEnv | None = None
         self.best_eval_reward = float('-inf')
+        self.on_evaluation = None  # called with each evaluation's summary (tuning reports it)
         self.state_variable = tf.Variable('{}', dtype=tf.string, trainable=False)
         self.steps = 0
         self.episodes = 0
@@ -706,6 +707,8 @@ class BaseAgent:
                 else f'best {self.best_eval_reward:.{config.display_precision}f}'
             )
         )
+        if self.on_evaluation is not None:
+            self.on_evaluation(summary)
         return summary
 
     def resume(self, run_dir: str | os.PathLike) -> None:

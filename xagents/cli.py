@@ -45,6 +45,7 @@ class TrainOptions:
     output_dir: str | None = hp(None, 'Run directory (default: runs/<agent>-<env>-<time>)')
     resume: str | None = hp(None, 'Continue the run in this run directory')
     no_presets: bool = hp(False, 'Ignore the per-environment presets shipped with the agent')
+    preset: str | None = hp(None, 'JSON file of hyperparameters used as the preset (such as xagents tune writes)')
 
 
 @dataclasses.dataclass
@@ -123,21 +124,27 @@ def command_help(command: str, module=None) -> str:
         sections.append(format_table('environment:', help_rows(EnvOptions)))
     if command == 'train':
         sections.append(format_table('training:', help_rows(TrainOptions)))
-        config = module.CONFIG if module else AgentConfig
-        base = {field.name for field in dataclasses.fields(AgentConfig)}
-        sections.append(
-            format_table(
-                'agent (all agents):', [row for row in help_rows(config) if row[0][2:].replace('-', '_') in base]
-            )
-        )
     if command == 'play':
         sections.append(format_table('playing:', help_rows(PlayOptions)))
+    if command == 'tune':
+        from xagents.tune import SEARCH_HELP, TuneOptions
+
+        sections.append(format_table('tuning:', help_rows(TuneOptions)))
+        sections.append(SEARCH_HELP)
+    if command in ('train', 'tune'):
+        config = module.CONFIG if module else AgentConfig
+        base = {field.name for field in dataclasses.fields(AgentConfig)}
+        if command == 'tune':
+            base -= {*TRAINING_ONLY, 'quiet'}
+        rows = [row for row in help_rows(config) if row[0][2:].replace('-', '_') in base]
+        sections.append(format_table('agent (all agents):', rows))
     if command == 'plot':
         sections.append('usage: xagents plot HISTORY [HISTORY ...] [options]')
         sections.append(format_table('plotting:', help_rows(PlotOptions)))
-    if module is not None and command in ('train', 'play'):
+    if module is not None and command in ('train', 'play', 'tune'):
         sections.append(format_table(f'{module.__name__.split(".")[1]}:', agent_options(module)))
-        sections.append("agent switches (default '-' or 'on') also take --no-<switch>, to turn off a preset's")
+        if command != 'tune':
+            sections.append("agent switches (default '-' or 'on') also take --no-<switch>, to turn off a preset's")
     if module is not None and getattr(module, 'PRESETS', None):
         sections.append('presets (used by default on these envs, flags override): ' + ', '.join(module.PRESETS))
     return f'usage: xagents {command} <agent> [options]\n\n' + '\n\n'.join(sections)
@@ -176,8 +183,6 @@ def main(argv: list[str] | None = None) -> int:
         fail(f'unknown command {command!r}, expected one of: {", ".join(COMMANDS)}')
     if command == 'plot':
         return plot(rest)
-    if command == 'tune':
-        fail('xagents tune is not available in this version yet; it comes with the tuning release')
     if not rest or rest[0] in ('-h', '--help'):
         print(command_help(command))
         return 0
@@ -187,6 +192,10 @@ def main(argv: list[str] | None = None) -> int:
     if len(rest) == 1 or '-h' in rest or '--help' in rest:
         print(command_help(command, module))
         return 0
+    if command == 'tune':
+        from xagents.tune import tune
+
+        return tune(rest[0], module, rest[1:])
     if command == 'play' and '--run' in rest:
         rest = run_defaults(rest) + rest[1:]
     args = build_parser(command, module).parse_args(rest[1:])
@@ -274,6 +283,8 @@ def model_files(module, args) -> list[str] | None:
 def train(name: str, module, args) -> int:
     args = argparse.Namespace(**(vars(args) | dataclasses.asdict(config_from_args(TrainOptions, args))))
     preset = {} if args.no_presets else getattr(module, 'PRESETS', {}).get(args.env, {})
+    if args.preset:
+        preset = read_preset(args.preset)
     env_options = config_from_args(EnvOptions, args, **preset)
     hparams = hyperparameters(module, args, preset)
     if env_options.preprocess:
@@ -281,7 +292,9 @@ def train(name: str, module, args) -> int:
         hparams.setdefault('life_loss_terminal', True)
     if preset:
         print(
-            f'Using the {args.env} preset of {name} (--no-presets to ignore): '
+            f'Using the {args.preset or args.env} preset of {name}'
+            + ('' if args.preset else ' (--no-presets to ignore)')
+            + ': '
             + ', '.join(f'{key}={value}' for key, value in preset.items())
         )
     if getattr(args, 'seed', None) is not None:
@@ -305,6 +318,20 @@ def train(name: str, module, args) -> int:
         agent.load_weights(args.weights)
     agent.fit(target_reward=args.target_reward, max_steps=args.max_steps)
     return 0
+
+
+def read_preset(path: str) -> dict:
+    """Hyperparameters from a preset file: ``{"hyperparameters": {...}}`` (xagents tune's) or a plain mapping."""
+    try:
+        content = json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        fail(f'preset file not found: {path}')
+    except (json.JSONDecodeError, UnicodeDecodeError, IsADirectoryError) as error:
+        fail(f'{path} is not a JSON preset file: {str(error).splitlines()[0]}')
+    values = content.get('hyperparameters', content) if isinstance(content, dict) else None
+    if not isinstance(values, dict):
+        fail(f'{path} is not a JSON preset file (expected an object of hyperparameters)')
+    return values
 
 
 def _env_kwargs(options: EnvOptions) -> dict:

@@ -70,7 +70,7 @@ def test_constructor_defaults_come_from_the_flag_definitions(agent):
         (['train', 'ppo', '--env', 'CartPole-v1', '--max-steps', '10', '--lr', 'abc'], 'expected float'),
         (['train', 'ppo', '--env', 'NoSuchEnv-v0', '--max-steps', '10'], 'unknown environment'),
         (['train', '--env', 'CartPole-v1'], 'needs an agent first'),
-        (['tune', 'ppo'], 'not available in this version'),
+        (['tune', 'ppo', '--env', 'CartPole-v1', '--study', 's'], 'required: --trial-steps'),
         (['train', 'ddpg', '--env', 'Pendulum-v1', '--max-steps', '10', '--policy-delay', '2'], 'unrecognized'),
         (['play', 'ppo', '--env', 'CartPole-v1', '--random', '--deterministic', '--stochastic'], 'exclude each other'),
         (['play', 'ppo', '--env', 'CartPole-v1', '--random', '--video-interval', '5'], 'unrecognized'),

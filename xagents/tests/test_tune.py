@@ -1,0 +1,247 @@
+"""xagents tune: the search space from flags, bad input, SQLite and PostgreSQL studies, failed trials."""
+
+import glob
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from xagents.cli import main
+from xagents.tests.test_cli import XAGENTS, run_cli
+from xagents.tune import Dimension, search_space, train_flags
+
+PPO_CLI = __import__('xagents.ppo.cli', fromlist=['_'])
+DQN_CLI = __import__('xagents.dqn.cli', fromlist=['_'])
+QUICK = '--trial-steps 600 --eval-episodes 2 --n-steps 16'.split()
+
+
+def space(module, **given):
+    from xagents.utils.cli import EnvOptions
+
+    return search_space([EnvOptions, module.CONFIG], {name: list(values) for name, values in given.items()})
+
+
+def test_one_value_fixes_two_give_a_range_several_are_choices():
+    result = space(PPO_CLI, lr=['3e-4'], entropy_coef=['1e-4', '1e-1'], n_steps=['32', '128', '512'], n_envs=['4', '8'])
+    assert result['lr'] == Dimension('lr', 'fixed', value=3e-4)
+    assert result['entropy_coef'] == Dimension('entropy_coef', 'range', low=1e-4, high=0.1, log=True)
+    assert result['n_steps'] == Dimension('n_steps', 'choices', choices=[32, 128, 512])
+    assert result['n_envs'] == Dimension('n_envs', 'choices', choices=[4, 8])
+    integer = space(DQN_CLI, target_sync_steps=['100', '2000'], dueling=[], double=['true', 'false'])
+    assert integer['target_sync_steps'] == Dimension('target_sync_steps', 'range', low=100, high=2000, integer=True)
+    assert integer['dueling'] == Dimension('dueling', 'fixed', value=True)
+    assert integer['double'] == Dimension('double', 'choices', choices=[True, False])
+
+
+def test_gamma_is_searched_as_one_minus_gamma_on_a_log_scale():
+    import optuna
+
+    dim = space(PPO_CLI, gamma=['0.9', '0.999'])['gamma']
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(0))
+    from xagents.tune import suggest
+
+    gammas = [suggest(study.ask(), {'gamma': dim})['gamma'] for _ in range(200)]
+    assert all(0.9 <= gamma <= 0.999 for gamma in gammas)
+    # Log-uniform in 1 - gamma: as many samples in [0.99, 0.999] as in [0.9, 0.99].
+    assert 70 < sum(gamma > 0.99 for gamma in gammas) < 130
+    assert study.trials[0].distributions['one_minus_gamma'].log
+
+
+@pytest.mark.parametrize(
+    'given, message',
+    [
+        ({'lr': ['1e-2', '1e-4']}, 'the range minimum 0.01 is above its maximum 0.0001'),
+        ({'lr': ['1e-4', '1e-3', '1e-2']}, 'give one value or a range LOW HIGH, not 3 values'),
+        ({'entropy_coef': ['0', '1e-2']}, 'log scale: its range must be above 0'),
+        ({'reward_buffer_size': ['10', '100']}, '--reward-buffer-size is not tunable'),
+        ({'n_steps': ['32', '32']}, 'values repeat'),
+        ({'n_steps': ['-4']}, 'must be > 0'),
+        ({'lr': ['fast']}, 'expected float'),
+        ({'normalize_obs': ['maybe']}, 'takes true or false'),
+        ({'lr': []}, 'needs a value'),
+        ({'gamma': ['0.9', '1.0']}, 'must lie in (0, 1)'),
+    ],
+)
+def test_bad_search_input_is_a_clear_error(given, message):
+    from xagents.tune import TuneError
+
+    with pytest.raises(TuneError, match=None) as error:
+        space(PPO_CLI, **given)
+    assert message in str(error.value)
+
+
+@pytest.mark.parametrize(
+    'args, message',
+    [
+        (['--lr', '1e-2', '1e-4'], 'the range minimum 0.01 is above its maximum 0.0001'),
+        (['--learning-rate', '1e-3'], 'unrecognized arguments: --learning-rate'),
+        (['--storage', 'postgresql://nobody@127.0.0.1:1/none'], 'cannot open the storage postgresql://'),
+        (['--storage', 'nosuchdb://x'], 'cannot open the storage nosuchdb://x'),
+        (['--n-trials', '0'], 'must be > 0'),
+        (['--pruner', 'sometimes'], "invalid choice: 'sometimes'"),
+    ],
+)
+def test_bad_tune_command_lines_are_one_line_errors(tmp_path, capsys, args, message):
+    base = ['tune', 'ppo', '--env', 'CartPole-v1', '--study', 's', '--output-dir', str(tmp_path), *QUICK]
+    with pytest.raises(SystemExit) as exit_info:
+        main([*base, *args])
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err
+    assert message in error and error.count('\n') == 1, error
+
+
+def test_train_flags_round_trip_through_the_train_parser():
+    from xagents.cli import build_parser, hyperparameters
+
+    values = {'lr': 0.00031234567891, 'n_steps': 64, 'normalize_obs': True, 'value_clip': None, 'n_envs': 4}
+    args = build_parser('train', PPO_CLI).parse_args(['--env', 'CartPole-v1', *train_flags(values)])
+    assert args.n_envs == 4
+    assert hyperparameters(PPO_CLI, args, {}) == {'lr': 0.00031234567891, 'n_steps': 64, 'normalize_obs': True}
+
+
+def trials_of(storage: str, study: str):
+    import optuna
+
+    return optuna.load_study(study_name=study, storage=storage).get_trials(deepcopy=False)
+
+
+def test_sqlite_study_reports_the_best_and_its_command_trains(tmp_path):
+    result = run_cli(
+        tmp_path,
+        *'tune ppo --env CartPole-v1 --study s --n-trials 3 --n-jobs 2 --lr 1e-4 1e-2 --mini-batches 1 2'.split(),
+        *QUICK,
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert 'searching lr log float in [0.0001, 0.01]; mini_batches in {1, 2}' in out
+    assert sum(line.startswith('trial ') for line in out.splitlines()) == 3
+    folder = tmp_path / 'tune' / 's'
+    trials = trials_of(f'sqlite:///{folder / "study.db"}', 's')
+    assert sorted(trial.number for trial in trials) == [0, 1, 2]
+    assert {trial.state.name for trial in trials} <= {'COMPLETE', 'PRUNED'}
+    preset = json.loads((folder / 'best-preset.json').read_text())
+    assert preset['agent'] == 'ppo' and preset['hyperparameters']['n_steps'] == 16
+    assert (folder / 'optimization-history.png').read_bytes()[:4] == b'\x89PNG'
+    command = out.split('Train with them:\n')[1].splitlines()[0].split()
+    assert command[:3] == ['xagents', 'train', 'ppo']
+    trained = run_cli(tmp_path, *command[1:], '--output-dir', 'best')
+    assert trained.returncode == 0, trained.stderr
+    assert 'Maximum steps exceeded' in trained.stdout
+    again = run_cli(tmp_path, *'tune ppo --env CartPole-v1 --study s --report'.split(), *QUICK)
+    assert again.returncode == 0 and f'Best: trial {preset["trial"]}' in again.stdout
+    other = run_cli(tmp_path, *'tune ppo --env Acrobot-v1 --study s --report'.split(), *QUICK)
+    assert other.returncode == 2 and 'was made for: xagents tune ppo --env CartPole-v1' in other.stderr
+
+
+def test_crashing_trials_are_failed_and_the_study_goes_on(tmp_path):
+    # 3 minibatches cannot divide a rollout of 16 steps x 8 envs evenly: those trials crash.
+    result = run_cli(
+        tmp_path,
+        *'tune ppo --env CartPole-v1 --study c --n-trials 2 --mini-batches 1 3 --sampler random'.split(),
+        *QUICK,
+    )
+    assert result.returncode == 0, result.stderr
+    trials = trials_of(f'sqlite:///{tmp_path / "tune" / "c" / "study.db"}', 'c')
+    states = [trial.state.name for trial in trials]
+    finished = states.count('COMPLETE') + states.count('PRUNED')
+    # The worker goes on until 2 trials finish, unless 2 of its own trials fail first.
+    assert finished == 2 or (states.count('FAIL') == 2 and 'Stopping: 2 trials of this worker failed' in result.stdout)
+    for trial in trials:
+        crashed = trial.params['mini_batches'] == 3
+        assert (trial.state.name == 'FAIL') == crashed
+    if 'FAIL' in states:
+        assert 'failed (exit code 1; log:' in result.stdout
+
+
+# ------------------------------------------------------------- PostgreSQL
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(('127.0.0.1', 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope='module')
+def postgres():
+    """A PostgreSQL server of our own on 127.0.0.1, in a temporary folder, stopped afterwards."""
+    binaries = sorted(glob.glob('/usr/lib/postgresql/*/bin/initdb'))
+    if not binaries:
+        pytest.fail('PostgreSQL is not installed (.ci/run installs it: apt-get install postgresql)')
+    folder = Path(tempfile.mkdtemp(prefix='xagents-pg-'))
+    bin_dir = Path(binaries[-1]).parent
+    as_owner = []
+    if os.geteuid() == 0:  # the server refuses to run as root
+        shutil.chown(folder, 'postgres')
+        as_owner = ['runuser', '-u', 'postgres', '--']
+    port, data = free_port(), folder / 'data'
+
+    def run(*command):
+        subprocess.run([*as_owner, *map(str, command)], check=True, capture_output=True, timeout=120)
+
+    run(bin_dir / 'initdb', '-D', data, '-U', 'xagents', '--auth', 'trust')
+    options = f'-p {port} -h 127.0.0.1 -k {folder}'
+    run(bin_dir / 'pg_ctl', '-D', data, '-l', folder / 'server.log', '-o', options, '-w', 'start')
+    try:
+        run(bin_dir / 'createdb', '-h', '127.0.0.1', '-p', port, '-U', 'xagents', 'tune')
+        yield f'postgresql://xagents@127.0.0.1:{port}/tune'
+    finally:
+        run(bin_dir / 'pg_ctl', '-D', data, '-m', 'immediate', 'stop')
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def start_worker(cwd, *args, env=None):
+    return subprocess.Popen(
+        [*XAGENTS, *args],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **(env or {})},
+        start_new_session=True,
+    )
+
+
+def test_two_workers_share_one_postgresql_study(tmp_path, postgres):
+    args = f'tune ppo --env CartPole-v1 --study shared --storage {postgres} --n-trials 4 --lr 1e-4 1e-2'.split()
+    workers = [start_worker(tmp_path, *args, *QUICK) for _ in range(2)]
+    outputs = [worker.communicate(timeout=600) for worker in workers]
+    for worker, (_, err) in zip(workers, outputs):
+        assert worker.returncode == 0, err
+    trials = trials_of(postgres, 'shared')
+    numbers = sorted(trial.number for trial in trials)
+    assert numbers == list(range(len(numbers))) and 4 <= len(numbers) <= 5
+    assert {trial.state.name for trial in trials} <= {'COMPLETE', 'PRUNED'}
+    printed = [int(line.split()[1]) for out, _ in outputs for line in out.splitlines() if line.startswith('trial ')]
+    assert sorted(printed) == numbers  # each trial run once, by one worker, and none lost
+
+
+def test_a_killed_worker_leaves_the_study_usable(tmp_path, postgres):
+    import optuna
+
+    fast = {'XAGENTS_TUNE_HEARTBEAT': '1'}  # a trial with no heartbeat for 3 s is failed
+    args = f'tune ppo --env CartPole-v1 --study killed --storage {postgres} --n-trials 2 --lr 1e-4 1e-2'.split()
+    first = start_worker(tmp_path, *args, *QUICK, env=fast)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        try:
+            if any(trial.state.name == 'RUNNING' for trial in trials_of(postgres, 'killed')):
+                break
+        except KeyError:  # the study is not created yet
+            pass
+        time.sleep(0.2)
+    os.killpg(first.pid, signal.SIGKILL)  # the worker and its trial process
+    first.communicate()
+    time.sleep(4)
+    second = start_worker(tmp_path, *args, *QUICK, env=fast)
+    out, err = second.communicate(timeout=600)
+    assert second.returncode == 0, err
+    states = [trial.state for trial in trials_of(postgres, 'killed')]
+    assert states.count(optuna.trial.TrialState.FAIL) >= 1
+    assert states.count(optuna.trial.TrialState.COMPLETE) + states.count(optuna.trial.TrialState.PRUNED) == 2
+    assert optuna.trial.TrialState.RUNNING not in states

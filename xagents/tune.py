@@ -1,0 +1,572 @@
+"""``xagents tune``: optuna hyperparameter search, one trial per process, on one machine or many.
+
+The search space comes from the flags given to ``xagents tune``: one value fixes a
+hyperparameter, two values give a range for a flag whose tuning type is ``uniform``,
+``log_uniform`` or ``int``, and the values of a ``categorical`` flag are its choices.
+The discount factor is searched as ``1 - gamma`` on a log scale.
+
+Each trial trains in its own process (``python -m xagents.tune SPEC``): TensorFlow does
+not give memory back between trials, and a crash or kill of one trial is recorded as a
+failed trial while the study goes on. The worker process records heartbeats for its
+trials, so a killed worker's trials are failed by the next worker that looks at the study.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import subprocess
+import sys
+import threading
+import time
+import warnings
+from argparse import SUPPRESS
+from pathlib import Path
+
+from xagents.utils.cli import EnvOptions, field_type, flag_name, hp
+
+# Seconds between a worker's heartbeats for its running trials, and after which a trial
+# without one (its worker was killed) is failed; the environment can shorten them (tests).
+HEARTBEAT_INTERVAL = int(os.environ.get('XAGENTS_TUNE_HEARTBEAT', 10))
+GRACE_PERIOD = 3 * HEARTBEAT_INTERVAL
+PRUNED_EXIT = 3
+GAMMA_PARAM = 'one_minus_gamma'
+
+
+SEARCH_HELP = """search space (agent flags below, and --n-envs):
+  one value fixes a flag: --lr 3e-4
+  two values give a range to flags of tuning type uniform, log_uniform (log scale) or int: --lr 1e-4 1e-2
+  the values of a categorical flag are its choices: --n-steps 32 128 512
+  a switch alone is on; --dueling true false lets the search choose
+  --gamma 0.9 0.999 is searched as 1 - gamma on a log scale
+  flags not given keep the agent's preset for the env (--no-presets: its defaults)"""
+
+
+class TuneError(ValueError):
+    """Tuning input that cannot be used; the message is one line for the user."""
+
+
+@dataclasses.dataclass
+class TuneOptions:
+    study: str = hp(None, 'Name of the optuna study (created, or joined when it exists)', required=True)
+    storage: str | None = hp(
+        None, 'Database URL, e.g. postgresql://user@host/db to share the study (default: SQLite in the output dir)'
+    )
+    trial_steps: int = hp(None, 'Environment steps each trial trains for', positive=True, required=True)
+    n_trials: int = hp(10, 'Finished trials the study should have (shared by all workers)', positive=True)
+    n_jobs: int = hp(1, 'Trials this worker runs at once, each in its own process', positive=True)
+    warmup_trials: int = hp(5, 'Trials finished before the pruner may stop a trial', positive=True)
+    pruner: str = hp('median', 'Stops unpromising trials early', choices=['median', 'halving', 'none'])
+    sampler: str = hp('tpe', 'How trial hyperparameters are chosen', choices=['tpe', 'random'])
+    eval_interval: int | None = hp(
+        None, 'Steps between evaluations reported to the pruner (default: a quarter of a trial)', positive=True
+    )
+    eval_episodes: int = hp(10, 'Greedy episodes per evaluation; the last evaluation is the objective', positive=True)
+    output_dir: str | None = hp(None, 'Folder for trial runs, plots and the best preset (default: tune/<study>)')
+    report: bool = hp(False, 'Only report the study: best trial, train command, preset file and plots')
+    non_silent: bool = hp(False, "Show the trials' training output (default: one line per finished trial)")
+
+
+# ----------------------------------------------------------------- search space
+@dataclasses.dataclass
+class Dimension:
+    """One hyperparameter of the search: a fixed ``value``, a ``low``-``high`` range or ``choices``."""
+
+    name: str
+    kind: str  # fixed | range | choices
+    value: object = None
+    low: float | None = None
+    high: float | None = None
+    log: bool = False
+    integer: bool = False
+    choices: list | None = None
+
+    def describe(self) -> str:
+        if self.kind == 'fixed':
+            return f'{self.name}={self.value}'
+        if self.kind == 'choices':
+            return f'{self.name} in {{{", ".join(map(str, self.choices))}}}'
+        scale = 'log ' if self.log else ''
+        kind = 'int' if self.integer else 'float'
+        return f'{self.name} {scale}{kind} in [{self.low:g}, {self.high:g}]'
+
+
+BOOLEAN_WORDS = {
+    'true': True,
+    'false': False,
+    'yes': True,
+    'no': False,
+    'on': True,
+    'off': False,
+    '1': True,
+    '0': False,
+}
+
+
+def _convert(field: dataclasses.Field, text: str):
+    kind = field_type(field)
+    flag = flag_name(field.name)
+    if kind is bool:
+        if text.lower() not in BOOLEAN_WORDS:
+            raise TuneError(f'{flag} takes true or false, got {text!r}')
+        return BOOLEAN_WORDS[text.lower()]
+    try:
+        value = kind(text)
+    except ValueError:
+        raise TuneError(f'{flag}: expected {kind.__name__}, got {text!r}') from None
+    if kind is float and not math.isfinite(value):
+        raise TuneError(f'{flag}: expected a finite number, got {text!r}')
+    if field.metadata['argparse'].get('positive') and value <= 0:
+        raise TuneError(f'{flag} must be > 0, got {text}')
+    allowed = field.metadata['argparse'].get('choices')
+    if allowed and value not in allowed:
+        raise TuneError(f'{flag} must be one of {", ".join(map(str, allowed))}, got {text!r}')
+    return value
+
+
+def dimension(field: dataclasses.Field, texts: list[str]) -> Dimension:
+    """The search dimension that the values given to a flag ask for."""
+    flag, tune = flag_name(field.name), field.metadata['tune']
+    kind = field_type(field)
+    if kind is bool:
+        values = [True] if not texts else [_convert(field, text) for text in texts]
+    else:
+        if not texts:
+            raise TuneError(f'{flag} needs a value (one fixes it, two give a range, several are choices)')
+        values = [_convert(field, text) for text in texts]
+    if len(values) == 1:
+        return Dimension(field.name, 'fixed', value=values[0])
+    if len(set(values)) != len(values):
+        raise TuneError(f'{flag}: values repeat: {" ".join(texts)}')
+    if kind is bool or tune == 'categorical':
+        return Dimension(field.name, 'choices', choices=values)
+    if tune is None:
+        raise TuneError(f'{flag} is not tunable (its tuning type is -): give one value')
+    if len(values) != 2:
+        raise TuneError(
+            f'{flag} is a {tune} flag: give one value or a range LOW HIGH, not {len(values)} values '
+            '(lists of choices are for categorical flags)'
+        )
+    low, high = values
+    if low > high:
+        raise TuneError(f'{flag}: the range minimum {low} is above its maximum {high}')
+    if field.name == 'gamma':
+        if not 0 < low <= high < 1:
+            raise TuneError(
+                f'--gamma range must lie in (0, 1) (it is searched as 1 - gamma on a log scale), got {low} {high}'
+            )
+        return Dimension(field.name, 'range', low=low, high=high, log=True)
+    log = tune == 'log_uniform'
+    if log and low <= 0:
+        raise TuneError(f'{flag} is searched on a log scale: its range must be above 0, got {low} {high}')
+    return Dimension(field.name, 'range', low=low, high=high, log=log, integer=kind is int)
+
+
+def search_space(config_classes, given: dict[str, list[str]]) -> dict[str, Dimension]:
+    fields = {field.name: field for config in config_classes for field in dataclasses.fields(config) if field.metadata}
+    return {name: dimension(fields[name], texts) for name, texts in given.items()}
+
+
+def suggest(trial, space: dict[str, Dimension]) -> dict:
+    """Hyperparameters for ``trial``: fixed values as given, the others sampled by optuna."""
+    values = {}
+    for name, dim in space.items():
+        if dim.kind == 'fixed':
+            values[name] = dim.value
+        elif dim.kind == 'choices':
+            values[name] = trial.suggest_categorical(name, dim.choices)
+        elif name == 'gamma':
+            values[name] = 1 - trial.suggest_float(GAMMA_PARAM, 1 - dim.high, 1 - dim.low, log=True)
+        elif dim.integer:
+            values[name] = trial.suggest_int(name, int(dim.low), int(dim.high), log=dim.log)
+        else:
+            values[name] = trial.suggest_float(name, dim.low, dim.high, log=dim.log)
+    return values
+
+
+# ------------------------------------------------------------------- the study
+def make_pruner(name: str, warmup_trials: int):
+    import optuna
+
+    if name == 'median':
+        return optuna.pruners.MedianPruner(n_startup_trials=warmup_trials)
+    if name == 'halving':
+        return optuna.pruners.SuccessiveHalvingPruner()
+    return optuna.pruners.NopPruner()
+
+
+def make_storage(url: str):
+    import optuna
+    import sqlalchemy
+
+    engine = {'connect_args': {'timeout': 60}} if url.startswith('sqlite') else {'pool_pre_ping': True}
+    try:
+        for attempt in range(10):
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter('ignore', optuna.exceptions.ExperimentalWarning)
+                    return optuna.storages.RDBStorage(
+                        url, engine_kwargs=engine, heartbeat_interval=HEARTBEAT_INTERVAL, grace_period=GRACE_PERIOD
+                    )
+            except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError):
+                # Workers starting together race to create the tables: the loser finds them made.
+                if attempt == 9:
+                    raise
+                time.sleep(0.3 * (attempt + 1))
+    except (sqlalchemy.exc.SQLAlchemyError, ImportError, ValueError) as error:
+        message = str(getattr(error, 'orig', None) or error).strip().splitlines()
+        raise TuneError(f'cannot open the storage {url}: {message[0] if message else type(error).__name__}') from None
+
+
+def open_study(storage, name: str, sampler: str, pruner, seed=None):
+    """Create the study, or join it; creating is retried, as workers starting together race to create it."""
+    import optuna
+    import sqlalchemy
+
+    sampler_object = (
+        optuna.samplers.RandomSampler(seed) if sampler == 'random' else optuna.samplers.TPESampler(seed=seed)
+    )
+    for attempt in range(5):
+        try:
+            return optuna.create_study(
+                study_name=name,
+                storage=storage,
+                direction='maximize',
+                sampler=sampler_object,
+                pruner=pruner,
+                load_if_exists=True,
+            )
+        except sqlalchemy.exc.SQLAlchemyError:
+            if attempt == 4:
+                raise
+            time.sleep(0.5 * (attempt + 1))
+    raise AssertionError('unreachable')
+
+
+class Worker:
+    """Runs trials of one study, ``n_jobs`` at a time, each in a subprocess, until it has ``n_trials``."""
+
+    def __init__(self, study, storage, space, spec: dict, options: TuneOptions, output_dir: Path):
+        self.study, self.storage, self.space, self.spec = study, storage, space, spec
+        self.options, self.output_dir = options, output_dir
+        self.lock = threading.Lock()
+        self.stopping = False
+        self.processes: dict[int, subprocess.Popen] = {}
+        self.finished: list[int] = []
+        self.failures = 0
+
+    def counted(self) -> int:
+        import optuna
+
+        states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.RUNNING)
+        return len(self.study.get_trials(deepcopy=False, states=states))
+
+    def run(self) -> None:
+        import optuna
+
+        # Heartbeats with ask/tell (not Study.optimize) are what a worker of separate processes needs.
+        warnings.filterwarnings('ignore', category=optuna.exceptions.ExperimentalWarning)
+        warnings.filterwarnings('ignore', message='Heartbeat of storage is supposed to be used')
+        optuna.storages.fail_stale_trials(self.study)
+        threads = [threading.Thread(target=self.slot, daemon=True) for _ in range(self.options.n_jobs)]
+        for thread in threads:
+            thread.start()
+        try:
+            while any(thread.is_alive() for thread in threads):
+                for thread in threads:
+                    thread.join(timeout=0.2)
+        except KeyboardInterrupt:
+            self.stopping = True
+            for process in list(self.processes.values()):
+                process.terminate()
+            for thread in threads:
+                thread.join()
+            raise
+
+    def slot(self) -> None:
+        while not self.stopping:
+            with self.lock:
+                if self.failures >= self.options.n_trials:
+                    print(f'Stopping: {self.failures} trials of this worker failed (their log.txt says why)')
+                    self.stopping = True
+                if self.stopping or self.counted() >= self.options.n_trials:
+                    return
+                trial = self.study.ask()
+                hyperparameters = suggest(trial, self.space)
+                trial.set_user_attr('hyperparameters', hyperparameters)
+            self.run_trial(trial, hyperparameters)
+
+    def run_trial(self, trial, hyperparameters: dict) -> None:
+        import optuna
+
+        folder = self.output_dir / f'trial-{trial.number}'
+        folder.mkdir(parents=True, exist_ok=True)
+        spec = {
+            **self.spec,
+            'hyperparameters': hyperparameters,
+            'trial_id': trial._trial_id,
+            'output_dir': str(folder),
+            'result': str(folder / 'result.json'),
+        }
+        (folder / 'spec.json').write_text(json.dumps(spec, indent=2))
+        start = time.perf_counter()
+        log = None if self.options.non_silent else open(folder / 'log.txt', 'w')
+        process = subprocess.Popen(
+            [sys.executable, '-m', 'xagents.tune', str(folder / 'spec.json')],
+            stdout=log,
+            stderr=subprocess.STDOUT if log else None,
+        )
+        self.processes[trial.number] = process
+        try:
+            while process.poll() is None:
+                self.storage.record_heartbeat(trial._trial_id)
+                try:
+                    process.wait(timeout=HEARTBEAT_INTERVAL / 2)
+                except subprocess.TimeoutExpired:
+                    pass
+        finally:
+            self.processes.pop(trial.number, None)
+            if log:
+                log.close()
+        seconds = time.perf_counter() - start
+        result = json.loads((folder / 'result.json').read_text()) if (folder / 'result.json').is_file() else {}
+        value = result.get('value')
+        shown = ', '.join(
+            f'{name}={_short(value)}' for name, value in hyperparameters.items() if self.space[name].kind != 'fixed'
+        )
+        if process.returncode == 0 and value is not None and math.isfinite(value):
+            self.study.tell(trial, value)
+            line = f'trial {trial.number} finished: {value:.2f}'
+        elif process.returncode in (0, PRUNED_EXIT):
+            self.study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+            reason = 'not a finite objective' if process.returncode == 0 else f'pruned at step {result.get("step"):,}'
+            line = f'trial {trial.number} pruned ({reason})'
+        else:
+            self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            self.failures += 1
+            line = f'trial {trial.number} failed (exit code {process.returncode}; log: {folder / "log.txt"})'
+        self.finished.append(trial.number)
+        best = _best(self.study)
+        best_text = f'; best: trial {best.number} = {best.value:.2f}' if best else ''
+        print(f'{line} in {seconds:.0f} s ({shown}){best_text}', flush=True)
+
+
+def _best(study):
+    try:
+        return study.best_trial
+    except ValueError:
+        return None
+
+
+def _short(value) -> str:
+    return f'{value:.4g}' if isinstance(value, float) else str(value)
+
+
+# ------------------------------------------------------------------ the trial
+def run_trial_process(spec_path: str) -> int:
+    """Train one trial as its spec says, report evaluations, write the result; exit code 3 when pruned."""
+    spec = json.loads(Path(spec_path).read_text())
+    import optuna
+
+    from xagents.cli import import_tensorflow_quietly
+
+    import_tensorflow_quietly()
+    import xagents
+
+    storage = make_storage(spec['storage'])
+    study = optuna.load_study(
+        study_name=spec['study'], storage=storage, pruner=make_pruner(spec['pruner'], spec['warmup_trials'])
+    )
+    trial = optuna.trial.Trial(study, spec['trial_id'])
+    result = Path(spec['result'])
+    agent = xagents.agents[spec['agent']].from_env(
+        spec['env'],
+        **spec['env_kwargs'],
+        output_dir=spec['output_dir'],
+        quiet=not spec['non_silent'],
+        eval_interval=spec['eval_interval'],
+        eval_episodes=spec['eval_episodes'],
+        **spec['hyperparameters'],
+    )
+    last = {}
+
+    def report(summary: dict) -> None:
+        value = summary['mean_reward']
+        last.update(step=agent.steps, value=value)
+        if not math.isfinite(value):
+            raise optuna.TrialPruned()
+        trial.report(value, agent.steps)
+        if trial.should_prune():
+            raise optuna.TrialPruned()
+
+    agent.on_evaluation = report
+    try:
+        agent.fit(max_steps=spec['trial_steps'])
+        if last.get('step') != agent.steps:
+            agent.evaluate()
+    except optuna.TrialPruned:
+        result.write_text(json.dumps({'state': 'pruned', **last}))
+        return PRUNED_EXIT
+    result.write_text(json.dumps({'state': 'complete', **last}))
+    return 0
+
+
+if __name__ == '__main__':
+    raise SystemExit(run_trial_process(sys.argv[1]))
+
+
+# ------------------------------------------------------------- command line
+def build_parser(module):
+    from xagents.utils.cli import TRAINING_ONLY, ArgumentParser, add_config_flags
+
+    parser = ArgumentParser(prog='xagents tune', add_help=False, allow_abbrev=False)
+    parser.add_argument('--env', required=True)
+    for name in ('preprocess', 'max_frame', 'async_envs'):
+        parser.add_argument(flag_name(name), action='store_true', dest=name)
+    add_config_flags(parser, TuneOptions, 'tune')
+    parser.add_argument('--no-presets', action='store_true', dest='no_presets')
+    group = parser.add_argument_group('search')
+    skip = {*TRAINING_ONLY, 'quiet'}
+    for field in [EnvOptions.__dataclass_fields__['n_envs'], *dataclasses.fields(module.CONFIG)]:
+        if field.metadata and field.name not in skip:
+            group.add_argument(flag_name(field.name), nargs='*', dest=f'space_{field.name}', default=SUPPRESS)
+    for role in module.MODEL_ROLES:
+        option = 'model' if role == 'model' else f'{role}_model'
+        group.add_argument(flag_name(option), dest=f'model_{role}', default=None)
+    return parser
+
+
+def tune(name: str, module, rest: list[str]) -> int:
+    from xagents.cli import check_env, fail
+
+    args = build_parser(module).parse_args(rest)
+    check_env(args.env)
+    options = TuneOptions(
+        **{f.name: getattr(args, f.name) for f in dataclasses.fields(TuneOptions) if hasattr(args, f.name)}
+    )
+    given = {key.removeprefix('space_'): value for key, value in vars(args).items() if key.startswith('space_')}
+    preset = {} if args.no_presets else getattr(module, 'PRESETS', {}).get(args.env, {})
+    try:
+        space = search_space([EnvOptions, module.CONFIG], given)
+        for key, value in preset.items():
+            if key not in space and key in {f.name for f in dataclasses.fields(module.CONFIG)} | {'n_envs'}:
+                space[key] = Dimension(key, 'fixed', value=value)
+        output_dir = Path(options.output_dir or Path('tune') / options.study)
+        output_dir.mkdir(parents=True, exist_ok=True)
+        storage_url = options.storage or f'sqlite:///{output_dir / "study.db"}'
+        storage = make_storage(storage_url)
+        pruner = make_pruner(options.pruner, options.warmup_trials)
+        study = open_study(storage, options.study, options.sampler, pruner)
+        env_flags = [flag_name(key) for key in ('preprocess', 'max_frame', 'async_envs') if getattr(args, key)]
+        identity = {'agent': name, 'env': args.env, 'env_flags': env_flags, 'trial_steps': options.trial_steps}
+        saved = {key: study.user_attrs.get(key) for key in identity}
+        if any(value is not None for value in saved.values()) and saved != identity:
+            raise TuneError(
+                f'study {options.study!r} in {storage_url} was made for: xagents tune {saved["agent"]} --env '
+                f'{saved["env"]} {" ".join(saved["env_flags"])} --trial-steps {saved["trial_steps"]}'
+            )
+        for key, value in identity.items():
+            study.set_user_attr(key, value)
+    except TuneError as error:
+        fail(str(error))
+    if not options.report:
+        if preset:
+            print(f'Using the {args.env} preset of {name} for the flags not given (--no-presets to ignore)')
+        searched = [dim.describe() for dim in space.values() if dim.kind != 'fixed']
+        print(f'Study {options.study} in {storage_url}: searching {"; ".join(searched) or "nothing (all fixed)"}')
+        models = [getattr(args, f'model_{role}') for role in module.MODEL_ROLES]
+        spec = {
+            'agent': name,
+            'env': args.env,
+            'env_kwargs': {key: getattr(args, key) for key in ('preprocess', 'max_frame', 'async_envs')},
+            'model_files': models if all(models) else None,
+            'storage': storage_url,
+            'study': options.study,
+            'pruner': options.pruner,
+            'warmup_trials': options.warmup_trials,
+            'trial_steps': options.trial_steps,
+            'eval_interval': options.eval_interval or max(1, options.trial_steps // 4),
+            'eval_episodes': options.eval_episodes,
+            'non_silent': options.non_silent,
+        }
+        worker = Worker(study, storage, space, spec, options, output_dir)
+        try:
+            worker.run()
+        except KeyboardInterrupt:
+            print('Interrupted: the running trials are failed; run the same command to go on')
+            return 130
+    report(study, identity, output_dir)
+    return 0
+
+
+def train_flags(hyperparameters: dict) -> list[str]:
+    """Command line flags that give ``hyperparameters`` to ``xagents train``."""
+    flags = []
+    for name, value in hyperparameters.items():
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            flags.append(flag_name(name) if value else '--no-' + name.replace('_', '-'))
+        else:
+            flags += [flag_name(name), repr(value) if isinstance(value, float) else str(value)]
+    return flags
+
+
+def report(study, identity: dict, output_dir: Path) -> None:
+    """Print the study's state and best trial, write the best preset and the plots."""
+    import optuna
+
+    states = [trial.state for trial in study.get_trials(deepcopy=False)]
+    counts = {state.name.lower(): states.count(state) for state in optuna.trial.TrialState if states.count(state)}
+    print(f'Study {study.study_name}: ' + ', '.join(f'{count} {state}' for state, count in counts.items()))
+    best = _best(study)
+    if best is None:
+        print('No complete trial yet: no best hyperparameters to report')
+        return
+    hyperparameters = best.user_attrs['hyperparameters']
+    print(f'Best: trial {best.number}, mean evaluation reward {best.value:.2f}')
+    print('  ' + ', '.join(f'{name}={_short(value)}' for name, value in best.params.items()))
+    preset = output_dir / 'best-preset.json'
+    preset.write_text(
+        json.dumps(
+            {**identity, 'trial': best.number, 'value': best.value, 'hyperparameters': hyperparameters}, indent=2
+        )
+    )
+    command = ['xagents', 'train', identity['agent'], '--env', identity['env'], *identity['env_flags']]
+    command += [*train_flags(hyperparameters), '--max-steps', str(identity['trial_steps'])]
+    print('Train with them:')
+    print('  ' + ' '.join(command))
+    print(f'  (or: xagents train {identity["agent"]} --env {identity["env"]} --preset {preset} --max-steps ...)')
+    for line in save_plots(study, output_dir):
+        print(line)
+
+
+def save_plots(study, output_dir: Path) -> list[str]:
+    import warnings
+
+    import matplotlib
+
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    from optuna.visualization import matplotlib as optuna_plots
+
+    lines = []
+    for file, plot in (
+        ('optimization-history.png', optuna_plots.plot_optimization_history),
+        ('param-importances.png', optuna_plots.plot_param_importances),
+    ):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter('ignore')
+                axes = plot(study)
+            figure = axes.figure
+            figure.set_size_inches(8, 5)
+            figure.tight_layout()
+            figure.savefig(output_dir / file, dpi=120)
+            plt.close(figure)
+            lines.append(f'Plot: {output_dir / file}')
+        except (ValueError, RuntimeError, ZeroDivisionError) as error:
+            lines.append(f'No {file} yet: {str(error).splitlines()[0]}')
+    return lines
