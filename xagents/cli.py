@@ -256,7 +256,8 @@ def run_guarded(runner, name, module, args) -> int:
 
     try:
         return runner(name, module, args)
-    except (ValueError, TypeError, CheckpointError, HistoryError, ModelConfigError, FileNotFoundError) as error:  # noqa: B014
+    # OSError: output paths a user got wrong (a file where a folder goes, no permission).
+    except (ValueError, TypeError, CheckpointError, HistoryError, ModelConfigError, OSError) as error:  # noqa: B014
         fail(error_line(error))
 
 

@@ -22,10 +22,10 @@ import sys
 import threading
 import time
 import warnings
-from argparse import SUPPRESS
+from argparse import SUPPRESS, ArgumentTypeError
 from pathlib import Path
 
-from xagents.utils.cli import EnvOptions, field_type, flag_name, hp
+from xagents.utils.cli import EnvOptions, _checked, field_type, flag_name, hp
 
 # Seconds between a worker's heartbeats for its running trials, and after which a trial
 # without one (its worker was killed) is failed; the environment can shorten them (tests).
@@ -112,14 +112,10 @@ def _convert(field: dataclasses.Field, text: str):
         if text.lower() not in BOOLEAN_WORDS:
             raise TuneError(f'{flag} takes true or false, got {text!r}')
         return BOOLEAN_WORDS[text.lower()]
-    try:
-        value = kind(text)
-    except ValueError:
-        raise TuneError(f'{flag}: expected {kind.__name__}, got {text!r}') from None
-    if kind is float and not math.isfinite(value):
-        raise TuneError(f'{flag}: expected a finite number, got {text!r}')
-    if field.metadata['argparse'].get('positive') and value <= 0:
-        raise TuneError(f'{flag} must be > 0, got {text}')
+    try:  # the same conversion and checks as the train flags
+        value = _checked(kind, field.metadata['argparse'].get('positive', False))(text)
+    except ArgumentTypeError as error:
+        raise TuneError(f'{flag}: {error}') from None
     allowed = field.metadata['argparse'].get('choices')
     if allowed and value not in allowed:
         raise TuneError(f'{flag} must be one of {", ".join(map(str, allowed))}, got {text!r}')
@@ -254,7 +250,6 @@ class Worker:
         self.lock = threading.Lock()
         self.stopping = False
         self.processes: dict[int, subprocess.Popen] = {}
-        self.finished: list[int] = []
         self.failures = 0
 
     def counted(self) -> int:
@@ -347,7 +342,6 @@ class Worker:
             self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
             self.failures += 1
             line = f'trial {trial.number} failed (exit code {process.returncode}; log: {folder / "log.txt"})'
-        self.finished.append(trial.number)
         best = _best(self.study)
         best_text = f'; best: trial {best.number} = {best.value:.2f}' if best else ''
         print(f'{line} in {seconds:.0f} s ({shown}){best_text}', flush=True)
@@ -384,6 +378,7 @@ def run_trial_process(spec_path: str) -> int:
     agent = xagents.agents[spec['agent']].from_env(
         spec['env'],
         **spec['env_kwargs'],
+        model_files=spec['model_files'],
         output_dir=spec['output_dir'],
         quiet=not spec['non_silent'],
         eval_interval=spec['eval_interval'],

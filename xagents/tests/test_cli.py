@@ -92,6 +92,7 @@ def test_usage_errors_in_process(capsys, args, message):
         (['train', 'acer', '--env', 'Pendulum-v1', '--max-steps', '10'], 'discrete action space'),
         (['train', 'td3', '--env', 'CartPole-v1', '--max-steps', '10'], 'continuous (Box) action space'),
         (['play', 'ppo', '--env', 'CartPole-v1', '--random', '--output', '.'], '--output must be a file'),
+        (['play', 'ppo', '--env', 'CartPole-v1', '--random', '--video-dir', '/proc/version'], 'File exists'),
         (['train', 'dqn', '--env', 'CartPole-v1', '--max-steps', '10', '--per-alpha', '2'], 'per-alpha must be in'),
         (
             ['train', 'trpo', '--env', 'CartPole-v1', '--max-steps', '10', '--checkpoints', 'a.tf'],

@@ -172,7 +172,7 @@ class TrainingVideos:
         self.envs, self.folder, self.trigger = envs, Path(folder), trigger
         self.fps, self.prefix, self.on_video = fps, prefix, on_video
         self.started = started
-        self.recording: dict[int, VideoFile] = {}
+        self.recording: dict[int, tuple[VideoFile, int]] = {}  # env index -> (video, episode number)
 
     def _start(self, indices) -> None:
         for index in indices:
@@ -180,9 +180,9 @@ class TrainingVideos:
             self.started += 1
             if self.trigger(episode):
                 path = self.folder / f'{self.prefix}-episode-{episode}.mp4'
-                self.recording[int(index)] = video = VideoFile(path, self.fps)
-                video.episode = episode
+                video = VideoFile(path, self.fps)
                 video.append(render_one(self.envs, int(index)))
+                self.recording[int(index)] = (video, episode)
 
     def reset(self) -> None:
         """All envs start new episodes (the ones in progress are dropped unfinished)."""
@@ -195,15 +195,15 @@ class TrainingVideos:
             if done[index]:
                 self._finish(index)
             else:
-                self.recording[index].append(render_one(self.envs, index))
+                self.recording[index][0].append(render_one(self.envs, index))
         if done.any():
             self._start(np.flatnonzero(done))
 
     def _finish(self, index: int) -> None:
-        video = self.recording.pop(index)
+        video, episode = self.recording.pop(index)
         path = video.close()
         if path is not None and self.on_video is not None:
-            self.on_video(path, video.episode)
+            self.on_video(path, episode)
 
     def close(self) -> None:
         """Finish the videos in progress (their episodes end early)."""
