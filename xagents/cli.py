@@ -291,12 +291,13 @@ def train(name: str, module, args) -> int:
     if env_options.preprocess:
         hparams.setdefault('clip_rewards', True)
         hparams.setdefault('life_loss_terminal', True)
-    if preset:
+    used = {key: value for key, value in preset.items() if key not in vars(args)}  # flags given override
+    if used:
         print(
             f'Using the {args.preset or args.env} preset of {name}'
             + ('' if args.preset else ' (--no-presets to ignore)')
             + ': '
-            + ', '.join(f'{key}={value}' for key, value in preset.items())
+            + ', '.join(f'{key}={value}' for key, value in used.items())
         )
     if getattr(args, 'seed', None) is not None:
         import tensorflow as tf

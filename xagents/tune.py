@@ -60,6 +60,7 @@ class TuneOptions:
     warmup_trials: int = hp(5, 'Trials finished before the pruner may stop a trial', positive=True)
     pruner: str = hp('median', 'Stops unpromising trials early', choices=['median', 'halving', 'none'])
     sampler: str = hp('tpe', 'How trial hyperparameters are chosen', choices=['tpe', 'random'])
+    sampler_seed: int | None = hp(None, "Seed of this worker's sampler (give each worker its own)")
     eval_interval: int | None = hp(
         None, 'Steps between evaluations reported to the pruner (default: a quarter of a trial)', positive=True
     )
@@ -221,6 +222,7 @@ def open_study(storage, name: str, sampler: str, pruner, seed=None):
     import optuna
     import sqlalchemy
 
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # xagents prints its own line about the study
     sampler_object = (
         optuna.samplers.RandomSampler(seed) if sampler == 'random' else optuna.samplers.TPESampler(seed=seed)
     )
@@ -264,7 +266,6 @@ class Worker:
         # Heartbeats with ask/tell (not Study.optimize) are what a worker of separate processes needs.
         warnings.filterwarnings('ignore', category=optuna.exceptions.ExperimentalWarning)
         warnings.filterwarnings('ignore', message='Heartbeat of storage is supposed to be used')
-        optuna.storages.fail_stale_trials(self.study)
         threads = [threading.Thread(target=self.slot, daemon=True) for _ in range(self.options.n_jobs)]
         for thread in threads:
             thread.start()
@@ -286,9 +287,13 @@ class Worker:
                 if self.failures >= self.options.n_trials:
                     print(f'Stopping: {self.failures} trials of this worker failed (their log.txt says why)')
                     self.stopping = True
-                if self.stopping or self.counted() >= self.options.n_trials:
+                if self.stopping:
+                    return
+                fail_dead_trials(self.study, self.storage)
+                if self.counted() >= self.options.n_trials:
                     return
                 trial = self.study.ask()
+                self.storage.record_heartbeat(trial._trial_id)  # at once: a trial with none is never failed
                 hyperparameters = suggest(trial, self.space)
                 trial.set_user_attr('hyperparameters', hyperparameters)
             self.run_trial(trial, hyperparameters)
@@ -345,6 +350,37 @@ class Worker:
         best = _best(self.study)
         best_text = f'; best: trial {best.number} = {best.value:.2f}' if best else ''
         print(f'{line} in {seconds:.0f} s ({shown}){best_text}', flush=True)
+
+
+def fail_dead_trials(study, storage) -> None:
+    """Fail the running trials of killed workers, so that the study does not wait for them.
+
+    Optuna fails trials whose last heartbeat is older than the grace period, but not a trial
+    whose worker died before its first heartbeat: those are failed here once they are older
+    than the grace period (clocks of the workers' machines are assumed to agree within it).
+    """
+    import datetime
+
+    import optuna
+    import sqlalchemy
+
+    optuna.storages.fail_stale_trials(study)
+    now = datetime.datetime.now()
+    old = [
+        trial
+        for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
+        if trial.datetime_start and (now - trial.datetime_start).total_seconds() > GRACE_PERIOD
+    ]
+    if not old:
+        return
+    with storage.engine.connect() as connection:
+        beating = {row[0] for row in connection.execute(sqlalchemy.text('SELECT trial_id FROM trial_heartbeats'))}
+    for trial in old:
+        if trial._trial_id not in beating:
+            try:
+                storage.set_trial_state_values(trial._trial_id, state=optuna.trial.TrialState.FAIL)
+            except optuna.exceptions.UpdateFinishedTrialError:
+                pass  # another worker failed it first
 
 
 def _best(study):
@@ -453,7 +489,7 @@ def tune(name: str, module, rest: list[str]) -> int:
         storage_url = options.storage or f'sqlite:///{output_dir / "study.db"}'
         storage = make_storage(storage_url)
         pruner = make_pruner(options.pruner, options.warmup_trials)
-        study = open_study(storage, options.study, options.sampler, pruner)
+        study = open_study(storage, options.study, options.sampler, pruner, options.sampler_seed)
         env_flags = [flag_name(key) for key in ('preprocess', 'max_frame', 'async_envs') if getattr(args, key)]
         identity = {'agent': name, 'env': args.env, 'env_flags': env_flags, 'trial_steps': options.trial_steps}
         saved = {key: study.user_attrs.get(key) for key in identity}

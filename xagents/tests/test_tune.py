@@ -106,6 +106,38 @@ def test_train_flags_round_trip_through_the_train_parser():
     assert hyperparameters(PPO_CLI, args, {}) == {'lr': 0.00031234567891, 'n_steps': 64, 'normalize_obs': True}
 
 
+@pytest.mark.parametrize('sampler', ['random', 'tpe'])
+def test_a_sampler_seed_repeats_the_choices(sampler):
+    import optuna
+
+    from xagents.tune import make_pruner, open_study, suggest
+
+    given = space(PPO_CLI, lr=['1e-4', '1e-2'], n_steps=['16', '32', '64'], gamma=['0.9', '0.999'])
+
+    def choices(seed):
+        study = open_study(optuna.storages.InMemoryStorage(), 's', sampler, make_pruner('none', 1), seed)
+        return [suggest(study.ask(), given) for _ in range(3)]
+
+    assert choices(7) == choices(7)
+    assert choices(7) != choices(8)
+
+
+def test_trials_of_a_worker_killed_before_its_first_heartbeat_are_failed(tmp_path, monkeypatch):
+    from xagents import tune
+
+    storage = tune.make_storage(f'sqlite:///{tmp_path / "study.db"}')
+    study = tune.open_study(storage, 's', 'random', tune.make_pruner('none', 1))
+    study.ask()  # its worker dies before the first heartbeat
+    alive = study.ask()
+    storage.record_heartbeat(alive._trial_id)
+    tune.fail_dead_trials(study, storage)  # younger than the grace period: left running
+    assert [trial.state.name for trial in study.get_trials()] == ['RUNNING', 'RUNNING']
+    monkeypatch.setattr(tune, 'GRACE_PERIOD', 0)
+    time.sleep(0.01)
+    tune.fail_dead_trials(study, storage)
+    assert [trial.state.name for trial in study.get_trials()] == ['FAIL', 'RUNNING']  # the heartbeat is fresh
+
+
 def trials_of(storage: str, study: str):
     import optuna
 
