@@ -17,6 +17,7 @@ import dataclasses
 import json
 import math
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -32,12 +33,14 @@ from xagents.utils.cli import EnvOptions, _checked, field_type, flag_name, hp
 HEARTBEAT_INTERVAL = int(os.environ.get('XAGENTS_TUNE_HEARTBEAT', 10))
 GRACE_PERIOD = 3 * HEARTBEAT_INTERVAL
 PRUNED_EXIT = 3
+FAILURES_TO_STOP = 3  # trials of a worker failing in a row: a setting that cannot train
 GAMMA_PARAM = 'one_minus_gamma'
 
 
 SEARCH_HELP = """search space (agent flags below, and --n-envs):
   one value fixes a flag: --lr 3e-4
   two values give a range to flags of tuning type uniform, log_uniform (log scale) or int: --lr 1e-4 1e-2
+    (or --lr 1e-4..1e-2)
   the values of a categorical flag are its choices: --n-steps 32 128 512
   a switch alone is on; --dueling true false lets the search choose
   --gamma 0.9 0.999 is searched as 1 - gamma on a log scale
@@ -54,7 +57,9 @@ class TuneOptions:
     storage: str | None = hp(
         None, 'Database URL, e.g. postgresql://user@host/db to share the study (default: SQLite in the output dir)'
     )
-    trial_steps: int = hp(None, 'Environment steps each trial trains for', positive=True, required=True)
+    trial_steps: int | None = hp(
+        None, 'Environment steps each trial trains for (required, except with --report)', positive=True
+    )
     n_trials: int = hp(10, 'Finished trials the study should have (shared by all workers)', positive=True)
     n_jobs: int = hp(1, 'Trials this worker runs at once, each in its own process', positive=True)
     warmup_trials: int = hp(5, 'Trials finished before the pruner may stop a trial', positive=True)
@@ -127,6 +132,13 @@ def dimension(field: dataclasses.Field, texts: list[str]) -> Dimension:
     """The search dimension that the values given to a flag ask for."""
     flag, tune = flag_name(field.name), field.metadata['tune']
     kind = field_type(field)
+    if len(texts) == 1 and '..' in texts[0]:  # LOW..HIGH, the same as LOW HIGH for a range-type flag
+        if tune == 'categorical':
+            raise TuneError(
+                f'{flag} is categorical: list its choices ({flag} A B C); a range LOW..HIGH is for flags '
+                'of tuning type uniform, log_uniform or int'
+            )
+        texts = texts[0].split('..', 1)
     if kind is bool:
         values = [True] if not texts else [_convert(field, text) for text in texts]
     else:
@@ -137,10 +149,10 @@ def dimension(field: dataclasses.Field, texts: list[str]) -> Dimension:
         return Dimension(field.name, 'fixed', value=values[0])
     if len(set(values)) != len(values):
         raise TuneError(f'{flag}: values repeat: {" ".join(texts)}')
-    if kind is bool or tune == 'categorical':
-        return Dimension(field.name, 'choices', choices=values)
     if tune is None:
         raise TuneError(f'{flag} is not tunable (its tuning type is -): give one value')
+    if tune == 'categorical':
+        return Dimension(field.name, 'choices', choices=values)
     if len(values) != 2:
         raise TuneError(
             f'{flag} is a {tune} flag: give one value or a range LOW HIGH, not {len(values)} values '
@@ -198,6 +210,9 @@ def make_storage(url: str):
     import optuna
     import sqlalchemy
 
+    if url.startswith('sqlite') and url.split(':///', 1)[-1] in ('', ':memory:', 'sqlite://'):
+        raise TuneError(f'{url} is an in-memory database, which trial processes cannot share: give a file')
+
     engine = {'connect_args': {'timeout': 60}} if url.startswith('sqlite') else {'pool_pre_ping': True}
     try:
         for attempt in range(10):
@@ -217,15 +232,25 @@ def make_storage(url: str):
         raise TuneError(f'cannot open the storage {url}: {message[0] if message else type(error).__name__}') from None
 
 
-def open_study(storage, name: str, sampler: str, pruner, seed=None):
-    """Create the study, or join it; creating is retried, as workers starting together race to create it."""
+def open_study(storage, name: str, sampler: str, pruner, seed=None, existing=False):
+    """Create the study, or join it; creating is retried, as workers starting together race to create it.
+
+    With ``existing``, only join: a study that does not exist is an error.
+    """
     import optuna
     import sqlalchemy
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # xagents prints its own line about the study
-    sampler_object = (
-        optuna.samplers.RandomSampler(seed) if sampler == 'random' else optuna.samplers.TPESampler(seed=seed)
-    )
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', optuna.exceptions.ExperimentalWarning)
+        sampler_object = (
+            optuna.samplers.RandomSampler(seed)
+            if sampler == 'random'
+            # Constant liar: running trials count as bad guesses, so parallel trials spread out.
+            else optuna.samplers.TPESampler(seed=seed, constant_liar=True)
+        )
+    if existing and name not in optuna.study.get_all_study_names(storage):
+        raise TuneError(f'no study {name!r} in {storage.url}')
     for attempt in range(5):
         try:
             return optuna.create_study(
@@ -244,7 +269,11 @@ def open_study(storage, name: str, sampler: str, pruner, seed=None):
 
 
 class Worker:
-    """Runs trials of one study, ``n_jobs`` at a time, each in a subprocess, until it has ``n_trials``."""
+    """Runs trials of one study, ``n_jobs`` at a time, each in a subprocess, until it has ``n_trials``.
+
+    It stops early, with ``error`` set, when its last trials all failed (a setting that cannot
+    train) or when the storage fails it.
+    """
 
     def __init__(self, study, storage, space, spec: dict, options: TuneOptions, output_dir: Path):
         self.study, self.storage, self.space, self.spec = study, storage, space, spec
@@ -252,7 +281,8 @@ class Worker:
         self.lock = threading.Lock()
         self.stopping = False
         self.processes: dict[int, subprocess.Popen] = {}
-        self.failures = 0
+        self.failures_in_row = 0
+        self.error: str | None = None
 
     def counted(self) -> int:
         import optuna
@@ -266,41 +296,49 @@ class Worker:
         # Heartbeats with ask/tell (not Study.optimize) are what a worker of separate processes needs.
         warnings.filterwarnings('ignore', category=optuna.exceptions.ExperimentalWarning)
         warnings.filterwarnings('ignore', message='Heartbeat of storage is supposed to be used')
-        threads = [threading.Thread(target=self.slot, daemon=True) for _ in range(self.options.n_jobs)]
-        for thread in threads:
-            thread.start()
+        # Events, not Thread.join: a KeyboardInterrupt inside join can leave a live thread
+        # marked as stopped (CPython 3.11), and its trial would never be recorded.
+        done = [threading.Event() for _ in range(self.options.n_jobs)]
+        for event in done:
+            threading.Thread(target=self.slot, args=(event,), daemon=True).start()
         try:
-            while any(thread.is_alive() for thread in threads):
-                for thread in threads:
-                    thread.join(timeout=0.2)
+            while not all(event.is_set() for event in done):
+                time.sleep(0.2)
         except KeyboardInterrupt:
             self.stopping = True
             for process in list(self.processes.values()):
                 process.terminate()
-            for thread in threads:
-                thread.join()
+            for event in done:
+                event.wait()
             raise
 
-    def slot(self) -> None:
-        while not self.stopping:
-            with self.lock:
-                if self.failures >= self.options.n_trials:
-                    print(f'Stopping: {self.failures} trials of this worker failed (their log.txt says why)')
-                    self.stopping = True
-                if self.stopping:
-                    return
-                fail_dead_trials(self.study, self.storage)
-                if self.counted() >= self.options.n_trials:
-                    return
-                trial = self.study.ask()
-                self.storage.record_heartbeat(trial._trial_id)  # at once: a trial with none is never failed
-                hyperparameters = suggest(trial, self.space)
-                trial.set_user_attr('hyperparameters', hyperparameters)
-            self.run_trial(trial, hyperparameters)
+    def stop(self, error: str) -> None:
+        with self.lock:
+            if not self.stopping:
+                self.stopping, self.error = True, error
+                print(f'Stopping: {error}', flush=True)
+
+    def slot(self, done: threading.Event) -> None:
+        try:
+            while not self.stopping:
+                with self.lock:
+                    if self.stopping:
+                        return
+                    fail_dead_trials(self.study, self.storage)
+                    if self.counted() >= self.options.n_trials:
+                        return
+                    trial = self.study.ask()
+                    self.storage.record_heartbeat(trial._trial_id)  # at once: a trial with none is never failed
+                    hyperparameters = suggest(trial, self.space)
+                    trial.set_user_attr('hyperparameters', hyperparameters)
+                    trial.set_user_attr('model_files', self.spec['model_files'])
+                self.run_trial(trial, hyperparameters)
+        except Exception as error:  # the storage failed: say so and let the other slots stop too
+            self.stop(f'{type(error).__name__}: {str(error).strip().splitlines()[0] if str(error).strip() else ""}')
+        finally:
+            done.set()
 
     def run_trial(self, trial, hyperparameters: dict) -> None:
-        import optuna
-
         folder = self.output_dir / f'trial-{trial.number}'
         folder.mkdir(parents=True, exist_ok=True)
         spec = {
@@ -327,29 +365,62 @@ class Worker:
                 except subprocess.TimeoutExpired:
                     pass
         finally:
+            if process.poll() is None:  # this thread failed: the trial must not train on unwatched
+                process.kill()
+                process.wait()
             self.processes.pop(trial.number, None)
             if log:
                 log.close()
-        seconds = time.perf_counter() - start
-        result = json.loads((folder / 'result.json').read_text()) if (folder / 'result.json').is_file() else {}
-        value = result.get('value')
+        result_file = folder / 'result.json'
+        result = json.loads(result_file.read_text()) if result_file.is_file() else {}
+        line = self.record(trial, process.returncode, result, folder / 'log.txt' if log else None)
         shown = ', '.join(
             f'{name}={_short(value)}' for name, value in hyperparameters.items() if self.space[name].kind != 'fixed'
         )
-        if process.returncode == 0 and value is not None and math.isfinite(value):
-            self.study.tell(trial, value)
-            line = f'trial {trial.number} finished: {value:.2f}'
-        elif process.returncode in (0, PRUNED_EXIT):
-            self.study.tell(trial, state=optuna.trial.TrialState.PRUNED)
-            reason = 'not a finite objective' if process.returncode == 0 else f'pruned at step {result.get("step"):,}'
-            line = f'trial {trial.number} pruned ({reason})'
-        else:
-            self.study.tell(trial, state=optuna.trial.TrialState.FAIL)
-            self.failures += 1
-            line = f'trial {trial.number} failed (exit code {process.returncode}; log: {folder / "log.txt"})'
         best = _best(self.study)
         best_text = f'; best: trial {best.number} = {best.value:.2f}' if best else ''
-        print(f'{line} in {seconds:.0f} s ({shown}){best_text}', flush=True)
+        shown = f' ({shown})' if shown else ''
+        print(f'{line} in {time.perf_counter() - start:.0f} s{shown}{best_text}', flush=True)
+
+    def record(self, trial, returncode: int, result: dict, log: Path | None) -> str:
+        """Tell the study how the trial ended; the line to print about it."""
+        import optuna
+
+        value = result.get('value')
+        if self.storage.get_trial(trial._trial_id).state.is_finished():
+            # This worker sent no heartbeat for the grace period (suspended, or a slow database).
+            return f'trial {trial.number} ended, but another worker had failed it (no heartbeat for {GRACE_PERIOD} s)'
+        if returncode == 0 and value is not None and math.isfinite(value):
+            state, line = optuna.trial.TrialState.COMPLETE, f'trial {trial.number} finished: {value:.2f}'
+        elif returncode in (0, PRUNED_EXIT):
+            state = optuna.trial.TrialState.PRUNED
+            step = result.get('step')
+            reason = 'not a finite objective' if returncode == 0 or step is None else f'pruned at step {step:,}'
+            line = f'trial {trial.number} pruned ({reason})'
+        else:
+            state = optuna.trial.TrialState.FAIL
+            error = _last_line(log) if log else ''
+            detail = (f': {error}' if error else '') + (f'; log: {log}' if log else '')
+            line = f'trial {trial.number} failed (exit code {returncode}{detail})'
+        self.study.tell(
+            trial, value if state == optuna.trial.TrialState.COMPLETE else None, state=state, skip_if_finished=True
+        )
+        if state == optuna.trial.TrialState.FAIL:
+            self.failures_in_row += 1
+            if self.failures_in_row >= min(FAILURES_TO_STOP, self.options.n_trials):
+                self.stop(f'the last {self.failures_in_row} trials of this worker failed; the last error: {error}')
+        else:
+            self.failures_in_row = 0
+        return line
+
+
+def _last_line(path: Path) -> str:
+    """The last line of a trial's log: the error that ended it."""
+    try:
+        lines = [line.strip() for line in path.read_text(errors='replace').splitlines() if line.strip()]
+    except OSError:
+        return ''
+    return lines[-1][:300] if lines else ''
 
 
 def fail_dead_trials(study, storage) -> None:
@@ -398,6 +469,7 @@ def _short(value) -> str:
 def run_trial_process(spec_path: str) -> int:
     """Train one trial as its spec says, report evaluations, write the result; exit code 3 when pruned."""
     spec = json.loads(Path(spec_path).read_text())
+    watch_parent()
     import optuna
 
     from xagents.cli import import_tensorflow_quietly
@@ -424,24 +496,44 @@ def run_trial_process(spec_path: str) -> int:
     last = {}
 
     def report(summary: dict) -> None:
+        # Reported at the evaluation's scheduled step, not at agent.steps (a multiple of the
+        # rollout size): the pruner compares trials only at equal steps.
+        step = scheduled_step(agent.steps, spec['eval_interval'], spec['trial_steps'])
         value = summary['mean_reward']
-        last.update(step=agent.steps, value=value)
+        last.update(step=step, steps=agent.steps, value=value)
         if not math.isfinite(value):
             raise optuna.TrialPruned()
-        trial.report(value, agent.steps)
+        trial.report(value, step)
         if trial.should_prune():
             raise optuna.TrialPruned()
 
     agent.on_evaluation = report
     try:
         agent.fit(max_steps=spec['trial_steps'])
-        if last.get('step') != agent.steps:
+        if last.get('steps') != agent.steps:
             agent.evaluate()
     except optuna.TrialPruned:
         result.write_text(json.dumps({'state': 'pruned', **last}))
         return PRUNED_EXIT
     result.write_text(json.dumps({'state': 'complete', **last}))
     return 0
+
+
+def scheduled_step(steps: int, interval: int, trial_steps: int) -> int:
+    """The step an evaluation at ``steps`` was scheduled for: the last multiple of ``interval`` reached."""
+    return min(trial_steps, interval * (steps // interval))
+
+
+def watch_parent() -> None:
+    """End this trial process when its worker dies (a trial nobody records must not train on)."""
+    parent = os.getppid()
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 if __name__ == '__main__':
@@ -470,7 +562,7 @@ def build_parser(module):
 
 
 def tune(name: str, module, rest: list[str]) -> int:
-    from xagents.cli import check_env, fail
+    from xagents.cli import check_env, fail, model_flag
 
     args = build_parser(module).parse_args(rest)
     check_env(args.env)
@@ -479,20 +571,30 @@ def tune(name: str, module, rest: list[str]) -> int:
     )
     given = {key.removeprefix('space_'): value for key, value in vars(args).items() if key.startswith('space_')}
     preset = {} if args.no_presets else getattr(module, 'PRESETS', {}).get(args.env, {})
+    models = [getattr(args, f'model_{role}') for role in module.MODEL_ROLES]
+    env_flags = [flag_name(key) for key in ('preprocess', 'max_frame', 'async_envs') if getattr(args, key)]
+    identity = {'agent': name, 'env': args.env, 'env_flags': env_flags, 'trial_steps': options.trial_steps}
     try:
+        check_options(options, models, module)
         space = search_space([EnvOptions, module.CONFIG], given)
         for key, value in preset.items():
             if key not in space and key in {f.name for f in dataclasses.fields(module.CONFIG)} | {'n_envs'}:
                 space[key] = Dimension(key, 'fixed', value=value)
+        check_values(module, space)
         output_dir = Path(options.output_dir or Path('tune') / options.study)
-        output_dir.mkdir(parents=True, exist_ok=True)
         storage_url = options.storage or f'sqlite:///{output_dir / "study.db"}'
+        if options.report and not options.storage and not (output_dir / 'study.db').is_file():
+            raise TuneError(f'no study {options.study!r}: {output_dir / "study.db"} does not exist')
+        try:
+            output_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise TuneError(f'cannot create the output folder {output_dir}: {error.strerror}') from None
         storage = make_storage(storage_url)
         pruner = make_pruner(options.pruner, options.warmup_trials)
-        study = open_study(storage, options.study, options.sampler, pruner, options.sampler_seed)
-        env_flags = [flag_name(key) for key in ('preprocess', 'max_frame', 'async_envs') if getattr(args, key)]
-        identity = {'agent': name, 'env': args.env, 'env_flags': env_flags, 'trial_steps': options.trial_steps}
+        study = open_study(storage, options.study, options.sampler, pruner, options.sampler_seed, options.report)
         saved = {key: study.user_attrs.get(key) for key in identity}
+        if options.report and options.trial_steps is None:
+            identity['trial_steps'] = saved['trial_steps']
         if any(value is not None for value in saved.values()) and saved != identity:
             raise TuneError(
                 f'study {options.study!r} in {storage_url} was made for: xagents tune {saved["agent"]} --env '
@@ -507,7 +609,6 @@ def tune(name: str, module, rest: list[str]) -> int:
             print(f'Using the {args.env} preset of {name} for the flags not given (--no-presets to ignore)')
         searched = [dim.describe() for dim in space.values() if dim.kind != 'fixed']
         print(f'Study {options.study} in {storage_url}: searching {"; ".join(searched) or "nothing (all fixed)"}')
-        models = [getattr(args, f'model_{role}') for role in module.MODEL_ROLES]
         spec = {
             'agent': name,
             'env': args.env,
@@ -523,13 +624,57 @@ def tune(name: str, module, rest: list[str]) -> int:
             'non_silent': options.non_silent,
         }
         worker = Worker(study, storage, space, spec, options, output_dir)
+        previous = signal.signal(signal.SIGTERM, _interrupt)  # a terminated worker ends its trials too
         try:
             worker.run()
         except KeyboardInterrupt:
             print('Interrupted: the running trials are failed; run the same command to go on')
             return 130
-    report(study, identity, output_dir)
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+    report(study, identity, output_dir, [model_flag(role) for role in module.MODEL_ROLES])
+    if not options.report and worker.error:
+        fail(f'this worker stopped early: {worker.error}', code=1)
     return 0
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def check_options(options: TuneOptions, models: list[str | None], module) -> None:
+    if not options.study or '/' in options.study:
+        raise TuneError(f'--study needs a name without "/", got {options.study!r}')
+    if options.trial_steps is None and not options.report:
+        raise TuneError('tune needs --trial-steps N: the environment steps each trial trains for')
+    if options.sampler_seed is not None and not 0 <= options.sampler_seed < 2**32:
+        raise TuneError(f'--sampler-seed must be in [0, 2**32), got {options.sampler_seed}')
+    if any(models) and not all(models):
+        from xagents.cli import model_flag
+
+        flags = ' '.join(flag_name(model_flag(role)) for role in module.MODEL_ROLES)
+        raise TuneError(f'give every model file or none: {flags}')
+    for file in filter(None, models):
+        if not Path(file).is_file():
+            raise TuneError(f'model file not found: {file}')
+
+
+def check_values(module, space: dict[str, Dimension]) -> None:
+    """The agent's own checks on every fixed value, range end and choice, before any trial runs."""
+    names = {field.name for field in dataclasses.fields(module.CONFIG)}
+    fixed = {name: dim.value for name, dim in space.items() if dim.kind == 'fixed' and name in names}
+    candidates = [{}]
+    for name, dim in space.items():
+        if name in names and dim.kind == 'range':
+            low, high = (int(dim.low), int(dim.high)) if dim.integer else (dim.low, dim.high)
+            candidates += [{name: low}, {name: high}]
+        elif name in names and dim.kind == 'choices':
+            candidates += [{name: choice} for choice in dim.choices]
+    for candidate in candidates:
+        try:
+            module.CONFIG(**{**fixed, **candidate})
+        except (ValueError, TypeError) as error:
+            raise TuneError(str(error).splitlines()[0]) from None
 
 
 def train_flags(hyperparameters: dict) -> list[str]:
@@ -545,31 +690,33 @@ def train_flags(hyperparameters: dict) -> list[str]:
     return flags
 
 
-def report(study, identity: dict, output_dir: Path) -> None:
+def report(study, identity: dict, output_dir: Path, model_names: list[str]) -> None:
     """Print the study's state and best trial, write the best preset and the plots."""
     import optuna
 
     states = [trial.state for trial in study.get_trials(deepcopy=False)]
     counts = {state.name.lower(): states.count(state) for state in optuna.trial.TrialState if states.count(state)}
-    print(f'Study {study.study_name}: ' + ', '.join(f'{count} {state}' for state, count in counts.items()))
+    print(f'Study {study.study_name}: ' + (', '.join(f'{n} {state}' for state, n in counts.items()) or 'no trials'))
     best = _best(study)
     if best is None:
         print('No complete trial yet: no best hyperparameters to report')
         return
     hyperparameters = best.user_attrs['hyperparameters']
+    models = best.user_attrs.get('model_files') or []
     print(f'Best: trial {best.number}, mean evaluation reward {best.value:.2f}')
-    print('  ' + ', '.join(f'{name}={_short(value)}' for name, value in best.params.items()))
+    searched = ['gamma' if name == GAMMA_PARAM else name for name in best.params]
+    print('  ' + (', '.join(f'{name}={_short(hyperparameters[name])}' for name in searched) or '(nothing searched)'))
     preset = output_dir / 'best-preset.json'
     preset.write_text(
         json.dumps(
             {**identity, 'trial': best.number, 'value': best.value, 'hyperparameters': hyperparameters}, indent=2
         )
     )
-    command = ['xagents', 'train', identity['agent'], '--env', identity['env'], *identity['env_flags']]
-    command += [*train_flags(hyperparameters), '--max-steps', str(identity['trial_steps'])]
+    start = ['xagents', 'train', identity['agent'], '--env', identity['env'], *identity['env_flags']]
+    start += [part for name, file in zip(model_names, models) for part in (flag_name(name), file)]
     print('Train with them:')
-    print('  ' + ' '.join(command))
-    print(f'  (or: xagents train {identity["agent"]} --env {identity["env"]} --preset {preset} --max-steps ...)')
+    print('  ' + ' '.join([*start, *train_flags(hyperparameters), '--max-steps', str(identity['trial_steps'])]))
+    print(f'  (or: {" ".join(start)} --preset {preset} --max-steps ...)')
     for line in save_plots(study, output_dir):
         print(line)
 

@@ -10,7 +10,7 @@ class ACERConfig(AgentConfig):
     n_steps: int = hp(20, 'Steps per env in each segment', 'categorical', positive=True)
     replay_ratio: int = hp(4, 'Mean (Poisson) number of replay updates per on-policy update', 'categorical')
     importance_c: float = hp(10.0, 'Truncation of the importance weights', 'log_uniform', positive=True)
-    trust_region: bool = hp(False, 'Use the trust region update against the averaged policy')
+    trust_region: bool = hp(False, 'Use the trust region update against the averaged policy', 'categorical')
     delta: float = hp(1.0, 'Trust region: bound on the KL gradient projection', 'log_uniform', positive=True)
     ema_alpha: float = hp(0.99, 'Decay of the averaged policy network', 'log_uniform')
     entropy_coef: float = hp(0.01, 'Entropy bonus coefficient', 'log_uniform')

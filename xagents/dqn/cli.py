@@ -7,7 +7,9 @@ from xagents.utils.cli import OffPolicyConfig, check_range, hp
 
 @dataclasses.dataclass
 class DQNConfig(OffPolicyConfig):
-    double: bool = hp(False, 'Double DQN: the online network picks the next action, the target values it')
+    double: bool = hp(
+        False, 'Double DQN: the online network picks the next action, the target values it', 'categorical'
+    )
     epsilon_start: float = hp(1.0, 'Initial exploration rate', 'log_uniform')
     epsilon_end: float = hp(0.02, 'Final exploration rate', 'log_uniform')
     epsilon_decay_steps: int = hp(150000, 'Steps over which epsilon decays linearly', 'int', positive=True)
@@ -15,9 +17,11 @@ class DQNConfig(OffPolicyConfig):
     train_frequency: int = hp(1, 'Vector env steps between updates', 'categorical', positive=True)
     gradient_steps: int = hp(1, 'Updates each time the agent trains', 'categorical', positive=True)
     grad_norm: float | None = hp(10.0, 'Maximum global gradient norm (none: no clipping)', 'log_uniform')
-    dueling: bool = hp(False, 'Dueling heads: Q = V + A - mean(A) from the last layer (Wang et al. 2016)')
+    dueling: bool = hp(
+        False, 'Dueling heads: Q = V + A - mean(A) from the last layer (Wang et al. 2016)', 'categorical'
+    )
     n_step: int = hp(1, 'Rewards summed into each target before bootstrapping', 'int', positive=True)
-    prioritized: bool = hp(False, 'Proportional prioritized replay (Schaul et al. 2016)')
+    prioritized: bool = hp(False, 'Proportional prioritized replay (Schaul et al. 2016)', 'categorical')
     per_alpha: float = hp(0.6, 'With --prioritized: how much priorities count (0: uniform)', 'uniform')
     per_beta: float = hp(0.4, 'With --prioritized: initial importance-weight exponent, annealed to 1', 'uniform')
     per_beta_steps: int = hp(100000, 'With --prioritized: steps over which beta reaches 1', 'int', positive=True)

@@ -70,7 +70,11 @@ def test_constructor_defaults_come_from_the_flag_definitions(agent):
         (['train', 'ppo', '--env', 'CartPole-v1', '--max-steps', '10', '--lr', 'abc'], 'expected float'),
         (['train', 'ppo', '--env', 'NoSuchEnv-v0', '--max-steps', '10'], 'unknown environment'),
         (['train', '--env', 'CartPole-v1'], 'needs an agent first'),
-        (['tune', 'ppo', '--env', 'CartPole-v1', '--study', 's'], 'required: --trial-steps'),
+        (['tune', 'ppo', '--env', 'CartPole-v1', '--study', 's'], 'tune needs --trial-steps N'),
+        (
+            ['tune', 'ddpg', '--env', 'Pendulum-v1', '--study', 's', '--trial-steps', '9', '--actor-model', 'a.cfg'],
+            'give every model file or none: --actor-model --critic-model',
+        ),
         (['train', 'ddpg', '--env', 'Pendulum-v1', '--max-steps', '10', '--policy-delay', '2'], 'unrecognized'),
         (['play', 'ppo', '--env', 'CartPole-v1', '--random', '--deterministic', '--stochastic'], 'exclude each other'),
         (['play', 'ppo', '--env', 'CartPole-v1', '--random', '--video-interval', '5'], 'unrecognized'),

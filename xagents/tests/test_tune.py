@@ -86,10 +86,19 @@ def test_bad_search_input_is_a_clear_error(given, message):
         (['--storage', 'nosuchdb://x'], 'cannot open the storage nosuchdb://x'),
         (['--n-trials', '0'], 'must be > 0'),
         (['--pruner', 'sometimes'], "invalid choice: 'sometimes'"),
+        (['--n-steps', '32..128'], '--n-steps is categorical: list its choices'),
+        (['--lam', '1.5'], '--lam must be in [0, 1], got 1.5'),
+        (['--lam', '0.5', '1.5'], '--lam must be in [0, 1], got 1.5'),
+        (['--model', 'missing.cfg'], 'model file not found: missing.cfg'),
+        (['--sampler-seed', '-1'], '--sampler-seed must be in [0, 2**32)'),
+        (['--storage', 'sqlite://'], 'in-memory database'),
+        (['--study', ''], '--study needs a name'),
+        (['--study', 'new', '--report'], "no study 'new'"),
+        (['--output-dir', '/proc/version/x'], 'cannot create the output folder /proc/version/x'),
     ],
 )
 def test_bad_tune_command_lines_are_one_line_errors(tmp_path, capsys, args, message):
-    base = ['tune', 'ppo', '--env', 'CartPole-v1', '--study', 's', '--output-dir', str(tmp_path), *QUICK]
+    base = ['tune', 'ppo', '--env', 'CartPole-v1', '--study', 's', '--output-dir', str(tmp_path / 'o'), *QUICK]
     with pytest.raises(SystemExit) as exit_info:
         main([*base, *args])
     assert exit_info.value.code == 2
@@ -145,11 +154,9 @@ def trials_of(storage: str, study: str):
 
 
 def test_sqlite_study_reports_the_best_and_its_command_trains(tmp_path):
-    result = run_cli(
-        tmp_path,
-        *'tune ppo --env CartPole-v1 --study s --n-trials 3 --n-jobs 2 --lr 1e-4 1e-2 --mini-batches 1 2'.split(),
-        *QUICK,
-    )
+    model = Path(PPO_CLI.__file__).parent / 'models' / 'ann-actor-critic.cfg'
+    args = 'tune ppo --env CartPole-v1 --study s --n-trials 3 --n-jobs 2 --lr 1e-4..1e-2 --mini-batches 1 2'
+    result = run_cli(tmp_path, *args.split(), '--model', str(model), '--no-presets', *QUICK)
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert 'searching lr log float in [0.0001, 0.01]; mini_batches in {1, 2}' in out
@@ -158,38 +165,110 @@ def test_sqlite_study_reports_the_best_and_its_command_trains(tmp_path):
     trials = trials_of(f'sqlite:///{folder / "study.db"}', 's')
     assert sorted(trial.number for trial in trials) == [0, 1, 2]
     assert {trial.state.name for trial in trials} <= {'COMPLETE', 'PRUNED'}
+    for trial in trials:  # the objective is the final evaluation, reported at the trial's last step
+        if trial.state.name == 'COMPLETE':
+            result_file = json.loads((folder / f'trial-{trial.number}' / 'result.json').read_text())
+            assert trial.value == result_file['value'] == trial.intermediate_values[600]
+            assert max(trial.intermediate_values) == 600
     preset = json.loads((folder / 'best-preset.json').read_text())
     assert preset['agent'] == 'ppo' and preset['hyperparameters']['n_steps'] == 16
-    assert (folder / 'optimization-history.png').read_bytes()[:4] == b'\x89PNG'
-    command = out.split('Train with them:\n')[1].splitlines()[0].split()
-    assert command[:3] == ['xagents', 'train', 'ppo']
+    for plot in ('optimization-history.png', 'param-importances.png'):
+        assert (folder / plot).read_bytes()[:4] == b'\x89PNG'
+    lines = out.split('Train with them:\n')[1].splitlines()
+    command = lines[0].split()
+    assert command[:7] == ['xagents', 'train', 'ppo', '--env', 'CartPole-v1', '--model', str(model)]
     trained = run_cli(tmp_path, *command[1:], '--output-dir', 'best')
     assert trained.returncode == 0, trained.stderr
     assert 'Maximum steps exceeded' in trained.stdout
-    again = run_cli(tmp_path, *'tune ppo --env CartPole-v1 --study s --report'.split(), *QUICK)
+    from_preset = lines[1].strip().removeprefix('(or: ').removesuffix(' --max-steps ...)').split()
+    assert from_preset[5:] == ['--model', str(model), '--preset', str(Path('tune/s/best-preset.json'))]
+    trained = run_cli(tmp_path, *from_preset[1:], '--max-steps', '200', '--output-dir', 'best2')
+    assert trained.returncode == 0, trained.stderr
+    assert f'lr={preset["hyperparameters"]["lr"]}' in trained.stdout
+    again = run_cli(tmp_path, *'tune ppo --env CartPole-v1 --study s --report'.split())
     assert again.returncode == 0 and f'Best: trial {preset["trial"]}' in again.stdout
-    other = run_cli(tmp_path, *'tune ppo --env Acrobot-v1 --study s --report'.split(), *QUICK)
+    other = run_cli(tmp_path, *'tune ppo --env Acrobot-v1 --study s --report'.split())
     assert other.returncode == 2 and 'was made for: xagents tune ppo --env CartPole-v1' in other.stderr
 
 
 def test_crashing_trials_are_failed_and_the_study_goes_on(tmp_path):
     # 3 minibatches cannot divide a rollout of 16 steps x 8 envs evenly: those trials crash.
-    result = run_cli(
-        tmp_path,
-        *'tune ppo --env CartPole-v1 --study c --n-trials 2 --mini-batches 1 3 --sampler random'.split(),
-        *QUICK,
-    )
+    # With this sampler seed the trials choose 3, 1, 1 minibatches.
+    args = 'tune ppo --env CartPole-v1 --study c --n-trials 2 --mini-batches 1 3 --sampler random --sampler-seed 8'
+    result = run_cli(tmp_path, *args.split(), *QUICK)
     assert result.returncode == 0, result.stderr
     trials = trials_of(f'sqlite:///{tmp_path / "tune" / "c" / "study.db"}', 'c')
-    states = [trial.state.name for trial in trials]
-    finished = states.count('COMPLETE') + states.count('PRUNED')
-    # The worker goes on until 2 trials finish, unless 2 of its own trials fail first.
-    assert finished == 2 or (states.count('FAIL') == 2 and 'Stopping: 2 trials of this worker failed' in result.stdout)
-    for trial in trials:
-        crashed = trial.params['mini_batches'] == 3
-        assert (trial.state.name == 'FAIL') == crashed
-    if 'FAIL' in states:
-        assert 'failed (exit code 1; log:' in result.stdout
+    assert [trial.params['mini_batches'] for trial in trials] == [3, 1, 1]
+    assert [trial.state.name for trial in trials] == ['FAIL', 'COMPLETE', 'COMPLETE']
+    log = Path('tune', 'c', 'trial-0', 'log.txt')
+    assert 'trial 0 failed (exit code 1: ValueError: ' in result.stdout and f'log: {log})' in result.stdout
+
+
+def test_a_worker_whose_trials_all_fail_stops_with_the_error(tmp_path):
+    result = run_cli(tmp_path, *'tune ppo --env CartPole-v1 --study f --n-trials 5 --mini-batches 3'.split(), *QUICK)
+    assert result.returncode == 1
+    assert result.stdout.count(' failed (exit code 1: ValueError: ') == 3  # then it stops: 3 in a row
+    error = result.stderr.strip()
+    assert error.startswith('xagents: error: this worker stopped early: the last 3 trials of this worker failed')
+    assert 'ValueError' in error and '\n' not in error
+
+
+def worker(tmp_path, n_trials=5):
+    from xagents import tune
+
+    storage = tune.make_storage(f'sqlite:///{tmp_path / "study.db"}')
+    study = tune.open_study(storage, 's', 'random', tune.make_pruner('none', 1))
+    options = tune.TuneOptions(study='s', trial_steps=100, n_trials=n_trials)
+    return tune.Worker(study, storage, {}, {'model_files': None}, options, tmp_path), study, storage
+
+
+def test_how_each_trial_ending_is_recorded(tmp_path):
+
+    work, study, storage = worker(tmp_path)
+    log = tmp_path / 'log.txt'
+    log.write_text('Traceback ...\n  ...\nValueError: the last line\n\n')
+    endings = [
+        ((0, {'state': 'complete', 'step': 100, 'value': 21.5}), 'COMPLETE', 'trial 0 finished: 21.50'),
+        ((0, {'state': 'complete', 'step': 100, 'value': float('nan')}), 'PRUNED', 'pruned (not a finite objective)'),
+        ((3, {'state': 'pruned', 'step': 50, 'value': 3.0}), 'PRUNED', 'trial 2 pruned (pruned at step 50)'),
+        ((3, {}), 'PRUNED', 'trial 3 pruned (not a finite objective)'),  # no result file written
+        ((-9, {}), 'FAIL', f'trial 4 failed (exit code -9: ValueError: the last line; log: {log})'),
+    ]
+    for (returncode, result), state, line in endings:
+        trial = study.ask()
+        assert line in work.record(trial, returncode, result, log)
+        assert study.get_trials()[trial.number].state.name == state
+    assert study.best_trial.value == 21.5 and work.error is None
+
+
+def test_a_result_for_a_trial_another_worker_failed_is_not_recorded(tmp_path):
+    import optuna
+
+    work, study, storage = worker(tmp_path)
+    trial = study.ask()
+    storage.set_trial_state_values(trial._trial_id, optuna.trial.TrialState.FAIL)  # no heartbeat: failed
+    line = work.record(trial, 0, {'state': 'complete', 'step': 100, 'value': 21.5}, None)
+    assert 'another worker had failed it' in line
+    assert study.get_trials()[0].state.name == 'FAIL'
+
+
+def test_three_failures_in_a_row_stop_the_worker(tmp_path, capsys):
+    work, study, storage = worker(tmp_path)
+    for returncode in (1, 0, 1, 1):  # a success resets the count
+        work.record(study.ask(), returncode, {'value': 1.0}, None)
+    assert not work.stopping
+    work.record(study.ask(), 1, {}, None)
+    assert work.stopping and work.error.startswith('the last 3 trials of this worker failed')
+    assert capsys.readouterr().out.count('Stopping:') == 1
+
+
+def test_evaluations_are_reported_at_their_scheduled_step():
+    from xagents.tune import scheduled_step
+
+    # Rollouts of 256 or 128 steps, evaluations every 150 steps, trials of 600 steps: the pruner
+    # compares trials at the same steps.
+    assert [scheduled_step(steps, 150, 600) for steps in (256, 512, 768)] == [150, 450, 600]
+    assert [scheduled_step(steps, 150, 600) for steps in (256, 384, 512, 640)] == [150, 300, 450, 600]
 
 
 # ------------------------------------------------------------- PostgreSQL

@@ -172,10 +172,14 @@ class AgentConfig:
     opt_epsilon: float = hp(1e-7, 'Epsilon of the Adam optimizer', 'log_uniform', positive=True)
     beta1: float = hp(0.9, 'Beta1 of the Adam optimizer', 'log_uniform')
     beta2: float = hp(0.999, 'Beta2 of the Adam optimizer', 'log_uniform')
-    normalize_obs: bool = hp(False, 'Normalize observations by a running mean/std (saved with checkpoints)')
-    normalize_reward: bool = hp(False, 'Scale rewards by a running std of the discounted return')
-    clip_rewards: bool = hp(False, 'Train on the sign of rewards (on by default with --preprocess)')
-    life_loss_terminal: bool = hp(False, 'Treat a lost life as terminal in training (on with --preprocess)')
+    normalize_obs: bool = hp(
+        False, 'Normalize observations by a running mean/std (saved with checkpoints)', 'categorical'
+    )
+    normalize_reward: bool = hp(False, 'Scale rewards by a running std of the discounted return', 'categorical')
+    clip_rewards: bool = hp(False, 'Train on the sign of rewards (on by default with --preprocess)', 'categorical')
+    life_loss_terminal: bool = hp(
+        False, 'Treat a lost life as terminal in training (on with --preprocess)', 'categorical'
+    )
     reward_buffer_size: int = hp(100, 'Episodes in the mean reward', positive=True)
     log_frequency: int | None = hp(None, 'Print progress every n finished episodes (default: every 2 s)')
     divergence_monitoring_steps: int | None = hp(
