@@ -504,7 +504,7 @@ def run_trial_process(spec_path: str) -> int:
         if not math.isfinite(value):
             raise optuna.TrialPruned()
         trial.report(value, step)
-        if trial.should_prune():
+        if step < spec['trial_steps'] and trial.should_prune():  # the final evaluation is the result
             raise optuna.TrialPruned()
 
     agent.on_evaluation = report
