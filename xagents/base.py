@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import json
+import math
 import os
 import sys
 import time
@@ -32,6 +33,7 @@ from xagents.utils.envs import (
     RewardNormalizer,
     create_envs,
     final_observations,
+    is_atari,
 )
 from xagents.utils.history import History
 from xagents.utils.models import ModelReader, with_log_std
@@ -54,6 +56,14 @@ EVAL_SEED_OFFSET = 10_000
 
 class CheckpointError(ValueError):
     """Weights that cannot be loaded into the agent."""
+
+
+class TrainingDiverged(RuntimeError):
+    """A loss or a parameter became NaN or infinite; nothing after the last good save was saved."""
+
+
+# Test hook: from this step on, training reports a NaN loss (tests of the divergence stop).
+NAN_AT_STEP = int(os.environ.get('XAGENTS_TEST_NAN_AT_STEP', 0)) or None
 
 
 def checkpoint_prefix(path: str | os.PathLike) -> str:
@@ -145,6 +155,7 @@ class BaseAgent:
         self.history_path = history_checkpoint
         self.output_dir = Path(output_dir) if output_dir else None
         self.history: History | None = None
+        self.resumed = False
         self.evaluations: History | None = None
         self.monitor: Monitor | None = None
         self.videos: TrainingVideos | None = None
@@ -252,6 +263,12 @@ class BaseAgent:
             async_envs=async_envs,
             render_mode='rgb_array' if records else None,
         )
+        if not preprocess and model_files is None and is_atari(env_id):
+            envs.close()
+            raise ValueError(
+                f'{env_id} gives raw 210x160 colour frames, not what the CNN models are made for: add --preprocess '
+                '(84x84 grayscale, 4 stacked frames), or give your own --model'
+            )
         cls.check_envs(envs)
         models = cls.build_models(envs, model_files, config)
         agent = cls(
@@ -413,16 +430,21 @@ class BaseAgent:
         self.prepare_run()
         if self.observations is None:
             self.reset_envs()
+        if not (self.output_dir / 'latest').is_dir():
+            self.save_latest()  # a run killed at any moment from now on can be resumed
         last_save = last_progress = time.perf_counter()
         progress_episodes = self.episodes
         next_eval = _next_multiple(self.steps, self.config.eval_interval)
         next_snapshot = _next_multiple(self.steps, self.config.snapshot_interval)
         self.best_pending, last_best = False, 0.0
         steps_at_progress, time_at_progress = self.steps, time.perf_counter()
-        reason = None
+        reason, diverged = None, False
         try:
             while reason is None:
                 self.losses = {name: float(value) for name, value in self.train_iteration().items()}
+                if NAN_AT_STEP is not None and self.steps >= NAN_AT_STEP:
+                    self.losses[next(iter(self.losses))] = float('nan')
+                self.check_losses()
                 if self.steps >= next_eval:
                     self.evaluate()
                     next_eval = _next_multiple(self.steps, self.config.eval_interval)
@@ -449,13 +471,17 @@ class BaseAgent:
                     last_save = now
         except KeyboardInterrupt:
             reason = 'interrupted'
+        except TrainingDiverged:
+            diverged = True
+            raise
         finally:
             self.elapsed = self.elapsed_time()
             if self.videos is not None:
                 self.videos.close()
-            if self.best_pending:
-                self.save_best()
-            self.save_latest()
+            if not diverged:  # after a divergence the last good checkpoint stays as it is
+                if self.best_pending:
+                    self.save_best()
+                self.save_latest()
             if self.monitor is not None:
                 self.monitor.close()
                 self.monitor = None
@@ -468,6 +494,30 @@ class BaseAgent:
             }[reason]
         )
         return reason
+
+    def check_losses(self) -> None:
+        for name, value in self.losses.items():
+            if not math.isfinite(value):
+                raise TrainingDiverged(f'{name} is {value} at step {self.steps:,}{self._last_good()}')
+
+    def check_weights(self) -> None:
+        """Refuse to save NaN or infinite parameters over a good checkpoint."""
+        for role, model in self.models.items():
+            for weight in model.weights:
+                if not np.isfinite(weight.numpy()).all():
+                    raise TrainingDiverged(
+                        f'{role} parameter {weight.path} is not finite at step {self.steps:,}{self._last_good()}'
+                    )
+
+    def _last_good(self) -> str:
+        latest = self.output_dir and tf.train.latest_checkpoint(str(self.output_dir / 'latest'))
+        if not latest:
+            return '; nothing was saved'
+        saved = json.loads(tf.train.load_variable(latest, 'state/.ATTRIBUTES/VARIABLE_VALUE').decode())['steps']
+        return (
+            f'; training stopped and the last good checkpoint (step {saved:,}) is kept in {self.output_dir}: '
+            'lower --lr, or --resume it'
+        )
 
     def check_stop(self, target_reward: float | None, max_steps: int | None) -> str | None:
         if (
@@ -531,6 +581,11 @@ class BaseAgent:
         """Create the run directory, write config.json and open the history."""
         if self.output_dir is None:
             self.output_dir = new_run_dir(f'{type(self).__name__.lower()}-{self.env_id.replace("/", "-")}')
+        if self.history is None and not self.resumed and (self.output_dir / 'latest').is_dir():
+            raise ValueError(
+                f'{self.output_dir} is an existing run: --resume {self.output_dir} continues it, '
+                'another --output-dir starts a new one'
+            )
         self.output_dir.mkdir(parents=True, exist_ok=True)
         self.console(f'Run directory: {self.output_dir}')
         if self.checkpoint_paths is None:
@@ -643,19 +698,27 @@ class BaseAgent:
 
     @staticmethod
     def _save(checkpoint: tf.train.Checkpoint, folder: str | os.PathLike) -> None:
-        # CheckpointManager writes the files, then moves its pointer file atomically:
-        # a kill leaves the previous complete checkpoint in force.
-        tf.train.CheckpointManager(checkpoint, str(folder), max_to_keep=1).save()
+        # Each save gets the next number, so it never writes over the files the pointer names;
+        # CheckpointManager moves its pointer file atomically, then deletes the older files:
+        # a kill at any moment leaves the previous complete checkpoint in force.
+        latest = tf.train.latest_checkpoint(str(folder))
+        number = int(latest.rsplit('-', 1)[1]) + 1 if latest else 1
+        tf.train.CheckpointManager(checkpoint, str(folder), max_to_keep=1).save(checkpoint_number=number)
 
     def save_latest(self) -> None:
-        """Everything needed to resume, plus the history, written crash-safely."""
+        """Everything needed to resume, plus the history, written crash-safely.
+
+        The history first: rows past a checkpoint's step are dropped when it is resumed, so a
+        kill between the two writes neither loses nor repeats a row.
+        """
         if self.output_dir is None:
             return
-        self.state_variable.assign(json.dumps(self.state()))
-        self._save(self._full_checkpoint(), self.output_dir / 'latest')
+        self.check_weights()
         for table in (self.history, self.evaluations):
             if table is not None:
                 table.flush()
+        self.state_variable.assign(json.dumps(self.state()))
+        self._save(self._full_checkpoint(), self.output_dir / 'latest')
         if self.monitor is not None:
             self.monitor.flush()
 
@@ -664,6 +727,7 @@ class BaseAgent:
         self.best_pending = False
 
     def _save_models(self, paths: list[str | os.PathLike]) -> None:
+        self.check_weights()
         self.state_variable.assign(json.dumps(self.state()))
         for role, path in zip(self.model_roles, paths):
             self._save(self._model_checkpoint(role), path)
@@ -714,10 +778,15 @@ class BaseAgent:
     def resume(self, run_dir: str | os.PathLike) -> None:
         """Restore weights, optimizers, counters, RNG and normalizers from a run directory."""
         run_dir = Path(run_dir)
-        if not (run_dir / 'config.json').is_file() or not (run_dir / 'latest').is_dir():
+        if not (run_dir / 'config.json').is_file():
             raise CheckpointError(f'{run_dir} is not an xagents run directory (no config.json and latest/)')
-        config = json.loads((run_dir / 'config.json').read_text())
-        self.output_dir = run_dir
+        if not (run_dir / 'latest').is_dir():
+            raise CheckpointError(f'{run_dir} stopped before its first checkpoint: start it again (same --output-dir)')
+        try:
+            config = json.loads((run_dir / 'config.json').read_text())
+        except ValueError as error:
+            raise CheckpointError(f'{run_dir / "config.json"} is damaged: {error}') from None
+        self.output_dir, self.resumed = run_dir, True
         self.checkpoint_paths = config['checkpoints']
         self.history_path = config['history']
         self._read(self._full_checkpoint(), run_dir / 'latest', exact=True)
@@ -772,7 +841,7 @@ class BaseAgent:
             status.assert_existing_objects_matched() if exact else status.expect_partial()
             if not exact:
                 status.assert_nontrivial_match()
-        except (tf.errors.OpError, ValueError, AssertionError) as error:
+        except (tf.errors.OpError, ValueError, AssertionError, IndexError, KeyError) as error:  # damaged files too
             raise CheckpointError(
                 f'cannot load {path} into this agent and environment: {str(error).splitlines()[0][:200]}'
             ) from None

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -194,7 +195,13 @@ class ReplayBuffer:
 
     def load(self, path: str | os.PathLike) -> None:
         """Restore a buffer written by ``save``; its shapes must match this buffer's."""
-        with np.load(path) as stored:
+        try:
+            self._load(path)
+        except (zipfile.BadZipFile, KeyError, EOFError, OSError) as error:
+            raise ValueError(f'replay buffer {path} is damaged ({error}): remove it to resume without it') from None
+
+    def _load(self, path: str | os.PathLike) -> None:
+        with np.load(path, allow_pickle=False) as stored:
             for name, array in self.arrays().items():
                 if name in ('count', 'rng'):
                     continue

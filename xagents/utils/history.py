@@ -59,6 +59,7 @@ class History:
 
     def __init__(self, path: str | os.PathLike, required: tuple[str, ...] = COLUMNS):
         self.path = Path(path)
+        self.required = required
         if not self.path.parent.is_dir():
             raise HistoryError(f'folder of the history file does not exist: {self.path.parent}')
         self.columns: dict[str, list] = {}
@@ -92,9 +93,8 @@ class History:
 
     def flush(self) -> None:
         """Write everything collected so far (atomically)."""
-        table = pa.table(
-            {name: pa.array(values, type=_column_type(name, values)) for name, values in self.columns.items()}
-        )
+        columns = {name: [] for name in self.required} | self.columns  # an empty history has its columns too
+        table = pa.table({name: pa.array(values, type=_column_type(name, values)) for name, values in columns.items()})
         atomic_write_table(table, self.path)
 
 
