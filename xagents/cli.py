@@ -170,8 +170,37 @@ def hyperparameters(module, args, preset: dict, skip=()) -> dict:
     return values
 
 
+# With --debug anywhere on the command line, errors show their traceback.
+DEBUG = False
+
+
 def main(argv: list[str] | None = None) -> int:
+    """The ``xagents`` command: errors a user can cause are one line on stderr with exit code 2,
+    a failed run (diverged, or an internal error) exits 1, and ``--debug`` shows tracebacks."""
+    global DEBUG
     argv = list(sys.argv[1:] if argv is None else argv)
+    DEBUG = '--debug' in argv
+    argv = [arg for arg in argv if arg != '--debug']
+    try:
+        return command_line(argv)
+    except KeyboardInterrupt:
+        if DEBUG:
+            raise
+        sys.stderr.write('xagents: interrupted\n')
+        return 130
+    except BrokenPipeError:  # output piped into a program that stopped reading (such as head)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except Exception as error:
+        if DEBUG:
+            raise
+        fail(
+            f'internal error: {type(error).__name__}: {error_line(error)} (run again with --debug for the traceback)',
+            code=1,
+        )
+
+
+def command_line(argv: list[str]) -> int:
     if not argv or argv[0] in ('-h', '--help'):
         print(usage())
         return 0
@@ -208,7 +237,10 @@ def run_defaults(rest: list[str]) -> list[str]:
     run = Path(rest[rest.index('--run') + 1]) if rest.index('--run') + 1 < len(rest) else None
     if run is None or not (run / 'config.json').is_file():
         fail(f'--run needs an xagents run directory with a config.json, got {run}')
-    config = json.loads((run / 'config.json').read_text())
+    try:
+        config = json.loads((run / 'config.json').read_text())
+    except ValueError as error:
+        fail(f'{run / "config.json"} is damaged: {error}')
     extra = ['--env', config['env']] if '--env' not in rest else []
     extra += [f'--{name.replace("_", "-")}' for name in ('preprocess', 'max_frame') if config.get(name)]
     return [rest[0], *extra]
@@ -225,6 +257,7 @@ def import_tensorflow_quietly() -> None:
             import tensorflow as tf
 
             tf.config.list_physical_devices()  # device discovery logs too (no CUDA driver)
+            tf.get_logger().setLevel('ERROR')  # not its warnings about checkpoints that did not load
     finally:
         os.dup2(saved, 2)
         os.close(saved)
@@ -234,10 +267,10 @@ def check_env(env_id: str) -> None:
     """Fail fast, before TensorFlow loads, on an unknown environment id."""
     import gymnasium as gym
 
-    if env_id.startswith('ALE/') or 'NoFrameskip' in env_id:
-        import ale_py
+    from xagents.utils.envs import register_atari
 
-        gym.register_envs(ale_py)
+    if env_id.startswith('ALE/') or 'NoFrameskip' in env_id:
+        register_atari()
     try:
         gym.spec(env_id)
     except gym.error.Error as error:
@@ -250,14 +283,20 @@ def run_guarded(runner, name, module, args) -> int:
     if runner is train and getattr(args, 'target_reward', None) is None and getattr(args, 'max_steps', None) is None:
         fail('train needs --target-reward or --max-steps (or both)')
     import_tensorflow_quietly()
-    from xagents.base import CheckpointError
+    from xagents.base import CheckpointError, TrainingDiverged
     from xagents.utils.history import HistoryError
     from xagents.utils.models import ModelConfigError
 
     try:
         return runner(name, module, args)
+    except TrainingDiverged as error:
+        if DEBUG:
+            raise
+        fail(f'training diverged: {error}', code=1)
     # OSError: output paths a user got wrong (a file where a folder goes, no permission).
     except (ValueError, TypeError, CheckpointError, HistoryError, ModelConfigError, OSError) as error:  # noqa: B014
+        if DEBUG:
+            raise
         fail(error_line(error))
 
 
@@ -286,13 +325,19 @@ def train(name: str, module, args) -> int:
     preset = {} if args.no_presets else getattr(module, 'PRESETS', {}).get(args.env, {})
     if args.preset:
         preset = read_preset(args.preset)
+    run = run_config(args.resume, name, args.env) if args.resume else None
+    if run is not None:  # the run goes on with its own settings; flags given still override them
+        preset = {
+            **run['hyperparameters'],
+            **{key: run[key] for key in ('n_envs', 'preprocess', 'max_frame') if key in run},
+        }
     env_options = config_from_args(EnvOptions, args, **preset)
     hparams = hyperparameters(module, args, preset)
     if env_options.preprocess:
         hparams.setdefault('clip_rewards', True)
         hparams.setdefault('life_loss_terminal', True)
     used = {key: value for key, value in preset.items() if key not in vars(args)}  # flags given override
-    if used:
+    if used and run is None:
         print(
             f'Using the {args.preset or args.env} preset of {name}'
             + ('' if args.preset else ' (--no-presets to ignore)')
@@ -307,7 +352,7 @@ def train(name: str, module, args) -> int:
     agent = agent_class.from_env(
         args.env,
         **_env_kwargs(env_options),
-        model_files=model_files(module, args),
+        model_files=model_files(module, args) or (run or {}).get('model_files'),
         checkpoints=args.checkpoints,
         history_checkpoint=args.history_checkpoint,
         output_dir=args.output_dir,
@@ -320,6 +365,20 @@ def train(name: str, module, args) -> int:
         agent.load_weights(args.weights)
     agent.fit(target_reward=args.target_reward, max_steps=args.max_steps)
     return 0
+
+
+def run_config(run_dir: str, agent: str, env: str) -> dict | None:
+    """The config.json of a run to resume (None when there is none: resuming then says why)."""
+    path = Path(run_dir) / 'config.json'
+    if not path.is_file():
+        return None
+    try:
+        config = json.loads(path.read_text())
+    except ValueError as error:
+        fail(f'{path} is damaged: {error}')
+    if (config.get('agent'), config.get('env')) != (agent, env):
+        fail(f'{run_dir} is a run of {config.get("agent")} on {config.get("env")}, not of {agent} on {env}')
+    return config
 
 
 def read_preset(path: str) -> dict:
@@ -411,7 +470,12 @@ def snapshot_paths(module, run: str | None, step: int) -> list[str]:
     if run is None:
         fail('--snapshot needs --run DIR (the run whose snapshot to play)')
     folder = Path(run) / 'snapshots'
-    taken = sorted(int(path.name.removeprefix('step-')) for path in folder.glob('step-*')) if folder.is_dir() else []
+    # Only complete snapshots: a run killed while saving one leaves it without pointer files.
+    taken = sorted(
+        int(path.name.removeprefix('step-'))
+        for path in (folder.glob('step-*') if folder.is_dir() else [])
+        if all((path / role / 'checkpoint').is_file() for role in module.MODEL_ROLES)
+    )
     if not taken:
         fail(f'{run} has no snapshots (train with --snapshot-interval to keep them)')
     later = [taken_step for taken_step in taken if taken_step >= step]
@@ -445,10 +509,14 @@ def plot(rest: list[str]) -> int:
     except (HistoryError, ValueError) as error:
         fail(str(error))
     output = Path(options.output)
+    if output.suffix.lower() != '.png':
+        fail(f'--output must be a .png file, got {output}')
     if not output.parent.is_dir():
         fail(f'folder for --output does not exist: {output.parent}')
     figure.tight_layout()
-    figure.savefig(output, dpi=120)
+    temporary = output.with_name(f'.{output.name}.part.png')
+    figure.savefig(temporary, dpi=120)
+    os.replace(temporary, output)
     print(f'Plot saved to {output}')
     return 0
 

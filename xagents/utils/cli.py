@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import difflib
 import math
 import sys
 import types
@@ -132,10 +133,41 @@ def format_table(title: str, rows: list[tuple[str, ...]], header=('flag', 'help'
     return '\n'.join([title, line(header), line(['-' * width for width in widths]), *map(line, rows)])
 
 
+# Names other libraries (Stable-Baselines3, CleanRL) give to flags that xagents spells differently.
+FLAG_ALIASES = {
+    '--learning-rate': '--lr',
+    '--discount': '--gamma',
+    '--gae-lambda': '--lam',
+    '--num-envs': '--n-envs',
+    '--total-timesteps': '--max-steps',
+    '--ent-coef': '--entropy-coef',
+    '--vf-coef': '--value-loss-coef',
+    '--max-grad-norm': '--grad-norm',
+    '--clip-range': '--clip-norm',
+    '--n-epochs': '--ppo-epochs',
+    '--buffer-size': '--buffer-max-size',
+    '--batch-size': '--buffer-batch-size',
+    '--learning-starts': '--buffer-initial-size',
+}
+
+
+def _closest_flag(flag: str, known: list[str]) -> str | None:
+    if FLAG_ALIASES.get(flag) in known:
+        return FLAG_ALIASES[flag]
+    matches = difflib.get_close_matches(flag, known, n=1, cutoff=0.75)
+    return matches[0] if matches else None
+
+
 class ArgumentParser(argparse.ArgumentParser):
     """An argparse parser whose errors are one line on stderr and exit code 2."""
 
     def error(self, message: str):
+        if message.startswith('unrecognized arguments: '):
+            flags = [word for word in message.split()[2:] if word.startswith('--')]
+            known = [option for option in self._option_string_actions if option.startswith('--')]
+            guesses = [guess for flag in flags if (guess := _closest_flag(flag, known))]
+            if guesses:
+                message += f' (did you mean {", ".join(guesses)}?)'
         sys.stderr.write(f'xagents: error: {message}\n')
         raise SystemExit(2)
 
@@ -231,13 +263,13 @@ class OffPolicyConfig(AgentConfig):
 
     def __post_init__(self):
         super().__post_init__()
-        initial = self.buffer_initial_size or self.buffer_batch_size
-        if initial > self.buffer_max_size:
-            raise ValueError(
-                f'--buffer-initial-size ({initial}) is larger than --buffer-max-size ({self.buffer_max_size})'
-            )
         if self.buffer_batch_size > self.buffer_max_size:
             raise ValueError(
                 f'--buffer-batch-size ({self.buffer_batch_size}) is larger than --buffer-max-size '
                 f'({self.buffer_max_size})'
+            )
+        initial = self.buffer_initial_size or self.buffer_batch_size
+        if initial > self.buffer_max_size:
+            raise ValueError(
+                f'--buffer-initial-size ({initial}) is larger than --buffer-max-size ({self.buffer_max_size})'
             )

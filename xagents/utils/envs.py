@@ -66,9 +66,10 @@ def _is_mujoco(spec) -> bool:
     return isinstance(spec.entry_point, str) and spec.entry_point.startswith('gymnasium.envs.mujoco')
 
 
-def _register_atari():
+def register_atari():
     import ale_py
 
+    ale_py.ALEInterface.setLoggerMode(ale_py.LoggerMode.Error)  # no banner on stderr for every env
     gym.register_envs(ale_py)
 
 
@@ -132,7 +133,7 @@ def create_envs(
     if n_envs < 1:
         raise ValueError(f'--n-envs must be at least 1, got {n_envs}')
     if env_id.startswith('ALE/') or 'NoFrameskip' in env_id:
-        _register_atari()
+        register_atari()
     try:
         spec = gym.spec(env_id)
     except gym.error.Error as error:

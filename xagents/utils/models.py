@@ -193,6 +193,13 @@ class ModelReader:
             raise ModelConfigError(
                 f'{self.path}: {len(outputs)} output layer(s), the agent needs {len(self.output_units)}'
             )
+        for output in outputs:
+            if len(output.shape) != 2:
+                raise ModelConfigError(
+                    f'{self.path}: outputs of shape {tuple(output.shape)[1:]} per observation, not one vector: '
+                    f'observations of shape {self.input_shape} need convolutional layers and a flatten '
+                    '(as in the cnn-*.cfg models)'
+                )
         model = keras.Model(inputs, outputs)
         if self.optimizer is not None:
             model.compile(optimizer=self.optimizer)
