@@ -2,10 +2,8 @@
 
 import dataclasses
 import os
-import signal
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -211,37 +209,6 @@ def test_plot_of_a_non_history_file_is_a_clear_error(tmp_path, capsys):
         main(['plot', str(tmp_path / 'x.parquet'), '--output', str(tmp_path / 'p.png')])
     assert exit_info.value.code == 2
     assert 'not a readable parquet file' in capsys.readouterr().err
-
-
-def test_history_survives_kill_9_and_run_resumes(tmp_path):
-    arguments = 'train ppo --env CartPole-v1 --max-steps 100000000 --output-dir run --save-interval 0.3 --seed 0'
-    command = [*XAGENTS, *arguments.split()]
-    rng = np.random.default_rng(0)
-    for attempt in range(3):
-        process = subprocess.Popen(
-            command + (['--resume', 'run'] if attempt else []),
-            cwd=tmp_path,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.time() + 120
-        while not (tmp_path / 'run' / 'latest' / 'checkpoint').exists() and time.time() < deadline:
-            time.sleep(0.2)
-        time.sleep(1.0 + rng.random() * 2)
-        process.send_signal(signal.SIGKILL)
-        process.wait()
-        table = pq.read_table(tmp_path / 'run' / 'history.parquet')
-        assert table.num_rows > 0
-        steps = table.column('step').to_pylist()
-        assert steps == sorted(steps)
-    resumed = run_cli(
-        tmp_path,
-        *arguments.split()[:4],
-        *f'--max-steps {steps[-1] + 3000} --output-dir run --resume run'.split(),
-    )
-    assert resumed.returncode == 0, resumed.stderr
-    assert 'Resuming run at step' in resumed.stdout
-    assert pq.read_table(tmp_path / 'run' / 'history.parquet').column('step').to_pylist()[-1] >= steps[-1]
 
 
 def test_errors_from_compiled_code_show_their_message_line():
