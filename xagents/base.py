@@ -17,6 +17,7 @@ import math
 import os
 import sys
 import time
+import warnings
 from collections import deque
 from pathlib import Path
 
@@ -26,7 +27,7 @@ import numpy as np
 import tensorflow as tf
 
 from xagents.utils.buffers import ReplayBuffer
-from xagents.utils.cli import AgentConfig, OffPolicyConfig
+from xagents.utils.cli import AgentConfig, OffPolicyConfig, read_run_config
 from xagents.utils.distributions import DiagGaussian, distribution_for
 from xagents.utils.envs import (
     ObservationNormalizer,
@@ -77,6 +78,43 @@ def checkpoint_prefix(path: str | os.PathLike) -> str:
     if Path(f'{path}.index').is_file():
         return str(path)
     raise CheckpointError(f'weights not found: {path}')
+
+
+def has_checkpoint(folder: str | os.PathLike) -> bool:
+    """Whether ``folder`` holds a complete checkpoint (its pointer file names one)."""
+    return Path(folder).is_dir() and tf.train.latest_checkpoint(str(folder)) is not None
+
+
+# What a run writes in its folder: a new run refuses a folder holding any of these.
+RUN_FILES = ('config.json', 'history.parquet', 'evaluations.parquet', 'replay-buffer.npz', 'latest', 'snapshots')
+
+
+def check_new_run_dir(folder: Path, history_path=None) -> None:
+    """A new run must not write over a run, or over files of the same names that are not a run's."""
+    if has_checkpoint(folder / 'latest'):
+        raise ValueError(
+            f'{folder} is an existing run: --resume {folder} continues it, another --output-dir starts a new one'
+        )
+    if not (folder / 'latest').exists():
+        taken = [name for name in RUN_FILES if (folder / name).exists()]
+        taken = [name for name in taken if not (name == 'history.parquet' and history_path)]
+        if taken and not _stopped_before_first_checkpoint(folder):
+            raise ValueError(f'{folder} already holds {", ".join(taken)}: give a new or empty --output-dir')
+
+
+def _stopped_before_first_checkpoint(folder: Path) -> bool:
+    try:
+        return 'agent' in json.loads((folder / 'config.json').read_text())
+    except (OSError, ValueError, TypeError):
+        return False
+
+
+def error_text(error: Exception) -> str:
+    """The first line of an error, with the next one when the first only introduces it."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    if not lines:
+        return type(error).__name__
+    return (' '.join(lines[:2]) if lines[0].endswith(':') else lines[0])[:300]
 
 
 def new_run_dir(name: str, parent: str | os.PathLike = 'runs') -> Path:
@@ -430,7 +468,7 @@ class BaseAgent:
         self.prepare_run()
         if self.observations is None:
             self.reset_envs()
-        if not (self.output_dir / 'latest').is_dir():
+        if not has_checkpoint(self.output_dir / 'latest'):
             self.save_latest()  # a run killed at any moment from now on can be resumed
         last_save = last_progress = time.perf_counter()
         progress_episodes = self.episodes
@@ -479,9 +517,9 @@ class BaseAgent:
             if self.videos is not None:
                 self.videos.close()
             if not diverged:  # after a divergence the last good checkpoint stays as it is
+                self.save_latest()  # first: the run can be resumed even if the best save fails
                 if self.best_pending:
                     self.save_best()
-                self.save_latest()
             if self.monitor is not None:
                 self.monitor.close()
                 self.monitor = None
@@ -579,13 +617,13 @@ class BaseAgent:
     # ------------------------------------------------------ run dir and saving
     def prepare_run(self) -> None:
         """Create the run directory, write config.json and open the history."""
+        for path in self.checkpoint_paths or []:
+            if Path(path).exists() and not Path(path).is_dir():
+                raise ValueError(f'--checkpoints {path} is a file: checkpoints are folders')
         if self.output_dir is None:
             self.output_dir = new_run_dir(f'{type(self).__name__.lower()}-{self.env_id.replace("/", "-")}')
-        if self.history is None and not self.resumed and (self.output_dir / 'latest').is_dir():
-            raise ValueError(
-                f'{self.output_dir} is an existing run: --resume {self.output_dir} continues it, '
-                'another --output-dir starts a new one'
-            )
+        if self.history is None and not self.resumed:
+            check_new_run_dir(self.output_dir, self.history_path)
         self.output_dir.mkdir(parents=True, exist_ok=True)
         self.console(f'Run directory: {self.output_dir}')
         if self.checkpoint_paths is None:
@@ -593,7 +631,7 @@ class BaseAgent:
         if self.history is None:
             self.history = History(self.history_path or self.output_dir / 'history.parquet')
             last = self.history.last()
-            if last is not None and self.steps == 0:
+            if last is not None and self.steps == 0 and not self.resumed:
                 # Continue an existing history file: counters pick up where it stopped.
                 self.steps, self.episodes, self.elapsed = int(last['step']), int(last['episode']), float(last['time'])
                 self.episode_rewards.extend(self.history.column('episode_reward')[-self.episode_rewards.maxlen :])
@@ -780,12 +818,9 @@ class BaseAgent:
         run_dir = Path(run_dir)
         if not (run_dir / 'config.json').is_file():
             raise CheckpointError(f'{run_dir} is not an xagents run directory (no config.json and latest/)')
-        if not (run_dir / 'latest').is_dir():
+        if not has_checkpoint(run_dir / 'latest'):
             raise CheckpointError(f'{run_dir} stopped before its first checkpoint: start it again (same --output-dir)')
-        try:
-            config = json.loads((run_dir / 'config.json').read_text())
-        except ValueError as error:
-            raise CheckpointError(f'{run_dir / "config.json"} is damaged: {error}') from None
+        config = self._run_config(run_dir)
         self.output_dir, self.resumed = run_dir, True
         self.checkpoint_paths = config['checkpoints']
         self.history_path = config['history']
@@ -800,8 +835,8 @@ class BaseAgent:
         """
         if len(paths) == 1 and (Path(paths[0]) / 'config.json').is_file():
             run_dir = Path(paths[0])
-            paths = json.loads((run_dir / 'config.json').read_text())['checkpoints']
-            if not all(tf.train.latest_checkpoint(str(path)) for path in paths) and (run_dir / 'latest').is_dir():
+            paths = self._run_config(run_dir)['checkpoints']
+            if not all(has_checkpoint(path) for path in paths) and has_checkpoint(run_dir / 'latest'):
                 # No best checkpoint yet (no episode had finished): the latest one has every model.
                 self.console(f'No best checkpoint in {run_dir} yet; loading its latest checkpoint')
                 checkpoint = tf.train.Checkpoint(**self.models, state=self.state_variable)
@@ -817,15 +852,32 @@ class BaseAgent:
                 if not Path(path).is_file():
                     raise CheckpointError(f'weights not found: {path}')
                 try:
-                    self.models[role].load_weights(path)
-                except (ValueError, OSError) as error:
-                    raise CheckpointError(f'cannot load {path}: {str(error).splitlines()[0]}') from None
+                    with warnings.catch_warnings():
+                        warnings.simplefilter('ignore')  # Keras warns, line by line, about what did not match
+                        self.models[role].load_weights(path)
+                except (ValueError, OSError, KeyError, IndexError) as error:
+                    raise CheckpointError(
+                        f'cannot load {path} into this agent and environment: {error_text(error)}'
+                    ) from None
                 continue
             checkpoint = tf.train.Checkpoint(
                 model=self.models[role], state=self.state_variable, **self.role_trackables(role)
             )
             self._read(checkpoint, path, exact=False)
             self.load_normalizer_state()
+
+    def _run_config(self, run_dir: Path) -> dict:
+        """A run's config.json, checked to be this agent's on this environment."""
+        try:
+            config = read_run_config(run_dir)
+        except ValueError as error:
+            raise CheckpointError(str(error)) from None
+        agent = type(self).__name__.lower()
+        if (config['agent'], config['env']) != (agent, self.env_id):
+            raise CheckpointError(
+                f'{run_dir} is a run of {config["agent"]} on {config["env"]}, not of {agent} on {self.env_id}'
+            )
+        return config
 
     def load_normalizer_state(self) -> None:
         """Observation statistics from the state read with a checkpoint."""

@@ -25,6 +25,7 @@ from xagents.utils.cli import (
     format_table,
     help_rows,
     hp,
+    read_run_config,
 )
 
 COMMANDS = {
@@ -235,12 +236,12 @@ def command_line(argv: list[str]) -> int:
 def run_defaults(rest: list[str]) -> list[str]:
     """``--env`` and environment flags from a run directory's config.json (its hyperparameters: see ``play``)."""
     run = Path(rest[rest.index('--run') + 1]) if rest.index('--run') + 1 < len(rest) else None
-    if run is None or not (run / 'config.json').is_file():
-        fail(f'--run needs an xagents run directory with a config.json, got {run}')
+    if run is None:
+        fail('--run needs an xagents run directory')
     try:
-        config = json.loads((run / 'config.json').read_text())
+        config = read_run_config(run)
     except ValueError as error:
-        fail(f'{run / "config.json"} is damaged: {error}')
+        fail(str(error))
     extra = ['--env', config['env']] if '--env' not in rest else []
     extra += [f'--{name.replace("_", "-")}' for name in ('preprocess', 'max_frame') if config.get(name)]
     return [rest[0], *extra]
@@ -369,14 +370,13 @@ def train(name: str, module, args) -> int:
 
 def run_config(run_dir: str, agent: str, env: str) -> dict | None:
     """The config.json of a run to resume (None when there is none: resuming then says why)."""
-    path = Path(run_dir) / 'config.json'
-    if not path.is_file():
+    if not (Path(run_dir) / 'config.json').is_file():
         return None
     try:
-        config = json.loads(path.read_text())
+        config = read_run_config(run_dir)
     except ValueError as error:
-        fail(f'{path} is damaged: {error}')
-    if (config.get('agent'), config.get('env')) != (agent, env):
+        fail(str(error))
+    if (config['agent'], config['env']) != (agent, env):
         fail(f'{run_dir} is a run of {config.get("agent")} on {config.get("env")}, not of {agent} on {env}')
     return config
 
@@ -414,7 +414,7 @@ def play(name: str, module, args) -> int:
         fail(f'--output must be a file, {args.output} is a folder')
     # A run's own hyperparameters (dueling heads, observation normalization, ...) build
     # the same models its weights came from; flags given here still override them.
-    saved = json.loads((Path(args.run) / 'config.json').read_text())['hyperparameters'] if args.run else {}
+    saved = read_run_config(args.run)['hyperparameters'] if args.run else {}
     agent = xagents.agents[name].from_env(
         args.env,
         **_env_kwargs(config_from_args(EnvOptions, args)),

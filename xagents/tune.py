@@ -396,6 +396,8 @@ class Worker:
             state = optuna.trial.TrialState.PRUNED
             step = result.get('step')
             reason = 'not a finite objective' if returncode == 0 or step is None else f'pruned at step {step:,}'
+            if result.get('diverged'):
+                reason = f'diverged at step {step:,}: a NaN or infinite loss'
             line = f'trial {trial.number} pruned ({reason})'
         else:
             state = optuna.trial.TrialState.FAIL
@@ -476,6 +478,7 @@ def run_trial_process(spec_path: str) -> int:
 
     import_tensorflow_quietly()
     import xagents
+    from xagents.base import TrainingDiverged
 
     storage = make_storage(spec['storage'])
     study = optuna.load_study(
@@ -514,6 +517,9 @@ def run_trial_process(spec_path: str) -> int:
             agent.evaluate()
     except optuna.TrialPruned:
         result.write_text(json.dumps({'state': 'pruned', **last}))
+        return PRUNED_EXIT
+    except TrainingDiverged:  # a normal outcome of a bad setting: pruned, not a failure
+        result.write_text(json.dumps({'state': 'pruned', 'diverged': True, **last, 'step': agent.steps}))
         return PRUNED_EXIT
     result.write_text(json.dumps({'state': 'complete', **last}))
     return 0

@@ -48,6 +48,8 @@ def workspace(tmp_path_factory):
     (folder / 'no-units.cfg').write_text(model.replace('units=', 'width=', 1))
     (folder / 'bad-activation.cfg').write_text(model.replace('activation=tanh', 'activation=sparkle', 1))
     (folder / 'results.json').write_text('{"keep": true}\n')
+    (folder / 'other-config').mkdir()
+    (folder / 'other-config' / 'config.json').write_text('{"model_type": "bert"}\n')
     shutil.copytree(folder / 'ppo-run', folder / 'damaged-run')
     (folder / 'damaged-run' / 'config.json').write_text('{"agent": "ppo", "env": ')
     return folder
@@ -193,6 +195,25 @@ CATALOGUE = [
     ('plot over a history', 'plot ppo-run/history.parquet --output ppo-run/history.parquet', 2, '.png'),
     ('play --output over a folder', 'play ppo --env CartPole-v1 --random --output not-a-run', 2, 'must be a file'),
     ('damaged run config', 'play ppo --run damaged-run', 2, 'damaged-run/config.json is damaged'),
+    ("another program's config.json", 'play ppo --run other-config', 2, 'other-config is not an xagents run directory'),
+    (
+        'a run of another agent as --weights',
+        'play ppo --env CartPole-v1 --weights dqn-run',
+        2,
+        'a run of dqn on CartPole-v1',
+    ),
+    (
+        'a new run over files of the names a run writes',
+        'train ppo --env CartPole-v1 --max-steps 10 --output-dir other-config',
+        2,
+        'other-config already holds config.json',
+    ),
+    (
+        '--checkpoints naming a file',
+        'train ppo --env CartPole-v1 --max-steps 10 --checkpoints file.txt',
+        2,
+        'is a file',
+    ),
     ('resume of a damaged run config', 'train ppo --env CartPole-v1 --resume damaged-run --max-steps 10', 2, 'damaged'),
 ]
 
@@ -266,9 +287,9 @@ def kill_repeatedly(folder: Path, command: list[str], kills: int, seed: int) -> 
     """Start the run, SIGKILL it at a random moment, check it, resume it; ``kills`` times."""
     rng = random.Random(seed)
     run, states = folder / 'run', []
+    config, pointer = run / 'config.json', run / 'latest' / 'checkpoint'
     for attempt in range(kills):
-        config = run / 'config.json'
-        before = config.stat().st_mtime_ns if attempt else None
+        before = (config.stat().st_mtime_ns, pointer.stat().st_mtime_ns) if attempt else None
         process = subprocess.Popen(
             [*XAGENTS, *command, *(['--resume', 'run'] if attempt else ['--output-dir', 'run'])],
             cwd=folder,
@@ -277,11 +298,19 @@ def kill_repeatedly(folder: Path, command: list[str], kills: int, seed: int) -> 
             start_new_session=True,
         )
         deadline = time.time() + 120
-        # Training has begun once the first checkpoint exists (new run) or config.json is rewritten (resumed).
+        # The kill comes at a random moment after: the first checkpoint (new run); the resumed run
+        # entering training (config.json rewritten: even attempts, kills during start-up saves);
+        # the resumed run's first save of its own (odd attempts: the chain makes progress).
         while time.time() < deadline and process.poll() is None:
-            if (config.is_file() and config.stat().st_mtime_ns != before) if attempt else (run / 'latest').is_dir():
+            if attempt == 0:
+                ready = pointer.is_file()
+            else:
+                ready = config.stat().st_mtime_ns != before[0] and (
+                    attempt % 2 == 0 or pointer.stat().st_mtime_ns != before[1]
+                )
+            if ready:
                 break
-            time.sleep(0.05)
+            time.sleep(0.02)
         assert process.poll() is None, process.stderr.read().decode()
         time.sleep(rng.uniform(0, 2.0))
         os.killpg(process.pid, signal.SIGKILL)
@@ -360,3 +389,48 @@ def test_nan_parameters_are_never_saved_over_a_good_checkpoint(tmp_path):
     with pytest.raises(TrainingDiverged):
         agent.save_best()
     assert fingerprint(tmp_path / 'run') == before
+
+
+class SimulatedKill(BaseException):
+    """Stands for a kill at one exact point of a save."""
+
+
+def test_a_kill_between_history_and_checkpoint_neither_loses_nor_repeats_rows(tmp_path, monkeypatch):
+    from xagents import PPO
+    from xagents.base import BaseAgent
+
+    run = tmp_path / 'run'
+    options = dict(n_envs=2, n_steps=16, quiet=True, save_interval=1e9, seed=0)
+    agent = PPO.from_env('CartPole-v1', output_dir=str(run), **options)
+    save = BaseAgent._save
+
+    def killed_at_the_second_latest_save(checkpoint, folder):
+        if Path(folder).name == 'latest' and (Path(folder) / 'checkpoint').is_file():
+            raise SimulatedKill  # the history is written, the checkpoint (still step 0) is not
+        save(checkpoint, folder)
+
+    monkeypatch.setattr(BaseAgent, '_save', staticmethod(killed_at_the_second_latest_save))
+    with pytest.raises(SimulatedKill):
+        agent.fit(max_steps=1000)
+    assert read_history(run / 'history.parquet').num_rows > 10 and checkpoint_state(run / 'latest')['steps'] == 0
+    monkeypatch.setattr(BaseAgent, '_save', staticmethod(save))
+    resumed = PPO.from_env('CartPole-v1', **options)
+    resumed.resume(run)
+    resumed.fit(max_steps=600)
+    history = read_history(run / 'history.parquet')
+    assert history.column('episode').to_pylist() == list(range(1, resumed.episodes + 1))
+    assert 600 <= resumed.steps < 700 and history.column('step').to_pylist()[-1] <= resumed.steps
+
+
+def test_a_kill_during_the_first_checkpoint_lets_the_run_start_again(tmp_path):
+    from xagents import PPO
+    from xagents.base import CheckpointError
+
+    run = tmp_path / 'run'
+    PPO.from_env('CartPole-v1', n_envs=2, n_steps=16, quiet=True, output_dir=str(run)).fit(max_steps=100)
+    (run / 'latest' / 'checkpoint').unlink()  # the data files are written, the pointer is not
+    with pytest.raises(CheckpointError, match='stopped before its first checkpoint: start it again'):
+        PPO.from_env('CartPole-v1', n_envs=2, n_steps=16, quiet=True).resume(run)
+    again = PPO.from_env('CartPole-v1', n_envs=2, n_steps=16, quiet=True, output_dir=str(run))
+    again.fit(max_steps=100)
+    assert checkpoint_state(run / 'latest')['steps'] >= 100

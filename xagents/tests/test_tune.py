@@ -233,6 +233,7 @@ def test_how_each_trial_ending_is_recorded(tmp_path):
         ((3, {'state': 'pruned', 'step': 50, 'value': 3.0}), 'PRUNED', 'trial 2 pruned (pruned at step 50)'),
         ((3, {}), 'PRUNED', 'trial 3 pruned (not a finite objective)'),  # no result file written
         ((-9, {}), 'FAIL', f'trial 4 failed (exit code -9: ValueError: the last line; log: {log})'),
+        ((3, {'state': 'pruned', 'diverged': True, 'step': 128}), 'PRUNED', 'trial 5 pruned (diverged at step 128'),
     ]
     for (returncode, result), state, line in endings:
         trial = study.ask()

@@ -10,10 +10,13 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import difflib
+import json
 import math
+import os
 import sys
 import types
 import typing
+from pathlib import Path
 from typing import Any
 
 TUNING_TYPES = ('log_uniform', 'uniform', 'int', 'categorical')
@@ -131,6 +134,23 @@ def format_table(title: str, rows: list[tuple[str, ...]], header=('flag', 'help'
     widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
     line = lambda row: '  ' + '  '.join(str(cell).ljust(width) for cell, width in zip(row, widths))  # noqa: E731
     return '\n'.join([title, line(header), line(['-' * width for width in widths]), *map(line, rows)])
+
+
+RUN_KEYS = ('agent', 'env', 'hyperparameters', 'checkpoints', 'history')
+
+
+def read_run_config(run_dir: str | os.PathLike) -> dict:
+    """The ``config.json`` of an xagents run directory; ValueError with a one-line reason otherwise."""
+    path = Path(run_dir) / 'config.json'
+    try:
+        config = json.loads(path.read_text())
+    except OSError:
+        raise ValueError(f'{run_dir} is not an xagents run directory (no config.json)') from None
+    except ValueError as error:
+        raise ValueError(f'{path} is damaged: {error}') from None
+    if not isinstance(config, dict) or any(key not in config for key in RUN_KEYS):
+        raise ValueError(f'{run_dir} is not an xagents run directory (its config.json is not an xagents run config)')
+    return config
 
 
 # Names other libraries (Stable-Baselines3, CleanRL) give to flags that xagents spells differently.
