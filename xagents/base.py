@@ -63,6 +63,9 @@ class TrainingDiverged(RuntimeError):
     """A loss or a parameter became NaN or infinite; nothing after the last good save was saved."""
 
 
+# The saved state (steps, episodes, best rewards, ...) inside every checkpoint.
+STATE_KEY = 'state/.ATTRIBUTES/VARIABLE_VALUE'
+
 # Test hook: from this step on, training reports a NaN loss (tests of the divergence stop).
 NAN_AT_STEP = int(os.environ.get('XAGENTS_TEST_NAN_AT_STEP', 0)) or None
 
@@ -551,7 +554,7 @@ class BaseAgent:
         latest = self.output_dir and tf.train.latest_checkpoint(str(self.output_dir / 'latest'))
         if not latest:
             return '; nothing was saved'
-        saved = json.loads(tf.train.load_variable(latest, 'state/.ATTRIBUTES/VARIABLE_VALUE').decode())['steps']
+        saved = json.loads(tf.train.load_variable(latest, STATE_KEY).decode())['steps']
         return (
             f'; training stopped and the last good checkpoint (step {saved:,}) is kept in {self.output_dir}: '
             'lower --lr, or --resume it'
@@ -620,6 +623,8 @@ class BaseAgent:
         for path in self.checkpoint_paths or []:
             if Path(path).exists() and not Path(path).is_dir():
                 raise ValueError(f'--checkpoints {path} is a file: checkpoints are folders')
+        if self.history is None and self.history_path:
+            History(self.history_path)  # a bad history file is an error before any folder is made
         if self.output_dir is None:
             self.output_dir = new_run_dir(f'{type(self).__name__.lower()}-{self.env_id.replace("/", "-")}')
         if self.history is None and not self.resumed:
@@ -826,6 +831,15 @@ class BaseAgent:
         self.history_path = config['history']
         self._read(self._full_checkpoint(), run_dir / 'latest', exact=True)
         self.load_state(json.loads(self.state_variable.numpy().decode()))
+        # A best checkpoint saved after the latest one (then a kill) keeps its mark: a later,
+        # worse result must not replace it.
+        for path in self.checkpoint_paths:
+            if has_checkpoint(path):
+                variable = tf.train.load_variable(tf.train.latest_checkpoint(str(path)), STATE_KEY)
+                best = json.loads(variable.decode())
+                for name in ('best_reward', 'best_eval_reward'):
+                    if best.get(name) is not None and best[name] > getattr(self, name):
+                        setattr(self, name, best[name])
 
     def load_weights(self, paths: list[str | os.PathLike]) -> None:
         """Load models (and their normalizer statistics) from checkpoints, one per model.

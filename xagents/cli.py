@@ -509,7 +509,7 @@ def plot(rest: list[str]) -> int:
     except (HistoryError, ValueError) as error:
         fail(str(error))
     output = Path(options.output)
-    if output.suffix.lower() != '.png':
+    if output.suffix.lower() != '.png' or output.is_dir():
         fail(f'--output must be a .png file, got {output}')
     if not output.parent.is_dir():
         fail(f'folder for --output does not exist: {output.parent}')

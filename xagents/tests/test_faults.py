@@ -141,6 +141,12 @@ CATALOGUE = [
         'folder of the history file does not exist: nowhere',
     ),
     (
+        '--history-checkpoint naming a folder',
+        'train ppo --env CartPole-v1 --max-steps 10 --history-checkpoint not-a-run',
+        2,
+        'not-a-run is a folder, not a history file',
+    ),
+    (
         'model file with an unknown section',
         'train ppo --env CartPole-v1 --max-steps 10 --model unknown-section.cfg',
         2,
@@ -434,3 +440,16 @@ def test_a_kill_during_the_first_checkpoint_lets_the_run_start_again(tmp_path):
     again = PPO.from_env('CartPole-v1', n_envs=2, n_steps=16, quiet=True, output_dir=str(run))
     again.fit(max_steps=100)
     assert checkpoint_state(run / 'latest')['steps'] >= 100
+
+
+def test_a_best_checkpoint_newer_than_the_latest_keeps_its_mark_on_resume(tmp_path):
+    from xagents import PPO
+
+    run = tmp_path / 'run'
+    agent = PPO.from_env('CartPole-v1', n_envs=2, n_steps=16, quiet=True, output_dir=str(run))
+    agent.fit(max_steps=100)
+    agent.best_reward, agent.best_eval_reward = 400.0, 450.0
+    agent.save_best()  # then a kill: the latest checkpoint still has the older marks
+    resumed = PPO.from_env('CartPole-v1', n_envs=2, n_steps=16, quiet=True)
+    resumed.resume(run)
+    assert (resumed.best_reward, resumed.best_eval_reward) == (400.0, 450.0)

@@ -9,7 +9,6 @@ partial one.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +25,8 @@ class HistoryError(ValueError):
 def read_history(path: str | os.PathLike, required: tuple[str, ...] = COLUMNS) -> pa.Table:
     """Read a history file, checking that it has the ``required`` columns."""
     path = Path(path)
+    if path.is_dir():
+        raise HistoryError(f'{path} is a folder, not a history file (a .parquet file)')
     if not path.is_file():
         raise HistoryError(f'history file not found: {path}')
     try:
@@ -39,8 +40,8 @@ def read_history(path: str | os.PathLike, required: tuple[str, ...] = COLUMNS) -
 
 
 def atomic_write_table(table: pa.Table, path: Path) -> None:
-    handle, temporary = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent)
-    os.close(handle)
+    # One fixed temporary name: a file left by a kill is written over by the next save, not piled up.
+    temporary = path.with_name(f'.{path.name}.tmp')
     try:
         pq.write_table(table, temporary)
         os.replace(temporary, path)
@@ -60,6 +61,8 @@ class History:
     def __init__(self, path: str | os.PathLike, required: tuple[str, ...] = COLUMNS):
         self.path = Path(path)
         self.required = required
+        if self.path.is_dir():
+            raise HistoryError(f'{self.path} is a folder, not a history file (a .parquet file)')
         if not self.path.parent.is_dir():
             raise HistoryError(f'folder of the history file does not exist: {self.path.parent}')
         self.columns: dict[str, list] = {}
