@@ -27,7 +27,7 @@ import numpy as np
 import tensorflow as tf
 
 from xagents.utils.buffers import ReplayBuffer
-from xagents.utils.cli import AgentConfig, OffPolicyConfig, read_run_config
+from xagents.utils.cli import AgentConfig, OffPolicyConfig, error_line, read_run_config
 from xagents.utils.distributions import DiagGaussian, distribution_for
 from xagents.utils.envs import (
     ObservationNormalizer,
@@ -107,17 +107,17 @@ def check_new_run_dir(folder: Path, history_path=None) -> None:
 
 def _stopped_before_first_checkpoint(folder: Path) -> bool:
     try:
-        return 'agent' in json.loads((folder / 'config.json').read_text())
-    except (OSError, ValueError, TypeError):
+        read_run_config(folder)
+    except ValueError:
         return False
+    return True
 
 
-def error_text(error: Exception) -> str:
-    """The first line of an error, with the next one when the first only introduces it."""
-    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    if not lines:
-        return type(error).__name__
-    return (' '.join(lines[:2]) if lines[0].endswith(':') else lines[0])[:300]
+def saved_state(folder: str | os.PathLike) -> dict | None:
+    """The state (steps, episodes, best rewards, ...) saved with the checkpoint in ``folder``."""
+    if not has_checkpoint(folder):
+        return None
+    return json.loads(tf.train.load_variable(tf.train.latest_checkpoint(str(folder)), STATE_KEY).decode())
 
 
 def new_run_dir(name: str, parent: str | os.PathLike = 'runs') -> Path:
@@ -551,12 +551,11 @@ class BaseAgent:
                     )
 
     def _last_good(self) -> str:
-        latest = self.output_dir and tf.train.latest_checkpoint(str(self.output_dir / 'latest'))
-        if not latest:
+        saved = self.output_dir and saved_state(self.output_dir / 'latest')
+        if not saved:
             return '; nothing was saved'
-        saved = json.loads(tf.train.load_variable(latest, STATE_KEY).decode())['steps']
         return (
-            f'; training stopped and the last good checkpoint (step {saved:,}) is kept in {self.output_dir}: '
+            f'; training stopped and the last good checkpoint (step {saved["steps"]:,}) is kept in {self.output_dir}: '
             'lower --lr, or --resume it'
         )
 
@@ -821,11 +820,9 @@ class BaseAgent:
     def resume(self, run_dir: str | os.PathLike) -> None:
         """Restore weights, optimizers, counters, RNG and normalizers from a run directory."""
         run_dir = Path(run_dir)
-        if not (run_dir / 'config.json').is_file():
-            raise CheckpointError(f'{run_dir} is not an xagents run directory (no config.json and latest/)')
+        config = self._run_config(run_dir)
         if not has_checkpoint(run_dir / 'latest'):
             raise CheckpointError(f'{run_dir} stopped before its first checkpoint: start it again (same --output-dir)')
-        config = self._run_config(run_dir)
         self.output_dir, self.resumed = run_dir, True
         self.checkpoint_paths = config['checkpoints']
         self.history_path = config['history']
@@ -833,13 +830,10 @@ class BaseAgent:
         self.load_state(json.loads(self.state_variable.numpy().decode()))
         # A best checkpoint saved after the latest one (then a kill) keeps its mark: a later,
         # worse result must not replace it.
-        for path in self.checkpoint_paths:
-            if has_checkpoint(path):
-                variable = tf.train.load_variable(tf.train.latest_checkpoint(str(path)), STATE_KEY)
-                best = json.loads(variable.decode())
-                for name in ('best_reward', 'best_eval_reward'):
-                    if best.get(name) is not None and best[name] > getattr(self, name):
-                        setattr(self, name, best[name])
+        for best in filter(None, map(saved_state, self.checkpoint_paths)):
+            for name in ('best_reward', 'best_eval_reward'):
+                if best.get(name) is not None and best[name] > getattr(self, name):
+                    setattr(self, name, best[name])
 
     def load_weights(self, paths: list[str | os.PathLike]) -> None:
         """Load models (and their normalizer statistics) from checkpoints, one per model.
@@ -871,7 +865,7 @@ class BaseAgent:
                         self.models[role].load_weights(path)
                 except (ValueError, OSError, KeyError, IndexError) as error:
                     raise CheckpointError(
-                        f'cannot load {path} into this agent and environment: {error_text(error)}'
+                        f'cannot load {path} into this agent and environment: {error_line(error)}'
                     ) from None
                 continue
             checkpoint = tf.train.Checkpoint(
@@ -908,9 +902,7 @@ class BaseAgent:
             if not exact:
                 status.assert_nontrivial_match()
         except (tf.errors.OpError, ValueError, AssertionError, IndexError, KeyError) as error:  # damaged files too
-            raise CheckpointError(
-                f'cannot load {path} into this agent and environment: {str(error).splitlines()[0][:200]}'
-            ) from None
+            raise CheckpointError(f'cannot load {path} into this agent and environment: {error_line(error)}') from None
 
     # ------------------------------------------------------------------- play
     def play(

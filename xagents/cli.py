@@ -22,6 +22,7 @@ from xagents.utils.cli import (
     EnvOptions,
     add_config_flags,
     config_from_args,
+    error_line,
     format_table,
     help_rows,
     hp,
@@ -299,14 +300,6 @@ def run_guarded(runner, name, module, args) -> int:
         if DEBUG:
             raise
         fail(error_line(error))
-
-
-def error_line(error: Exception) -> str:
-    """One line for an error: its first, or for an error raised in compiled TensorFlow code its last."""
-    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    if not lines:
-        return type(error).__name__
-    return lines[-1] if lines[0] == 'in user code:' else lines[0]
 
 
 def model_files(module, args) -> list[str] | None:

@@ -26,7 +26,7 @@ import warnings
 from argparse import SUPPRESS, ArgumentTypeError
 from pathlib import Path
 
-from xagents.utils.cli import EnvOptions, _checked, field_type, flag_name, hp
+from xagents.utils.cli import EnvOptions, _checked, error_line, field_type, flag_name, hp
 
 # Seconds between a worker's heartbeats for its running trials, and after which a trial
 # without one (its worker was killed) is failed; the environment can shorten them (tests).
@@ -334,7 +334,7 @@ class Worker:
                     trial.set_user_attr('model_files', self.spec['model_files'])
                 self.run_trial(trial, hyperparameters)
         except Exception as error:  # the storage failed: say so and let the other slots stop too
-            self.stop(f'{type(error).__name__}: {str(error).strip().splitlines()[0] if str(error).strip() else ""}')
+            self.stop(f'{type(error).__name__}: {error_line(error)}')
         finally:
             done.set()
 

@@ -136,6 +136,17 @@ def format_table(title: str, rows: list[tuple[str, ...]], header=('flag', 'help'
     return '\n'.join([title, line(header), line(['-' * width for width in widths]), *map(line, rows)])
 
 
+def error_line(error: Exception) -> str:
+    """One line for an error: its first (with the next when the first only introduces it), or for
+    an error raised in compiled TensorFlow code its last."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    if not lines:
+        return type(error).__name__
+    if lines[0] == 'in user code:':
+        return lines[-1]
+    return (' '.join(lines[:2]) if lines[0].endswith(':') else lines[0])[:300]
+
+
 RUN_KEYS = ('agent', 'env', 'hyperparameters', 'checkpoints', 'history')
 
 
