@@ -2,23 +2,38 @@
 
 Each task trains one xagents agent with its shipped per-env preset and, where one
 exists, the matching Stable-Baselines3 (or sb3-contrib) agent with the RL Zoo
-hyperparameters, for each seed, until the mean return of the last 100 episodes
-reaches the task's threshold or the step budget runs out. Every run is a separate
-process so the libraries never share threads or memory. Results go to
-``benchmarks/results/<task>.{json,md}``.
+hyperparameters, for each seed, until the mean return of the last ``window`` training
+episodes reaches the task's threshold or the step budget runs out; then both play
+``EVAL_EPISODES`` greedy evaluation episodes. Throughput tasks (Atari Pong) train for a
+fixed number of steps and measure steps/s next to the raw rate of the same vector env
+stepped with random actions. Every run is a separate process so the libraries never
+share threads or memory; peak memory is that process's maximum resident set.
+
+Results go to ``--output`` (default ``benchmarks/results``): ``runs.json`` (every run,
+appended as it finishes: an interrupted benchmark goes on where it stopped when started
+again with the same output), ``results.csv`` and ``results.md`` (the tables), the
+training histories in ``histories/`` (SB3's episodes in the xagents history format) and
+the learning curves in ``curves/``, drawn by ``xagents plot``.
 
     pip install -e .[bench]
-    python benchmarks/compare.py --tasks ppo-cartpole a2c-cartpole --seeds 0 1 2
+    python benchmarks/compare.py                      # every task, seeds 0 1 2
+    python benchmarks/compare.py --quick              # every task, seed 0
+    python benchmarks/compare.py --tasks ppo-cartpole dqn-cartpole --seeds 0 1
     python benchmarks/compare.py --list
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import dataclasses
+import datetime
+import importlib
 import json
 import os
 import platform
+import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -29,12 +44,16 @@ from pathlib import Path
 import numpy as np
 
 RESULTS = Path(__file__).parent / 'results'
+EVAL_EPISODES = 10
+EVAL_SEED = 10_000  # evaluation envs are seeded EVAL_SEED + seed
+RAW_ENV_STEPS = 2_000  # vector steps of random actions for the raw env rate
 
 
 def linear(initial: float) -> Callable[[float], float]:
     return lambda progress: progress * initial
 
 
+# ------------------------------------------------------------------ peers (RL Zoo settings)
 def sb3_ppo_cartpole(envs, seed):
     from stable_baselines3 import PPO
 
@@ -50,6 +69,61 @@ def sb3_ppo_cartpole(envs, seed):
         ent_coef=0.0,
         learning_rate=linear(1e-3),
         clip_range=linear(0.2),
+        seed=seed,
+        device='cpu',
+    )
+
+
+def sb3_ppo_pendulum(envs, seed):
+    from stable_baselines3 import PPO
+
+    return PPO(
+        'MlpPolicy',
+        envs,
+        n_steps=1024,
+        gae_lambda=0.95,
+        gamma=0.9,
+        n_epochs=10,
+        ent_coef=0.0,
+        learning_rate=1e-3,
+        clip_range=0.2,
+        use_sde=True,
+        sde_sample_freq=4,
+        seed=seed,
+        device='cpu',
+    )
+
+
+def sb3_ppo_lunarlander(envs, seed):
+    from stable_baselines3 import PPO
+
+    return PPO(
+        'MlpPolicy',
+        envs,
+        n_steps=1024,
+        batch_size=64,
+        gae_lambda=0.98,
+        gamma=0.999,
+        n_epochs=4,
+        ent_coef=0.01,
+        seed=seed,
+        device='cpu',
+    )
+
+
+def sb3_ppo_pong(envs, seed):
+    from stable_baselines3 import PPO
+
+    return PPO(
+        'CnnPolicy',
+        envs,
+        n_steps=128,
+        n_epochs=4,
+        batch_size=256,
+        learning_rate=linear(2.5e-4),
+        clip_range=linear(0.1),
+        vf_coef=0.5,
+        ent_coef=0.01,
         seed=seed,
         device='cpu',
     )
@@ -140,6 +214,51 @@ def sb3_dqn_cartpole(envs, seed):
     )
 
 
+def sb3_dqn_lunarlander(envs, seed):
+    from stable_baselines3 import DQN
+
+    return DQN(
+        'MlpPolicy',
+        envs,
+        learning_rate=6.3e-4,
+        batch_size=128,
+        buffer_size=50_000,
+        learning_starts=0,
+        gamma=0.99,
+        target_update_interval=250,
+        train_freq=4,
+        gradient_steps=-1,
+        exploration_fraction=0.12,
+        exploration_final_eps=0.1,
+        policy_kwargs=dict(net_arch=[256, 256]),
+        seed=seed,
+        device='cpu',
+    )
+
+
+def sb3_dqn_pong(envs, seed):
+    from stable_baselines3 import DQN
+
+    # RL Zoo's Atari settings, learning from step 1,000 (not 100,000) as the xagents run does.
+    return DQN(
+        'CnnPolicy',
+        envs,
+        learning_rate=1e-4,
+        batch_size=32,
+        buffer_size=100_000,
+        learning_starts=1000,
+        gamma=0.99,
+        target_update_interval=1000,
+        train_freq=4,
+        gradient_steps=1,
+        exploration_fraction=0.1,
+        exploration_final_eps=0.01,
+        optimize_memory_usage=False,
+        seed=seed,
+        device='cpu',
+    )
+
+
 def sb3_td3_pendulum(envs, seed, algorithm='TD3'):
     import stable_baselines3
     from stable_baselines3.common.noise import NormalActionNoise
@@ -165,11 +284,12 @@ def sb3_ddpg_pendulum(envs, seed):
     return sb3_td3_pendulum(envs, seed, 'DDPG')
 
 
+# ------------------------------------------------------------------------------ tasks
 @dataclasses.dataclass
 class Task:
     agent: str
     env: str
-    threshold: float
+    threshold: float | None  # None: a throughput task
     budget: int
     peer: Callable | None = None
     peer_envs: int = 1
@@ -181,26 +301,64 @@ class Task:
     # Flags on top of the agent's preset.
     flags: dict = dataclasses.field(default_factory=dict)
 
+    @property
+    def throughput(self) -> bool:
+        return self.threshold is None
 
+    @property
+    def peer_name(self) -> str:
+        return 'SB3 ' + self.peer.__name__.split('_')[1].upper() if self.peer else ''
+
+
+PONG = 'PongNoFrameskip-v4'
 TASKS = {
     'ppo-cartpole': Task('ppo', 'CartPole-v1', 475, 300_000, sb3_ppo_cartpole, 8, peer_budget=100_000),
     'a2c-cartpole': Task('a2c', 'CartPole-v1', 475, 500_000, sb3_a2c_cartpole, 8),
     'trpo-cartpole': Task('trpo', 'CartPole-v1', 475, 100_000, sb3_trpo_cartpole, 2),
     'acer-cartpole': Task('acer', 'CartPole-v1', 475, 500_000),
     'dqn-cartpole': Task('dqn', 'CartPole-v1', 475, 300_000, sb3_dqn_cartpole, peer_budget=50_000),
-    'dqn-plain-cartpole': Task('dqn', 'CartPole-v1', 475, 300_000, flags=dict(dueling=False, n_step=1)),
-    'dqn-per-cartpole': Task('dqn', 'CartPole-v1', 475, 300_000, flags=dict(prioritized=True)),
+    'ppo-pendulum': Task('ppo', 'Pendulum-v1', -400, 200_000, sb3_ppo_pendulum, 4, peer_budget=100_000),
     'td3-pendulum': Task('td3', 'Pendulum-v1', -200, 20_000, sb3_td3_pendulum, window=10),
     'ddpg-pendulum': Task('ddpg', 'Pendulum-v1', -200, 20_000, sb3_ddpg_pendulum, window=10),
-    'trpo-pendulum': Task('trpo', 'Pendulum-v1', -250, 200_000, sb3_trpo_pendulum, 2, peer_budget=100_000),
+    'trpo-pendulum': Task('trpo', 'Pendulum-v1', -200, 200_000, sb3_trpo_pendulum, 2, peer_budget=100_000),
     'a2c-pendulum': Task('a2c', 'Pendulum-v1', -400, 1_000_000, sb3_a2c_pendulum, 8, True),
+    'ppo-lunarlander': Task('ppo', 'LunarLander-v3', 200, 1_000_000, sb3_ppo_lunarlander, 16),
+    'dqn-lunarlander': Task('dqn', 'LunarLander-v3', 200, 200_000, sb3_dqn_lunarlander, peer_budget=100_000),
+    'ppo-pong': Task('ppo', PONG, None, 30_000, sb3_ppo_pong, 8),
+    'dqn-pong': Task('dqn', PONG, None, 10_000, sb3_dqn_pong, 4, flags=dict(buffer_initial_size=1000)),
 }
 
 
-def run_xagents(task: Task, seed: int) -> dict:
-    import importlib
+# ------------------------------------------------------------------------- one run
+def peak_memory_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
+
+def history_rows(steps, rewards, lengths, times, window: int) -> dict[str, list]:
+    """Episodes in the xagents history columns (so ``xagents plot`` draws SB3's curves too)."""
+    means = [float(np.mean(rewards[max(0, i + 1 - window) : i + 1])) for i in range(len(rewards))]
+    return {
+        'episode': list(range(1, len(rewards) + 1)),
+        'step': [int(step) for step in steps],
+        'time': [float(t) for t in times],
+        'episode_reward': [float(r) for r in rewards],
+        'mean_reward': means,
+        'best_reward': list(np.maximum.accumulate(means)) if means else [],
+        'episode_length': [int(length) for length in lengths],
+    }
+
+
+def raw_env_rate(envs, actions: Callable[[], np.ndarray]) -> float:
+    """Steps/s (all envs) of a vector env, already reset, stepped with random actions."""
+    start = time.perf_counter()
+    for _ in range(RAW_ENV_STEPS):
+        envs.step(actions())
+    return RAW_ENV_STEPS * envs.num_envs / (time.perf_counter() - start)
+
+
+def run_xagents(task: Task, seed: int, history: Path) -> dict:
     from xagents import agents
+    from xagents.utils.envs import create_envs
 
     values = dict(importlib.import_module(f'xagents.{task.agent}.cli').PRESETS.get(task.env, {}))
     values.update(task.flags, reward_buffer_size=task.window)
@@ -210,120 +368,276 @@ def run_xagents(task: Task, seed: int) -> dict:
         start = time.perf_counter()
         reason = agent.fit(target_reward=task.threshold, max_steps=task.budget)
         wall = time.perf_counter() - start
-    return {'steps': agent.steps, 'wall_s': wall, 'reached': reason == 'target', 'final_mean': agent.mean_reward}
+        shutil.copy(Path(folder) / 'history.parquet', history)
+    result = {'steps': agent.steps, 'wall_s': wall, 'reached': reason == 'target', 'final_mean': agent.mean_reward}
+    if task.throughput:
+        envs = create_envs(task.env, n_envs, preprocess=values.get('preprocess', False))
+        envs.reset(seed=seed)
+        result['raw_env_steps_per_s'] = raw_env_rate(envs, lambda: envs.action_space.sample())
+    else:
+        episodes = agent.play(EVAL_EPISODES, seed=EVAL_SEED + seed)
+        result['eval_rewards'] = [episode['reward'] for episode in episodes]
+    return result
 
 
-def run_peer(task: Task, seed: int) -> dict:
+def run_peer(task: Task, seed: int, history: Path) -> dict:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
     from stable_baselines3.common.callbacks import BaseCallback
-    from stable_baselines3.common.env_util import make_vec_env
-    from stable_baselines3.common.vec_env import VecNormalize
+    from stable_baselines3.common.env_util import make_atari_env, make_vec_env
+    from stable_baselines3.common.evaluation import evaluate_policy
+    from stable_baselines3.common.vec_env import VecFrameStack, VecNormalize
 
-    class StopAtThreshold(BaseCallback):
+    episodes = {'steps': [], 'rewards': [], 'lengths': [], 'times': []}
+
+    class Record(BaseCallback):
+        """Keeps every finished episode; stops at the threshold."""
+
         def _on_step(self) -> bool:
-            rewards = [info['r'] for info in self.model.ep_info_buffer][-task.window :]
-            return not (len(rewards) == task.window and np.mean(rewards) >= task.threshold)
+            for info in self.locals['infos']:
+                if 'episode' in info:
+                    episodes['steps'].append(self.num_timesteps)
+                    episodes['rewards'].append(info['episode']['r'])
+                    episodes['lengths'].append(info['episode']['l'])
+                    episodes['times'].append(time.perf_counter() - start)
+            recent = episodes['rewards'][-task.window :]
+            return task.throughput or not (len(recent) == task.window and np.mean(recent) >= task.threshold)
 
-    envs = make_vec_env(task.env, n_envs=task.peer_envs, seed=seed)
+    def make(n_envs, env_seed):
+        if task.env == PONG:
+            return VecFrameStack(make_atari_env(task.env, n_envs=n_envs, seed=env_seed), 4)
+        return make_vec_env(task.env, n_envs=n_envs, seed=env_seed)
+
+    envs = make(task.peer_envs, seed)
     if task.peer_normalize:
         envs = VecNormalize(envs, gamma=0.9)
     model = task.peer(envs, seed)
     start = time.perf_counter()
-    model.learn(task.peer_budget or task.budget, callback=StopAtThreshold())
+    model.learn(task.budget if task.throughput else task.peer_budget or task.budget, callback=Record())
     wall = time.perf_counter() - start
-    rewards = [info['r'] for info in model.ep_info_buffer][-task.window :]
-    reached = len(rewards) == task.window and np.mean(rewards) >= task.threshold
-    return {'steps': model.num_timesteps, 'wall_s': wall, 'reached': bool(reached), 'final_mean': np.mean(rewards)}
+    rows = history_rows(episodes['steps'], episodes['rewards'], episodes['lengths'], episodes['times'], task.window)
+    pq.write_table(pa.table(rows), history)
+    recent = episodes['rewards'][-task.window :]
+    reached = not task.throughput and len(recent) == task.window and np.mean(recent) >= task.threshold
+    result = {
+        'steps': model.num_timesteps,
+        'wall_s': wall,
+        'reached': bool(reached),
+        'final_mean': float(np.mean(recent)) if recent else float('nan'),
+    }
+    if task.throughput:
+        result['raw_env_steps_per_s'] = raw_env_rate(
+            envs, lambda: np.array([envs.action_space.sample()] * envs.num_envs)
+        )
+        return result
+    evaluation = make(1, EVAL_SEED + seed)
+    if task.peer_normalize:
+        evaluation = VecNormalize(evaluation, training=False, norm_reward=False)
+        evaluation.obs_rms = envs.obs_rms
+    rewards, _ = evaluate_policy(model, evaluation, EVAL_EPISODES, deterministic=True, return_episode_rewards=True)
+    result['eval_rewards'] = [float(reward) for reward in rewards]
+    return result
 
 
-def flag(name: str, value) -> str:
-    """``name=value`` as the command line writes it (``--x``, ``--no-x``, ``--x 3``)."""
-    name = name.replace('_', '-')
-    if isinstance(value, bool):
-        return f'--{name}' if value else f'--no-{name}'
-    return f'--{name} {value}'
+# -------------------------------------------------------------------------- tables
+def mean_std(values: list[float], digits: int = 1) -> str:
+    return f'{np.mean(values):,.{digits}f} ± {np.std(values):,.{digits}f}' if values else '-'
 
 
-def summarize(name: str, task: Task, rows: list[dict]) -> str:
+def library_summary(task: Task, runs: list[dict]) -> dict:
+    """Means over seeds of one library's runs of one task."""
+    wall = [run['wall_s'] for run in runs]
+    summary = {
+        'seeds': len(runs),
+        'wall_s': float(np.mean(wall)),
+        'wall_std': float(np.std(wall)),
+        'steps_per_s': float(np.mean([run['steps'] / run['wall_s'] for run in runs])),
+        'peak_memory_mb': float(np.mean([run['peak_memory_mb'] for run in runs])),
+    }
+    if task.throughput:
+        summary['raw_env_steps_per_s'] = float(np.mean([run['raw_env_steps_per_s'] for run in runs]))
+        return summary
+    eval_means = [float(np.mean(run['eval_rewards'])) for run in runs]
+    reached = [run['steps'] for run in runs if run['reached']]
+    summary |= {
+        'reached': len(reached),
+        'eval_mean': float(np.mean(eval_means)),
+        'eval_std': float(np.std(eval_means)),
+        'steps_to_threshold': float(np.mean(reached)) if reached else None,
+        'final_training_means': [run['final_mean'] for run in runs if not run['reached']],
+    }
+    return summary
+
+
+def summaries(runs: list[dict]) -> dict[str, dict[str, dict]]:
+    result = {}
+    for name, task in TASKS.items():
+        for library in ('xagents', 'sb3'):
+            mine = [run for run in runs if run['task'] == name and run['library'] == library]
+            if mine:
+                result.setdefault(name, {})[library] = library_summary(task, mine)
+    return result
+
+
+def reached_cell(task: Task, summary: dict) -> str:
+    cell = f'{summary["reached"]}/{summary["seeds"]}'
+    if summary['final_training_means']:
+        worst = min(summary['final_training_means'])
+        cell += f' (missed by up to {task.threshold - worst:,.0f}: final mean {worst:,.0f})'
+    return cell
+
+
+def learning_table(results: dict) -> list[str]:
     lines = [
-        f'### {name}: {task.agent.upper()} on {task.env}'
-        + ''.join(f' {flag(key, value)}' for key, value in task.flags.items())
-        + f', mean of {task.window} episodes >= {task.threshold:g}, '
-        f'budget {task.budget:,} steps'
-        + (f' (peer: {task.peer_budget:,}, its RL Zoo n_timesteps)' if task.peer_budget else ''),
-        '',
-        '| library | seed | reached | steps | wall time (s) | steps/s |',
-        '|---|---|---|---|---|---|',
+        '| task | library | reached (seeds) | steps to threshold | eval score | wall time (s) | steps/s '
+        '| peak memory (MB) | wall time vs SB3 | steps/s vs SB3 |',
+        '|---|---|---|---|---|---|---|---|---|---|',
     ]
-    for row in rows:
-        reached = 'yes' if row['reached'] else f'no (mean {row["final_mean"]:.0f})'
-        lines.append(
-            f'| {row["library"]} | {row["seed"]} | {reached} '
-            f'| {row["steps"]:,} | {row["wall_s"]:.1f} | {row["steps"] / row["wall_s"]:,.0f} |'
-        )
-    libraries = [library for library in ('xagents', 'sb3') if any(row['library'] == library for row in rows)]
-    means = {}
-    for library in libraries:
-        mine = [row for row in rows if row['library'] == library]
-        wall = [row['wall_s'] for row in mine]
-        speed = [row['steps'] / row['wall_s'] for row in mine]
-        means[library] = (np.mean(wall), np.mean(speed))
-        lines.append(
-            f'| **{library}** | mean | {sum(row["reached"] for row in mine)}/{len(mine)} | '
-            f'{np.mean([row["steps"] for row in mine]):,.0f} | {np.mean(wall):.1f} ± {np.std(wall):.1f} | '
-            f'{np.mean(speed):,.0f} |'
-        )
-    if len(means) == 2:
-        lines += [
+    for name, libraries in results.items():
+        task = TASKS[name]
+        if task.throughput:
+            continue
+        for library, s in libraries.items():
+            ratios = ['', '']
+            if library == 'xagents' and 'sb3' in libraries:
+                peer = libraries['sb3']
+                ratios = [
+                    f'**{s["wall_s"] / peer["wall_s"]:.2f}**',
+                    f'**{s["steps_per_s"] / peer["steps_per_s"]:.2f}x**',
+                ]
+            steps = '-' if s['steps_to_threshold'] is None else f'{s["steps_to_threshold"]:,.0f}'
+            label = f'{name} (≥ {task.threshold:g})' if library == 'xagents' else ''
+            lines.append(
+                f'| {label} | {"xagents" if library == "xagents" else task.peer_name} | {reached_cell(task, s)} '
+                f'| {steps} | {s["eval_mean"]:,.1f} ± {s["eval_std"]:,.1f} | {s["wall_s"]:,.1f} ± {s["wall_std"]:,.1f} '
+                f'| {s["steps_per_s"]:,.0f} | {s["peak_memory_mb"]:,.0f} | {ratios[0]} | {ratios[1]} |'
+            )
+    return lines
+
+
+def throughput_table(results: dict) -> list[str]:
+    lines = [
+        '| task | library | training steps/s | raw vector env steps/s | training / raw | peak memory (MB) '
+        '| steps/s vs SB3 |',
+        '|---|---|---|---|---|---|---|',
+    ]
+    for name, libraries in results.items():
+        task = TASKS[name]
+        if not task.throughput:
+            continue
+        for library, s in libraries.items():
+            ratio = ''
+            if library == 'xagents' and 'sb3' in libraries:
+                ratio = f'**{s["steps_per_s"] / libraries["sb3"]["steps_per_s"]:.2f}x**'
+            lines.append(
+                f'| {name if library == "xagents" else ""} | {"xagents" if library == "xagents" else task.peer_name} '
+                f'| {s["steps_per_s"]:,.0f} | {s["raw_env_steps_per_s"]:,.0f} '
+                f'| {s["steps_per_s"] / s["raw_env_steps_per_s"]:.2f} | {s["peak_memory_mb"]:,.0f} | {ratio} |'
+            )
+    return lines
+
+
+def write_tables(output: Path, meta: dict, runs: list[dict]) -> str:
+    results = summaries(runs)
+    with open(output / 'results.csv', 'w', newline='') as file:
+        writer = csv.writer(file)
+        keys = sorted({key for libraries in results.values() for s in libraries.values() for key in s})
+        writer.writerow(['task', 'library', *keys])
+        for name, libraries in results.items():
+            for library, s in libraries.items():
+                writer.writerow([name, library, *(s.get(key, '') for key in keys)])
+    text = '\n'.join(
+        [
+            f'Machine: {meta["machine"]}. {meta["versions"]}.',
             '',
-            f'Wall time xagents / SB3: **{means["xagents"][0] / means["sb3"][0]:.2f}**; '
-            f'training steps/s xagents / SB3: **{means["xagents"][1] / means["sb3"][1]:.2f}x** '
-            '(wall times include runs that stopped at the budget).',
+            *learning_table(results),
+            '',
+            *throughput_table(results),
+            '',
         ]
-    return '\n'.join(lines)
+    )
+    (output / 'results.md').write_text(text)
+    return text
 
 
+def plot_curves(output: Path, runs: list[dict]) -> None:
+    """One learning-curve figure per task (mean ± std over seeds), by ``xagents plot``."""
+    (output / 'curves').mkdir(exist_ok=True)
+    for name, task in TASKS.items():
+        mine = sorted(
+            (run for run in runs if run['task'] == name and not task.throughput), key=lambda run: run['library']
+        )
+        if not mine:
+            continue
+        labels = ['xagents' if run['library'] == 'xagents' else task.peer_name for run in mine]
+        subprocess.run(
+            [sys.executable, '-m', 'xagents', 'plot', *(str(output / run['history']) for run in mine)]
+            + ['--labels', *labels, '--env', f'{task.agent.upper()} on {task.env}']
+            + ['--output', str(output / 'curves' / f'{name}.png')],
+            check=True,
+        )
+
+
+# ------------------------------------------------------------------------------ main
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--tasks', nargs='+', choices=list(TASKS), default=list(TASKS))
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
+    parser.add_argument('--quick', action='store_true', help='One seed (0)')
     parser.add_argument('--no-peer', action='store_true', help='Run xagents only')
+    parser.add_argument('--output', type=Path, default=RESULTS, help='Folder for the results (default: %(default)s)')
     parser.add_argument('--list', action='store_true', help='List the tasks and exit')
-    parser.add_argument('--one', nargs=2, metavar=('TASK', 'LIBRARY'), help=argparse.SUPPRESS)
+    parser.add_argument('--one', nargs=3, metavar=('TASK', 'LIBRARY', 'HISTORY'), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.list:
         for name, task in TASKS.items():
-            peer = 'SB3 ' + task.peer.__name__.split('_')[1].upper() if task.peer else 'no peer'
-            print(f'{name:15} {task.agent} on {task.env}, threshold {task.threshold:g}, {peer}')
+            goal = 'throughput' if task.throughput else f'threshold {task.threshold:g}'
+            print(f'{name:16} {task.agent} on {task.env}, {goal}, {task.peer_name or "no peer"}')
         return
     if args.one:
         task = TASKS[args.one[0]]
-        result = (run_xagents if args.one[1] == 'xagents' else run_peer)(task, args.seeds[0])
-        print('RESULT ' + json.dumps(result, default=float))
+        result = (run_xagents if args.one[1] == 'xagents' else run_peer)(task, args.seeds[0], Path(args.one[2]))
+        print('RESULT ' + json.dumps(result | {'peak_memory_mb': peak_memory_mb()}, default=float))
         return
-    machine = (
-        f'{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}'
-    )
-    RESULTS.mkdir(exist_ok=True)
+    seeds = [0] if args.quick else args.seeds
+    output = args.output
+    (output / 'histories').mkdir(parents=True, exist_ok=True)
+    import stable_baselines3
+    import tensorflow as tf
+    import torch
+
+    meta = {
+        'machine': f'{platform.processor() or platform.machine()}, {os.cpu_count()} cores, '
+        f'Python {platform.python_version()}',
+        'versions': f'TensorFlow {tf.__version__}, Stable-Baselines3 {stable_baselines3.__version__}, '
+        f'PyTorch {torch.__version__}',
+    }
+    store = output / 'runs.json'
+    runs = json.loads(store.read_text())['runs'] if store.is_file() else []
     for name in args.tasks:
         task = TASKS[name]
         libraries = ['xagents'] + (['sb3'] if task.peer and not args.no_peer else [])
-        rows = []
-        for seed in args.seeds:
+        for seed in [0] if task.throughput else seeds:
             for library in libraries:
-                output = subprocess.run(
-                    [sys.executable, __file__, '--one', name, library, '--seeds', str(seed)],
+                if any(run['task'] == name and run['library'] == library and run['seed'] == seed for run in runs):
+                    continue
+                history = Path('histories') / f'{name}-{library}-seed{seed}.parquet'
+                process = subprocess.run(
+                    [sys.executable, __file__, '--one', name, library, str(output / history), '--seeds', str(seed)],
                     capture_output=True,
                     text=True,
-                    check=True,
                     env={**os.environ, 'TF_CPP_MIN_LOG_LEVEL': '2', 'CUDA_VISIBLE_DEVICES': '-1'},
-                ).stdout
-                row = json.loads(output.split('RESULT ', 1)[1]) | {'library': library, 'seed': seed}
-                print(name, row, flush=True)
-                rows.append(row)
-        (RESULTS / f'{name}.json').write_text(json.dumps({'machine': machine, 'task': name, 'runs': rows}, indent=2))
-        table = summarize(name, task, rows)
-        (RESULTS / f'{name}.md').write_text(f'Machine: {machine}\n\n{table}\n')
-        print(table, flush=True)
+                )
+                if process.returncode:
+                    sys.exit(f'{name} {library} seed {seed} failed:\n{process.stderr[-3000:]}')
+                result = json.loads(process.stdout.split('RESULT ', 1)[1])
+                run = {'task': name, 'library': library, 'seed': seed, 'history': str(history), **result}
+                run['finished'] = datetime.datetime.now().isoformat(timespec='seconds')
+                runs.append(run)
+                store.write_text(json.dumps({**meta, 'runs': runs}, indent=1, default=float))
+                print(name, library, seed, {key: run[key] for key in ('steps', 'wall_s', 'reached')}, flush=True)
+    print(write_tables(output, meta, runs))
+    plot_curves(output, runs)
 
 
 if __name__ == '__main__':

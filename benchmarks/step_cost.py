@@ -1,9 +1,9 @@
-"""Where a PPO rollout step's time goes: the compiled policy call against the environment step.
+"""Where a PPO rollout step's time goes: acting in NumPy, acting by a compiled TensorFlow call, the env step.
 
-Measures, for PPO with its CartPole-v1 preset (8 envs), the time of one ``rollout_step`` (the
-``tf.function`` policy call plus the host transfers), one vector-env step, and the same policy
-computed in NumPy from the model's weights (checked to give the same logits and values). The
-NumPy figure is the headroom for host-side inference of small models.
+Measures, for PPO with its CartPole-v1 preset (8 envs), one ``rollout_step`` (actions,
+log-probabilities and values for every env) with host inference (the default: the
+dense model in NumPy) and without it (``--no-host-inference``: a ``tf.function`` call
+plus the host transfers), and one vector-env step.
 
     python benchmarks/step_cost.py [--calls 3000] [--output benchmarks/results/step-cost.json]
 """
@@ -19,35 +19,8 @@ import time
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
 
 
-def mlp_tower(inputs, layers):
-    """Apply Dense layers, given as (kernel, bias, activation name) NumPy triples."""
-    import numpy as np
-
-    x = inputs
-    for kernel, bias, activation in layers:
-        x = x @ kernel + bias
-        if activation == 'tanh':
-            x = np.tanh(x)
-        elif activation == 'relu':
-            x = np.maximum(x, 0)
-    return x
-
-
-def towers(model):
-    """Each output's Dense layers as NumPy triples, for a model whose outputs are Dense towers on the
-    input; the weights are read once, as a rollout would after each update."""
-    result = []
-    for output in model.outputs:
-        chain, node = [], output._keras_history.operation
-        while hasattr(node, 'kernel'):
-            chain.append((node.kernel.numpy(), node.bias.numpy(), node.activation.__name__))
-            parents = node._inbound_nodes[0].input_tensors
-            node = parents[0]._keras_history.operation
-        result.append(chain[::-1])
-    return result
-
-
 def timed(function, calls: int) -> float:
+    """Mean microseconds per call, after 100 warm-up calls."""
     for _ in range(min(100, calls)):
         function()
     start = time.perf_counter()
@@ -66,37 +39,22 @@ def main() -> None:
     from xagents import PPO
     from xagents.ppo.cli import PRESETS
 
-    preset = PRESETS['CartPole-v1']
-    agent = PPO.from_env('CartPole-v1', quiet=True, seed=0, **preset)
+    agent = PPO.from_env('CartPole-v1', quiet=True, seed=0, **PRESETS['CartPole-v1'])
     observations = agent.envs.reset(seed=0)[0].astype(np.float32)
-    policy_tower, value_tower = towers(agent.models['model'])
-    logits, values = mlp_tower(observations, policy_tower), mlp_tower(observations, value_tower)
-    expected_logits, expected_values = agent.models['model'](observations)
-    np.testing.assert_allclose(logits, expected_logits.numpy(), rtol=1e-4, atol=1e-5)
-    np.testing.assert_allclose(values, expected_values.numpy(), rtol=1e-4, atol=1e-5)
-    rng = np.random.default_rng(0)
-    n_envs, index = agent.n_envs, np.arange(agent.n_envs)
-
-    def numpy_step():
-        logits = mlp_tower(observations, policy_tower)
-        mlp_tower(observations, value_tower)
-        shifted = logits - logits.max(1, keepdims=True)
-        log_probs = shifted - np.log(np.exp(shifted).sum(1, keepdims=True))
-        actions = (logits + rng.gumbel(size=logits.shape)).argmax(1)
-        return actions, log_probs[index, actions]
-
-    actions = np.zeros(n_envs, dtype=np.int64)
+    actions = np.zeros(agent.n_envs, dtype=np.int64)
     results = {
-        'n_envs': n_envs,
-        'tf_function_rollout_step_us': timed(lambda: agent.rollout_step(observations), args.calls),
-        'numpy_policy_step_us': timed(numpy_step, args.calls),
-        'env_step_us': timed(lambda: agent.envs.step(actions), args.calls),
-        'machine': f'{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}',
+        'n_envs': agent.n_envs,
+        'host_rollout_step_us': timed(lambda: agent.rollout_step(observations), args.calls),
     }
+    agent.config.host_inference = False
+    agent.hosts.clear()
+    results['tf_function_rollout_step_us'] = timed(lambda: agent.rollout_step(observations), args.calls)
+    results['env_step_us'] = timed(lambda: agent.envs.step(actions), args.calls)
+    results['machine'] = f'{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}'
     print(
-        f'PPO CartPole-v1 preset, {n_envs} envs, per vector step: compiled policy call '
-        f'{results["tf_function_rollout_step_us"]:.0f} us, the same policy in NumPy '
-        f'{results["numpy_policy_step_us"]:.0f} us, environment step {results["env_step_us"]:.0f} us'
+        f'PPO CartPole-v1 preset, {agent.n_envs} envs, per vector step: acting in NumPy '
+        f'{results["host_rollout_step_us"]:.0f} us, by the compiled TensorFlow call '
+        f'{results["tf_function_rollout_step_us"]:.0f} us, environment step {results["env_step_us"]:.0f} us'
     )
     if args.output:
         with open(args.output, 'w') as file:

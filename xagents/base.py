@@ -28,7 +28,7 @@ import tensorflow as tf
 
 from xagents.utils.buffers import ReplayBuffer
 from xagents.utils.cli import AgentConfig, OffPolicyConfig, error_line, read_run_config
-from xagents.utils.distributions import DiagGaussian, distribution_for
+from xagents.utils.distributions import DiagGaussian, distribution_for, host_act
 from xagents.utils.envs import (
     ObservationNormalizer,
     RewardNormalizer,
@@ -37,7 +37,7 @@ from xagents.utils.envs import (
     is_atari,
 )
 from xagents.utils.history import History
-from xagents.utils.models import ModelReader, with_log_std
+from xagents.utils.models import HostModel, ModelReader, with_log_std
 from xagents.utils.monitoring import Monitor, Progress
 from xagents.utils.recording import (
     GifFile,
@@ -214,6 +214,8 @@ class BaseAgent:
         self.plateau_count = 0
         self.reductions = 0
         self.losses: dict[str, float] = {}
+        self.weights_version = 0
+        self.hosts: dict[str, HostModel | None] = {}
         self.observations: np.ndarray | None = None
         self.episode_returns = np.zeros(self.n_envs)
         self.episode_lengths = np.zeros(self.n_envs, np.int64)
@@ -325,6 +327,34 @@ class BaseAgent:
             str(path) for path in (model_files or cls.default_model_files(envs.single_observation_space))
         ]
         return agent
+
+    def host(self, role: str) -> HostModel | None:
+        """The NumPy version of a model, with current weights, or None (TensorFlow acts).
+
+        None when ``host_inference`` is off or the model has layers without a NumPy
+        version (convolutions).
+        """
+        if role not in self.hosts:
+            self.hosts[role] = HostModel.of(self.models[role]) if self.config.host_inference else None
+            if self.hosts[role] is not None:
+                self.hosts[role].version = self.weights_version
+        host = self.hosts[role]
+        if host is not None and host.version != self.weights_version:
+            host.refresh()
+            host.version = self.weights_version
+        return host
+
+    def compiled(self, function):
+        """``function`` as a ``tf.function``, compiled with XLA when ``jit_compile`` is on."""
+        return tf.function(function, reduce_retracing=True, jit_compile=self.config.jit_compile)
+
+    def weights_changed(self) -> None:
+        """Tell the host models to read the weights again (after training or loading).
+
+        The agent calls it itself after each update; call it after setting a model's
+        weights by hand.
+        """
+        self.weights_version += 1
 
     # ------------------------------------------------------------ subclass API
     def policy(self, observations: np.ndarray, deterministic: bool = False) -> np.ndarray:
@@ -782,6 +812,7 @@ class BaseAgent:
     def evaluate(self) -> dict[str, float]:
         """Play ``eval_episodes`` greedy episodes on separate envs; log them; a new best mean saves the best models."""
         config = self.config
+        self.weights_changed()
         if self.eval_envs is None:
             self.eval_envs = create_envs(self.env_id, min(config.eval_episodes, MAX_PLAY_ENVS), **self.env_kwargs)
             seed = None if config.seed is None else config.seed + EVAL_SEED_OFFSET
@@ -827,6 +858,7 @@ class BaseAgent:
         self.checkpoint_paths = config['checkpoints']
         self.history_path = config['history']
         self._read(self._full_checkpoint(), run_dir / 'latest', exact=True)
+        self.weights_changed()
         self.load_state(json.loads(self.state_variable.numpy().decode()))
         # A best checkpoint saved after the latest one (then a kill) keeps its mark: a later,
         # worse result must not replace it.
@@ -841,6 +873,7 @@ class BaseAgent:
         Accepts checkpoint folders (``--checkpoints`` output, such as ``model.tf``), checkpoint
         prefixes, Keras ``.weights.h5`` files, or a run directory for all models.
         """
+        self.weights_changed()
         if len(paths) == 1 and (Path(paths[0]) / 'config.json').is_file():
             run_dir = Path(paths[0])
             paths = self._run_config(run_dir)['checkpoints']
@@ -931,6 +964,7 @@ class BaseAgent:
         random actions, as a baseline. Training-only signal changes (reward clipping,
         life-loss terminals) do not apply and normalization statistics are frozen.
         """
+        self.weights_changed()
         recording = video_dir is not None or frame_dir is not None or gif is not None
         if render and not os.environ.get('DISPLAY'):
             print('No display found: --render ignored (use --video-dir, --frame-dir or --gif to see the agent).')
@@ -1097,7 +1131,9 @@ class OnPolicy(BaseAgent):
         return rollout
 
     def train_iteration(self) -> dict[str, float]:
-        return self.update(self.collect_rollout())
+        losses = self.update(self.collect_rollout())
+        self.weights_changed()
+        return losses
 
 
 class ActorCritic(OnPolicy):
@@ -1148,6 +1184,14 @@ class ActorCritic(OnPolicy):
         outputs = self.models[self.model_roles[0]](observations, training=training)
         return self.make_distribution(outputs), tf.squeeze(outputs[1], -1)
 
+    def host_policy_and_values(self, observations: np.ndarray) -> tuple[list[np.ndarray], np.ndarray] | None:
+        """``policy_and_values`` in NumPy: the policy model's outputs and the values, or None."""
+        policy = self.host(self.model_roles[0])
+        if policy is None:
+            return None
+        outputs = policy(observations)
+        return outputs, outputs[1][:, 0]
+
     @tf.function(reduce_retracing=True)
     def _act(self, observations, deterministic):
         distribution, values = self.policy_and_values(observations)
@@ -1158,15 +1202,24 @@ class ActorCritic(OnPolicy):
     def _values(self, observations):
         return self.policy_and_values(observations)[1]
 
+    def act(self, observations: np.ndarray, deterministic: bool = False) -> tuple[np.ndarray, ...]:
+        """Actions, their log-probabilities and the state values, as NumPy arrays."""
+        host = self.host_policy_and_values(observations)
+        if host is None:
+            return tuple(tensor.numpy() for tensor in self._act(observations, tf.constant(deterministic)))
+        outputs, values = host
+        return (*host_act(self.distribution, outputs, self.rng, deterministic), values)
+
     def rollout_step(self, observations):
-        actions, log_probs, values = self._act(observations, tf.constant(False))
-        return actions.numpy(), {'log_probs': log_probs.numpy(), 'values': values.numpy()}
+        actions, log_probs, values = self.act(observations)
+        return actions, {'log_probs': log_probs, 'values': values}
 
     def values(self, observations):
-        return self._values(observations).numpy()
+        host = self.host_policy_and_values(observations)
+        return self._values(observations).numpy() if host is None else host[1]
 
     def policy(self, observations, deterministic=False):
-        return self._act(observations, tf.constant(deterministic))[0].numpy()
+        return self.act(observations, deterministic)[0]
 
 
 class OffPolicy(BaseAgent):
@@ -1260,6 +1313,12 @@ class OffPolicy(BaseAgent):
         batch['observations'] = self.normalize_observations(batch['observations'])
         batch['next_observations'] = self.normalize_observations(batch['next_observations'])
         return batch
+
+    def sample_batches(self, count: int) -> dict[str, np.ndarray]:
+        """``count`` batches drawn at once, stacked on a new leading axis (for a compiled loop of steps)."""
+        size = self.config.buffer_batch_size
+        batch = self.sample(batch_size=count * size)
+        return {name: values.reshape(count, size, *values.shape[1:]) for name, values in batch.items()}
 
     def train_iteration(self) -> dict[str, float]:
         if len(self.buffer) < self.initial_size:

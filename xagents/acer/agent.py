@@ -10,7 +10,7 @@ import tensorflow as tf
 from xagents.acer.cli import MODEL_ROLES, ACERConfig
 from xagents.base import ActorCritic
 from xagents.utils.buffers import SegmentBuffer
-from xagents.utils.distributions import Categorical
+from xagents.utils.distributions import Categorical, host_act, log_softmax
 from xagents.utils.rl_math import retrace_targets
 
 EPSILON = 1e-6
@@ -100,9 +100,21 @@ class ACER(ActorCritic):
         logits = self.model(observations)[0]
         return Categorical(logits).sample(self.tf_rng), tf.nn.softmax(logits)
 
+    def host_policy_and_values(self, observations):
+        model = self.host('model')
+        if model is None:
+            return None
+        logits, q_values = model(observations)
+        return [logits], (np.exp(log_softmax(logits)) * q_values).sum(-1)
+
     def rollout_step(self, observations):
-        actions, probs = self._sample(observations)
-        return actions.numpy(), {'behaviour_probs': probs.numpy()}
+        model = self.host('model')
+        if model is None:
+            actions, probs = self._sample(observations)
+            return actions.numpy(), {'behaviour_probs': probs.numpy()}
+        logits = model(observations)[0]
+        actions, _ = host_act(Categorical, [logits], self.rng)
+        return actions, {'behaviour_probs': np.exp(log_softmax(logits))}
 
     def train_iteration(self):
         rollout = self.collect_rollout()
@@ -118,6 +130,7 @@ class ACER(ActorCritic):
         if len(self.buffer) >= self.config.buffer_initial_size:
             for _ in range(self.rng.poisson(self.config.replay_ratio)):
                 losses = self._train(**self.buffer.sample())
+        self.weights_changed()
         return {name: value.numpy() for name, value in losses.items()}
 
     @tf.function(reduce_retracing=True)

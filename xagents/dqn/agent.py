@@ -42,6 +42,7 @@ class DQN(OffPolicy):
         self.target_model.set_weights(model.get_weights())
         self.iterations = 0
         self.last_sync = 0
+        self._train_batches = self.compiled(self.train_batches)
 
     @classmethod
     def output_units(cls, envs, config):
@@ -93,7 +94,12 @@ class DQN(OffPolicy):
         return tf.argmax(self.q_values(self.model, observations), axis=-1, output_type=tf.int32)
 
     def policy(self, observations, deterministic=True):
-        return self._greedy(observations).numpy()
+        model = self.host('model')
+        if model is None:
+            return self._greedy(observations).numpy()
+        outputs = model(observations)[0]
+        # The dueling combination adds the same amount to every action: the argmax is that of A.
+        return (outputs[:, 1:] if self.config.dueling else outputs).argmax(-1).astype(np.int32)
 
     def explore(self, observations):
         actions = self.policy(observations)
@@ -102,8 +108,7 @@ class DQN(OffPolicy):
             actions[random] = self.rng.integers(0, self.action_space.n, random.sum())
         return actions
 
-    @tf.function(reduce_retracing=True)
-    def _train(self, observations, actions, rewards, next_observations, terminals, discounts, weights):
+    def gradient_step(self, observations, actions, rewards, next_observations, terminals, discounts, weights=None):
         next_target_q = self.q_values(self.target_model, next_observations)
         next_online_q = self.q_values(self.model, next_observations) if self.config.double else None
         targets = tf.stop_gradient(q_targets(rewards, terminals, next_target_q, discounts, next_online_q))
@@ -112,31 +117,45 @@ class DQN(OffPolicy):
             q_all = self.q_values(self.model, observations, training=True)
             q_values = tf.gather(q_all, tf.cast(actions, tf.int32), batch_dims=1)
             huber = keras.losses.huber(targets[:, None], q_values[:, None])
-            loss = tf.reduce_mean(weights * huber)
+            loss = tf.reduce_mean(huber if weights is None else weights * huber)
         gradients = tape.gradient(loss, variables)
         if self.config.grad_norm is not None:
             gradients, _ = tf.clip_by_global_norm(gradients, self.config.grad_norm)
         self.model.optimizer.apply_gradients(zip(gradients, variables))
         return {'loss': loss, 'q': tf.reduce_mean(q_values)}, targets - q_values
 
-    def train_step(self) -> dict[str, tf.Tensor]:
-        """One gradient step on a sampled batch (updating priorities when replay is prioritized)."""
+    @tf.function(reduce_retracing=True)
+    def _train(self, **batch):
+        return self.gradient_step(**batch)
+
+    def train_batches(self, batches):
+        """``gradient_steps`` updates, one per leading index of ``batches`` (compiled as ``_train_batches``)."""
+        losses = {'loss': tf.constant(0.0), 'q': tf.constant(0.0)}
+        for index in tf.range(tf.shape(batches['rewards'])[0]):
+            losses, _ = self.gradient_step(**{name: values[index] for name, values in batches.items()})
+        return losses
+
+    def train_steps(self) -> dict[str, tf.Tensor]:
+        """``gradient_steps`` gradient steps on sampled batches.
+
+        Uniform replay draws every batch at once and runs the steps in one compiled loop;
+        prioritized replay samples each batch after the previous step's priority update.
+        """
         if not self.config.prioritized:
-            batch = self.sample()
-            losses, _ = self._train(**batch, weights=np.ones_like(batch['rewards']))
-            return losses
-        batch = self.sample(beta=self.per_beta)
-        indices = batch.pop('indices')
-        losses, td_errors = self._train(**batch)
-        self.buffer.update_priorities(indices, td_errors.numpy())
+            return self._train_batches(self.sample_batches(self.config.gradient_steps))
+        for _ in range(self.config.gradient_steps):
+            batch = self.sample(beta=self.per_beta)
+            indices = batch.pop('indices')
+            losses, td_errors = self._train(**batch)
+            self.buffer.update_priorities(indices, td_errors.numpy())
         return losses
 
     def update(self):
         self.iterations += 1
         if self.iterations % self.config.train_frequency:
             return self.losses
-        for _ in range(self.config.gradient_steps):
-            losses = self.train_step()
+        losses = self.train_steps()
+        self.weights_changed()
         if self.steps - self.last_sync >= self.config.target_sync_steps:
             self.target_model.set_weights(self.model.get_weights())
             self.last_sync = self.steps

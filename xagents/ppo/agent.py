@@ -29,6 +29,7 @@ class PPO(ActorCritic):
         super().__init__(envs, model, **kwargs)
         self.model = self.models['model']
         self.minibatch_size = self.rollout_minibatch_size(self.config.mini_batches)
+        self._train = self.compiled(self.train_epochs)
 
     def update(self, rollout):
         advantages = generalized_advantages(
@@ -68,8 +69,8 @@ class PPO(ActorCritic):
         loss = policy_loss + config.value_loss_coef * value_loss - config.entropy_coef * entropy
         return loss, {'loss': loss, 'policy_loss': policy_loss, 'value_loss': value_loss, 'entropy': entropy}
 
-    @tf.function(reduce_retracing=True)
-    def _train(self, observations, actions, old_log_probs, advantages, returns, old_values):
+    def train_epochs(self, observations, actions, old_log_probs, advantages, returns, old_values):
+        """``ppo_epochs`` passes of ``mini_batches`` minibatch steps over the rollout (compiled as ``_train``)."""
         size = tf.shape(advantages)[0]
         variables = self.model.trainable_variables
         metrics = {name: tf.constant(0.0) for name in ('loss', 'policy_loss', 'value_loss', 'entropy')}

@@ -55,4 +55,29 @@ PRESETS = {
         normalize_reward=False,
         opt_epsilon=1e-5,
     ),
+    # RL Zoo's: 16 envs x 1024 steps in minibatches of 64, 4 epochs.
+    'LunarLander-v3': dict(
+        n_envs=16,
+        n_steps=1024,
+        mini_batches=256,
+        ppo_epochs=4,
+        lam=0.98,
+        gamma=0.999,
+        lr=3e-4,
+        clip_norm=0.2,
+        entropy_coef=0.01,
+        opt_epsilon=1e-5,
+    ),
+    # RL Zoo's Atari settings without the linear schedules.
+    'PongNoFrameskip-v4': dict(
+        preprocess=True,
+        n_envs=8,
+        n_steps=128,
+        mini_batches=4,
+        ppo_epochs=4,
+        lr=2.5e-4,
+        clip_norm=0.1,
+        entropy_coef=0.01,
+        opt_epsilon=1e-5,
+    ),
 }

@@ -41,6 +41,7 @@ class TD3(OffPolicy):
             self.critics.append(twin)
         self.target_actor = self.target_of(actor)
         self.target_critics = [self.target_of(model) for model in self.critics]
+        self._train = self.compiled(self.train_batches)
         space = self.action_space
         self.action_center = (space.high + space.low) / 2
         self.action_scale = (space.high - space.low) / 2
@@ -112,7 +113,8 @@ class TD3(OffPolicy):
         return self.actor(observations)
 
     def policy(self, observations, deterministic=True):
-        return self._deterministic(observations).numpy()
+        actor = self.host('actor')
+        return self._deterministic(observations).numpy() if actor is None else actor(observations)[0]
 
     def explore(self, observations):
         actions = self.policy(observations)
@@ -152,9 +154,8 @@ class TD3(OffPolicy):
             polyak_update(target.weights, critic.weights, tau)
         return loss
 
-    @tf.function(reduce_retracing=True)
-    def _train(self, batches):
-        """``gradient_steps`` updates, one per leading index of ``batches``."""
+    def train_batches(self, batches):
+        """``gradient_steps`` updates, one per leading index of ``batches`` (compiled as ``_train``)."""
         critic_loss, actor_loss = tf.constant(0.0), tf.constant(0.0)
         for index in tf.range(tf.shape(batches['rewards'])[0]):
             batch = {name: values[index] for name, values in batches.items()}
@@ -168,7 +169,6 @@ class TD3(OffPolicy):
         self.iterations += 1
         if self.iterations % self.config.train_frequency:
             return self.losses
-        steps, size = self.config.gradient_steps, self.config.buffer_batch_size
-        batch = self.sample(batch_size=steps * size)
-        batches = {name: values.reshape(steps, size, *values.shape[1:]) for name, values in batch.items()}
-        return {name: float(value) for name, value in self._train(batches).items()}
+        losses = self._train(self.sample_batches(self.config.gradient_steps))
+        self.weights_changed()
+        return {name: float(value) for name, value in losses.items()}

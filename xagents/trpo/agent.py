@@ -48,6 +48,12 @@ class TRPO(ActorCritic):
         values = tf.squeeze(self.critic(observations, training=training), -1)
         return self.make_distribution(self.actor_outputs(observations, training)), values
 
+    def host_policy_and_values(self, observations):
+        actor, critic = self.host('actor'), self.host('critic')
+        if actor is None or critic is None:
+            return None
+        return actor(observations), critic(observations)[0][:, 0]
+
     def update(self, rollout):
         config = self.config
         advantages = generalized_advantages(

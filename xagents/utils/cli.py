@@ -273,6 +273,13 @@ class AgentConfig:
     snapshot_interval: int | None = hp(
         None, "Every n steps, keep a checkpoint in the run's snapshots/ (play it with --snapshot)", positive=True
     )
+    jit_compile: bool = hp(
+        os.environ.get('XAGENTS_JIT', '1') != '0',
+        'Compile the updates with XLA: faster updates after a compile of a few seconds (XAGENTS_JIT=0: off by default)',
+    )
+    host_inference: bool = hp(
+        True, 'Act with dense models computed in NumPy on the host (--no-host-inference: in TensorFlow)'
+    )
     seed: int | None = hp(None, 'Random seed: the same seed repeats a CPU run exactly')
 
     def __post_init__(self):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import gymnasium as gym
+import numpy as np
 import tensorflow as tf
 
 
@@ -59,6 +60,33 @@ class DiagGaussian:
             other.log_std - self.log_std + 0.5 * (ratio + tf.square((self.mean - other.mean) / other.std) - 1.0),
             axis=-1,
         )
+
+
+def log_softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = logits - logits.max(-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
+
+
+def host_act(
+    distribution: type, outputs: list[np.ndarray], rng: np.random.Generator, deterministic: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """Actions and their log-probabilities from policy outputs in NumPy, drawn with ``rng``.
+
+    The same distributions as the classes above (``outputs[0]`` holds the logits or the
+    means, ``outputs[-1]`` the log-stds), for acting on the host without a TensorFlow call.
+    """
+    if distribution is Categorical:
+        logits = outputs[0]
+        log_probs = log_softmax(logits)
+        if not deterministic:
+            logits = logits + rng.gumbel(size=logits.shape)
+        actions = logits.argmax(-1).astype(np.int32)
+        return actions, log_probs[np.arange(len(actions)), actions]
+    mean, log_std = outputs[0], outputs[-1]
+    noise = np.zeros_like(mean) if deterministic else rng.standard_normal(mean.shape, np.float32)
+    actions = mean + np.exp(log_std) * noise
+    log_probs = (-0.5 * np.square(noise) - log_std - np.float32(0.5 * math.log(2 * math.pi))).sum(-1)
+    return actions, log_probs
 
 
 def distribution_for(action_space: gym.Space):
