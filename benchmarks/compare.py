@@ -546,16 +546,9 @@ def write_tables(output: Path, meta: dict, runs: list[dict]) -> str:
         for name, libraries in results.items():
             for library, s in libraries.items():
                 writer.writerow([name, library, *(s.get(key, '') for key in keys)])
-    text = '\n'.join(
-        [
-            f'Machine: {meta["machine"]}. {meta["versions"]}.',
-            '',
-            *learning_table(results),
-            '',
-            *throughput_table(results),
-            '',
-        ]
-    )
+    tables = [table for table in (learning_table(results), throughput_table(results)) if len(table) > 2]
+    text = '\n\n'.join([f'Machine: {meta["machine"]}. {meta["versions"]}.', *('\n'.join(table) for table in tables)])
+    text += '\n'
     (output / 'results.md').write_text(text)
     return text
 
