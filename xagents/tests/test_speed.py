@@ -93,9 +93,13 @@ def test_host_models_read_new_weights_after_an_update():
     np.testing.assert_allclose(after, agent.model(inputs)[0].numpy(), rtol=1e-5, atol=1e-6)
 
 
-def test_a_convolutional_model_stays_in_tensorflow():
-    agent = PPO.from_env('PongNoFrameskip-v4', preprocess=True, n_envs=1, n_steps=4, mini_batches=1, quiet=True)
+def test_a_convolutional_model_stays_in_tensorflow_without_xla():
+    agent = PPO.from_env(
+        'PongNoFrameskip-v4', preprocess=True, n_envs=1, n_steps=4, mini_batches=1, quiet=True, jit_compile=True
+    )
     assert HostModel.of(agent.model) is None
+    assert not agent._train._jit_compile
+    assert PPO.from_env('CartPole-v1', quiet=True, jit_compile=True)._train._jit_compile
     assert agent.host('model') is None
     assert agent.policy(agent.envs.reset(seed=0)[0]).shape == (1,)
 

@@ -275,7 +275,8 @@ class AgentConfig:
     )
     jit_compile: bool = hp(
         os.environ.get('XAGENTS_JIT', '1') != '0',
-        'Compile the updates with XLA: faster updates after a compile of a few seconds (XAGENTS_JIT=0: off by default)',
+        'Compile the updates of dense models with XLA: faster updates after a compile of a few seconds '
+        '(XAGENTS_JIT=0: off by default; models with convolutions never use it)',
     )
     host_inference: bool = hp(
         True, 'Act with dense models computed in NumPy on the host (--no-host-inference: in TensorFlow)'
