@@ -572,6 +572,15 @@ def plot_curves(output: Path, runs: list[dict]) -> None:
 
 
 # ------------------------------------------------------------------------------ main
+def commit() -> str:
+    """The xagents commit a run used, with ``+changes`` when the work tree differed from it."""
+    root = Path(__file__).parent.parent
+    git = lambda *args: subprocess.run(['git', *args], cwd=root, capture_output=True, text=True).stdout.strip()  # noqa: E731
+    head = git('rev-parse', '--short', 'HEAD') or 'unknown'
+    changed = git('status', '--porcelain', '--untracked-files=no', '--', 'xagents', 'benchmarks/compare.py')
+    return head + ('+changes' if changed else '')
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--tasks', nargs='+', choices=list(TASKS), default=list(TASKS))
@@ -626,6 +635,7 @@ def main():
                 result = json.loads(process.stdout.split('RESULT ', 1)[1])
                 run = {'task': name, 'library': library, 'seed': seed, 'history': str(history), **result}
                 run['finished'] = datetime.datetime.now().isoformat(timespec='seconds')
+                run['commit'] = commit()
                 runs.append(run)
                 store.write_text(json.dumps({**meta, 'runs': runs}, indent=1, default=float))
                 print(name, library, seed, {key: run[key] for key in ('steps', 'wall_s', 'reached')}, flush=True)
