@@ -388,6 +388,8 @@ def run_peer(task: Task, seed: int, history: Path) -> dict:
     from stable_baselines3.common.evaluation import evaluate_policy
     from stable_baselines3.common.vec_env import VecFrameStack, VecNormalize
 
+    from xagents.utils.envs import register_atari
+
     episodes = {'steps': [], 'rewards': [], 'lengths': [], 'times': []}
 
     class Record(BaseCallback):
@@ -405,6 +407,7 @@ def run_peer(task: Task, seed: int, history: Path) -> dict:
 
     def make(n_envs, env_seed):
         if task.env == PONG:
+            register_atari()
             return VecFrameStack(make_atari_env(task.env, n_envs=n_envs, seed=env_seed), 4)
         return make_vec_env(task.env, n_envs=n_envs, seed=env_seed)
 
