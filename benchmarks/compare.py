@@ -239,7 +239,8 @@ def sb3_dqn_lunarlander(envs, seed):
 def sb3_dqn_pong(envs, seed):
     from stable_baselines3 import DQN
 
-    # RL Zoo's Atari settings, learning from step 1,000 (not 100,000) as the xagents run does.
+    # RL Zoo's Atari settings, learning from step 1,000 (not 100,000) as the xagents run does, on
+    # 4 envs with one gradient step per vector step: RL Zoo's 1 per 4 env steps, as xagents' preset.
     return DQN(
         'CnnPolicy',
         envs,
@@ -249,7 +250,7 @@ def sb3_dqn_pong(envs, seed):
         learning_starts=1000,
         gamma=0.99,
         target_update_interval=1000,
-        train_freq=4,
+        train_freq=1,
         gradient_steps=1,
         exploration_fraction=0.1,
         exploration_final_eps=0.01,
