@@ -13,7 +13,8 @@ Results go to ``--output`` (default ``benchmarks/results``): ``runs.json`` (ever
 appended as it finishes: an interrupted benchmark goes on where it stopped when started
 again with the same output), ``results.csv`` and ``results.md`` (the tables), the
 training histories in ``histories/`` (SB3's episodes in the xagents history format) and
-the learning curves in ``curves/``, drawn by ``xagents plot``.
+the learning curves in ``curves/``, drawn by ``xagents plot``. The xagents run folders stay in
+``agents/`` (not committed), for ``xagents play --run``.
 
     pip install -e .[bench]
     python benchmarks/compare.py                      # every task, seeds 0 1 2
@@ -36,7 +37,6 @@ import resource
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -364,12 +364,14 @@ def run_xagents(task: Task, seed: int, history: Path) -> dict:
     values = dict(importlib.import_module(f'xagents.{task.agent}.cli').PRESETS.get(task.env, {}))
     values.update(task.flags, reward_buffer_size=task.window)
     n_envs = values.pop('n_envs', 1)
-    with tempfile.TemporaryDirectory() as folder:
-        agent = agents[task.agent].from_env(task.env, n_envs=n_envs, seed=seed, quiet=True, output_dir=folder, **values)
-        start = time.perf_counter()
-        reason = agent.fit(target_reward=task.threshold, max_steps=task.budget)
-        wall = time.perf_counter() - start
-        shutil.copy(Path(folder) / 'history.parquet', history)
+    # The run folder stays (not committed) for ``xagents play --run``.
+    folder = history.parent.parent / 'agents' / history.stem
+    shutil.rmtree(folder, ignore_errors=True)
+    agent = agents[task.agent].from_env(task.env, n_envs=n_envs, seed=seed, quiet=True, output_dir=folder, **values)
+    start = time.perf_counter()
+    reason = agent.fit(target_reward=task.threshold, max_steps=task.budget)
+    wall = time.perf_counter() - start
+    shutil.copy(folder / 'history.parquet', history)
     result = {'steps': agent.steps, 'wall_s': wall, 'reached': reason == 'target', 'final_mean': agent.mean_reward}
     if task.throughput:
         envs = create_envs(task.env, n_envs, preprocess=values.get('preprocess', False))
