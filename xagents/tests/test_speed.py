@@ -123,6 +123,27 @@ def test_an_xla_ppo_update_gives_the_plain_update():
         np.testing.assert_allclose(plain, xla, rtol=1e-4, atol=1e-6)
 
 
+@pytest.mark.parametrize('jit', [False, True])
+def test_ppo_epochs_visit_every_transition_once_each(jit):
+    """The compiled update (XLA and plain) splits each epoch's shuffle into minibatches."""
+    agent = PPO.from_env(
+        'CartPole-v1', n_envs=2, n_steps=8, mini_batches=4, ppo_epochs=3, seed=0, quiet=True, jit_compile=jit
+    )
+    visits = tf.Variable(tf.zeros(16))
+
+    def count(observations, *_):
+        indices = tf.cast(observations[:, :1], tf.int32)  # each transition's index is its first feature
+        visits.scatter_nd_add(indices, tf.ones(tf.shape(indices)[0]))
+        loss = 0.0 * tf.add_n([tf.reduce_sum(variable) for variable in agent.model.trainable_variables])
+        return loss, {name: loss for name in ('loss', 'policy_loss', 'value_loss', 'entropy')}
+
+    agent.compute_losses = count
+    observations = tf.tile(tf.range(16, dtype=tf.float32)[:, None], [1, 4])
+    zeros = tf.zeros(16)
+    agent._train(observations, tf.zeros(16, tf.int64), zeros, zeros, zeros, zeros)
+    np.testing.assert_array_equal(visits.numpy(), np.full(16, 3.0))
+
+
 def test_batched_dqn_steps_with_xla_give_the_plain_steps():
     results = {}
     for jit in (False, True):
