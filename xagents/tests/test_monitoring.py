@@ -197,3 +197,26 @@ def test_rendering_atari_envs_keep_their_id(async_envs):
         assert envs.single_observation_space.shape == (84, 84, 4)
     finally:
         envs.close()
+
+
+def test_plot_bands_take_their_curves_colors(tmp_path):
+    import matplotlib
+
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    import pyarrow as pa
+
+    from xagents.utils.history import COLUMNS, plot_history
+
+    paths = []
+    for seed in range(4):
+        path = tmp_path / f'seed{seed}.parquet'
+        values = {name: np.arange(1, 11, dtype=float) * (seed + 1) for name in COLUMNS}
+        pq.write_table(pa.table({name: values[name] for name in COLUMNS}), path)
+        paths.append(path)
+    figure, ax = plt.subplots()
+    plot_history(paths, ['a', 'a', 'b', 'b'], ax=ax)
+    assert len(ax.lines) == len(ax.collections) == 2
+    for line, band in zip(ax.lines, ax.collections):
+        np.testing.assert_allclose(band.get_facecolor()[0][:3], matplotlib.colors.to_rgb(line.get_color()))
+    plt.close(figure)
