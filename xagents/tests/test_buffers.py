@@ -71,6 +71,8 @@ def test_stacked_frames_stored_once_and_rebuilt_exactly():
         np.testing.assert_array_equal(obs, truth[int(action)][0])
         np.testing.assert_array_equal(next_obs, truth[int(action)][1])
     assert batch['observations'].dtype == np.uint8
+    # Contiguous, so handing a batch to TensorFlow does not copy it through a strided view.
+    assert batch['observations'].flags['C_CONTIGUOUS'] and batch['next_observations'].flags['C_CONTIGUOUS']
 
 
 def test_sampling_is_uniform():

@@ -104,6 +104,21 @@ def test_a_convolutional_model_stays_in_tensorflow_without_xla():
     assert agent.policy(agent.envs.reset(seed=0)[0]).shape == (1,)
 
 
+def test_atari_frames_come_channels_last_and_contiguous():
+    """The frame stacks the models take, exactly ALE's, in one contiguous array (no strided copy per call)."""
+    from xagents.utils.envs import create_envs
+
+    envs = create_envs('PongNoFrameskip-v4', 2, preprocess=True)
+    observations = envs.reset(seed=0)[0]
+    raw = envs.env.reset(seed=0)[0]  # the ALE vector env under the channels-last wrapper: (n, stack, h, w)
+    np.testing.assert_array_equal(observations, np.moveaxis(raw, 1, -1))
+    assert observations.flags['C_CONTIGUOUS']
+    for _ in range(3):
+        observations = envs.step(np.zeros(2, np.int64))[0]
+        assert observations.shape == (2, 84, 84, 4) and observations.flags['C_CONTIGUOUS']
+    envs.close()
+
+
 def test_trpo_with_host_inference_off_acts_in_tensorflow():
     agent = TRPO.from_env('CartPole-v1', n_envs=2, seed=0, quiet=True, host_inference=False)
     assert agent.host('actor') is None

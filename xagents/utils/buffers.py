@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from xagents.utils.envs import stack_last
+
 
 class ReplayBuffer:
     """Uniform replay of ``(obs, action, n-step return, next_obs, terminal)`` across vector envs.
@@ -125,9 +127,8 @@ class ReplayBuffer:
     def _observations(self, newest: np.ndarray, envs: np.ndarray) -> np.ndarray:
         if not self.stacked:
             return self.frames[newest % self.frame_capacity, envs]
-        offsets = np.arange(1 - self.stack, 1)
-        frames = self.frames[(newest[:, None] + offsets) % self.frame_capacity, envs[:, None]]
-        return np.moveaxis(frames, 1, -1)
+        offsets = range(1 - self.stack, 1)
+        return stack_last(self.frames[(newest + offset) % self.frame_capacity, envs] for offset in offsets)
 
     def _indices(self, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
         """``(slots, envs)`` of ``batch_size`` stored transitions, uniformly."""

@@ -79,6 +79,23 @@ def _atari_game(env_id: str) -> str:
     return ''.join('_' + c.lower() if c.isupper() and i else c.lower() for i, c in enumerate(name))
 
 
+def stack_last(frames) -> np.ndarray:
+    """Same-shape arrays stacked on a new last axis, as one contiguous array.
+
+    Writing each frame into its channel is about 5x faster for uint8 Atari frames than
+    copying a ``np.moveaxis`` view (which TensorFlow would otherwise copy at every call).
+    """
+    frames = list(frames)
+    stacked = np.empty((*frames[0].shape, len(frames)), frames[0].dtype)
+    for channel, frame in enumerate(frames):
+        stacked[..., channel] = frame
+    return stacked
+
+
+def _channels_last(observations: np.ndarray) -> np.ndarray:
+    return stack_last(observations[:, channel] for channel in range(observations.shape[1]))
+
+
 class _ChannelsLast(gym.vector.VectorWrapper):
     """(n, stack, h, w) -> (n, h, w, stack): Keras convolutions want channels last."""
 
@@ -91,14 +108,14 @@ class _ChannelsLast(gym.vector.VectorWrapper):
 
     def reset(self, **kwargs):
         observations, info = self.env.reset(**kwargs)
-        return np.moveaxis(observations, 1, -1), info
+        return _channels_last(observations), info
 
     def step(self, actions):
         observations, rewards, terminated, truncated, info = self.env.step(actions)
         done = terminated | truncated
         if done.any():
-            info = {**info, 'final_obs': np.moveaxis(final_observations(info, observations, done), 1, -1)}
-        return np.moveaxis(observations, 1, -1), rewards, terminated, truncated, info
+            info = {**info, 'final_obs': _channels_last(final_observations(info, observations, done))}
+        return _channels_last(observations), rewards, terminated, truncated, info
 
 
 def create_envs(
