@@ -17,6 +17,9 @@ measured rates. Each library runs in its own process, as in ``compare.py``, and 
 alternate for ``--rounds`` rounds: the speed of this kind of shared machine drifts over
 minutes, so each round's ratio is printed as well as the medians.
 
+Last, xagents trains as ``compare.py`` does (PPO 30,720 steps, DQN 10,000) with its main
+methods timed: the share of the training time that acting, stepping and updating take.
+
     python benchmarks/pong_profile.py [--rounds 3] [--output benchmarks/results/pong-profile.json]
 """
 
@@ -36,6 +39,9 @@ os.environ.setdefault('CUDA_VISIBLE_DEVICES', '-1')
 PONG = 'PongNoFrameskip-v4'
 PPO_ENVS, PPO_STEPS, PPO_BATCH = 8, 128, 256
 DQN_ENVS, DQN_BATCH = 4, 32
+# Training run lengths (compare.py's Pong tasks) and the methods timed in them.
+TRAINING_STEPS = {'ppo': 30_720, 'dqn': 10_000}
+TIMED = {'ppo': ('rollout_step', 'step_envs', 'update'), 'dqn': ('explore', 'collect', 'update')}
 
 
 def timed_ms(function, calls: int, warmup: int = 3) -> float:
@@ -176,6 +182,42 @@ def sb3_parts(calls: int) -> dict:
     return results
 
 
+def timing(method, seconds: dict[str, float], part: str):
+    """``method``, adding the seconds each call takes to ``seconds[part]``."""
+
+    def timed(*args, **kwargs):
+        start = time.perf_counter()
+        result = method(*args, **kwargs)
+        seconds[part] += time.perf_counter() - start
+        return result
+
+    return timed
+
+
+def training_parts(calls: int) -> dict:
+    """Seconds in each ``TIMED`` method of xagents training runs of ``compare.py``'s lengths."""
+    import tempfile
+    from pathlib import Path
+
+    from xagents import DQN, PPO
+    from xagents.dqn.cli import PRESETS as DQN_PRESETS
+    from xagents.ppo.cli import PRESETS as PPO_PRESETS
+
+    results = {}
+    settings = {'ppo': (PPO, PPO_PRESETS[PONG]), 'dqn': (DQN, dict(DQN_PRESETS[PONG], buffer_initial_size=1_000))}
+    for name, (agent_class, values) in settings.items():
+        with tempfile.TemporaryDirectory() as folder:
+            agent = agent_class.from_env(PONG, seed=0, quiet=True, output_dir=Path(folder) / 'run', **values)
+            seconds = dict.fromkeys(TIMED[name], 0.0)
+            for part in TIMED[name]:
+                setattr(agent, part, timing(getattr(agent, part), seconds, part))
+            start = time.perf_counter()
+            agent.fit(max_steps=TRAINING_STEPS[name])
+            results[name] = {'steps': agent.steps, 'wall_s': time.perf_counter() - start, 'seconds': seconds}
+            agent.envs.close()
+    return results
+
+
 def predicted_rate(parts: dict, agent: str) -> float:
     """Training steps/s from the parts' times."""
     if agent == 'ppo':
@@ -184,7 +226,7 @@ def predicted_rate(parts: dict, agent: str) -> float:
 
 
 def run_library(library: str, calls: int) -> dict:
-    """One library's parts, measured in a process of its own."""
+    """One library's parts (or the xagents training runs), measured in a process of its own."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     process = subprocess.run(
         [sys.executable, __file__, '--one', library, '--calls', str(calls)],
@@ -203,11 +245,11 @@ def main() -> None:
     parser.add_argument('--calls', type=int, default=20, help='Timed calls of an update (10x for per-step parts)')
     parser.add_argument('--rounds', type=int, default=3, help='Rounds of both libraries, one after the other')
     parser.add_argument('--output', default=None)
-    parser.add_argument('--one', choices=['xagents', 'sb3'], help=argparse.SUPPRESS)
+    parser.add_argument('--one', choices=['xagents', 'sb3', 'training'], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        parts = (xagents_parts if args.one == 'xagents' else sb3_parts)(args.calls)
-        print('RESULT ' + json.dumps(parts))
+        measure = {'xagents': xagents_parts, 'sb3': sb3_parts, 'training': training_parts}[args.one]
+        print('RESULT ' + json.dumps(measure(args.calls)))
         return
     import numpy as np
 
@@ -228,6 +270,10 @@ def main() -> None:
         per_round = ' '.join(f'{ours / theirs:.2f}x' for ours, theirs in rates)
         print(f'  predicted training steps/s per round, xagents / SB3: {per_round}')
         results[f'{agent}_predicted_steps_per_s'] = rates
+    results['training'] = run_library('training', args.calls)
+    for agent, run in results['training'].items():
+        shares = ', '.join(f'{part} {time:.1f} s ({time / run["wall_s"]:.0%})' for part, time in run['seconds'].items())
+        print(f'xagents {agent.upper()} training, {run["steps"]:,} steps in {run["wall_s"]:.1f} s: {shares}')
     if args.output:
         with open(args.output, 'w') as file:
             json.dump(results, file, indent=2)
