@@ -383,15 +383,40 @@ def run_xagents(task: Task, seed: int, history: Path) -> dict:
     return result
 
 
+def peer_envs(env_id: str, n_envs: int, seed: int):
+    """SB3's vector env of ``env_id``: for Pong, its Atari wrappers and a 4-frame stack."""
+    from stable_baselines3.common.env_util import make_atari_env, make_vec_env
+    from stable_baselines3.common.vec_env import VecFrameStack
+
+    if env_id != PONG:
+        return make_vec_env(env_id, n_envs=n_envs, seed=seed)
+    from xagents.utils.envs import register_atari
+
+    register_atari()
+    return VecFrameStack(make_atari_env(env_id, n_envs=n_envs, seed=seed), 4)
+
+
+def peer_training_envs(task: Task, seed: int):
+    """The envs the task's SB3 agent trains on (normalized where RL Zoo normalizes)."""
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    envs = peer_envs(task.env, task.peer_envs, seed)
+    return VecNormalize(envs, gamma=0.9) if task.peer_normalize else envs
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number above 0."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f'expected a whole number above 0, got {text!r}')
+    return int(text)
+
+
 def run_peer(task: Task, seed: int, history: Path) -> dict:
     import pyarrow as pa
     import pyarrow.parquet as pq
     from stable_baselines3.common.callbacks import BaseCallback
-    from stable_baselines3.common.env_util import make_atari_env, make_vec_env
     from stable_baselines3.common.evaluation import evaluate_policy
-    from stable_baselines3.common.vec_env import VecFrameStack, VecNormalize
-
-    from xagents.utils.envs import register_atari
+    from stable_baselines3.common.vec_env import VecNormalize
 
     episodes = {'steps': [], 'rewards': [], 'lengths': [], 'times': []}
 
@@ -408,15 +433,7 @@ def run_peer(task: Task, seed: int, history: Path) -> dict:
             recent = episodes['rewards'][-task.window :]
             return task.throughput or not (len(recent) == task.window and np.mean(recent) >= task.threshold)
 
-    def make(n_envs, env_seed):
-        if task.env == PONG:
-            register_atari()
-            return VecFrameStack(make_atari_env(task.env, n_envs=n_envs, seed=env_seed), 4)
-        return make_vec_env(task.env, n_envs=n_envs, seed=env_seed)
-
-    envs = make(task.peer_envs, seed)
-    if task.peer_normalize:
-        envs = VecNormalize(envs, gamma=0.9)
+    envs = peer_training_envs(task, seed)
     model = task.peer(envs, seed)
     start = time.perf_counter()
     model.learn(task.budget if task.throughput else task.peer_budget or task.budget, callback=Record())
@@ -436,7 +453,7 @@ def run_peer(task: Task, seed: int, history: Path) -> dict:
             envs, lambda: np.array([envs.action_space.sample()] * envs.num_envs)
         )
         return result
-    evaluation = make(1, EVAL_SEED + seed)
+    evaluation = peer_envs(task.env, 1, EVAL_SEED + seed)
     if task.peer_normalize:
         evaluation = VecNormalize(evaluation, training=False, norm_reward=False)
         evaluation.obs_rms = envs.obs_rms

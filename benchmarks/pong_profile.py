@@ -18,7 +18,8 @@ alternate for ``--rounds`` rounds: the speed of this kind of shared machine drif
 minutes, so each round's ratio is printed as well as the medians.
 
 Last, xagents trains as ``compare.py`` does (PPO 30,720 steps, DQN 10,000) with its main
-methods timed: the share of the training time that acting, stepping and updating take.
+methods timed (``training_split.py``): the share of the training time that acting, stepping
+and updating take.
 
     python benchmarks/pong_profile.py [--rounds 3] [--output benchmarks/results/pong-profile.json]
 """
@@ -33,15 +34,14 @@ import subprocess
 import sys
 import time
 
+from compare import positive_int
+
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
 os.environ.setdefault('CUDA_VISIBLE_DEVICES', '-1')
 
 PONG = 'PongNoFrameskip-v4'
 PPO_ENVS, PPO_STEPS, PPO_BATCH = 8, 128, 256
 DQN_ENVS, DQN_BATCH = 4, 32
-# Training run lengths (compare.py's Pong tasks) and the methods timed in them.
-TRAINING_STEPS = {'ppo': 30_720, 'dqn': 10_000}
-TIMED = {'ppo': ('rollout_step', 'step_envs', 'update'), 'dqn': ('explore', 'collect', 'update')}
 
 
 def timed_ms(function, calls: int, warmup: int = 3) -> float:
@@ -115,14 +115,8 @@ def xagents_parts(calls: int) -> dict:
 def sb3_parts(calls: int) -> dict:
     import numpy as np
     import torch
-    from stable_baselines3.common.env_util import make_atari_env
+    from compare import peer_envs, sb3_dqn_pong, sb3_ppo_pong
     from stable_baselines3.common.utils import obs_as_tensor
-    from stable_baselines3.common.vec_env import VecFrameStack
-
-    from benchmarks.compare import sb3_dqn_pong, sb3_ppo_pong
-    from xagents.utils.envs import register_atari
-
-    register_atari()
 
     def network(policy, batch, actions):
         observations = obs_as_tensor(batch, policy.device)
@@ -146,7 +140,7 @@ def sb3_parts(calls: int) -> dict:
         return list(policy.evaluate_actions(observations, actions)[:2])
 
     results = {}
-    envs = VecFrameStack(make_atari_env(PONG, n_envs=PPO_ENVS, seed=0), 4)
+    envs = peer_envs(PONG, PPO_ENVS, 0)
     model = sb3_ppo_pong(envs, 0)
     model.learn(PPO_ENVS * PPO_STEPS)  # one rollout and one update: the buffer holds a rollout
     observations = model._last_obs
@@ -166,7 +160,7 @@ def sb3_parts(calls: int) -> dict:
     }
     envs.close()
 
-    envs = VecFrameStack(make_atari_env(PONG, n_envs=DQN_ENVS, seed=0), 4)
+    envs = peer_envs(PONG, DQN_ENVS, 0)
     model = sb3_dqn_pong(envs, 0)
     model.learn(1_100)
     observations = model._last_obs
@@ -182,40 +176,12 @@ def sb3_parts(calls: int) -> dict:
     return results
 
 
-def timing(method, seconds: dict[str, float], part: str):
-    """``method``, adding the seconds each call takes to ``seconds[part]``."""
-
-    def timed(*args, **kwargs):
-        start = time.perf_counter()
-        result = method(*args, **kwargs)
-        seconds[part] += time.perf_counter() - start
-        return result
-
-    return timed
-
-
 def training_parts(calls: int) -> dict:
-    """Seconds in each ``TIMED`` method of xagents training runs of ``compare.py``'s lengths."""
-    import tempfile
-    from pathlib import Path
+    """xagents' training time by method in runs of ``compare.py``'s Pong tasks (``training_split.py``)."""
+    from compare import TASKS
+    from training_split import xagents_split
 
-    from xagents import DQN, PPO
-    from xagents.dqn.cli import PRESETS as DQN_PRESETS
-    from xagents.ppo.cli import PRESETS as PPO_PRESETS
-
-    results = {}
-    settings = {'ppo': (PPO, PPO_PRESETS[PONG]), 'dqn': (DQN, dict(DQN_PRESETS[PONG], buffer_initial_size=1_000))}
-    for name, (agent_class, values) in settings.items():
-        with tempfile.TemporaryDirectory() as folder:
-            agent = agent_class.from_env(PONG, seed=0, quiet=True, output_dir=Path(folder) / 'run', **values)
-            seconds = dict.fromkeys(TIMED[name], 0.0)
-            for part in TIMED[name]:
-                setattr(agent, part, timing(getattr(agent, part), seconds, part))
-            start = time.perf_counter()
-            agent.fit(max_steps=TRAINING_STEPS[name])
-            results[name] = {'steps': agent.steps, 'wall_s': time.perf_counter() - start, 'seconds': seconds}
-            agent.envs.close()
-    return results
+    return {agent: xagents_split(TASKS[f'{agent}-pong'], TASKS[f'{agent}-pong'].budget) for agent in ('ppo', 'dqn')}
 
 
 def predicted_rate(parts: dict, agent: str) -> float:
@@ -227,14 +193,8 @@ def predicted_rate(parts: dict, agent: str) -> float:
 
 def run_library(library: str, calls: int) -> dict:
     """One library's parts (or the xagents training runs), measured in a process of its own."""
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    process = subprocess.run(
-        [sys.executable, __file__, '--one', library, '--calls', str(calls)],
-        capture_output=True,
-        text=True,
-        cwd=root,
-        env={**os.environ, 'PYTHONPATH': root},
-    )
+    command = [sys.executable, __file__, '--one', library, '--calls', str(calls)]
+    process = subprocess.run(command, capture_output=True, text=True)
     if process.returncode:
         sys.exit(f'{library} failed:\n{process.stderr[-3000:]}')
     return json.loads(process.stdout.split('RESULT ', 1)[1])
@@ -242,8 +202,8 @@ def run_library(library: str, calls: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--calls', type=int, default=20, help='Timed calls of an update (10x for per-step parts)')
-    parser.add_argument('--rounds', type=int, default=3, help='Rounds of both libraries, one after the other')
+    parser.add_argument('--calls', type=positive_int, default=20, help='Timed calls of an update (10x per-step parts)')
+    parser.add_argument('--rounds', type=positive_int, default=3, help='Rounds of both libraries, one after the other')
     parser.add_argument('--output', default=None)
     parser.add_argument('--one', choices=['xagents', 'sb3', 'training'], help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -260,7 +220,8 @@ def main() -> None:
         'rounds': rounds,
     }
     for agent in ('ppo', 'dqn'):
-        print(f'{agent.upper()} Pong, median of {args.rounds} rounds, milliseconds: xagents, SB3, ratio (per round)')
+        rounds_text = f'{args.rounds} round' + 's' * (args.rounds > 1)
+        print(f'{agent.upper()} Pong, median of {rounds_text}, milliseconds: xagents, SB3, ratio (per round)')
         for part in rounds[0]['xagents'][agent]:
             ours, theirs = ([run[library][agent][part] for run in rounds] for library in libraries)
             per_round = ' '.join(f'{a / b:.2f}' for a, b in zip(ours, theirs))

@@ -20,11 +20,22 @@ import subprocess
 import sys
 import time
 
-from compare import TASKS
-from pong_profile import timing
+from compare import TASKS, peer_training_envs, positive_int
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
 os.environ.setdefault('CUDA_VISIBLE_DEVICES', '-1')
+
+
+def timing(method, seconds: dict[str, float], part: str):
+    """``method``, adding the seconds each call takes to ``seconds[part]``."""
+
+    def timed(*args, **kwargs):
+        start = time.perf_counter()
+        result = method(*args, **kwargs)
+        seconds[part] += time.perf_counter() - start
+        return result
+
+    return timed
 
 
 def xagents_split(task, steps: int) -> dict:
@@ -48,10 +59,7 @@ def xagents_split(task, steps: int) -> dict:
 
 
 def sb3_split(task, steps: int) -> dict:
-    from stable_baselines3.common.env_util import make_vec_env
-
-    envs = make_vec_env(task.env, n_envs=task.peer_envs, seed=0)
-    model = task.peer(envs, 0)
+    model = task.peer(peer_training_envs(task, 0), 0)
     seconds = dict.fromkeys(('predict', 'step', 'train'), 0.0)
     model.predict = timing(model.predict, seconds, 'predict')
     model.policy.forward = timing(model.policy.forward, seconds, 'predict')  # on-policy rollouts call the policy
@@ -64,9 +72,8 @@ def sb3_split(task, steps: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    tasks = [name for name, task in TASKS.items() if task.peer and not task.throughput]
-    parser.add_argument('--task', choices=tasks, required=True)
-    parser.add_argument('--steps', type=int, default=20_000)
+    parser.add_argument('--task', choices=[name for name, task in TASKS.items() if task.peer], required=True)
+    parser.add_argument('--steps', type=positive_int, default=20_000)
     parser.add_argument('--output', default=None, help='JSON file for the two runs')
     parser.add_argument('--one', choices=['xagents', 'sb3'], help=argparse.SUPPRESS)
     args = parser.parse_args()
