@@ -21,5 +21,5 @@ setup(
         'test': ['pytest==9.2.0', 'ruff==0.17.5'],
         'bench': ['torch==2.13.0', 'stable-baselines3==2.9.2', 'sb3-contrib==2.9.2'],
     },
-    entry_points={'console_scripts': ['xagents=xagents.cli:main']},
+    entry_points={'console_scripts': ['xagents=xagents.commands.main:main']},
 )

@@ -61,8 +61,8 @@ def xagents_parts(calls: int) -> dict:
     import tensorflow as tf
 
     from xagents import DQN, PPO
-    from xagents.dqn.cli import PRESETS as DQN_PRESETS
-    from xagents.ppo.cli import PRESETS as PPO_PRESETS
+    from xagents.dqn.config import PRESETS as DQN_PRESETS
+    from xagents.ppo.config import PRESETS as PPO_PRESETS
 
     def network(model, batch):
         observations = tf.constant(batch)
@@ -98,7 +98,7 @@ def xagents_parts(calls: int) -> dict:
     values = dict(DQN_PRESETS[PONG], buffer_max_size=10_000, buffer_initial_size=1_000)
     agent = DQN.from_env(PONG, seed=0, quiet=True, **values)
     agent.reset_envs()
-    agent.fill_buffer()
+    agent.warm_up(lambda *_: None)
     observations = agent.observations
     actions = agent.explore(observations)
     frames = agent.sample()['observations']

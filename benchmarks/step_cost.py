@@ -37,7 +37,7 @@ def main() -> None:
     import numpy as np
 
     from xagents import PPO
-    from xagents.ppo.cli import PRESETS
+    from xagents.ppo.config import PRESETS
 
     agent = PPO.from_env('CartPole-v1', quiet=True, seed=0, **PRESETS['CartPole-v1'])
     observations = agent.envs.reset(seed=0)[0].astype(np.float32)

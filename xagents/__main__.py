@@ -1,3 +1,3 @@
-from xagents.cli import main
+from xagents.commands.main import main
 
 raise SystemExit(main())

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from xagents.a2c.cli import MODEL_ROLES, A2CConfig
-from xagents.base import ActorCritic
-from xagents.utils.rl_math import generalized_advantages
+from xagents.a2c.config import MODEL_ROLES, A2CConfig
+from xagents.core.actor_critic import ActorCritic
+from xagents.utils.rl_math import flatten_time, rollout_advantages
 
 
 class A2C(ActorCritic):
@@ -28,26 +28,29 @@ class A2C(ActorCritic):
 
     def update(self, rollout):
         config = self.config
-        advantages = generalized_advantages(
-            rollout['rewards'], rollout['values'], rollout['dones'], rollout['last_values'], config.gamma, config.lam
+        _, returns = rollout_advantages(rollout, config.gamma, config.lam)
+        losses = self._train(
+            flatten_time(rollout['observations']), flatten_time(rollout['actions']), flatten_time(returns)
         )
-        returns = advantages + rollout['values']
-        flat = lambda array: array.reshape(-1, *array.shape[2:])  # noqa: E731
-        losses = self._train(flat(rollout['observations']), flat(rollout['actions']), flat(returns))
         return {name: value.numpy() for name, value in losses.items()}
+
+    def compute_losses(self, observations, actions, returns):
+        """The total loss and its parts for a batch of transitions and their n-step (or GAE) returns."""
+        config = self.config
+        distribution, values = self.policy_and_values(observations, training=True)
+        advantages = tf.stop_gradient(returns - values)
+        policy_loss = -tf.reduce_mean(distribution.log_prob(actions) * advantages)
+        value_loss = 0.5 * tf.reduce_mean(tf.square(returns - values))
+        entropy = tf.reduce_mean(distribution.entropy())
+        loss = policy_loss + config.value_loss_coef * value_loss - config.entropy_coef * entropy
+        return loss, {'loss': loss, 'policy_loss': policy_loss, 'value_loss': value_loss, 'entropy': entropy}
 
     @tf.function(reduce_retracing=True)
     def _train(self, observations, actions, returns):
-        config = self.config
         variables = self.model.trainable_variables
         with tf.GradientTape() as tape:
-            distribution, values = self.policy_and_values(observations, training=True)
-            advantages = tf.stop_gradient(returns - values)
-            policy_loss = -tf.reduce_mean(distribution.log_prob(actions) * advantages)
-            value_loss = 0.5 * tf.reduce_mean(tf.square(returns - values))
-            entropy = tf.reduce_mean(distribution.entropy())
-            loss = policy_loss + config.value_loss_coef * value_loss - config.entropy_coef * entropy
+            loss, metrics = self.compute_losses(observations, actions, returns)
         gradients = tape.gradient(loss, variables)
-        gradients, _ = tf.clip_by_global_norm(gradients, config.grad_norm)
+        gradients, _ = tf.clip_by_global_norm(gradients, self.config.grad_norm)
         self.model.optimizer.apply_gradients(zip(gradients, variables))
-        return {'loss': loss, 'policy_loss': policy_loss, 'value_loss': value_loss, 'entropy': entropy}
+        return metrics

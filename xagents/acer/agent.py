@@ -7,8 +7,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from xagents.acer.cli import MODEL_ROLES, ACERConfig
-from xagents.base import ActorCritic
+from xagents.acer.config import MODEL_ROLES, ACERConfig
+from xagents.core.actor_critic import ActorCritic
 from xagents.utils.buffers import SegmentBuffer
 from xagents.utils.distributions import Categorical, host_act, log_softmax
 from xagents.utils.rl_math import retrace_targets

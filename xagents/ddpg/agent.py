@@ -1,6 +1,6 @@
 """Deep Deterministic Policy Gradient, as TD3's machinery with one critic."""
 
-from xagents.ddpg.cli import DDPGConfig
+from xagents.ddpg.config import DDPGConfig
 from xagents.td3.agent import TD3
 
 

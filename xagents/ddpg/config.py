@@ -6,7 +6,7 @@ those settings are fixed fields here (not flags) and become flags in TD3's confi
 
 import dataclasses
 
-from xagents.utils.cli import OffPolicyConfig, check_range, hp
+from xagents.core.config import OffPolicyConfig, check_range, hp
 
 
 @dataclasses.dataclass

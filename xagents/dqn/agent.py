@@ -7,8 +7,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from xagents.base import OffPolicy
-from xagents.dqn.cli import MODEL_ROLES, DQNConfig
+from xagents.core.off_policy import OffPolicy
+from xagents.dqn.config import MODEL_ROLES, DQNConfig
 from xagents.utils.buffers import PrioritizedReplayBuffer, ReplayBuffer
 from xagents.utils.rl_math import q_targets
 

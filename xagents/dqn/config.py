@@ -2,7 +2,7 @@
 
 import dataclasses
 
-from xagents.utils.cli import OffPolicyConfig, check_range, hp
+from xagents.core.config import OffPolicyConfig, check_range, hp
 
 
 @dataclasses.dataclass

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from xagents.base import ActorCritic
-from xagents.ppo.cli import MODEL_ROLES, PPOConfig
-from xagents.utils.rl_math import generalized_advantages
+from xagents.core.actor_critic import ActorCritic
+from xagents.ppo.config import MODEL_ROLES, PPOConfig
+from xagents.utils.rl_math import flatten_time, rollout_advantages
 
 
 class PPO(ActorCritic):
@@ -32,23 +32,14 @@ class PPO(ActorCritic):
         self._train = self.compiled(self.train_epochs)
 
     def update(self, rollout):
-        advantages = generalized_advantages(
-            rollout['rewards'],
-            rollout['values'],
-            rollout['dones'],
-            rollout['last_values'],
-            self.config.gamma,
-            self.config.lam,
-        )
-        returns = advantages + rollout['values']
-        flat = lambda array: array.reshape(-1, *array.shape[2:])  # noqa: E731
+        advantages, returns = rollout_advantages(rollout, self.config.gamma, self.config.lam)
         losses = self._train(
-            flat(rollout['observations']),
-            flat(rollout['actions']),
-            flat(rollout['log_probs']),
-            flat(advantages),
-            flat(returns),
-            flat(rollout['values']),
+            flatten_time(rollout['observations']),
+            flatten_time(rollout['actions']),
+            flatten_time(rollout['log_probs']),
+            flatten_time(advantages),
+            flatten_time(returns),
+            flatten_time(rollout['values']),
         )
         return {name: value.numpy() for name, value in losses.items()}
 

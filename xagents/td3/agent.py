@@ -7,8 +7,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from xagents.base import OffPolicy
-from xagents.td3.cli import MODEL_ROLES, TD3Config
+from xagents.core.off_policy import OffPolicy
+from xagents.td3.config import MODEL_ROLES, TD3Config
 from xagents.utils.models import ModelReader
 from xagents.utils.rl_math import polyak_update, smoothed_target_actions
 

@@ -2,9 +2,9 @@
 
 import dataclasses
 
-from xagents.ddpg.cli import PRESETS as DDPG_PRESETS
-from xagents.ddpg.cli import DDPGConfig
-from xagents.utils.cli import check_range, hp
+from xagents.core.config import check_range, hp
+from xagents.ddpg.config import PRESETS as DDPG_PRESETS
+from xagents.ddpg.config import DDPGConfig
 
 
 @dataclasses.dataclass

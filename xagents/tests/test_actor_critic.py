@@ -6,19 +6,20 @@ import numpy as np
 import pytest
 
 from xagents import ACER, TRPO, agents
+from xagents.tests.helpers import save_best
 
 NAMES = ['a2c', 'trpo', 'acer']
 
 
 def make(name, tmp_path, env='CartPole-v1', seed=0, **overrides):
-    presets = importlib.import_module(f'xagents.{name}.cli').PRESETS.get(env, {})
+    presets = importlib.import_module(f'xagents.{name}.config').PRESETS.get(env, {})
     values = {**presets, **overrides}
     n_envs = values.pop('n_envs', 2)
     return agents[name].from_env(env, n_envs=n_envs, seed=seed, quiet=True, output_dir=str(tmp_path), **values)
 
 
 def recent_mean(agent, episodes=20):
-    return float(np.mean(agent.history.column('episode_reward')[-episodes:]))
+    return float(np.mean(agent.run.history.column('episode_reward')[-episodes:]))
 
 
 @pytest.mark.parametrize('name', NAMES)
@@ -33,11 +34,11 @@ def test_learns_cartpole_a_little(tmp_path, name):
 def test_save_load_gives_identical_deterministic_actions(tmp_path, name):
     agent = make(name, tmp_path / 'a')
     agent.fit(max_steps=2_000)
-    agent.save_best()
+    save_best(agent)
     observations = np.random.default_rng(0).normal(size=(32, 4)).astype(np.float32)
     expected = agent.policy(observations, deterministic=True)
     fresh = make(name, tmp_path / 'b', seed=5)
-    fresh.load_weights(agent.checkpoint_paths)
+    fresh.load_weights(agent.run.best)
     np.testing.assert_array_equal(fresh.policy(observations, deterministic=True), expected)
     for role, model in agent.models.items():
         for mine, theirs in zip(model.get_weights(), fresh.models[role].get_weights()):
@@ -58,7 +59,7 @@ def test_resume_continues_counters_and_weights(tmp_path, name):
             np.testing.assert_array_equal(mine, theirs)
     resumed.fit(max_steps=steps + 2_000)
     assert resumed.steps >= steps + 2_000
-    assert len(resumed.history.column('step')) == resumed.episodes
+    assert len(resumed.run.history.column('step')) == resumed.episodes
 
 
 @pytest.mark.parametrize('env', ['CartPole-v1', 'Pendulum-v1'])
@@ -117,9 +118,9 @@ def test_atari_smoke_run_plays_back_its_checkpoint(tmp_path, name):
     player = make(name, tmp_path / 'play', env='PongNoFrameskip-v4', n_envs=1, preprocess=True, n_steps=16)
     player.load_weights([tmp_path / 'run'])  # falls back to the run's latest checkpoint
     np.testing.assert_array_equal(player.policy(frames, True), agent.policy(frames, True))
-    agent.save_best()
+    save_best(agent)
     player = make(name, tmp_path / 'play2', env='PongNoFrameskip-v4', n_envs=1, preprocess=True, n_steps=16)
-    player.load_weights(agent.checkpoint_paths)
+    player.load_weights(agent.run.best)
     np.testing.assert_array_equal(player.policy(frames, True), agent.policy(frames, True))
     episodes = player.play(episodes=1, max_steps=100, render=False)
     assert len(episodes) == 1 and episodes[0]['length'] == 100

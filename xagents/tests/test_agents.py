@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from xagents import DQN, PPO
-from xagents.dqn.cli import PRESETS as DQN_PRESETS
-from xagents.ppo.cli import PRESETS as PPO_PRESETS
+from xagents.dqn.config import PRESETS as DQN_PRESETS
+from xagents.ppo.config import PRESETS as PPO_PRESETS
+from xagents.tests.helpers import save_best
 
 
 def preset(presets, env, **overrides):
@@ -26,7 +27,7 @@ def make_dqn(tmp_path, seed=0, **overrides):
 
 
 def recent_mean(agent, episodes=20):
-    return float(np.mean(agent.history.column('episode_reward')[-episodes:]))
+    return float(np.mean(agent.run.history.column('episode_reward')[-episodes:]))
 
 
 def test_ppo_learns_cartpole_a_little(tmp_path):
@@ -46,7 +47,7 @@ def test_ppo_continuous_actions_improve_on_pendulum(tmp_path):
     n_envs, values = preset(PPO_PRESETS, 'Pendulum-v1', n_steps=256, mini_batches=16)
     agent = PPO.from_env('Pendulum-v1', n_envs=n_envs, seed=0, quiet=True, output_dir=str(tmp_path), **values)
     agent.fit(max_steps=40_000)
-    rewards = agent.history.column('episode_reward')
+    rewards = agent.run.history.column('episode_reward')
     assert np.mean(rewards[-20:]) > np.mean(rewards[:20]) + 150
 
 
@@ -54,12 +55,12 @@ def test_ppo_continuous_actions_improve_on_pendulum(tmp_path):
 def test_save_load_gives_identical_deterministic_actions(tmp_path, make):
     agent = make(tmp_path / 'a', normalize_obs=True)
     agent.fit(max_steps=2_000)
-    agent.save_best()
+    save_best(agent)
     observations = np.random.default_rng(0).normal(size=(32, 4)).astype(np.float32)
     expected = agent.policy(agent.normalize_observations(observations), deterministic=True)
     fresh = make(tmp_path / 'b', seed=5, normalize_obs=True)
     assert not np.array_equal(fresh.obs_normalizer.stats.mean, agent.obs_normalizer.stats.mean)
-    fresh.load_weights(agent.checkpoint_paths)
+    fresh.load_weights(agent.run.best)
     np.testing.assert_array_equal(fresh.obs_normalizer.stats.mean, agent.obs_normalizer.stats.mean)
     np.testing.assert_array_equal(
         fresh.policy(fresh.normalize_observations(observations), deterministic=True), expected
@@ -80,7 +81,7 @@ def test_resume_continues_counters_and_history(tmp_path, make):
         np.testing.assert_array_equal(mine, theirs)
     resumed.fit(max_steps=steps + 2_000)
     assert resumed.steps >= steps + 2_000
-    table_steps = resumed.history.column('step')
+    table_steps = resumed.run.history.column('step')
     assert table_steps == sorted(table_steps) and len(table_steps) == resumed.episodes
     assert json.loads((tmp_path / 'config.json').read_text())['agent'] == type(agent).__name__.lower()
 
@@ -99,7 +100,7 @@ def test_same_seed_repeats_a_run_exactly(tmp_path):
         agent = make_ppo(tmp_path / name, seed=3)
         agent.fit(max_steps=3_000)
         runs.append(
-            (agent.history.column('episode_reward'), agent.losses, [w.copy() for w in agent.model.get_weights()])
+            (agent.run.history.column('episode_reward'), agent.losses, [w.copy() for w in agent.model.get_weights()])
         )
     assert runs[0][0] == runs[1][0]
     assert runs[0][1] == runs[1][1]
@@ -158,7 +159,7 @@ def test_tensorboard_scalars_read_back(tmp_path):
             for value in event.summary.value:
                 scalars.setdefault(value.tag, []).append((event.step, float(tf.make_ndarray(value.tensor))))
     rewards = [value for _, value in scalars['episode/reward']]
-    np.testing.assert_allclose(rewards, agent.history.column('episode_reward'), rtol=1e-6)
-    assert [step for step, _ in scalars['episode/length']] == agent.history.column('step')
+    np.testing.assert_allclose(rewards, agent.run.history.column('episode_reward'), rtol=1e-6)
+    assert [step for step, _ in scalars['episode/length']] == agent.run.history.column('step')
     assert {'time/steps_per_second', 'train/learning_rate', 'train/policy_loss'} <= set(scalars)
     assert scalars['train/learning_rate'][-1][1] == pytest.approx(agent.config.lr)

@@ -10,8 +10,8 @@ import pyarrow.parquet as pq
 import pytest
 
 import xagents
-from xagents.cli import main
-from xagents.utils.cli import field_type, flag_name
+from xagents.commands.main import main
+from xagents.core.config import field_type, flag_name
 
 XAGENTS = [sys.executable, '-m', 'xagents']
 
@@ -33,7 +33,7 @@ def test_usage_lists_commands_and_agents(capsys):
 def test_agent_help_table_matches_config(capsys, agent):
     assert main(['train', agent]) == 0
     out = capsys.readouterr().out
-    module = __import__(f'xagents.{agent}.cli', fromlist=['_'])
+    module = __import__(f'xagents.{agent}.config', fromlist=['_'])
     for field in dataclasses.fields(module.CONFIG):
         if not field.metadata:  # fixed settings, such as DDPG's single critic, are not flags
             assert flag_name(field.name) + ' ' not in out
@@ -48,7 +48,7 @@ def test_agent_help_table_matches_config(capsys, agent):
 @pytest.mark.parametrize('agent', list(xagents.AGENTS))
 def test_constructor_defaults_come_from_the_flag_definitions(agent):
     agent_class = xagents.agents[agent]
-    module = __import__(f'xagents.{agent}.cli', fromlist=['_'])
+    module = __import__(f'xagents.{agent}.config', fromlist=['_'])
     assert agent_class.Config is module.CONFIG
     assert agent_class.model_roles == module.MODEL_ROLES
 
@@ -194,9 +194,10 @@ def test_random_baseline_evaluation_written_as_json(tmp_path):
 
 
 def test_preset_switch_can_be_turned_off():
-    from xagents.cli import build_parser, hyperparameters
+    from xagents.commands.common import hyperparameters
+    from xagents.commands.main import build_parser
 
-    module = __import__('xagents.dqn.cli', fromlist=['_'])
+    module = __import__('xagents.dqn.config', fromlist=['_'])
     args = build_parser('train', module).parse_args('--env CartPole-v1 --no-dueling'.split())
     assert hyperparameters(module, args, module.PRESETS['CartPole-v1'])['dueling'] is False
     args = build_parser('train', module).parse_args('--env CartPole-v1'.split())
@@ -212,7 +213,7 @@ def test_plot_of_a_non_history_file_is_a_clear_error(tmp_path, capsys):
 
 
 def test_errors_from_compiled_code_show_their_message_line():
-    from xagents.cli import error_line
+    from xagents.core.errors import error_line
 
     error = TypeError('in user code:\n\n    File "agent.py", line 1, in step  *\n\n    TypeError: dtypes differ\n')
     assert error_line(error) == 'TypeError: dtypes differ'

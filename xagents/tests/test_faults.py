@@ -220,6 +220,12 @@ CATALOGUE = [
         2,
         'is a file',
     ),
+    (
+        '--checkpoints that cannot be created',
+        'train ppo --env CartPole-v1 --max-steps 10 --checkpoints /proc/xa/p.tf',
+        2,
+        '--checkpoints /proc/xa/p.tf cannot be created',
+    ),
     ('resume of a damaged run config', 'train ppo --env CartPole-v1 --resume damaged-run --max-steps 10', 2, 'damaged'),
 ]
 
@@ -328,6 +334,7 @@ def kill_repeatedly(folder: Path, command: list[str], kills: int, seed: int) -> 
     return states
 
 
+@pytest.mark.integration
 def test_runs_killed_at_random_moments_resume_without_losing_or_repeating_history(tmp_path):
     chains = {
         'ppo': 'train ppo --env CartPole-v1 --n-envs 4 --n-steps 32 --max-steps 100000000 --save-interval 0.2',
@@ -358,14 +365,25 @@ def test_runs_killed_at_random_moments_resume_without_losing_or_repeating_histor
 
 
 # ------------------------------------------------------------------- NaN
-def test_a_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path):
-    command = [*XAGENTS, 'train', 'ppo', *TINY_PPO, '--max-steps', '20000', '--save-interval', '0.1']
-    env = {**os.environ, 'TF_CPP_MIN_LOG_LEVEL': '2', 'XAGENTS_TEST_NAN_AT_STEP': '3000'}
-    result = subprocess.run(
-        [*command, '--output-dir', 'run'], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300
-    )
-    assert result.returncode == 1
-    error = result.stderr
+def test_a_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch, capsys):
+    from xagents import PPO
+    from xagents.commands.main import main
+
+    iteration = PPO.train_iteration
+
+    def nan_from_step_3000(agent):
+        losses = iteration(agent)
+        return {**losses, 'loss': float('nan')} if agent.steps >= 3000 else losses
+
+    monkeypatch.setattr(PPO, 'train_iteration', nan_from_step_3000)
+    monkeypatch.chdir(tmp_path)
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_info:
+        # No --seed here: in this process it would turn on TensorFlow's op determinism for the tests after it.
+        main(['train', 'ppo', *TINY_PPO[:-2], '--max-steps', '20000', '--save-interval', '0.1', '--output-dir', 'run'])
+    assert exit_info.value.code == 1
+    error = capsys.readouterr().err
+    monkeypatch.setattr(PPO, 'train_iteration', iteration)
     assert error.count('\n') == 1 and error.startswith('xagents: error: training diverged: loss is nan at step 3,008')
     state = checkpoint_state(tmp_path / 'run' / 'latest')
     assert f'the last good checkpoint (step {state["steps"]:,}) is kept in run' in error
@@ -383,7 +401,8 @@ def test_a_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path):
 
 def test_nan_parameters_are_never_saved_over_a_good_checkpoint(tmp_path):
     from xagents import PPO
-    from xagents.base import TrainingDiverged
+    from xagents.core.errors import TrainingDiverged
+    from xagents.tests.helpers import save_best, save_latest
 
     agent = PPO.from_env('CartPole-v1', n_envs=2, n_steps=16, quiet=True, output_dir=str(tmp_path / 'run'))
     agent.fit(max_steps=200)
@@ -391,9 +410,9 @@ def test_nan_parameters_are_never_saved_over_a_good_checkpoint(tmp_path):
     weight = agent.models['model'].weights[0]
     weight.assign(np.full(weight.shape, np.nan, 'float32'))
     with pytest.raises(TrainingDiverged, match=r'model parameter .* is not finite at step 2\d\d'):
-        agent.save_latest()
+        save_latest(agent)
     with pytest.raises(TrainingDiverged):
-        agent.save_best()
+        save_best(agent)
     assert fingerprint(tmp_path / 'run') == before
 
 
@@ -403,23 +422,23 @@ class SimulatedKill(BaseException):
 
 def test_a_kill_between_history_and_checkpoint_neither_loses_nor_repeats_rows(tmp_path, monkeypatch):
     from xagents import PPO
-    from xagents.base import BaseAgent
+    from xagents.run import checkpoints
 
     run = tmp_path / 'run'
     options = dict(n_envs=2, n_steps=16, quiet=True, save_interval=1e9, seed=0)
     agent = PPO.from_env('CartPole-v1', output_dir=str(run), **options)
-    save = BaseAgent._save
+    save = checkpoints._save
 
     def killed_at_the_second_latest_save(checkpoint, folder):
         if Path(folder).name == 'latest' and (Path(folder) / 'checkpoint').is_file():
             raise SimulatedKill  # the history is written, the checkpoint (still step 0) is not
         save(checkpoint, folder)
 
-    monkeypatch.setattr(BaseAgent, '_save', staticmethod(killed_at_the_second_latest_save))
+    monkeypatch.setattr(checkpoints, '_save', killed_at_the_second_latest_save)
     with pytest.raises(SimulatedKill):
         agent.fit(max_steps=1000)
     assert read_history(run / 'history.parquet').num_rows > 10 and checkpoint_state(run / 'latest')['steps'] == 0
-    monkeypatch.setattr(BaseAgent, '_save', staticmethod(save))
+    monkeypatch.setattr(checkpoints, '_save', save)
     resumed = PPO.from_env('CartPole-v1', **options)
     resumed.resume(run)
     resumed.fit(max_steps=600)
@@ -430,7 +449,7 @@ def test_a_kill_between_history_and_checkpoint_neither_loses_nor_repeats_rows(tm
 
 def test_a_kill_during_the_first_checkpoint_lets_the_run_start_again(tmp_path):
     from xagents import PPO
-    from xagents.base import CheckpointError
+    from xagents.core.errors import CheckpointError
 
     run = tmp_path / 'run'
     PPO.from_env('CartPole-v1', n_envs=2, n_steps=16, quiet=True, output_dir=str(run)).fit(max_steps=100)
@@ -444,12 +463,13 @@ def test_a_kill_during_the_first_checkpoint_lets_the_run_start_again(tmp_path):
 
 def test_a_best_checkpoint_newer_than_the_latest_keeps_its_mark_on_resume(tmp_path):
     from xagents import PPO
+    from xagents.tests.helpers import save_best
 
     run = tmp_path / 'run'
     agent = PPO.from_env('CartPole-v1', n_envs=2, n_steps=16, quiet=True, output_dir=str(run))
     agent.fit(max_steps=100)
-    agent.best_reward, agent.best_eval_reward = 400.0, 450.0
-    agent.save_best()  # then a kill: the latest checkpoint still has the older marks
+    agent.best_reward, agent.run.state['best_eval_reward'] = 400.0, 450.0
+    save_best(agent)  # then a kill: the latest checkpoint still has the older marks
     resumed = PPO.from_env('CartPole-v1', n_envs=2, n_steps=16, quiet=True)
     resumed.resume(run)
-    assert (resumed.best_reward, resumed.best_eval_reward) == (400.0, 450.0)
+    assert (resumed.best_reward, resumed.run.state['best_eval_reward']) == (400.0, 450.0)

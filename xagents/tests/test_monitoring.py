@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from xagents import A2C, PPO
-from xagents.cli import main
+from xagents.commands.main import main
 from xagents.tests.test_cli import run_cli
 from xagents.utils.recording import cubic_schedule
 
@@ -60,8 +60,8 @@ def test_cubic_schedule_is_gymnasiums_default_trigger():
 def test_training_videos_every_k_episodes_with_a_history_row_for_each(tmp_path):
     agent = A2C.from_env('CartPole-v1', seed=0, quiet=True, output_dir=str(tmp_path), video_interval=5)
     agent.fit(max_steps=400)
-    lengths = agent.history.column('episode_length')
-    assert agent.history.column('episode') == list(range(1, agent.episodes + 1))
+    lengths = agent.run.history.column('episode_length')
+    assert agent.run.history.column('episode') == list(range(1, agent.episodes + 1))
     recorded = sorted(int(path.stem.split('-episode-')[1]) for path in (tmp_path / 'videos').glob('*.mp4'))
     # Episodes 0, 5, 10, ... up to the one still running at the end (finished early).
     assert recorded == list(range(0, agent.episodes + 1, 5))
@@ -179,7 +179,7 @@ def test_wandb_without_an_account_logs_offline_in_the_run(tmp_path, monkeypatch,
                 item.key or '/'.join(item.nested_key): json.loads(item.value_json) for item in record.run.config.update
             }
     # One env: one episode per step, so every episode's reward is logged at its own step.
-    np.testing.assert_allclose(logged['episode/reward'], agent.history.column('episode_reward'))
+    np.testing.assert_allclose(logged['episode/reward'], agent.run.history.column('episode_reward'))
     assert {'train/policy_loss', 'train/learning_rate', 'video/path'} <= set(logged)
     assert config['agent'] == 'a2c' and config['hyperparameters']['monitor_session'] == 'smoke'
     videos = list(run_file.parent.glob('files/media/videos/*.mp4'))

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from xagents import DDPG, DQN, TD3
-from xagents.dqn.cli import PRESETS as DQN_PRESETS
+from xagents.dqn.config import PRESETS as DQN_PRESETS
+from xagents.tests.helpers import save_best
 
 FAST = dict(buffer_initial_size=500, buffer_batch_size=64, train_frequency=50, gradient_steps=50, quiet=True)
 
@@ -17,7 +18,7 @@ def make(agent_class, tmp_path, seed=0, **overrides):
 def test_learns_pendulum_a_little(tmp_path, agent_class):
     agent = make(agent_class, tmp_path, gamma=0.98)
     agent.fit(max_steps=6_000)
-    rewards = agent.history.column('episode_reward')
+    rewards = agent.run.history.column('episode_reward')
     # Random actions score about -1200; a critic or actor loss of the wrong sign does not improve on that.
     assert np.mean(rewards[-5:]) > np.mean(rewards[:5]) + 300
 
@@ -36,9 +37,9 @@ def test_td3_has_twin_critics_and_ddpg_one():
 def test_td3_checkpoints_cover_all_three_networks(tmp_path):
     agent = make(TD3, tmp_path / 'a')
     agent.fit(max_steps=1_000)
-    agent.save_best()
+    save_best(agent)
     fresh = make(TD3, tmp_path / 'b', seed=4)
-    fresh.load_weights(agent.checkpoint_paths)
+    fresh.load_weights(agent.run.best)
     for mine, theirs in zip([agent.actor, *agent.critics], [fresh.actor, *fresh.critics]):
         for first, second in zip(mine.get_weights(), theirs.get_weights()):
             np.testing.assert_array_equal(first, second)
@@ -75,7 +76,7 @@ def test_resume_continues_with_the_same_buffer_and_counters(tmp_path, agent_clas
     resumed.fit(max_steps=agent.steps + 500)
     # Training went on from the restored buffer (no refill from scratch) and the counters.
     assert resumed.buffer.count == count + (resumed.steps - agent.steps) // resumed.n_envs
-    assert resumed.history.column('step') == sorted(resumed.history.column('step'))
+    assert resumed.run.history.column('step') == sorted(resumed.run.history.column('step'))
 
 
 def test_dqn_with_every_extension_learns_cartpole_a_little(tmp_path):
@@ -83,7 +84,7 @@ def test_dqn_with_every_extension_learns_cartpole_a_little(tmp_path):
     n_envs = values.pop('n_envs')
     agent = DQN.from_env('CartPole-v1', n_envs=n_envs, seed=0, quiet=True, output_dir=str(tmp_path), **values)
     agent.fit(max_steps=12_000)
-    assert float(np.mean(agent.history.column('episode_reward')[-20:])) > 40
+    assert float(np.mean(agent.run.history.column('episode_reward')[-20:])) > 40
     assert agent.buffer.max_priority > 1.0  # priorities came from TD errors
 
 

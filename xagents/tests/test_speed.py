@@ -174,9 +174,16 @@ def test_batched_dqn_steps_with_xla_give_the_plain_steps():
         np.testing.assert_allclose(plain, xla, rtol=1e-4, atol=1e-6)
 
 
-def test_td3_trains_with_xla():
+def test_td3_trains_with_xla(tmp_path):
     agent = TD3.from_env(
-        'Pendulum-v1', seed=0, quiet=True, jit_compile=True, buffer_initial_size=64, train_frequency=2, gradient_steps=2
+        'Pendulum-v1',
+        seed=0,
+        quiet=True,
+        jit_compile=True,
+        buffer_initial_size=64,
+        train_frequency=2,
+        gradient_steps=2,
+        output_dir=str(tmp_path / 'run'),
     )
     agent.fit(max_steps=70)
     assert np.isfinite(agent.losses['critic_loss'])

@@ -13,17 +13,18 @@ from pathlib import Path
 
 import pytest
 
-from xagents.cli import main
+from xagents.commands.main import main
 from xagents.tests.test_cli import XAGENTS, run_cli
-from xagents.tune import Dimension, search_space, train_flags
+from xagents.tune.command import train_flags
+from xagents.tune.space import Dimension, search_space
 
-PPO_CLI = __import__('xagents.ppo.cli', fromlist=['_'])
-DQN_CLI = __import__('xagents.dqn.cli', fromlist=['_'])
+PPO_CLI = __import__('xagents.ppo.config', fromlist=['_'])
+DQN_CLI = __import__('xagents.dqn.config', fromlist=['_'])
 QUICK = '--trial-steps 600 --eval-episodes 2 --n-steps 16'.split()
 
 
 def space(module, **given):
-    from xagents.utils.cli import EnvOptions
+    from xagents.core.config import EnvOptions
 
     return search_space([EnvOptions, module.CONFIG], {name: list(values) for name, values in given.items()})
 
@@ -45,7 +46,7 @@ def test_gamma_is_searched_as_one_minus_gamma_on_a_log_scale():
 
     dim = space(PPO_CLI, gamma=['0.9', '0.999'])['gamma']
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(0))
-    from xagents.tune import suggest
+    from xagents.tune.space import suggest
 
     gammas = [suggest(study.ask(), {'gamma': dim})['gamma'] for _ in range(200)]
     assert all(0.9 <= gamma <= 0.999 for gamma in gammas)
@@ -70,7 +71,7 @@ def test_gamma_is_searched_as_one_minus_gamma_on_a_log_scale():
     ],
 )
 def test_bad_search_input_is_a_clear_error(given, message):
-    from xagents.tune import TuneError
+    from xagents.tune.options import TuneError
 
     with pytest.raises(TuneError, match=None) as error:
         space(PPO_CLI, **given)
@@ -107,7 +108,8 @@ def test_bad_tune_command_lines_are_one_line_errors(tmp_path, capsys, args, mess
 
 
 def test_train_flags_round_trip_through_the_train_parser():
-    from xagents.cli import build_parser, hyperparameters
+    from xagents.commands.common import hyperparameters
+    from xagents.commands.main import build_parser
 
     values = {'lr': 0.00031234567891, 'n_steps': 64, 'normalize_obs': True, 'value_clip': None, 'n_envs': 4}
     args = build_parser('train', PPO_CLI).parse_args(['--env', 'CartPole-v1', *train_flags(values)])
@@ -119,7 +121,8 @@ def test_train_flags_round_trip_through_the_train_parser():
 def test_a_sampler_seed_repeats_the_choices(sampler):
     import optuna
 
-    from xagents.tune import make_pruner, open_study, suggest
+    from xagents.tune.space import suggest
+    from xagents.tune.study import make_pruner, open_study
 
     given = space(PPO_CLI, lr=['1e-4', '1e-2'], n_steps=['16', '32', '64'], gamma=['0.9', '0.999'])
 
@@ -132,16 +135,17 @@ def test_a_sampler_seed_repeats_the_choices(sampler):
 
 
 def test_trials_of_a_worker_killed_before_its_first_heartbeat_are_failed(tmp_path, monkeypatch):
-    from xagents import tune
+    from xagents.tune import options
+    from xagents.tune import study as tune
 
     storage = tune.make_storage(f'sqlite:///{tmp_path / "study.db"}')
     study = tune.open_study(storage, 's', 'random', tune.make_pruner('none', 1))
     study.ask()  # its worker dies before the first heartbeat
     alive = study.ask()
-    storage.record_heartbeat(alive._trial_id)
+    storage.record_heartbeat(tune.trial_id(storage, study, alive.number))
     tune.fail_dead_trials(study, storage)  # younger than the grace period: left running
     assert [trial.state.name for trial in study.get_trials()] == ['RUNNING', 'RUNNING']
-    monkeypatch.setattr(tune, 'GRACE_PERIOD', 0)
+    monkeypatch.setattr(options, 'GRACE_PERIOD', 0)
     time.sleep(0.01)
     tune.fail_dead_trials(study, storage)
     assert [trial.state.name for trial in study.get_trials()] == ['FAIL', 'RUNNING']  # the heartbeat is fresh
@@ -153,6 +157,7 @@ def trials_of(storage: str, study: str):
     return optuna.load_study(study_name=study, storage=storage).get_trials(deepcopy=False)
 
 
+@pytest.mark.integration
 def test_sqlite_study_reports_the_best_and_its_command_trains(tmp_path):
     model = Path(PPO_CLI.__file__).parent / 'models' / 'ann-actor-critic.cfg'
     args = 'tune ppo --env CartPole-v1 --study s --n-trials 3 --n-jobs 2 --lr 1e-4..1e-2 --mini-batches 1 2'
@@ -191,6 +196,7 @@ def test_sqlite_study_reports_the_best_and_its_command_trains(tmp_path):
     assert other.returncode == 2 and 'was made for: xagents tune ppo --env CartPole-v1' in other.stderr
 
 
+@pytest.mark.integration
 def test_crashing_trials_are_failed_and_the_study_goes_on(tmp_path):
     # 3 minibatches cannot divide a rollout of 16 steps x 8 envs evenly: those trials crash.
     # With this sampler seed the trials choose 3, 1, 1 minibatches.
@@ -204,6 +210,7 @@ def test_crashing_trials_are_failed_and_the_study_goes_on(tmp_path):
     assert 'trial 0 failed (exit code 1: ValueError: ' in result.stdout and f'log: {log})' in result.stdout
 
 
+@pytest.mark.integration
 def test_a_worker_whose_trials_all_fail_stops_with_the_error(tmp_path):
     result = run_cli(tmp_path, *'tune ppo --env CartPole-v1 --study f --n-trials 5 --mini-batches 3'.split(), *QUICK)
     assert result.returncode == 1
@@ -214,12 +221,14 @@ def test_a_worker_whose_trials_all_fail_stops_with_the_error(tmp_path):
 
 
 def worker(tmp_path, n_trials=5):
-    from xagents import tune
+    from xagents.tune.options import TuneOptions
+    from xagents.tune.study import make_pruner, make_storage, open_study
+    from xagents.tune.worker import Worker
 
-    storage = tune.make_storage(f'sqlite:///{tmp_path / "study.db"}')
-    study = tune.open_study(storage, 's', 'random', tune.make_pruner('none', 1))
-    options = tune.TuneOptions(study='s', trial_steps=100, n_trials=n_trials)
-    return tune.Worker(study, storage, {}, {'model_files': None}, options, tmp_path), study, storage
+    storage = make_storage(f'sqlite:///{tmp_path / "study.db"}')
+    study = open_study(storage, 's', 'random', make_pruner('none', 1))
+    options = TuneOptions(study='s', trial_steps=100, n_trials=n_trials)
+    return Worker(study, storage, {}, {'model_files': None}, options, tmp_path), study, storage
 
 
 def test_how_each_trial_ending_is_recorded(tmp_path):
@@ -264,7 +273,7 @@ def test_three_failures_in_a_row_stop_the_worker(tmp_path, capsys):
 
 
 def test_evaluations_are_reported_at_their_scheduled_step():
-    from xagents.tune import scheduled_step
+    from xagents.tune.trial import scheduled_step
 
     # Rollouts of 256 or 128 steps, evaluations every 150 steps, trials of 600 steps: the pruner
     # compares trials at the same steps.
@@ -319,6 +328,7 @@ def start_worker(cwd, *args, env=None):
     )
 
 
+@pytest.mark.integration
 def test_two_workers_share_one_postgresql_study(tmp_path, postgres):
     args = f'tune ppo --env CartPole-v1 --study shared --storage {postgres} --n-trials 4 --lr 1e-4 1e-2'.split()
     workers = [start_worker(tmp_path, *args, *QUICK) for _ in range(2)]
@@ -333,6 +343,7 @@ def test_two_workers_share_one_postgresql_study(tmp_path, postgres):
     assert sorted(printed) == numbers  # each trial run once, by one worker, and none lost
 
 
+@pytest.mark.integration
 def test_a_killed_worker_leaves_the_study_usable(tmp_path, postgres):
     import optuna
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from xagents.base import ActorCritic
-from xagents.trpo.cli import MODEL_ROLES, TRPOConfig
-from xagents.utils.rl_math import generalized_advantages
+from xagents.core.actor_critic import ActorCritic
+from xagents.trpo.config import MODEL_ROLES, TRPOConfig
+from xagents.utils.rl_math import flatten_time, rollout_advantages
 from xagents.utils.trust_region import assign_flat, conjugate_gradient, flat_concat, line_search
 
 
@@ -56,12 +56,9 @@ class TRPO(ActorCritic):
 
     def update(self, rollout):
         config = self.config
-        advantages = generalized_advantages(
-            rollout['rewards'], rollout['values'], rollout['dones'], rollout['last_values'], config.gamma, config.lam
-        )
-        returns = advantages + rollout['values']
+        advantages, returns = rollout_advantages(rollout, config.gamma, config.lam)
         advantages = (advantages - advantages.mean()) / (advantages.std() + config.advantage_epsilon)
-        flat = lambda array: tf.constant(array.reshape(-1, *array.shape[2:]))  # noqa: E731
+        flat = lambda array: tf.constant(flatten_time(array))  # noqa: E731
         observations, actions = flat(rollout['observations']), flat(rollout['actions'])
         old_log_probs, advantages = flat(rollout['log_probs']), flat(advantages)
         old_outputs = self.actor_outputs(observations)

@@ -2,7 +2,7 @@
 
 import dataclasses
 
-from xagents.utils.cli import AgentConfig, check_range, hp
+from xagents.core.config import AgentConfig, check_range, hp
 
 
 @dataclasses.dataclass

@@ -9,6 +9,7 @@ in ``info['final_obs']``. The training loop relies on this to bootstrap on trunc
 from __future__ import annotations
 
 import functools
+import os
 import warnings
 
 import gymnasium as gym
@@ -16,9 +17,17 @@ import numpy as np
 from gymnasium.envs.classic_control.cartpole import CartPoleEnv, CartPoleVectorEnv
 from gymnasium.vector import AutoresetMode
 
-from xagents.utils.recording import use_headless_backends
-
 ATARI_STACK = 4
+
+
+def use_headless_backends() -> None:
+    """Without a display: MuJoCo renders through EGL and pygame through SDL's dummy driver."""
+    if os.environ.get('DISPLAY') or os.environ.get('WAYLAND_DISPLAY'):
+        return
+    os.environ.setdefault('MUJOCO_GL', 'egl')
+    os.environ.setdefault('PYOPENGL_PLATFORM', os.environ['MUJOCO_GL'])
+    os.environ.setdefault('SDL_VIDEODRIVER', 'dummy')
+
 
 use_headless_backends()  # before any environment loads its renderer
 
@@ -71,6 +80,20 @@ def register_atari():
 
     ale_py.ALEInterface.setLoggerMode(ale_py.LoggerMode.Error)  # no banner on stderr for every env
     gym.register_envs(ale_py)
+
+
+class UnknownEnv(ValueError):
+    """An environment id gymnasium does not know."""
+
+
+def check_env_id(env_id: str) -> gym.envs.registration.EnvSpec:
+    """The spec of a registered id (Atari ids register ale-py's envs first); UnknownEnv otherwise."""
+    if env_id.startswith('ALE/') or 'NoFrameskip' in env_id:
+        register_atari()
+    try:
+        return gym.spec(env_id)
+    except gym.error.Error as error:
+        raise UnknownEnv(f'unknown environment {env_id!r}: {str(error).splitlines()[0]}') from None
 
 
 def _atari_game(env_id: str) -> str:
@@ -149,12 +172,7 @@ def create_envs(
     """
     if n_envs < 1:
         raise ValueError(f'--n-envs must be at least 1, got {n_envs}')
-    if env_id.startswith('ALE/') or 'NoFrameskip' in env_id:
-        register_atari()
-    try:
-        spec = gym.spec(env_id)
-    except gym.error.Error as error:
-        raise ValueError(f'unknown environment {env_id!r}: {error}') from None
+    spec = check_env_id(env_id)
     if preprocess:
         if not is_atari(env_id):
             raise ValueError(f'--preprocess is for Atari environments, {env_id} is not one')

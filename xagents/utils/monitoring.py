@@ -93,27 +93,3 @@ class Monitor:
         if self.wandb_run is not None:
             self.wandb_run.finish()
             self.wandb_run = None
-
-
-class Progress:
-    """Progress lines for a long operation: one every ``interval`` seconds, and one at the end.
-
-    Operations that end within ``interval`` print only the final line.
-    """
-
-    def __init__(self, label: str, total: int, unit: str, console: Callable[[str], None] = print, interval=2.0):
-        import time
-
-        self.clock = time.perf_counter
-        self.label, self.total, self.unit, self.console, self.interval = label, total, unit, console, interval
-        self.start = self.last = self.clock()
-
-    def update(self, done: int) -> None:
-        now = self.clock()
-        if now - self.last >= self.interval:
-            self.last = now
-            self.console(f'{self.label}: {done:,}/{self.total:,} {self.unit} ({done / max(self.total, 1):.0%})')
-
-    def finish(self, summary: str = '') -> None:
-        seconds = self.clock() - self.start
-        self.console(f'{self.label}: {summary or f"{self.total:,} {self.unit}"} ({seconds:.1f} s)')

@@ -1,8 +1,7 @@
 """Headless recording of environment frames: H.264 mp4 videos, jpg frames and gifs.
 
-Frames come from ``render_mode='rgb_array'`` environments. Without a display the GL
-and SDL backends are set before any environment loads (EGL for MuJoCo, SDL's dummy
-driver for pygame), so recording works the same on a server as on a desktop.
+Frames come from ``render_mode='rgb_array'`` environments, which work the same on a
+server as on a desktop (:func:`xagents.utils.envs.use_headless_backends`).
 """
 
 from __future__ import annotations
@@ -16,15 +15,6 @@ import numpy as np
 GIF_MAX_WIDTH = 320
 ALE_FPS = 60
 ATARI_FRAME_SKIP = 4
-
-
-def use_headless_backends() -> None:
-    """Without a display: MuJoCo renders through EGL and pygame through SDL's dummy driver."""
-    if os.environ.get('DISPLAY') or os.environ.get('WAYLAND_DISPLAY'):
-        return
-    os.environ.setdefault('MUJOCO_GL', 'egl')
-    os.environ.setdefault('PYOPENGL_PLATFORM', os.environ['MUJOCO_GL'])
-    os.environ.setdefault('SDL_VIDEODRIVER', 'dummy')
 
 
 def video_fps(envs, preprocess: bool = False) -> float:

@@ -42,6 +42,19 @@ def generalized_advantages(
     return advantages
 
 
+def rollout_advantages(rollout: dict[str, np.ndarray], gamma: float, lam: float) -> tuple[np.ndarray, np.ndarray]:
+    """GAE advantages and the returns ``advantages + values`` of an on-policy rollout, both time-major."""
+    advantages = generalized_advantages(
+        rollout['rewards'], rollout['values'], rollout['dones'], rollout['last_values'], gamma, lam
+    )
+    return advantages, advantages + rollout['values']
+
+
+def flatten_time(array: np.ndarray) -> np.ndarray:
+    """A time-major ``(n_steps, n_envs, ...)`` array as one batch ``(n_steps * n_envs, ...)``."""
+    return array.reshape(-1, *array.shape[2:])
+
+
 def q_targets(
     rewards: tf.Tensor,
     terminals: tf.Tensor,

@@ -1,0 +1,116 @@
+"""What the commands share: failing with one line, the agent's config module, model and env flags."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import os
+import sys
+
+import xagents
+from xagents.core.config import AgentConfig, EnvOptions, flag_name
+
+# With --debug anywhere on the command line, errors show their traceback.
+DEBUG = False
+
+
+def fail(message: str, code: int = 2):
+    sys.stderr.write(f'xagents: error: {message}\n')
+    raise SystemExit(code)
+
+
+def agent_module(name: str):
+    """The config module of agent ``name`` (``xagents/<name>/config.py``): CONFIG, MODEL_ROLES, PRESETS."""
+    if name not in xagents.AGENTS:
+        fail(f'unknown agent {name!r}, expected one of: {", ".join(xagents.AGENTS)}')
+    return importlib.import_module(f'xagents.{name}.config')
+
+
+def model_flag(role: str) -> str:
+    """The destination of a role's model-file flag: ``model`` or ``<role>_model``."""
+    return 'model' if role == 'model' else f'{role}_model'
+
+
+def add_model_flags(parser, module) -> None:
+    for role in module.MODEL_ROLES:
+        parser.add_argument(flag_name(model_flag(role)), dest=model_flag(role), default=None)
+
+
+def model_files(module, args) -> list[str] | None:
+    """The model files given with the model flags: all of them or None."""
+    files = [getattr(args, model_flag(role)) for role in module.MODEL_ROLES]
+    if all(file is None for file in files):
+        return None
+    if any(file is None for file in files):
+        fail('give every model file or none: ' + ' '.join(flag_name(model_flag(r)) for r in module.MODEL_ROLES))
+    return files
+
+
+def agent_options(module, help_rows) -> list[tuple[str, str, str, str]]:
+    """Help rows of an agent's own flags (those all agents share are listed apart) and its model flags."""
+    base = {field.name for field in dataclasses.fields(AgentConfig)}
+    own = [row for row in help_rows(module.CONFIG) if row[0][2:].replace('-', '_') not in base]
+    models = [(flag_name(model_flag(role)), f'{role} .cfg file', 'agent default', '-') for role in module.MODEL_ROLES]
+    return own + models
+
+
+def hyperparameters(module, args, preset: dict, skip=()) -> dict:
+    """Preset (or saved) values overridden by the given flags; fixed fields such as DDPG's are left out."""
+    names = {field.name for field in dataclasses.fields(module.CONFIG) if field.init and field.name not in skip}
+    values = {name: value for name, value in preset.items() if name in names}
+    values.update({name: value for name, value in vars(args).items() if name in names})
+    return values
+
+
+def env_kwargs(options: EnvOptions) -> dict:
+    """The ``from_env`` keywords of the environment options (all but the id)."""
+    values = dataclasses.asdict(options)
+    values.pop('env')
+    return values
+
+
+def check_env(env_id: str) -> None:
+    """Fail fast, before TensorFlow loads, on an unknown environment id."""
+    from xagents.utils.envs import UnknownEnv, check_env_id
+
+    try:
+        check_env_id(env_id)
+    except UnknownEnv as error:
+        fail(str(error))
+
+
+def import_tensorflow_quietly() -> None:
+    """Import TensorFlow with its native start-up log lines (printed before absl starts) hidden."""
+    os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, 'w') as devnull:
+            os.dup2(devnull.fileno(), 2)
+            import tensorflow as tf
+
+            tf.config.list_physical_devices()  # device discovery logs too (no CUDA driver)
+            tf.get_logger().setLevel('ERROR')  # not its warnings about checkpoints that did not load
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def run_guarded(runner, *args) -> int:
+    """Run a command with TensorFlow loaded, turning the errors a user can cause into one line and exit 2."""
+    import_tensorflow_quietly()
+    from xagents.core.errors import CheckpointError, TrainingDiverged, error_line
+    from xagents.utils.history import HistoryError
+    from xagents.utils.models import ModelConfigError
+
+    try:
+        return runner(*args)
+    except TrainingDiverged as error:
+        if DEBUG:
+            raise
+        fail(f'training diverged: {error}', code=1)
+    # OSError: output paths a user got wrong (a file where a folder goes, no permission).
+    except (ValueError, TypeError, CheckpointError, HistoryError, ModelConfigError, OSError) as error:  # noqa: B014
+        if DEBUG:
+            raise
+        fail(error_line(error))

@@ -1,0 +1,122 @@
+"""Flags from the config schema: argparse parsers, help tables and one-line usage errors."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import difflib
+import math
+import sys
+
+from xagents.core.config import field_type, flag_name
+
+
+def checked(kind: type, positive: bool = False):
+    def convert(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f'expected {kind.__name__}, got {text!r}') from None
+        if kind is float and not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f'expected a finite number, got {text!r}')
+        if positive and value <= 0:
+            raise argparse.ArgumentTypeError(f'must be > 0, got {text}')
+        return value
+
+    convert.__name__ = kind.__name__
+    return convert
+
+
+def add_config_flags(parser: argparse.ArgumentParser, config_class, title: str, skip=(), negatable=False) -> None:
+    """Add one flag per field of ``config_class`` to ``parser``.
+
+    With ``negatable``, a switch ``--x`` also gets ``--no-x``, to turn off what a preset turned on.
+    """
+    group = parser.add_argument_group(title)
+    for field in dataclasses.fields(config_class):
+        if field.name in skip or not field.metadata:
+            continue
+        kind = field_type(field)
+        meta = field.metadata
+        extra = dict(meta['argparse'])
+        positive = extra.pop('positive', False)
+        kwargs = {'help': meta['help'], 'dest': field.name, 'default': argparse.SUPPRESS, **extra}
+        if kind is bool:
+            kwargs['action'] = argparse.BooleanOptionalAction if negatable else 'store_true'
+        else:
+            kwargs['type'] = checked(kind, positive)
+            kwargs['metavar'] = kind.__name__.upper()
+        group.add_argument(flag_name(field.name), **kwargs)
+
+
+def config_from_args(config_class, args: argparse.Namespace, **overrides):
+    """Build ``config_class`` from parsed flags, given flags taking precedence."""
+    names = {field.name for field in dataclasses.fields(config_class)}
+    values = {name: value for name, value in overrides.items() if name in names}
+    values.update({name: value for name, value in vars(args).items() if name in names})
+    return config_class(**values)
+
+
+def help_rows(config_class, skip=()) -> list[tuple[str, str, str, str]]:
+    """Rows (flag, help, default, tuning type) for a help table."""
+    rows = []
+    for field in dataclasses.fields(config_class):
+        if field.name in skip or not field.metadata:
+            continue
+        default = field.default if field.default is not dataclasses.MISSING else field.default_factory()
+        if field_type(field) is bool:
+            default = '-' if not default else 'on'
+        rows.append(
+            (
+                flag_name(field.name),
+                field.metadata['help'],
+                '-' if default is None else str(default),
+                field.metadata['tune'] or '-',
+            )
+        )
+    return rows
+
+
+def format_table(title: str, rows: list[tuple[str, ...]], header=('flag', 'help', 'default', 'tuning')) -> str:
+    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
+    line = lambda row: '  ' + '  '.join(str(cell).ljust(width) for cell, width in zip(row, widths))  # noqa: E731
+    return '\n'.join([title, line(header), line(['-' * width for width in widths]), *map(line, rows)])
+
+
+# Names other libraries (Stable-Baselines3, CleanRL) give to flags that xagents spells differently.
+FLAG_ALIASES = {
+    '--learning-rate': '--lr',
+    '--discount': '--gamma',
+    '--gae-lambda': '--lam',
+    '--num-envs': '--n-envs',
+    '--total-timesteps': '--max-steps',
+    '--ent-coef': '--entropy-coef',
+    '--vf-coef': '--value-loss-coef',
+    '--max-grad-norm': '--grad-norm',
+    '--clip-range': '--clip-norm',
+    '--n-epochs': '--ppo-epochs',
+    '--buffer-size': '--buffer-max-size',
+    '--batch-size': '--buffer-batch-size',
+    '--learning-starts': '--buffer-initial-size',
+}
+
+
+def _closest_flag(flag: str, known: list[str]) -> str | None:
+    if FLAG_ALIASES.get(flag) in known:
+        return FLAG_ALIASES[flag]
+    matches = difflib.get_close_matches(flag, known, n=1, cutoff=0.75)
+    return matches[0] if matches else None
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """An argparse parser whose errors are one line on stderr and exit code 2."""
+
+    def error(self, message: str):
+        if message.startswith('unrecognized arguments: '):
+            flags = [word for word in message.split()[2:] if word.startswith('--')]
+            known = [option for option in self._option_string_actions if option.startswith('--')]
+            guesses = [guess for flag in flags if (guess := _closest_flag(flag, known))]
+            if guesses:
+                message += f' (did you mean {", ".join(guesses)}?)'
+        sys.stderr.write(f'xagents: error: {message}\n')
+        raise SystemExit(2)

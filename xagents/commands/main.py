@@ -1,0 +1,144 @@
+"""The ``xagents`` command: train | play | tune | plot.
+
+Parsing imports no TensorFlow: flags come from the agents' ``config.py``, so
+``xagents --help`` and every usage error answer in well under a second.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+
+import xagents
+from xagents.commands import common
+from xagents.commands.common import add_model_flags, agent_module, agent_options, check_env, fail, run_guarded
+from xagents.commands.flags import ArgumentParser, add_config_flags, format_table, help_rows
+from xagents.commands.play import PlayOptions, play, run_defaults
+from xagents.commands.plot import plot
+from xagents.commands.train import TrainOptions, check_train, train
+from xagents.core.config import TRAINING_ONLY, AgentConfig, EnvOptions
+from xagents.core.errors import error_line
+
+COMMANDS = {
+    'train': 'Train an agent on an environment',
+    'play': 'Play (and record) a trained agent',
+    'tune': 'Search hyperparameters with optuna',
+    'plot': 'Plot training histories',
+}
+
+
+def usage() -> str:
+    lines = [
+        f'xagents {xagents.__version__}: deep reinforcement learning agents (TensorFlow 2, gymnasium)',
+        '',
+        'usage: xagents <command> [<agent>] [options]',
+        '',
+        'commands:',
+        *[f'  {name:<8}{text}' for name, text in COMMANDS.items()],
+        '',
+        f'agents: {", ".join(xagents.AGENTS)}',
+        '',
+        "xagents <command> lists its options; xagents <command> <agent> adds the agent's.",
+    ]
+    return '\n'.join(lines)
+
+
+def command_help(command: str, module=None) -> str:
+    sections = [format_table('environment:', help_rows(EnvOptions))]
+    if command == 'train':
+        sections.append(format_table('training:', help_rows(TrainOptions)))
+    if command == 'play':
+        sections.append(format_table('playing:', help_rows(PlayOptions)))
+    if command == 'tune':
+        from xagents.tune.options import SEARCH_HELP, TuneOptions
+
+        sections.append(format_table('tuning:', help_rows(TuneOptions)))
+        sections.append(SEARCH_HELP)
+    if command in ('train', 'tune'):
+        config = module.CONFIG if module else AgentConfig
+        base = {field.name for field in dataclasses.fields(AgentConfig)}
+        if command == 'tune':
+            base -= {*TRAINING_ONLY, 'quiet'}
+        rows = [row for row in help_rows(config) if row[0][2:].replace('-', '_') in base]
+        sections.append(format_table('agent (all agents):', rows))
+    if module is not None:
+        sections.append(format_table(f'{module.__name__.split(".")[1]}:', agent_options(module, help_rows)))
+        if command != 'tune':
+            sections.append("agent switches (default '-' or 'on') also take --no-<switch>, to turn off a preset's")
+        if getattr(module, 'PRESETS', None):
+            sections.append('presets (used by default on these envs, flags override): ' + ', '.join(module.PRESETS))
+    return f'usage: xagents {command} <agent> [options]\n\n' + '\n\n'.join(sections)
+
+
+def build_parser(command: str, module) -> ArgumentParser:
+    parser = ArgumentParser(prog=f'xagents {command}', add_help=False, allow_abbrev=False)
+    add_config_flags(parser, EnvOptions, 'environment')
+    add_config_flags(parser, TrainOptions if command == 'train' else PlayOptions, command)
+    skip = {'seed', *TRAINING_ONLY} if command == 'play' else set()
+    add_config_flags(parser, module.CONFIG, 'agent', skip=skip, negatable=True)
+    add_model_flags(parser, module)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The ``xagents`` command: errors a user can cause are one line on stderr with exit code 2,
+    a failed run (diverged, or an internal error) exits 1, and ``--debug`` shows tracebacks."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    common.DEBUG = '--debug' in argv
+    argv = [arg for arg in argv if arg != '--debug']
+    try:
+        return command_line(argv)
+    except KeyboardInterrupt:
+        if common.DEBUG:
+            raise
+        sys.stderr.write('xagents: interrupted\n')
+        return 130
+    except BrokenPipeError:  # output piped into a program that stopped reading (such as head)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except Exception as error:
+        if common.DEBUG:
+            raise
+        fail(
+            f'internal error: {type(error).__name__}: {error_line(error)} (run again with --debug for the traceback)',
+            code=1,
+        )
+
+
+def command_line(argv: list[str]) -> int:
+    if not argv or argv[0] in ('-h', '--help'):
+        print(usage())
+        return 0
+    if argv[0] in ('-v', '--version'):
+        print(f'xagents {xagents.__version__}')
+        return 0
+    command, rest = argv[0], argv[1:]
+    if command not in COMMANDS:
+        fail(f'unknown command {command!r}, expected one of: {", ".join(COMMANDS)}')
+    if command == 'plot':
+        return plot(rest)
+    if not rest or rest[0] in ('-h', '--help'):
+        print(command_help(command))
+        return 0
+    if rest[0].startswith('-'):
+        fail(f'{command} needs an agent first: xagents {command} <agent> ... (agents: {", ".join(xagents.AGENTS)})')
+    module = agent_module(rest[0])
+    if len(rest) == 1 or '-h' in rest or '--help' in rest:
+        print(command_help(command, module))
+        return 0
+    if command == 'tune':
+        from xagents.tune.command import tune
+
+        return tune(rest[0], module, rest[1:])
+    if command == 'play' and '--run' in rest:
+        rest = run_defaults(rest) + rest[1:]
+    args = build_parser(command, module).parse_args(rest[1:])
+    check_env(args.env)
+    if command == 'train':
+        check_train(args)
+    return run_guarded(train if command == 'train' else play, rest[0], module, args)
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())

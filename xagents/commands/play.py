@@ -1,0 +1,126 @@
+"""``xagents play``: play a trained agent (or random actions), record it, and report the rewards."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+from pathlib import Path
+
+import xagents
+from xagents.commands.common import env_kwargs, fail, hyperparameters, model_files
+from xagents.commands.flags import config_from_args
+from xagents.core.config import TRAINING_ONLY, EnvOptions, hp
+from xagents.run.folder import RunFolder, read_run_config
+
+
+@dataclasses.dataclass
+class PlayOptions:
+    weights: list[str] | None = hp(None, 'Checkpoints to play, one per model (or a run directory)', nargs='+')
+    run: str | None = hp(None, 'Run directory to play: environment, settings and best weights from it')
+    snapshot: int | None = hp(None, "With --run: play the run's first snapshot at or after this step, not the best")
+    episodes: int = hp(1, 'Episodes to play', positive=True)
+    render: bool = hp(False, 'Show the game on the display (ignored without one)')
+    video_dir: str | None = hp(None, 'Folder for an mp4 video per episode (numbered on after those there)')
+    frame_dir: str | None = hp(None, 'Folder for jpg frames')
+    frame_frequency: int = hp(1, 'With --frame-dir or --gif: keep every n-th frame', positive=True)
+    gif: str | None = hp(None, 'Animated gif of the first episode, at most 320 pixels wide (for a README)')
+    max_steps: int | None = hp(None, 'Maximum steps per episode', positive=True)
+    deterministic: bool = hp(False, 'Take the most likely (greedy / mean) action: the default')
+    stochastic: bool = hp(False, 'Sample actions instead of taking the most likely one')
+    random: bool = hp(False, 'Play uniformly random actions instead of the agent: a baseline to compare with')
+    seed: int | None = hp(None, 'Seed of the environment')
+    name_prefix: str | None = hp(None, 'Start of the video file names (default: the environment id)')
+    output: str | None = hp(None, 'JSON file for the per-episode results and their summary')
+
+
+def run_defaults(rest: list[str]) -> list[str]:
+    """``--env`` and environment flags from a run directory's config.json (its hyperparameters: see ``play``)."""
+    run = Path(rest[rest.index('--run') + 1]) if rest.index('--run') + 1 < len(rest) else None
+    if run is None:
+        fail('--run needs an xagents run directory')
+    try:
+        config = read_run_config(run)
+    except ValueError as error:
+        fail(str(error))
+    extra = ['--env', config['env']] if '--env' not in rest else []
+    extra += [f'--{name.replace("_", "-")}' for name in ('preprocess', 'max_frame') if config.get(name)]
+    return [rest[0], *extra]
+
+
+def play(name: str, module, args) -> int:
+    args = argparse.Namespace(**(vars(args) | dataclasses.asdict(config_from_args(PlayOptions, args))))
+    weights = args.weights or ([args.run] if args.run else None)
+    if not weights and not args.random:
+        fail('play needs --weights (one per model), --run DIR or --random')
+    if args.snapshot is not None:
+        weights = snapshot_paths(module, args.run, args.snapshot)
+    if args.deterministic and args.stochastic:
+        fail('--deterministic and --stochastic exclude each other')
+    if args.output and Path(args.output).is_dir():
+        fail(f'--output must be a file, {args.output} is a folder')
+    # A run's own hyperparameters (dueling heads, observation normalization, ...) build
+    # the same models its weights came from; flags given here still override them.
+    saved = read_run_config(args.run)['hyperparameters'] if args.run else {}
+    agent = xagents.agents[name].from_env(
+        args.env,
+        **env_kwargs(config_from_args(EnvOptions, args)),
+        model_files=model_files(module, args),
+        **hyperparameters(module, args, saved, skip=TRAINING_ONLY),
+    )
+    if args.random:
+        print('Playing uniformly random actions (--random): a baseline, not the trained agent')
+    else:
+        agent.load_weights(weights)
+    episodes = agent.play(
+        episodes=args.episodes,
+        video_dir=args.video_dir,
+        frame_dir=args.frame_dir,
+        frame_frequency=args.frame_frequency,
+        render=args.render,
+        max_steps=args.max_steps,
+        deterministic=not args.stochastic,
+        seed=args.seed,
+        name_prefix=args.name_prefix,
+        random=args.random,
+        gif=args.gif,
+    )
+    from xagents.play.episodes import summarize
+
+    summary = {
+        'episodes': len(episodes),
+        **summarize(episodes),
+        'policy': 'random' if args.random else 'stochastic' if args.stochastic else 'deterministic',
+    }
+    print(
+        f'mean reward {summary["mean_reward"]:.2f} ± {summary["std_reward"]:.2f} over {len(episodes)} episode(s), '
+        f'mean length {summary["mean_length"]:.1f} steps'
+    )
+    if args.video_dir:
+        print(f'videos in {args.video_dir}')
+    if args.output:
+        output = Path(args.output)
+        try:
+            output.parent.mkdir(parents=True, exist_ok=True)
+            output.write_text(json.dumps({'env': args.env, **summary, 'per_episode': episodes}, indent=2))
+        except OSError as error:
+            fail(f'cannot write --output {output}: {error.strerror}')
+        print(f'results in {output}')
+    return 0
+
+
+def snapshot_paths(module, run: str | None, step: int) -> list[str]:
+    """The checkpoint folders, one per model, of the first snapshot at or after ``step`` in run ``run``."""
+    if run is None:
+        fail('--snapshot needs --run DIR (the run whose snapshot to play)')
+    folder = RunFolder(run, module.MODEL_ROLES)
+    taken = folder.snapshot_steps()
+    if not taken:
+        fail(f'{run} has no snapshots (train with --snapshot-interval to keep them)')
+    later = [taken_step for taken_step in taken if taken_step >= step]
+    if not later:
+        shown = ', '.join(map(str, taken[-20:]))
+        fail(f'{run} has no snapshot at or after step {step}; the last ones are at steps: {shown}')
+    if later[0] != step:
+        print(f'Playing the first snapshot at or after step {step:,}: step {later[0]:,}')
+    return [str(path) for path in folder.snapshot(later[0])]

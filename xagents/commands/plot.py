@@ -1,0 +1,58 @@
+"""``xagents plot``: learning curves of training histories in one PNG."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+from xagents.commands.common import fail
+from xagents.commands.flags import ArgumentParser, add_config_flags, config_from_args, format_table, help_rows
+from xagents.core.config import hp
+
+
+@dataclasses.dataclass
+class PlotOptions:
+    labels: list[str] | None = hp(None, 'One label per history (same label: mean and std band)', nargs='+')
+    x: str = hp('step', 'Horizontal axis', choices=['step', 'time', 'episode'])
+    output: str = hp('history.png', 'PNG file to write')
+    env: str = hp('', 'Environment name, shown as the title of the plot')
+    history_interval: int = hp(1, 'Plot every n-th episode', positive=True)
+
+
+def plot_help() -> str:
+    return 'usage: xagents plot HISTORY [HISTORY ...] [options]\n\n' + format_table('plotting:', help_rows(PlotOptions))
+
+
+def plot(rest: list[str]) -> int:
+    if not rest or rest[0] in ('-h', '--help') or '--help' in rest or '-h' in rest:
+        print(plot_help())
+        return 0
+    parser = ArgumentParser(prog='xagents plot', add_help=False, allow_abbrev=False)
+    parser.add_argument('histories', nargs='+')
+    add_config_flags(parser, PlotOptions, 'plot')
+    args = parser.parse_args(rest)
+    options = config_from_args(PlotOptions, args)
+    import matplotlib
+
+    from xagents.utils.history import HistoryError, plot_history
+
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    figure, ax = plt.subplots(figsize=(8, 5))
+    try:
+        plot_history(args.histories, options.labels, options.env, options.history_interval, options.x, ax=ax)
+    except (HistoryError, ValueError) as error:
+        fail(str(error))
+    output = Path(options.output)
+    if output.suffix.lower() != '.png' or output.is_dir():
+        fail(f'--output must be a .png file, got {output}')
+    if not output.parent.is_dir():
+        fail(f'folder for --output does not exist: {output.parent}')
+    figure.tight_layout()
+    temporary = output.with_name(f'.{output.name}.part.png')
+    figure.savefig(temporary, dpi=120)
+    os.replace(temporary, output)
+    print(f'Plot saved to {output}')
+    return 0

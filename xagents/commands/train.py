@@ -1,0 +1,106 @@
+"""``xagents train``: train an agent, a new run or a resumed one."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+from pathlib import Path
+
+import xagents
+from xagents.commands.common import env_kwargs, fail, hyperparameters, model_files
+from xagents.commands.flags import config_from_args
+from xagents.core.config import EnvOptions, hp
+from xagents.run.folder import read_run_config
+
+# Exit codes of a run stopped by a signal, after saving: what shells report for them.
+SIGNAL_EXIT_CODES = {'interrupted': 130, 'terminated': 143}
+
+
+@dataclasses.dataclass
+class TrainOptions:
+    target_reward: float | None = hp(None, 'Stop when the mean reward reaches this value')
+    max_steps: int | None = hp(None, 'Stop after this many environment steps', positive=True)
+    checkpoints: list[str] | None = hp(None, 'Paths for the best model checkpoints, one per model', nargs='+')
+    weights: list[str] | None = hp(None, 'Checkpoints to start from, one per model (or a run directory)', nargs='+')
+    history_checkpoint: str | None = hp(None, 'Parquet file for the per-episode history')
+    output_dir: str | None = hp(None, 'Run directory (default: runs/<agent>-<env>-<time>)')
+    resume: str | None = hp(None, 'Continue the run in this run directory')
+    no_presets: bool = hp(False, 'Ignore the per-environment presets shipped with the agent')
+    preset: str | None = hp(None, 'JSON file of hyperparameters used as the preset (such as xagents tune writes)')
+
+
+def check_train(args) -> None:
+    """What is wrong with a train command line before TensorFlow loads."""
+    if getattr(args, 'target_reward', None) is None and getattr(args, 'max_steps', None) is None:
+        fail('train needs --target-reward or --max-steps (or both)')
+
+
+def train(name: str, module, args) -> int:
+    args = argparse.Namespace(**(vars(args) | dataclasses.asdict(config_from_args(TrainOptions, args))))
+    preset = {} if args.no_presets else getattr(module, 'PRESETS', {}).get(args.env, {})
+    if args.preset:
+        preset = read_preset(args.preset)
+    run = run_config(args.resume, name, args.env) if args.resume else None
+    if run is not None:  # the run goes on with its own settings; flags given still override them
+        preset = {
+            **run['hyperparameters'],
+            **{key: run[key] for key in ('n_envs', 'preprocess', 'max_frame') if key in run},
+        }
+    env_options = config_from_args(EnvOptions, args, **preset)
+    hparams = hyperparameters(module, args, preset)
+    used = {key: value for key, value in preset.items() if key not in vars(args)}  # flags given override
+    if used and run is None:
+        print(
+            f'Using the {args.preset or args.env} preset of {name}'
+            + ('' if args.preset else ' (--no-presets to ignore)')
+            + ': '
+            + ', '.join(f'{key}={value}' for key, value in used.items())
+        )
+    if getattr(args, 'seed', None) is not None:
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
+    agent = xagents.agents[name].from_env(
+        args.env,
+        **env_kwargs(env_options),
+        model_files=model_files(module, args) or (run or {}).get('model_files'),
+        checkpoints=args.checkpoints,
+        history_checkpoint=args.history_checkpoint,
+        output_dir=args.output_dir,
+        **hparams,
+    )
+    if args.resume:
+        agent.resume(args.resume)
+        print(f'Resuming {args.resume} at step {agent.steps:,}, episode {agent.episodes:,}')
+    if args.weights:
+        agent.load_weights(args.weights)
+    reason = agent.fit(target_reward=args.target_reward, max_steps=args.max_steps)
+    return SIGNAL_EXIT_CODES.get(reason, 0)
+
+
+def run_config(run_dir: str, agent: str, env: str) -> dict | None:
+    """The config.json of a run to resume (None when there is none: resuming then says why)."""
+    if not (Path(run_dir) / 'config.json').is_file():
+        return None
+    try:
+        config = read_run_config(run_dir)
+    except ValueError as error:
+        fail(str(error))
+    if (config['agent'], config['env']) != (agent, env):
+        fail(f'{run_dir} is a run of {config.get("agent")} on {config.get("env")}, not of {agent} on {env}')
+    return config
+
+
+def read_preset(path: str) -> dict:
+    """Hyperparameters from a preset file: ``{"hyperparameters": {...}}`` (xagents tune's) or a plain mapping."""
+    try:
+        content = json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        fail(f'preset file not found: {path}')
+    except (json.JSONDecodeError, UnicodeDecodeError, IsADirectoryError) as error:
+        fail(f'{path} is not a JSON preset file: {str(error).splitlines()[0]}')
+    values = content.get('hyperparameters', content) if isinstance(content, dict) else None
+    if not isinstance(values, dict):
+        fail(f'{path} is not a JSON preset file (expected an object of hyperparameters)')
+    return values

@@ -1,0 +1,97 @@
+"""On-policy agents with a stochastic policy and a state-value estimate."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import tensorflow as tf
+
+from xagents.core.on_policy import OnPolicy
+from xagents.utils.distributions import DiagGaussian, distribution_for, host_act
+from xagents.utils.models import with_log_std
+
+
+class ActorCritic(OnPolicy):
+    """On-policy agents with a stochastic policy and a state-value estimate.
+
+    The distribution follows the action space (categorical or diagonal Gaussian). The
+    first model is the policy: its first output holds the logits or the means, and for
+    continuous actions a state-independent log-std output is appended to it. By
+    default the policy model also has the value head as its second output; agents with
+    a separate critic override ``policy_and_values``.
+    """
+
+    def __init__(self, envs, *models, **kwargs):
+        if isinstance(envs.single_action_space, gym.spaces.Box):
+            models = (with_log_std(models[0], envs.single_action_space.shape[0]), *models[1:])
+        super().__init__(envs, *models, **kwargs)
+        self.distribution = distribution_for(self.action_space)
+
+    @classmethod
+    def check_envs(cls, envs):
+        distribution_for(envs.single_action_space)
+
+    @classmethod
+    def output_units(cls, envs, config):
+        return [[cls.policy_units(envs), 1]]
+
+    @staticmethod
+    def policy_units(envs) -> int:
+        """Outputs of the policy head: logits per action, or means per action dimension."""
+        space = envs.single_action_space
+        return space.n if isinstance(space, gym.spaces.Discrete) else space.shape[0]
+
+    def make_distribution(self, outputs):
+        """The action distribution from the policy model's outputs."""
+        if self.distribution is DiagGaussian:
+            return DiagGaussian(outputs[0], outputs[-1])
+        return self.distribution(outputs[0] if isinstance(outputs, (list, tuple)) else outputs)
+
+    def rollout_minibatch_size(self, mini_batches: int) -> int:
+        """Rollout transitions per minibatch; a clear error when they do not divide evenly."""
+        batch = self.config.n_steps * self.n_envs
+        if batch % mini_batches:
+            raise ValueError(f'--n-steps x --n-envs ({batch}) must be divisible by --mini-batches ({mini_batches})')
+        return batch // mini_batches
+
+    def policy_and_values(self, observations, training=False) -> tuple:
+        """The action distribution and the state values (shape ``(batch,)``)."""
+        outputs = self.models[self.model_roles[0]](observations, training=training)
+        return self.make_distribution(outputs), tf.squeeze(outputs[1], -1)
+
+    def host_policy_and_values(self, observations: np.ndarray) -> tuple[list[np.ndarray], np.ndarray] | None:
+        """``policy_and_values`` in NumPy: the policy model's outputs and the values, or None."""
+        policy = self.host(self.model_roles[0])
+        if policy is None:
+            return None
+        outputs = policy(observations)
+        return outputs, outputs[1][:, 0]
+
+    @tf.function(reduce_retracing=True)
+    def _act(self, observations, deterministic):
+        distribution, values = self.policy_and_values(observations)
+        actions = distribution.mode() if deterministic else distribution.sample(self.tf_rng)
+        return actions, distribution.log_prob(actions), values
+
+    @tf.function(reduce_retracing=True)
+    def _values(self, observations):
+        return self.policy_and_values(observations)[1]
+
+    def act(self, observations: np.ndarray, deterministic: bool = False) -> tuple[np.ndarray, ...]:
+        """Actions, their log-probabilities and the state values, as NumPy arrays."""
+        host = self.host_policy_and_values(observations)
+        if host is None:
+            return tuple(tensor.numpy() for tensor in self._act(observations, tf.constant(deterministic)))
+        outputs, values = host
+        return (*host_act(self.distribution, outputs, self.rng, deterministic), values)
+
+    def rollout_step(self, observations):
+        actions, log_probs, values = self.act(observations)
+        return actions, {'log_probs': log_probs, 'values': values}
+
+    def values(self, observations):
+        host = self.host_policy_and_values(observations)
+        return self._values(observations).numpy() if host is None else host[1]
+
+    def policy(self, observations, deterministic=False):
+        return self.act(observations, deterministic)[0]

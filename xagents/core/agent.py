@@ -1,0 +1,398 @@
+"""The agent core: config, models, optimizers, acting, and stepping the vector env.
+
+An agent turns vector-env steps into transitions for its learner and into records of
+finished episodes; ``run_iteration`` collects experience and updates once. It knows
+nothing about files, the console, histories or evaluation: the training loop
+(:mod:`xagents.train`), the run folder (:mod:`xagents.run`) and the player
+(:mod:`xagents.play`) do that; the entry points ``fit``, ``play``, ``resume`` and
+``load_weights`` (:mod:`xagents.core.entry_points`) only hand the agent to them.
+Differences between agents are declared as class attributes, never detected.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import time
+from collections import deque
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import gymnasium as gym
+import keras
+import numpy as np
+import tensorflow as tf
+
+from xagents.core.config import AgentConfig, preprocess_defaults, records_training
+from xagents.core.entry_points import EntryPoints
+from xagents.utils.envs import ObservationNormalizer, RewardNormalizer, create_envs, final_observations, is_atari
+from xagents.utils.models import HostModel, ModelReader
+
+if TYPE_CHECKING:
+    from xagents.run.folder import RunFolder
+
+
+class Agent(EntryPoints):
+    """Base of every agent.
+
+    Args:
+        envs: A vector environment from :func:`xagents.utils.envs.create_envs`.
+        *models: Keras models, one per entry of ``model_roles``.
+        checkpoints: Where to save the best models, one path per model (default: the
+            run directory's ``best-<role>`` folders).
+        history_checkpoint: Parquet file for the per-episode history (default: the run
+            directory's ``history.parquet``).
+        output_dir: Run directory for config, history and checkpoints (default:
+            ``runs/<agent>-<env>-<time>``).
+        **hyperparameters: Fields of ``Config``.
+    """
+
+    Config = AgentConfig
+    model_roles: tuple[str, ...] = ('model',)
+    # Default `.cfg` basenames per role, without the ann-/cnn- prefix.
+    model_configs: tuple[str, ...] = ('actor-critic',)
+    # The replay buffer the run folder saves with the latest checkpoint (off-policy agents).
+    replay_buffer = None
+
+    def __init__(
+        self,
+        envs: gym.vector.VectorEnv,
+        *models: keras.Model,
+        checkpoints=None,
+        history_checkpoint=None,
+        output_dir=None,
+        **hyperparameters,
+    ):
+        self.config = self.make_config(**hyperparameters)
+        if len(models) != len(self.model_roles):
+            raise ValueError(f'{type(self).__name__} takes {len(self.model_roles)} model(s), got {len(models)}')
+        if checkpoints is not None and len(checkpoints) != len(self.model_roles):
+            raise ValueError(
+                f'--checkpoints needs {len(self.model_roles)} path(s) for {type(self).__name__}, got {len(checkpoints)}'
+            )
+        self.envs = envs
+        self.n_envs = envs.num_envs
+        self.check_envs(envs)
+        self.action_space = envs.single_action_space
+        self.observation_space = envs.single_observation_space
+        self.models = dict(zip(self.model_roles, models))
+        for model in self.models.values():
+            if getattr(model, 'optimizer', None) is None:
+                model.compile(optimizer=self.make_optimizer())
+            model.optimizer.build(model.trainable_variables)
+        seed = self.config.seed
+        self.rng = np.random.default_rng(seed)
+        self.tf_rng = (
+            tf.random.Generator.from_seed(seed)
+            if seed is not None
+            else tf.random.Generator.from_non_deterministic_state()
+        )
+        self.obs_normalizer = ObservationNormalizer(self.observation_space.shape) if self.config.normalize_obs else None
+        self.reward_normalizer = (
+            RewardNormalizer(self.n_envs, self.config.gamma) if self.config.normalize_reward else None
+        )
+        # Where a run writes (the run folder reads these); the open run folder once there is one.
+        self.run_paths = {'output_dir': output_dir, 'checkpoints': checkpoints, 'history': history_checkpoint}
+        self.run: RunFolder | None = None
+        self.env_id = envs.spec.id if envs.spec is not None else 'unknown'
+        self.env_kwargs: dict = {}
+        self.model_files: list[str] | None = None
+        self.steps = 0
+        self.episodes = 0
+        self.episode_rewards: deque[float] = deque(maxlen=self.config.reward_buffer_size)
+        self.mean_reward = float('nan')
+        self.best_reward = float('-inf')
+        self.losses: dict[str, float] = {}
+        self.finished: list[dict] = []  # records of episodes finished since the loop last took them
+        self.weights_version = 0
+        self.hosts: dict[str, HostModel | None] = {}
+        self.observations: np.ndarray | None = None
+        self.raw_observations: np.ndarray | None = None
+        self.episode_returns = np.zeros(self.n_envs)
+        self.episode_lengths = np.zeros(self.n_envs, np.int64)
+        self.lives: np.ndarray | None = None
+        if records_training(self.config) and getattr(envs, 'render_mode', None) != 'rgb_array':
+            raise ValueError("--video-interval / --video-dir need envs made with render_mode='rgb_array'")
+
+    # ----------------------------------------------------------------- building
+    @classmethod
+    def make_config(cls, **hyperparameters) -> AgentConfig:
+        names = {field.name for field in dataclasses.fields(cls.Config)}
+        unknown = sorted(set(hyperparameters) - names)
+        if unknown:
+            raise TypeError(f'{cls.__name__} got unknown hyperparameter(s): {", ".join(unknown)}')
+        return cls.Config(**hyperparameters)
+
+    @classmethod
+    def check_envs(cls, envs: gym.vector.VectorEnv) -> None:
+        """Raise a clear error when the environment's spaces do not suit the agent."""
+
+    def make_optimizer(self) -> keras.optimizers.Optimizer:
+        config = self.config
+        return keras.optimizers.Adam(
+            learning_rate=config.lr, epsilon=config.opt_epsilon, beta_1=config.beta1, beta_2=config.beta2
+        )
+
+    @classmethod
+    def output_units(cls, envs: gym.vector.VectorEnv, config: AgentConfig) -> list[list[int]]:
+        """Units of each role's ``output=1`` layers for ``envs``."""
+        raise NotImplementedError
+
+    @classmethod
+    def default_model_files(cls, observation_space: gym.Space) -> list[Path]:
+        kind = 'cnn' if len(observation_space.shape) == 3 else 'ann'
+        folder = Path(sys.modules[cls.__module__].__file__).parent
+        return [folder / 'models' / f'{kind}-{name}.cfg' for name in cls.model_configs]
+
+    @classmethod
+    def build_models(cls, envs, model_files=None, config: AgentConfig | None = None) -> list[keras.Model]:
+        """Models for ``envs`` from ``.cfg`` files (default: the agent's own)."""
+        config = config or cls.Config()
+        space = envs.single_observation_space
+        files = model_files or cls.default_model_files(space)
+        if len(files) != len(cls.model_roles):
+            raise ValueError(f'{cls.__name__} needs {len(cls.model_roles)} model file(s), got {len(files)}')
+        if config.seed is not None:
+            keras.utils.set_random_seed(config.seed)
+        input_dtype = space.dtype if len(space.shape) == 3 else 'float32'
+        return [
+            ModelReader(path, units, space.shape, seed=config.seed, input_dtype=input_dtype).build_model()
+            for path, units in zip(files, cls.output_units(envs, config))
+        ]
+
+    @classmethod
+    def from_env(
+        cls,
+        env_id: str,
+        n_envs: int = 1,
+        preprocess: bool = False,
+        max_frame: bool = False,
+        async_envs: bool = False,
+        model_files: list[str] | None = None,
+        checkpoints: list[str] | None = None,
+        history_checkpoint: str | None = None,
+        output_dir: str | None = None,
+        **hyperparameters,
+    ) -> Agent:
+        """Make the environments and default models, then the agent.
+
+        >>> agent = PPO.from_env('CartPole-v1', n_envs=16, seed=1)
+        """
+        hyperparameters = preprocess_defaults(hyperparameters, preprocess)
+        config = cls.make_config(**hyperparameters)
+        envs = create_envs(
+            env_id,
+            n_envs,
+            preprocess=preprocess,
+            max_frame=max_frame,
+            async_envs=async_envs,
+            render_mode='rgb_array' if records_training(config) else None,
+        )
+        if not preprocess and model_files is None and is_atari(env_id):
+            envs.close()
+            raise ValueError(
+                f'{env_id} gives raw 210x160 colour frames, not what the CNN models are made for: add --preprocess '
+                '(84x84 grayscale, 4 stacked frames), or give your own --model'
+            )
+        cls.check_envs(envs)
+        models = cls.build_models(envs, model_files, config)
+        agent = cls(
+            envs,
+            *models,
+            checkpoints=checkpoints,
+            history_checkpoint=history_checkpoint,
+            output_dir=output_dir,
+            **hyperparameters,
+        )
+        agent.env_kwargs = {'preprocess': preprocess, 'max_frame': max_frame}
+        agent.model_files = [
+            str(path) for path in (model_files or cls.default_model_files(envs.single_observation_space))
+        ]
+        return agent
+
+    def host(self, role: str) -> HostModel | None:
+        """The NumPy version of a model, with current weights, or None (TensorFlow acts): None when
+        ``host_inference`` is off or the model has layers without a NumPy version (convolutions)."""
+        if role not in self.hosts:
+            self.hosts[role] = HostModel.of(self.models[role]) if self.config.host_inference else None
+            if self.hosts[role] is not None:
+                self.hosts[role].version = self.weights_version
+        host = self.hosts[role]
+        if host is not None and host.version != self.weights_version:
+            host.refresh()
+            host.version = self.weights_version
+        return host
+
+    def compiled(self, function):
+        """``function`` as a ``tf.function``, compiled with XLA when ``jit_compile`` is on and every model is dense.
+
+        XLA's CPU convolutions are far slower than TensorFlow's own kernels (a PPO Pong update did not
+        finish 2,048 steps in 400 s, against 3.4 s without XLA): models with convolutions run without it.
+        """
+        jit = self.config.jit_compile and all(HostModel.of(model) is not None for model in self.models.values())
+        return tf.function(function, reduce_retracing=True, jit_compile=jit)
+
+    def weights_changed(self) -> None:
+        """Tell the host models to read the weights again (after training or loading).
+
+        The agent calls it itself after each update; call it after setting a model's
+        weights by hand.
+        """
+        self.weights_version += 1
+
+    # ------------------------------------------------------------ subclass API
+    def policy(self, observations: np.ndarray, deterministic: bool = False) -> np.ndarray:
+        """Actions for a batch of (normalized) observations."""
+        raise NotImplementedError
+
+    def train_iteration(self) -> dict[str, float]:
+        """Collect experience, update, and return the latest losses."""
+        raise NotImplementedError
+
+    def warm_up(self, progress) -> None:
+        """Experience needed before the first update, told to ``progress(label, unit, done, total)``."""
+
+    def trackables(self) -> dict:
+        """Objects saved for resuming beyond the models and their optimizers."""
+        return {}
+
+    def role_trackables(self, role: str) -> dict:
+        """Networks saved and loaded with a role's model (TD3's second critic with the critic)."""
+        return {}
+
+    def random_actions(self, n: int | None = None) -> np.ndarray:
+        """Uniformly random actions for ``n`` envs (default: the agent's), as ``policy`` would give them."""
+        space, n = self.action_space, n or self.n_envs
+        if isinstance(space, gym.spaces.Discrete):
+            return self.rng.integers(0, space.n, n)
+        return self.rng.uniform(space.low, space.high, (n, *space.shape)).astype(space.dtype)
+
+    def env_actions(self, actions: np.ndarray) -> np.ndarray:
+        """Actions as the environment takes them (continuous actions clipped to bounds)."""
+        if isinstance(self.action_space, gym.spaces.Box):
+            return np.clip(actions, self.action_space.low, self.action_space.high)
+        return actions
+
+    def run_iteration(self) -> dict[str, float]:
+        """One iteration of ``train_iteration``; the losses it returns are kept as floats in ``losses``."""
+        self.losses = {name: float(value) for name, value in self.train_iteration().items()}
+        return self.losses
+
+    def take_finished(self) -> list[dict]:
+        """The records of the episodes finished since the last call."""
+        finished, self.finished = self.finished, []
+        return finished
+
+    # --------------------------------------------------------- environment step
+    def normalize_observations(self, observations: np.ndarray, update: bool = False) -> np.ndarray:
+        if self.obs_normalizer is None:
+            return observations
+        return self.obs_normalizer(observations, update)
+
+    def reset_envs(self) -> None:
+        seed = None if self.config.seed is None else self.config.seed + self.steps
+        raw, info = self.envs.reset(seed=seed)
+        self.lives = info.get('lives')
+        self.observations = self.normalize_observations(raw, update=True)
+        self.raw_observations = raw
+        self.episode_returns[:] = 0
+        self.episode_lengths[:] = 0
+
+    def step_envs(self, actions: np.ndarray) -> dict[str, np.ndarray]:
+        """Step all envs once and return the transition as the learner should see it.
+
+        Returns a dict with ``observations`` (the next ones, already reset where an
+        episode ended), ``final_observations`` (where an episode ended, its last one:
+        bootstrap from it on truncation), ``rewards`` (clipped / normalized for
+        training), ``terminals`` (true ends, plus life loss when configured),
+        ``truncated`` and ``dones`` (episode ended either way).
+        """
+        raw, rewards, terminated, truncated, info = self.envs.step(self.env_actions(actions))
+        done = terminated | truncated
+        self.steps += self.n_envs
+        self.episode_returns += rewards
+        self.episode_lengths += 1
+        if done.any():
+            self.finish_episodes(done)
+        final_raw = final_observations(info, raw, done)
+        terminals = terminated.copy()
+        lives = info.get('lives')
+        if self.config.life_loss_terminal and lives is not None and self.lives is not None:
+            terminals |= (lives < self.lives) & ~done
+        self.lives = lives
+        training_rewards = rewards.astype(np.float32)
+        if self.config.clip_rewards:
+            training_rewards = np.sign(training_rewards)
+        if self.reward_normalizer is not None:
+            training_rewards = self.reward_normalizer(training_rewards, done)
+        observations = self.normalize_observations(raw, update=True)
+        finals = self.normalize_observations(final_raw) if done.any() else observations
+        self.observations, self.raw_observations = observations, raw
+        return {
+            'observations': observations,
+            'raw_observations': raw,
+            'final_observations': finals,
+            'raw_final_observations': final_raw,
+            'rewards': training_rewards,
+            'terminals': terminals,
+            'truncated': truncated & ~terminals,
+            'dones': done,
+        }
+
+    def finish_episodes(self, done: np.ndarray) -> None:
+        """Count the episodes that ended, update the reward statistics and keep a record of each."""
+        now = time.perf_counter()
+        for index in np.flatnonzero(done):
+            self.episodes += 1
+            episode_reward = float(self.episode_returns[index])
+            self.episode_rewards.append(episode_reward)
+            self.mean_reward = float(np.mean(self.episode_rewards))
+            improved = (
+                len(self.episode_rewards) >= min(10, self.episode_rewards.maxlen)
+                and self.mean_reward > self.best_reward
+            )
+            if improved:
+                self.best_reward = self.mean_reward
+            self.finished.append(
+                {
+                    'episode': self.episodes,
+                    'step': self.steps,
+                    'episode_reward': episode_reward,
+                    'mean_reward': self.mean_reward,
+                    'best_reward': self.best_reward if np.isfinite(self.best_reward) else None,
+                    'episode_length': int(self.episode_lengths[index]),
+                    'improved': improved,
+                    'finished_at': now,
+                }
+            )
+        self.episode_returns[done] = 0
+        self.episode_lengths[done] = 0
+
+    # ------------------------------------------------------------------ state
+    def state(self) -> dict:
+        """Python-side state saved in every checkpoint (JSON)."""
+        return {
+            'steps': self.steps,
+            'episodes': self.episodes,
+            'episode_rewards': list(self.episode_rewards),
+            'best_reward': self.best_reward if np.isfinite(self.best_reward) else None,
+            'rng': self.rng.bit_generator.state,
+            'obs_normalizer': self.obs_normalizer.stats.state() if self.obs_normalizer else None,
+            'reward_normalizer': self.reward_normalizer.stats.state() if self.reward_normalizer else None,
+        }
+
+    def load_state(self, state: dict) -> None:
+        self.steps, self.episodes = state['steps'], state['episodes']
+        self.episode_rewards.clear()
+        self.episode_rewards.extend(state['episode_rewards'])
+        self.mean_reward = float(np.mean(self.episode_rewards)) if self.episode_rewards else float('nan')
+        self.best_reward = state['best_reward'] if state['best_reward'] is not None else float('-inf')
+        self.rng.bit_generator.state = state['rng']
+        self.load_normalizer_state(state)
+        if self.reward_normalizer and state['reward_normalizer']:
+            self.reward_normalizer.stats.load(state['reward_normalizer'])
+
+    def load_normalizer_state(self, state: dict) -> None:
+        """The observation statistics saved with a checkpoint (all that playing its models needs)."""
+        if self.obs_normalizer and state.get('obs_normalizer'):
+            self.obs_normalizer.stats.load(state['obs_normalizer'])

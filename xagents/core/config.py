@@ -1,0 +1,182 @@
+"""The hyperparameter schema: dataclass fields that carry help, default and tuning type.
+
+Every hyperparameter is declared once, as a field made by :func:`hp` on a config
+dataclass. The agent constructors take their defaults from those fields; the command
+layer reads the same fields for its flags and help tables and the tuner for its search
+space. Nothing here imports argparse or TensorFlow.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import types
+import typing
+from typing import Any
+
+TUNING_TYPES = ('log_uniform', 'uniform', 'int', 'categorical')
+
+
+def hp(default: Any, help: str, tune: str | None = None, **argparse_kwargs) -> Any:
+    """Declare a hyperparameter or option.
+
+    Args:
+        default: Default value (used by the constructor and the flag).
+        help: One line of help shown in the tables.
+        tune: Tuning type, one of ``TUNING_TYPES`` or None when not tunable.
+        **argparse_kwargs: Extra ``add_argument`` keywords (``choices``, ``nargs``).
+    """
+    if tune is not None and tune not in TUNING_TYPES:
+        raise ValueError(f'unknown tuning type {tune!r}')
+    metadata = {'help': help, 'tune': tune, 'argparse': argparse_kwargs}
+    if isinstance(default, (list, dict)):
+        return dataclasses.field(default_factory=lambda: type(default)(default), metadata=metadata)
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+def field_type(field: dataclasses.Field) -> type:
+    """The scalar type of a config field (``int | None`` -> int)."""
+    annotation = field.type
+    if isinstance(annotation, str):
+        annotation = eval(annotation, vars(typing), {})  # annotations of our own configs only
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
+        annotation = next(arg for arg in typing.get_args(annotation) if arg is not type(None))
+    if typing.get_origin(annotation) is list:
+        annotation = typing.get_args(annotation)[0]
+    return annotation
+
+
+def flag_name(name: str) -> str:
+    return '--' + name.replace('_', '-')
+
+
+def check_range(name: str, value: float, low: float, high: float, low_open=False, high_open=False) -> None:
+    """A one-line ValueError naming the flag when ``value`` is outside the interval (open ends as given)."""
+    above = value > low if low_open else value >= low
+    below = value < high if high_open else value <= high
+    if not (above and below):
+        interval = f'{"(" if low_open else "["}{low:g}, {high:g}{")" if high_open else "]"}'
+        raise ValueError(f'{flag_name(name)} must be in {interval}, got {value}')
+
+
+@dataclasses.dataclass
+class EnvOptions:
+    """How environments are made (shared by train, play and tune)."""
+
+    env: str = hp(None, 'Gymnasium environment id', required=True)
+    n_envs: int = hp(1, 'Number of environments in the vector environment', 'categorical', positive=True)
+    preprocess: bool = hp(False, 'Atari preprocessing: no-op reset, frame skip, 84x84 grayscale, 4-frame stack')
+    max_frame: bool = hp(False, 'With --preprocess: max-pool the last two skipped frames')
+    async_envs: bool = hp(False, 'Step environments in subprocesses (gymnasium AsyncVectorEnv)')
+
+
+# Fields of AgentConfig that only matter while training (play takes none of them).
+TRAINING_ONLY = (
+    'tensorboard',
+    'monitor_session',
+    'video_interval',
+    'video_dir',
+    'eval_interval',
+    'eval_episodes',
+    'snapshot_interval',
+)
+
+
+@dataclasses.dataclass
+class AgentConfig:
+    """Hyperparameters and options every agent has."""
+
+    gamma: float = hp(0.99, 'Discount factor', 'log_uniform')
+    lr: float = hp(7e-4, 'Learning rate of the Adam optimizer', 'log_uniform', positive=True)
+    opt_epsilon: float = hp(1e-7, 'Epsilon of the Adam optimizer', 'log_uniform', positive=True)
+    beta1: float = hp(0.9, 'Beta1 of the Adam optimizer', 'log_uniform')
+    beta2: float = hp(0.999, 'Beta2 of the Adam optimizer', 'log_uniform')
+    normalize_obs: bool = hp(
+        False, 'Normalize observations by a running mean/std (saved with checkpoints)', 'categorical'
+    )
+    normalize_reward: bool = hp(False, 'Scale rewards by a running std of the discounted return', 'categorical')
+    clip_rewards: bool = hp(False, 'Train on the sign of rewards (on by default with --preprocess)', 'categorical')
+    life_loss_terminal: bool = hp(
+        False, 'Treat a lost life as terminal in training (on with --preprocess)', 'categorical'
+    )
+    reward_buffer_size: int = hp(100, 'Episodes in the mean reward', positive=True)
+    log_frequency: int | None = hp(None, 'Print progress every n finished episodes (default: every 2 s)')
+    divergence_monitoring_steps: int | None = hp(
+        None, 'Steps after which plateau lr reduction and early stopping start'
+    )
+    plateau_reduce_factor: float = hp(0.9, 'Factor applied to the learning rate on a plateau', positive=True)
+    plateau_reduce_patience: int = hp(10, 'Progress checks without improvement that make a plateau', positive=True)
+    early_stop_patience: int = hp(3, 'Plateau reductions after which training stops', positive=True)
+    save_interval: float = hp(30.0, 'Seconds between saves of the latest checkpoint and the history', positive=True)
+    display_precision: int = hp(2, 'Decimals shown in progress lines')
+    quiet: bool = hp(False, 'Print nothing while training')
+    tensorboard: bool = hp(
+        False, "TensorBoard scalars (returns, lengths, losses, lr, steps/s) in the run's tensorboard/"
+    )
+    monitor_session: str | None = hp(
+        None, 'Log metrics, losses and videos to this wandb run (offline, in the run, without an account)'
+    )
+    video_interval: int | None = hp(
+        None, "Record training episodes 0, n, 2n, ... as mp4 (in the run's videos/)", positive=True
+    )
+    video_dir: str | None = hp(None, 'Folder for training videos (alone: episodes 0, 1, 8, 27, ..., then every 1000)')
+    eval_interval: int | None = hp(
+        None,
+        'Every n steps, evaluate the greedy policy on separate envs; the best evaluation is the best checkpoint',
+        positive=True,
+    )
+    eval_episodes: int = hp(10, 'Episodes per evaluation', positive=True)
+    snapshot_interval: int | None = hp(
+        None, "Every n steps, keep a checkpoint in the run's snapshots/ (play it with --snapshot)", positive=True
+    )
+    jit_compile: bool = hp(
+        os.environ.get('XAGENTS_JIT', '1') != '0',
+        'Compile the updates of dense models with XLA: faster updates after a compile of a few seconds '
+        '(XAGENTS_JIT=0: off by default; models with convolutions never use it)',
+    )
+    host_inference: bool = hp(
+        True, 'Act with dense models computed in NumPy on the host (--no-host-inference: in TensorFlow)'
+    )
+    seed: int | None = hp(None, 'Random seed: the same seed repeats a CPU run exactly')
+
+    def __post_init__(self):
+        check_range('gamma', self.gamma, 0, 1, low_open=True)
+        for name in ('video_interval', 'eval_interval', 'eval_episodes', 'snapshot_interval'):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f'{flag_name(name)} must be at least 1, got {value}')
+
+
+@dataclasses.dataclass
+class OffPolicyConfig(AgentConfig):
+    """Replay buffer options of agents that learn from replay."""
+
+    buffer_max_size: int = hp(10000, 'Capacity of the replay buffer (transitions)', 'int', positive=True)
+    buffer_initial_size: int | None = hp(None, 'Transitions collected before training (default: batch size)', 'int')
+    buffer_batch_size: int = hp(32, 'Transitions per update', 'categorical', positive=True)
+    save_buffer: bool = hp(False, 'Save the replay buffer with each latest checkpoint; --resume restores it')
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.buffer_batch_size > self.buffer_max_size:
+            raise ValueError(
+                f'--buffer-batch-size ({self.buffer_batch_size}) is larger than --buffer-max-size '
+                f'({self.buffer_max_size})'
+            )
+        initial = self.buffer_initial_size or self.buffer_batch_size
+        if initial > self.buffer_max_size:
+            raise ValueError(
+                f'--buffer-initial-size ({initial}) is larger than --buffer-max-size ({self.buffer_max_size})'
+            )
+
+
+def preprocess_defaults(hyperparameters: dict, preprocess: bool) -> dict:
+    """Atari preprocessing trains on clipped rewards with a lost life as terminal, unless told otherwise."""
+    if not preprocess:
+        return dict(hyperparameters)
+    return {'clip_rewards': True, 'life_loss_terminal': True, **hyperparameters}
+
+
+def records_training(config: AgentConfig) -> bool:
+    """Whether training episodes are recorded as videos (``--video-interval`` or ``--video-dir``)."""
+    return config.video_interval is not None or config.video_dir is not None

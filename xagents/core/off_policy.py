@@ -1,0 +1,96 @@
+"""Agents that learn from a replay buffer."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from xagents.core.agent import Agent
+from xagents.core.config import OffPolicyConfig
+from xagents.utils.buffers import ReplayBuffer
+
+
+class OffPolicy(Agent):
+    """Agents that learn from a replay buffer filled one vector step at a time."""
+
+    Config = OffPolicyConfig
+
+    def __init__(self, envs, *models, **kwargs):
+        super().__init__(envs, *models, **kwargs)
+        self.buffer = self.make_buffer()
+        self.initial_size = self.config.buffer_initial_size or self.config.buffer_batch_size
+
+    @property
+    def replay_buffer(self) -> ReplayBuffer:
+        return self.buffer
+
+    def make_buffer(self, buffer_class: type[ReplayBuffer] = ReplayBuffer, **options) -> ReplayBuffer:
+        """The replay buffer for these envs; frame stacks of uint8 images are stored once per frame."""
+        space = self.observation_space
+        stacked = len(space.shape) == 3 and space.dtype == np.uint8
+        # float64 observations (MuJoCo) are kept as float32, what the models take.
+        return buffer_class(
+            self.config.buffer_max_size,
+            self.n_envs,
+            space.shape,
+            np.float32 if space.dtype == np.float64 else space.dtype,
+            self.action_space.shape,
+            self.action_space.dtype,
+            frame_stack=space.shape[-1] if stacked else None,
+            seed=None if self.config.seed is None else self.config.seed + 1,
+            gamma=self.config.gamma,
+            **options,
+        )
+
+    def explore(self, observations: np.ndarray) -> np.ndarray:
+        """Actions taken while collecting experience."""
+        raise NotImplementedError
+
+    def update(self) -> dict[str, float]:
+        """Train on batches from ``sample()`` (or not, between updates); return the latest losses."""
+        raise NotImplementedError
+
+    def reset_envs(self) -> None:
+        super().reset_envs()
+        # Episodes in progress are cut (as truncations) so n-step sums never join them to the new ones.
+        self.buffer.cut_episodes()
+        self.buffer.start_episodes(self.raw_observations)
+
+    def state(self) -> dict:
+        return {**super().state(), 'buffer_count': self.buffer.count}
+
+    def warm_up(self, progress) -> None:
+        """Random-policy transitions until the buffer holds ``buffer_initial_size``."""
+        while len(self.buffer) < self.initial_size:
+            self.collect(self.random_actions())
+            progress('Filling the replay buffer', 'random-action transitions', len(self.buffer), self.initial_size)
+
+    def collect(self, actions: np.ndarray) -> None:
+        transition = self.step_envs(actions)
+        # Raw observations go in the buffer; normalization happens when sampling.
+        self.buffer.add(
+            actions,
+            transition['rewards'],
+            transition['raw_final_observations'],
+            transition['terminals'],
+            transition['dones'],
+        )
+        if transition['dones'].any():
+            self.buffer.start_episodes(transition['raw_observations'], transition['dones'])
+
+    def sample(self, batch_size: int | None = None, **options) -> dict[str, np.ndarray]:
+        batch = self.buffer.sample(batch_size or self.config.buffer_batch_size, **options)
+        batch['observations'] = self.normalize_observations(batch['observations'])
+        batch['next_observations'] = self.normalize_observations(batch['next_observations'])
+        return batch
+
+    def sample_batches(self, count: int) -> dict[str, np.ndarray]:
+        """``count`` batches drawn at once, stacked on a new leading axis (for a compiled loop of steps)."""
+        size = self.config.buffer_batch_size
+        batch = self.sample(batch_size=count * size)
+        return {name: values.reshape(count, size, *values.shape[1:]) for name, values in batch.items()}
+
+    def train_iteration(self) -> dict[str, float]:
+        if len(self.buffer) < self.initial_size:
+            self.warm_up(lambda *_: None)
+        self.collect(self.explore(self.observations))
+        return self.update()

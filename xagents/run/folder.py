@@ -1,0 +1,152 @@
+"""The run directory: the one owner of its layout, its config.json, its history tables and its lock.
+
+```
+<run>/config.json            agent, env, hyperparameters, model files, paths, versions
+<run>/history.parquet        one row per finished episode (or --history-checkpoint)
+<run>/evaluations.parquet    one row per evaluation (--eval-interval)
+<run>/latest/                everything needed to resume
+<run>/best-<role>/           the best models (or --checkpoints)
+<run>/snapshots/step-<n>/<role>/
+<run>/replay-buffer.npz      with --save-buffer
+<run>/videos/                training videos
+<run>/.lock                  the process that writes to the run
+```
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import json
+import os
+from pathlib import Path
+
+from xagents.run.lock import RunLock
+
+# What a run writes in its folder: a new run refuses a folder holding any of these.
+RUN_FILES = ('config.json', 'history.parquet', 'evaluations.parquet', 'replay-buffer.npz', 'latest', 'snapshots')
+RUN_KEYS = ('agent', 'env', 'hyperparameters', 'checkpoints', 'history')
+
+
+def read_run_config(run_dir: str | os.PathLike) -> dict:
+    """The ``config.json`` of an xagents run directory; ValueError with a one-line reason otherwise."""
+    path = Path(run_dir) / 'config.json'
+    try:
+        config = json.loads(path.read_text())
+    except OSError:
+        raise ValueError(f'{run_dir} is not an xagents run directory (no config.json)') from None
+    except ValueError as error:
+        raise ValueError(f'{path} is damaged: {error}') from None
+    if not isinstance(config, dict) or any(key not in config for key in RUN_KEYS):
+        raise ValueError(f'{run_dir} is not an xagents run directory (its config.json is not an xagents run config)')
+    return config
+
+
+def new_run_dir(name: str, parent: str | os.PathLike = 'runs') -> Path:
+    """A fresh ``<parent>/<name>-<time>`` folder, created here so that runs started together never share one."""
+    Path(parent).mkdir(parents=True, exist_ok=True)
+    stamp = datetime.datetime.now().strftime('%Y%m%d-%H%M%S')
+    for attempt in range(1000):
+        folder = Path(parent) / (f'{name}-{stamp}' + (f'-{attempt}' if attempt else ''))
+        try:
+            folder.mkdir()
+            return folder
+        except FileExistsError:
+            continue
+    raise FileExistsError(f'could not create a new run directory for {name} in {parent}')
+
+
+class RunFolder:
+    """The paths of one run and the tables it writes.
+
+    Args:
+        path: The run directory.
+        roles: The agent's model roles (one best checkpoint and one snapshot folder each).
+        checkpoints: Best-model checkpoint folders instead of ``best-<role>``.
+        history: History file instead of ``history.parquet``.
+    """
+
+    def __init__(self, path: str | os.PathLike, roles: tuple[str, ...], checkpoints=None, history=None):
+        self.path = Path(path)
+        self.roles = roles
+        self.best = [Path(p) for p in checkpoints] if checkpoints else [self.path / f'best-{role}' for role in roles]
+        self.history_path = Path(history) if history else self.path / 'history.parquet'
+        self.history_given = history is not None
+        self.config_path = self.path / 'config.json'
+        self.latest = self.path / 'latest'
+        self.buffer_path = self.path / 'replay-buffer.npz'
+        self.evaluations_path = self.path / 'evaluations.parquet'
+        self.videos = self.path / 'videos'
+        self.lock = RunLock(self.path)
+        self.resumed = False
+        self.history = None  # utils.history.History tables, once open
+        self.evaluations = None
+        # The training loop's own state (elapsed time, best evaluation, ...), as last saved or restored.
+        self.state: dict = {}
+
+    @classmethod
+    def of_config(cls, path, config: dict, roles: tuple[str, ...]) -> RunFolder:
+        """The run folder a ``config.json`` describes (its checkpoint and history paths)."""
+        return cls(path, roles, config['checkpoints'], config['history'])
+
+    # ------------------------------------------------------------- snapshots
+    def snapshot(self, step: int) -> list[Path]:
+        """The checkpoint folders, one per model, of the snapshot at ``step``."""
+        return [self.path / 'snapshots' / f'step-{step}' / role for role in self.roles]
+
+    def snapshot_steps(self) -> list[int]:
+        """Steps of the complete snapshots (a run killed while saving one leaves it without pointer files)."""
+        folder = self.path / 'snapshots'
+        steps = [int(path.name.removeprefix('step-')) for path in folder.glob('step-*')] if folder.is_dir() else []
+        return sorted(step for step in steps if all((path / 'checkpoint').is_file() for path in self.snapshot(step)))
+
+    # -------------------------------------------------------------- new runs
+    def taken_names(self) -> list[str]:
+        """Names of run files already in the folder (a given history file may continue there)."""
+        taken = [name for name in RUN_FILES if (self.path / name).exists()]
+        return [name for name in taken if not (name == 'history.parquet' and self.history_given)]
+
+    def write_config(self, config: dict) -> None:
+        temporary = self.config_path.with_suffix('.json.tmp')
+        temporary.write_text(json.dumps(config, indent=2))
+        os.replace(temporary, self.config_path)
+
+    # ---------------------------------------------------------------- tables
+    def open_tables(self, evaluations: bool) -> None:
+        from xagents.utils.history import History
+
+        if self.history is None:
+            self.history = History(self.history_path)
+        if evaluations and self.evaluations is None:
+            self.evaluations = History(self.evaluations_path, required=('step', 'mean_reward'))
+
+    def truncate_tables(self, step: int) -> None:
+        """Drop rows past ``step``: a resumed run records them again."""
+        for table in (self.history, self.evaluations):
+            if table is not None:
+                table.truncate(step)
+
+    def flush_tables(self) -> None:
+        for table in (self.history, self.evaluations):
+            if table is not None:
+                table.flush()
+
+
+def run_config(agent, run: RunFolder) -> dict:
+    """What ``config.json`` says of a run: enough to play it or resume it."""
+    import gymnasium as gym
+    import tensorflow as tf
+
+    import xagents
+
+    return {
+        'agent': type(agent).__name__.lower(),
+        'env': agent.env_id,
+        'n_envs': agent.n_envs,
+        **agent.env_kwargs,
+        'hyperparameters': dataclasses.asdict(agent.config),
+        'model_files': agent.model_files,
+        'checkpoints': [str(path.resolve()) for path in run.best],
+        'history': str(run.history_path.resolve()),
+        'versions': {'xagents': xagents.__version__, 'tensorflow': tf.__version__, 'gymnasium': gym.__version__},
+    }

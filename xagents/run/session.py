@@ -1,0 +1,115 @@
+"""Opening a run folder for an agent: a new run, a resumed one, or the next ``fit`` of the same run."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from xagents.core.errors import CheckpointError
+from xagents.run.checkpoints import check_config, has_checkpoint, restore_latest, saved_state
+from xagents.run.folder import RunFolder, new_run_dir, read_run_config, run_config
+from xagents.utils.history import History
+
+
+def open_for_training(agent, evaluations: bool, console=print) -> RunFolder:
+    """The agent's run folder, created, locked, checked and with its tables open; config.json written.
+
+    The first call makes the folder (``output_dir``, or a new ``runs/<agent>-<env>-<time>``);
+    a run that already has history continues it. A second writer is refused.
+    """
+    run = agent.run
+    if run is None:
+        paths = agent.run_paths
+        for path in paths['checkpoints'] or []:
+            _check_checkpoint_path(Path(path))
+        if paths['history']:
+            History(paths['history'])  # a bad history file is an error before any folder is made
+        folder = Path(paths['output_dir']) if paths['output_dir'] else None
+        if folder is None:
+            folder = new_run_dir(f'{type(agent).__name__.lower()}-{agent.env_id.replace("/", "-")}')
+        folder.mkdir(parents=True, exist_ok=True)
+        run = RunFolder(folder, agent.model_roles, paths['checkpoints'], paths['history'])
+        run.lock.check()  # a live run in the folder is named before anything else is said of it
+        check_new(run)
+        run.lock.acquire()
+        console(f'Run directory: {run.path}')
+        run.open_tables(evaluations)
+        _continue_history(agent, run)
+        agent.run = run
+    else:
+        run.lock.acquire()
+        console(f'Run directory: {run.path}')
+        run.open_tables(evaluations)
+        run.truncate_tables(agent.steps)
+    run.write_config(run_config(agent, run))
+    return run
+
+
+def _check_checkpoint_path(path: Path) -> None:
+    if path.exists() and not path.is_dir():
+        raise ValueError(f'--checkpoints {path} is a file: checkpoints are folders')
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ValueError(f'--checkpoints {path} cannot be created: {error.strerror}') from None
+
+
+def check_new(run: RunFolder) -> None:
+    """A new run must not write over a run, or over files of the same names that are not a run's."""
+    if has_checkpoint(run.latest):
+        raise ValueError(
+            f'{run.path} is an existing run: --resume {run.path} continues it, another --output-dir starts a new one'
+        )
+    taken = run.taken_names()
+    if taken and not run.latest.exists() and not _stopped_before_first_checkpoint(run):
+        raise ValueError(f'{run.path} already holds {", ".join(taken)}: give a new or empty --output-dir')
+
+
+def _stopped_before_first_checkpoint(run: RunFolder) -> bool:
+    try:
+        read_run_config(run.path)
+    except ValueError:
+        return False
+    return True
+
+
+def _continue_history(agent, run: RunFolder) -> None:
+    """A new run given an existing history file picks its counters up where the file stopped."""
+    last = run.history.last()
+    if last is None or agent.steps:
+        run.truncate_tables(agent.steps)
+        return
+    agent.steps, agent.episodes = int(last['step']), int(last['episode'])
+    run.state['elapsed'] = float(last['time'])
+    agent.episode_rewards.extend(run.history.column('episode_reward')[-agent.episode_rewards.maxlen :])
+    agent.mean_reward = float(last['mean_reward'])
+    agent.best_reward = float(last['best_reward']) if last['best_reward'] is not None else float('-inf')
+
+
+def resume(agent, run_dir: str | os.PathLike, console=print) -> None:
+    """Restore weights, optimizers, counters, RNG, normalizers and (when saved) the buffer from a run."""
+    config = check_config(agent, run_dir)
+    run = RunFolder.of_config(run_dir, config, agent.model_roles)
+    run.lock.check()
+    if not has_checkpoint(run.latest):
+        raise CheckpointError(f'{run_dir} stopped before its first checkpoint: start it again (same --output-dir)')
+    run.lock.acquire()
+    state = restore_latest(agent, run)
+    agent.load_state(state)
+    run.state, run.resumed = state, True
+    # A best checkpoint saved after the latest one (then a kill) keeps its mark: a later,
+    # worse result must not replace it.
+    for best in filter(None, map(saved_state, run.best)):
+        if best.get('best_reward') is not None and best['best_reward'] > agent.best_reward:
+            agent.best_reward = best['best_reward']
+        if best.get('best_eval_reward') is not None and best['best_eval_reward'] > (
+            run.state.get('best_eval_reward') or float('-inf')
+        ):
+            run.state['best_eval_reward'] = best['best_eval_reward']
+    agent.run = run
+    buffer = agent.replay_buffer
+    if buffer is not None and run.buffer_path.is_file():
+        buffer.load(run.buffer_path)
+        behind = state['buffer_count'] - buffer.count
+        note = f' ({behind * agent.n_envs:,} fewer than at the checkpoint: saved one save earlier)' if behind else ''
+        console(f'Replay buffer restored: {len(buffer):,} transitions{note}')

@@ -1,0 +1,305 @@
+"""The training loop and what it owns: callbacks, the run lock, signals, elapsed time, and the layout."""
+
+import ast
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import xagents
+from xagents import PPO
+from xagents.tests.test_cli import XAGENTS, run_cli
+from xagents.train import Callback
+
+TINY = dict(n_envs=2, n_steps=16, mini_batches=1, quiet=True, seed=0)
+PACKAGE = Path(xagents.__file__).parent
+
+
+# ---------------------------------------------------------------- callbacks
+class Counting(Callback):
+    """Counts every hook and keeps what the hooks were given."""
+
+    def __init__(self):
+        self.calls = dict.fromkeys(('start', 'episode', 'update', 'evaluation', 'end'), 0)
+        self.episodes, self.losses, self.reason = [], [], None
+
+    def on_training_start(self, trainer):
+        self.calls['start'] += 1
+
+    def on_episode_end(self, trainer, episode):
+        self.calls['episode'] += 1
+        self.episodes.append(episode)
+
+    def on_update(self, trainer):
+        self.calls['update'] += 1
+        self.losses.append(dict(trainer.losses))
+
+    def on_evaluation(self, trainer, summary):
+        self.calls['evaluation'] += 1
+
+    def on_training_end(self, trainer, reason):
+        self.calls['end'] += 1
+        self.reason = reason
+
+
+def test_callbacks_see_every_episode_update_and_the_end(tmp_path):
+    agent = PPO.from_env('CartPole-v1', output_dir=str(tmp_path / 'run'), eval_interval=256, eval_episodes=2, **TINY)
+    counting = Counting()
+    assert agent.fit(max_steps=1000, callbacks=[counting]) == 'max_steps'
+    assert counting.calls['start'] == counting.calls['end'] == 1 and counting.reason == 'max_steps'
+    assert counting.calls['update'] == agent.steps // 32
+    assert counting.calls['evaluation'] == 4  # at steps 256, 512, 768 and 1024 (992 is short of 1000)
+    assert counting.calls['episode'] == agent.episodes == len(agent.run.history.column('episode'))
+    assert [episode['episode'] for episode in counting.episodes] == list(range(1, agent.episodes + 1))
+    assert [episode['episode_reward'] for episode in counting.episodes] == agent.run.history.column('episode_reward')
+    assert all(set(losses) == {'loss', 'policy_loss', 'value_loss', 'entropy'} for losses in counting.losses)
+
+
+def test_a_callback_stops_at_a_greedy_evaluation_score(tmp_path):
+    class StopAtScore(Callback):
+        def on_evaluation(self, trainer, summary):
+            if summary['mean_reward'] >= 0:  # every CartPole evaluation scores at least 0
+                trainer.stop('score')
+
+    agent = PPO.from_env('CartPole-v1', output_dir=str(tmp_path / 'run'), eval_interval=320, eval_episodes=2, **TINY)
+    assert agent.fit(max_steps=100_000, callbacks=[StopAtScore()]) == 'score'
+    assert agent.steps == 320
+
+
+def test_a_custom_scalar_reaches_tensorboard(tmp_path):
+    import tensorflow as tf
+
+    class Logging(Callback):
+        def on_update(self, trainer):
+            trainer.record({'custom/steps_squared': float(trainer.agent.steps) ** 2})
+
+    agent = PPO.from_env('CartPole-v1', output_dir=str(tmp_path / 'run'), tensorboard=True, **TINY)
+    agent.fit(max_steps=320, callbacks=[Logging()])
+    values = {}
+    for path in (tmp_path / 'run' / 'tensorboard').glob('events.*'):
+        for event in tf.compat.v1.train.summary_iterator(str(path)):
+            for value in event.summary.value:
+                if value.tag == 'custom/steps_squared':
+                    values[event.step] = float(tf.make_ndarray(value.tensor))
+    assert values == {step: float(step) ** 2 for step in range(32, 321, 32)}
+
+
+def test_hooks_a_callback_does_not_override_are_never_called(tmp_path):
+    from xagents.train.trainer import Trainer
+
+    class OnlyUpdates(Callback):
+        def on_update(self, trainer):
+            pass
+
+    agent = PPO.from_env('CartPole-v1', output_dir=str(tmp_path / 'run'), **TINY)
+    trainer = Trainer(agent, [OnlyUpdates()])
+    trainer.fit(max_steps=64)
+    user = trainer.callbacks.index(trainer.user_callbacks[0])
+    assert trainer.callbacks[user].on_update.__func__ in [hook.__func__ for hook in trainer.hooks['on_update']]
+    for name in ('on_training_start', 'on_episode_end', 'on_evaluation', 'on_training_end'):
+        assert all(getattr(hook, '__self__', None) is not trainer.callbacks[user] for hook in trainer.hooks[name])
+
+
+# ---------------------------------------------------------- elapsed time
+def test_a_resumed_run_counts_its_time_once(tmp_path):
+    from xagents.run.checkpoints import saved_state
+
+    run = tmp_path / 'run'
+    agent = PPO.from_env('CartPole-v1', output_dir=str(run), save_interval=1e9, **TINY)
+    start = time.perf_counter()
+    agent.fit(max_steps=2000)
+    wall = time.perf_counter() - start
+    elapsed = saved_state(run / 'latest')['elapsed']
+    last_time = agent.run.history.column('time')[-1]
+    assert last_time <= elapsed <= wall  # the old clean exit saved about twice the time trained
+    resumed = PPO.from_env('CartPole-v1', save_interval=1e9, **TINY)
+    resumed.resume(run)
+    start = time.perf_counter()
+    resumed.fit(max_steps=4000)
+    second = time.perf_counter() - start
+    times = resumed.run.history.column('time')
+    steps = resumed.run.history.column('step')
+    new = [value for value, step in zip(times, steps) if step > 2000]
+    assert elapsed <= new[0] <= elapsed + second and new[-1] <= elapsed + second
+    assert saved_state(run / 'latest')['elapsed'] <= elapsed + second
+
+
+# -------------------------------------------------------------- the lock
+HOLD_LOCK = """
+import sys, time
+from xagents.run.lock import RunLock
+lock = RunLock(sys.argv[1])
+lock.acquire()
+print('locked', flush=True)
+time.sleep(120)
+"""
+
+
+def test_a_live_lock_is_refused_naming_its_process_and_a_killed_ones_taken_over(tmp_path):
+    from xagents.run.lock import RunLock, RunLocked
+
+    holder = subprocess.Popen([sys.executable, '-c', HOLD_LOCK, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == 'locked'
+        with pytest.raises(RunLocked, match=rf'{tmp_path} is in use by process {holder.pid} '):
+            RunLock(tmp_path).acquire()
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+    lock = RunLock(tmp_path)
+    lock.acquire()  # the killed process's lock is stale: taken over
+    assert lock.held and f'process {os.getpid()} ' in (tmp_path / '.lock').read_text()
+    lock.release()
+
+
+def test_a_second_writer_of_a_live_run_is_refused(tmp_path):
+    train = [*XAGENTS, 'train', 'ppo', '--env', 'CartPole-v1', '--n-envs', '2', '--n-steps', '16']
+    env = {**os.environ, 'TF_CPP_MIN_LOG_LEVEL': '2'}
+    first = subprocess.Popen(
+        [*train, '--max-steps', '10000000', '--output-dir', 'run', '--save-interval', '0.5'],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        start_new_session=True,
+    )
+    try:
+        while not first.stdout.readline().startswith('time '):  # training, with its first checkpoint
+            assert first.poll() is None
+        for args in (['--resume', 'run'], ['--output-dir', 'run']):
+            second = run_cli(tmp_path, *train[3:], '--max-steps', '100', *args)
+            assert second.returncode == 2, second.stderr
+            assert second.stderr.startswith(f'xagents: error: run is in use by process {first.pid} ('), second.stderr
+            assert second.stderr.count('\n') == 1 and 'wait for it to end' in second.stderr
+    finally:
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait()
+    resumed = run_cli(tmp_path, *train[3:], '--max-steps', '100', '--resume', 'run')  # the lock was stale
+    assert resumed.returncode == 0, resumed.stderr
+
+
+# ------------------------------------------------------------ signals
+@pytest.mark.parametrize('sent, code', [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_an_interrupted_run_saves_and_exits_with_the_shell_code(tmp_path, sent, code):
+    from xagents.run.checkpoints import saved_state
+
+    process = subprocess.Popen(
+        [*XAGENTS, 'train', 'ppo', '--env', 'CartPole-v1', '--n-envs', '2', '--max-steps', '10000000'],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, 'TF_CPP_MIN_LOG_LEVEL': '2', 'XAGENTS_JIT': '0'},
+        # A shell's background job ignores SIGINT, and a child would inherit that: Ctrl-C as in a terminal.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    lines = []
+    while not (lines and lines[-1].startswith('time ')):
+        lines.append(process.stdout.readline())
+        assert process.poll() is None, lines
+    process.send_signal(sent)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == code, err
+    run = Path(next(line for line in lines if line.startswith('Run directory: ')).split(': ', 1)[1].strip())
+    assert 'saved in' in out and saved_state(tmp_path / run / 'latest')['steps'] > 0
+
+
+# ----------------------------------------------------- play and plot fixes
+def test_play_never_overwrites_the_videos_of_a_folder(tmp_path):
+    videos = tmp_path / 'videos'
+    videos.mkdir()
+    (videos / 'CartPole-v1-episode-0.mp4').write_bytes(b'an earlier video')
+    agent = PPO.from_env('CartPole-v1', quiet=True)
+    agent.play(episodes=2, video_dir=str(videos), random=True)
+    assert (videos / 'CartPole-v1-episode-0.mp4').read_bytes() == b'an earlier video'
+    assert sorted(path.name for path in videos.iterdir()) == [f'CartPole-v1-episode-{k}.mp4' for k in range(3)]
+
+
+def test_plot_help_shows_its_own_usage(capsys):
+    from xagents.commands.main import main
+
+    assert main(['plot', '--help']) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == 'usage: xagents plot HISTORY [HISTORY ...] [options]'
+    assert 'Title of the plot' not in out and 'Environment name, shown as the title of the plot' in out
+
+
+# -------------------------------------------------------------- layout
+def modules() -> list[str]:
+    names = []
+    for path in sorted(PACKAGE.rglob('*.py')):
+        parts = path.relative_to(PACKAGE.parent).with_suffix('').parts
+        if 'tests' not in parts and parts[-1] != '__main__':
+            names.append('.'.join(parts[:-1] if parts[-1] == '__init__' else parts))
+    return names
+
+
+IMPORT_EACH_ALONE = """
+import importlib, sys
+failed = []
+for name in sys.argv[1:]:
+    for loaded in [module for module in sys.modules if module == 'xagents' or module.startswith('xagents.')]:
+        del sys.modules[loaded]
+    try:
+        importlib.import_module(name)
+    except Exception as error:
+        failed.append(f'{name}: {type(error).__name__}: {error}')
+print('\\n'.join(failed))
+"""
+
+
+def test_every_module_imports_alone():
+    """Each module imported first, in a fresh set of xagents modules: an import cycle fails here."""
+    result = subprocess.run(
+        [sys.executable, '-c', IMPORT_EACH_ALONE, *modules()], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0 and result.stdout.strip() == '', result.stdout + result.stderr
+
+
+CORE_IMPORTS = """
+import sys
+import xagents.core.actor_critic, xagents.core.off_policy
+import xagents
+from xagents import agents
+for name in xagents.AGENTS:
+    agents[name]
+print(sorted(module for module in sys.modules if module.startswith('xagents.')))
+"""
+
+
+def test_the_core_and_the_agents_import_no_files_console_or_command_layer():
+    result = subprocess.run([sys.executable, '-c', CORE_IMPORTS], capture_output=True, text=True, timeout=300)
+    loaded = json.loads(result.stdout.replace("'", '"'))
+    outside = ('xagents.run', 'xagents.train', 'xagents.play', 'xagents.commands', 'xagents.tune')
+    utilities = ('xagents.utils.history', 'xagents.utils.monitoring', 'xagents.utils.recording')
+    assert [name for name in loaded if name.startswith(outside) or name in utilities] == []
+    for path in [*(PACKAGE / 'core').glob('*.py'), *PACKAGE.glob('*/agent.py'), *PACKAGE.glob('*/config.py')]:
+        tree = ast.parse(path.read_text())
+        imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+        imported |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
+        assert 'argparse' not in imported, path
+
+
+def test_no_module_or_class_over_400_lines():
+    for path in PACKAGE.rglob('*.py'):
+        if 'tests' in path.parts:
+            continue
+        source = path.read_text()
+        assert source.count('\n') <= 400, path
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.ClassDef):
+                assert node.end_lineno - node.lineno + 1 <= 400, f'{path}: {node.name}'
+            if isinstance(node, ast.FunctionDef) and node.name == 'fit' and path.name == 'trainer.py':
+                assert node.end_lineno - node.lineno + 1 <= 60, 'the training loop grew beyond 60 lines'
+
+
+def test_no_test_hooks_in_the_package():
+    assert 'XAGENTS_TEST' not in ''.join(
+        path.read_text() for path in PACKAGE.rglob('*.py') if 'tests' not in path.parts
+    )

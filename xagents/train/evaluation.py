@@ -1,0 +1,70 @@
+"""Greedy evaluations during training, on envs of their own; the best one chooses the best checkpoint."""
+
+from __future__ import annotations
+
+from xagents.play.episodes import play_in_parallel, summarize
+from xagents.play.player import MAX_PLAY_ENVS
+from xagents.train.callbacks import Callback, next_multiple
+from xagents.train.console import Progress
+from xagents.utils.envs import create_envs
+
+EVAL_SEED_OFFSET = 10_000
+
+
+class Evaluation(Callback):
+    """Every ``eval_interval`` steps, ``eval_episodes`` greedy episodes; logged in ``evaluations.parquet``.
+
+    A new best mean saves the best models. ``trainer.evaluate()`` runs one at any time.
+    """
+
+    def __init__(self):
+        self.envs = None
+        self.best = float('-inf')
+        self.next = float('inf')
+
+    def on_training_start(self, trainer):
+        self.next = next_multiple(trainer.agent.steps, trainer.config.eval_interval)
+
+    def on_update(self, trainer):
+        if trainer.agent.steps >= self.next:
+            trainer.evaluate()
+            self.next = next_multiple(trainer.agent.steps, trainer.config.eval_interval)
+
+    def close(self) -> None:
+        if self.envs is not None:
+            self.envs.close()
+            self.envs = None
+
+    def evaluate(self, trainer) -> dict[str, float]:
+        agent, config = trainer.agent, trainer.config
+        agent.weights_changed()
+        if self.envs is None:
+            self.envs = create_envs(agent.env_id, min(config.eval_episodes, MAX_PLAY_ENVS), **agent.env_kwargs)
+            seed = None if config.seed is None else config.seed + EVAL_SEED_OFFSET
+        else:
+            seed = None  # the envs' own generators go on: fresh starts each time
+        progress = Progress(f'Evaluation at step {agent.steps:,}', config.eval_episodes, 'episodes', trainer.console)
+        results = play_in_parallel(agent, self.envs, config.eval_episodes, True, seed, False, progress=progress)
+        summary = summarize(results)
+        improved = summary['mean_reward'] > self.best
+        if improved:
+            self.best = summary['mean_reward']
+            trainer.save_best()
+        if trainer.run.evaluations is not None:
+            trainer.run.evaluations.append(
+                {'step': agent.steps, 'time': trainer.elapsed(), 'episodes': len(results), **summary}
+            )
+        precision = config.display_precision
+        progress.finish(
+            f'mean reward {summary["mean_reward"]:.{precision}f} '
+            f'± {summary["std_reward"]:.{precision}f} over {len(results)} episodes, '
+            + ('a new best: best checkpoint saved' if improved else f'best {self.best:.{precision}f}')
+        )
+        return {**summary, 'step': agent.steps}
+
+    def state(self):
+        return {'best_eval_reward': self.best if self.best > float('-inf') else None}
+
+    def load_state(self, state):
+        best = state.get('best_eval_reward')
+        self.best = float('-inf') if best is None else best

@@ -1,0 +1,238 @@
+"""The training loop: iterate the agent and call the callbacks, which do everything else."""
+
+from __future__ import annotations
+
+import math
+import signal
+import time
+
+from xagents.core.config import records_training
+from xagents.core.errors import TrainingDiverged
+from xagents.run import checkpoints
+from xagents.run.session import open_for_training
+from xagents.train import callbacks as builtin
+from xagents.train.console import Progress, console_for
+from xagents.train.evaluation import Evaluation
+from xagents.train.videos import TrainingVideos
+
+HOOKS = ('on_training_start', 'on_episode_end', 'on_update', 'on_evaluation', 'on_training_end')
+MESSAGES = {
+    'target': 'Reward achieved in {steps} steps',
+    'max_steps': 'Maximum steps exceeded',
+    'interrupted': 'Interrupted at step {steps}; run saved in {run}',
+    'terminated': 'Terminated at step {steps}; run saved in {run}',
+}
+
+
+class Trainer:
+    """Trains ``agent`` in its run folder with the built-in callbacks and ``callbacks``.
+
+    Attributes seen by callbacks: ``agent``, ``config``, ``run`` (the run folder),
+    ``losses`` (the latest), ``now`` (the clock at the current hook), ``reason`` (why
+    training stops, once decided) and ``monitor`` (TensorBoard / wandb, or None).
+    """
+
+    def __init__(self, agent, callbacks=()):
+        self.agent, self.config = agent, agent.config
+        self.console = console_for(agent.config)
+        self.user_callbacks = list(callbacks)
+        self.losses = agent.losses
+        self.run = self.monitor = None
+        self.reason = self.message = None
+        self.now = self.start = time.perf_counter()
+        self.elapsed_before = 0.0
+
+    def fit(self, target_reward: float | None = None, max_steps: int | None = None) -> str:
+        """Train until a stop rule or callback says so; returns the reason."""
+        if target_reward is None and max_steps is None:
+            raise ValueError('give a target reward or a maximum number of steps')
+        agent = self.agent
+        self.callbacks = self.default_callbacks(target_reward, max_steps)
+        self.hooks = {name: [getattr(c, name) for c in self.callbacks if overrides(c, name)] for name in HOOKS}
+        self.run = open_for_training(agent, self.config.eval_interval is not None, self.console)
+        for callback in self.callbacks:
+            callback.load_state(self.run.state)
+        self.elapsed_before = self.run.state.get('elapsed', 0.0)
+        self.now = self.start = time.perf_counter()
+        outcome = 'error'
+        try:
+            with _terminate_as_interrupt():
+                self.open_monitor()
+                self.call('on_training_start')
+                if agent.observations is None:
+                    agent.reset_envs()
+                if not checkpoints.has_checkpoint(self.run.latest):
+                    self.save_latest()  # a run killed at any moment from now on can be resumed
+                self.warm_up()
+                while self.reason is None:
+                    self.iterate()
+                outcome = self.reason
+        except KeyboardInterrupt as interrupt:
+            outcome = self.reason = 'terminated' if isinstance(interrupt, Terminated) else 'interrupted'
+        except TrainingDiverged:
+            outcome = 'diverged'
+            raise
+        finally:
+            self.finish(outcome)
+        text = self.message or MESSAGES.get(self.reason, 'Stopped by a callback: {reason}')
+        self.console(text.format(steps=agent.steps, run=self.run.path, reason=self.reason))
+        return self.reason
+
+    def iterate(self) -> None:
+        """One iteration of the agent, then the episode and update hooks."""
+        losses = self.agent.run_iteration()
+        for name, value in losses.items():
+            if not math.isfinite(value):
+                raise TrainingDiverged(
+                    f'{name} is {value} at step {self.agent.steps:,}{checkpoints.last_good(self.run)}'
+                )
+        self.dispatch_episodes()
+        self.losses = losses
+        self.now = time.perf_counter()
+        for hook in self.hooks['on_update']:
+            hook(self)
+
+    def dispatch_episodes(self) -> None:
+        """``on_episode_end`` for each episode finished since the last call, with the losses known then."""
+        for episode in self.agent.take_finished():
+            episode['time'] = self.elapsed_before + max(0.0, episode.pop('finished_at') - self.start)
+            for hook in self.hooks['on_episode_end']:
+                hook(self, episode)
+
+    def finish(self, outcome: str) -> None:
+        self.elapsed_before, self.start = self.elapsed(), None
+        self.now = time.perf_counter()
+        try:
+            if outcome != 'diverged':  # after a divergence the last good checkpoint stays as it is
+                self.save_latest()  # first: the run can be resumed even if a later save fails
+            self.call('on_training_end', outcome)
+        finally:
+            self.evaluation.close()
+            if self.monitor is not None:
+                self.monitor.close()
+                self.monitor = None
+            self.run.lock.release()
+
+    # --------------------------------------------------------- for callbacks
+    def stop(self, reason: str, message: str | None = None) -> None:
+        """End training after the current hooks; ``message`` is printed (default: one for the reason)."""
+        if self.reason is None:
+            self.reason, self.message = reason, message
+
+    def elapsed(self) -> float:
+        """Seconds of training in this run, all sessions together."""
+        if self.start is None:
+            return self.elapsed_before
+        return self.elapsed_before + time.perf_counter() - self.start
+
+    def record(self, scalars: dict[str, float], step: int | None = None) -> None:
+        """Scalars to TensorBoard / wandb at ``step`` (default: now), with --tensorboard or --monitor-session."""
+        if self.monitor is not None:
+            self.monitor.scalars(self.agent.steps if step is None else step, scalars)
+
+    def evaluate(self) -> dict[str, float]:
+        """A greedy evaluation now (saving the best models when it is a new best); ``on_evaluation`` follows."""
+        summary = self.evaluation.evaluate(self)
+        self.call('on_evaluation', summary)
+        return summary
+
+    def state(self) -> dict:
+        """Everything saved with a checkpoint: the agent's state, the elapsed time and the callbacks'."""
+        state = {**self.agent.state(), 'elapsed': self.elapsed()}
+        for callback in self.callbacks:
+            state.update(callback.state())
+        self.run.state = state
+        return state
+
+    def save_latest(self) -> None:
+        checkpoints.save_latest(self.agent, self.run, self.state())
+
+    def save_best(self) -> None:
+        checkpoints.save_models(self.agent, self.run, self.run.best, self.state())
+
+    def save_snapshot(self) -> None:
+        checkpoints.save_models(self.agent, self.run, self.run.snapshot(self.agent.steps), self.state())
+
+    # --------------------------------------------------------------- set-up
+    def default_callbacks(self, target_reward, max_steps) -> list[builtin.Callback]:
+        """The built-in callbacks the config asks for, in the order their hooks run, with the user's."""
+        config = self.config
+        self.evaluation = Evaluation()
+        stops = [builtin.TargetReward(target_reward)] if target_reward is not None else []
+        stops += [builtin.MaxSteps(max_steps)] if max_steps is not None else []
+        if config.divergence_monitoring_steps is not None:
+            stops.append(builtin.PlateauReduction())
+        return [
+            builtin.History(),
+            self.evaluation,
+            *([builtin.Snapshots()] if config.snapshot_interval is not None else []),
+            builtin.BestModel(),
+            *stops,
+            *self.user_callbacks,
+            builtin.Progress(),
+            builtin.LatestCheckpoint(),
+            *([builtin.Monitoring()] if config.tensorboard or config.monitor_session else []),
+            *([TrainingVideos()] if records_training(config) else []),
+        ]
+
+    def open_monitor(self) -> None:
+        config = self.config
+        if config.tensorboard or config.monitor_session:
+            from xagents.run.folder import run_config
+            from xagents.utils.monitoring import Monitor
+
+            self.monitor = Monitor(
+                self.run.path,
+                config.tensorboard,
+                config.monitor_session,
+                run_config(self.agent, self.run),
+                self.console,
+            )
+
+    def warm_up(self) -> None:
+        """The agent's warm-up (an off-policy agent's random transitions), with progress lines."""
+        progress, last = None, 0
+
+        def report(label: str, unit: str, done: int, total: int) -> None:
+            nonlocal progress, last
+            progress = progress or Progress(label, total, unit, self.console)
+            progress.update(done)
+            last = done
+
+        self.agent.warm_up(report)
+        if progress is not None:
+            progress.finish(f'{last:,} {progress.unit}')
+        self.dispatch_episodes()
+
+    def call(self, hook: str, *args) -> None:
+        for function in self.hooks[hook]:
+            function(self, *args)
+
+
+def overrides(callback: builtin.Callback, hook: str) -> bool:
+    """Whether ``callback`` has its own ``hook`` (only those are called)."""
+    return getattr(type(callback), hook) is not getattr(builtin.Callback, hook)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled as an interrupt: the run is saved, then the process exits 143."""
+
+
+class _terminate_as_interrupt:
+    """While training, SIGTERM raises :class:`Terminated` (in the main thread only)."""
+
+    def __enter__(self):
+        self.previous = None
+        try:
+            self.previous = signal.signal(signal.SIGTERM, self.handle)
+        except ValueError:  # not the main thread: leave signals alone
+            pass
+
+    @staticmethod
+    def handle(signum, frame):
+        raise Terminated
+
+    def __exit__(self, *exc):
+        if self.previous is not None:
+            signal.signal(signal.SIGTERM, self.previous)
+        return False

@@ -1,0 +1,69 @@
+"""Videos of training episodes, recorded from the training envs while training goes on."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+
+from xagents.train.callbacks import Callback
+from xagents.utils.recording import TrainingVideos as VideoRecorder
+from xagents.utils.recording import cubic_schedule, video_fps
+
+
+class RecordedEnvs(gym.vector.VectorWrapper):
+    """The training vector env, telling the recorder of every reset and step."""
+
+    def __init__(self, envs, recorder: VideoRecorder):
+        super().__init__(envs)
+        self.recorder = recorder
+
+    def reset(self, **kwargs):
+        result = self.env.reset(**kwargs)
+        self.recorder.reset()
+        return result
+
+    def step(self, actions):
+        result = self.env.step(actions)
+        self.recorder.step(result[2] | result[3])
+        return result
+
+
+class TrainingVideos(Callback):
+    """Records training episodes 0, n, 2n, ... (``video_interval``), or 0, 1, 8, 27, ... (``video_dir`` alone)."""
+
+    def __init__(self):
+        self.started = 0
+        self.recorder: VideoRecorder | None = None
+
+    def on_training_start(self, trainer):
+        agent, config = trainer.agent, trainer.config
+        interval = config.video_interval
+        self.recorder = VideoRecorder(
+            agent.envs,
+            config.video_dir or trainer.run.videos,
+            cubic_schedule if interval is None else lambda episode: episode % interval == 0,
+            video_fps(agent.envs, agent.env_kwargs.get('preprocess', False)),
+            agent.env_id.replace('/', '-'),
+            on_video=lambda path, episode: self.on_video(trainer, path, episode),
+            started=self.started,
+        )
+        agent.envs = RecordedEnvs(agent.envs, self.recorder)
+        if agent.observations is not None:  # episodes in progress: recording starts with the next ones
+            self.recorder.reset()
+
+    def on_video(self, trainer, path, episode: int) -> None:
+        trainer.console(f'Video of training episode {episode}: {path}')
+        if trainer.monitor is not None:
+            trainer.monitor.video(trainer.agent.steps, path)
+
+    def on_training_end(self, trainer, reason):
+        if self.recorder is not None:
+            self.recorder.close()
+            self.started = self.recorder.started
+            trainer.agent.envs = trainer.agent.envs.env
+            self.recorder = None
+
+    def state(self):
+        return {'episodes_started': self.recorder.started if self.recorder is not None else self.started}
+
+    def load_state(self, state):
+        self.started = state.get('episodes_started') or 0
