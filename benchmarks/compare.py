@@ -361,7 +361,7 @@ def run_xagents(task: Task, seed: int, history: Path) -> dict:
     from xagents import agents
     from xagents.utils.envs import create_envs
 
-    values = dict(importlib.import_module(f'xagents.{task.agent}.cli').PRESETS.get(task.env, {}))
+    values = dict(importlib.import_module(f'xagents.{task.agent}.config').PRESETS.get(task.env, {}))
     values.update(task.flags, reward_buffer_size=task.window)
     n_envs = values.pop('n_envs', 1)
     # The run folder stays (not committed) for ``xagents play --run``.

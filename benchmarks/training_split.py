@@ -45,7 +45,7 @@ def xagents_split(task, steps: int) -> dict:
 
     from xagents import agents
 
-    values = dict(importlib.import_module(f'xagents.{task.agent}.cli').PRESETS.get(task.env, {}))
+    values = dict(importlib.import_module(f'xagents.{task.agent}.config').PRESETS.get(task.env, {}))
     values.update(task.flags)
     acting = 'explore' if hasattr(agents[task.agent], 'explore') else 'rollout_step'
     seconds = dict.fromkeys((acting, 'step_envs', 'update'), 0.0)

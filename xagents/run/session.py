@@ -12,10 +12,11 @@ from xagents.utils.history import History
 
 
 def open_for_training(agent, evaluations: bool, console=print) -> RunFolder:
-    """The agent's run folder, created, locked, checked and with its tables open; config.json written.
+    """The agent's run folder, created, checked, locked and with its tables open; config.json written.
 
     The first call makes the folder (``output_dir``, or a new ``runs/<agent>-<env>-<time>``);
-    a run that already has history continues it. A second writer is refused.
+    a run that already has history continues it. A second writer is refused; the caller
+    releases the lock when training ends.
     """
     run = agent.run
     if run is None:
@@ -31,27 +32,36 @@ def open_for_training(agent, evaluations: bool, console=print) -> RunFolder:
         run = RunFolder(folder, agent.model_roles, paths['checkpoints'], paths['history'])
         run.lock.check()  # a live run in the folder is named before anything else is said of it
         check_new(run)
-        run.lock.acquire()
+    run.lock.acquire()
+    try:
         console(f'Run directory: {run.path}')
-        run.open_tables(evaluations)
-        _continue_history(agent, run)
-        agent.run = run
-    else:
-        run.lock.acquire()
-        console(f'Run directory: {run.path}')
-        run.open_tables(evaluations)
-        run.truncate_tables(agent.steps)
-    run.write_config(run_config(agent, run))
+        if agent.run is None:
+            run.open_tables(evaluations)
+            _continue_history(agent, run)
+        else:
+            run.open_tables(evaluations)
+            run.truncate_tables(agent.steps)
+        run.write_config(run_config(agent, run))
+    except BaseException:
+        run.lock.release()
+        raise
+    agent.run = run
     return run
 
 
 def _check_checkpoint_path(path: Path) -> None:
-    if path.exists() and not path.is_dir():
-        raise ValueError(f'--checkpoints {path} is a file: checkpoints are folders')
+    """A checkpoint folder must be a folder or one that can be made (tried, then removed again)."""
+    if path.exists():
+        if not path.is_dir():
+            raise ValueError(f'--checkpoints {path} is a file: checkpoints are folders')
+        return
+    missing = [path, *[parent for parent in path.parents if not parent.exists()]]
     try:
-        path.mkdir(parents=True, exist_ok=True)
+        path.mkdir(parents=True)
     except OSError as error:
         raise ValueError(f'--checkpoints {path} cannot be created: {error.strerror}') from None
+    for folder in missing:
+        folder.rmdir()
 
 
 def check_new(run: RunFolder) -> None:
@@ -90,10 +100,9 @@ def resume(agent, run_dir: str | os.PathLike, console=print) -> None:
     """Restore weights, optimizers, counters, RNG, normalizers and (when saved) the buffer from a run."""
     config = check_config(agent, run_dir)
     run = RunFolder.of_config(run_dir, config, agent.model_roles)
-    run.lock.check()
+    run.lock.check()  # refused early; training takes the lock (open_for_training)
     if not has_checkpoint(run.latest):
         raise CheckpointError(f'{run_dir} stopped before its first checkpoint: start it again (same --output-dir)')
-    run.lock.acquire()
     state = restore_latest(agent, run)
     agent.load_state(state)
     run.state, run.resumed = state, True

@@ -15,6 +15,7 @@ import xagents
 from xagents import PPO
 from xagents.tests.test_cli import XAGENTS, run_cli
 from xagents.train import Callback
+from xagents.utils.history import read_history
 
 TINY = dict(n_envs=2, n_steps=16, mini_batches=1, quiet=True, seed=0)
 PACKAGE = Path(xagents.__file__).parent
@@ -207,7 +208,11 @@ def test_an_interrupted_run_saves_and_exits_with_the_shell_code(tmp_path, sent, 
     out, err = process.communicate(timeout=120)
     assert process.returncode == code, err
     run = Path(next(line for line in lines if line.startswith('Run directory: ')).split(': ', 1)[1].strip())
-    assert 'saved in' in out and saved_state(tmp_path / run / 'latest')['steps'] > 0
+    state = saved_state(tmp_path / run / 'latest')
+    assert 'saved in' in out and state['steps'] > 0
+    # Episodes that ended in the interrupted iteration are in the history as in the checkpoint.
+    history = read_history(tmp_path / run / 'history.parquet')
+    assert history.column('episode').to_pylist() == list(range(1, state['episodes'] + 1))
 
 
 # ----------------------------------------------------- play and plot fixes

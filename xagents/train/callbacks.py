@@ -43,7 +43,8 @@ class Callback:
         """After each greedy evaluation: ``mean_reward``, ``std_reward``, ``mean_length``, ``step``."""
 
     def on_training_end(self, trainer, reason: str) -> None:
-        """After the final save: why training stopped (``diverged`` when a loss went NaN)."""
+        """After the final save: why training stopped (``diverged`` when a loss went NaN, ``unsaved``
+        when the final save failed, ``error`` after an exception)."""
 
     def state(self) -> dict:
         """What this callback saves with every checkpoint (JSON; keys unique among callbacks)."""
@@ -99,6 +100,7 @@ class PlateauReduction(Callback):
         config = trainer.config
         if (
             trainer.reason is not None
+            or config.divergence_monitoring_steps is None
             or trainer.agent.steps < config.divergence_monitoring_steps
             or self.plateau_count < config.plateau_reduce_patience
         ):
@@ -202,7 +204,7 @@ class BestModel(Callback):
             self.pending, self.last = False, trainer.now
 
     def on_training_end(self, trainer, reason):
-        if self.pending and reason != 'diverged':  # after a divergence the saved models stay as they are
+        if self.pending and reason not in ('diverged', 'unsaved'):  # the saved models stay as they are
             trainer.save_best()
             self.pending = False
 

@@ -15,6 +15,8 @@ from xagents.train.console import Progress, console_for
 from xagents.train.evaluation import Evaluation
 from xagents.train.videos import TrainingVideos
 
+# State of callbacks a run may not have this time (no videos now), kept for the next time.
+CARRIED = ('episodes_started',)
 HOOKS = ('on_training_start', 'on_episode_end', 'on_update', 'on_evaluation', 'on_training_end')
 MESSAGES = {
     'target': 'Reward achieved in {steps} steps',
@@ -50,19 +52,14 @@ class Trainer:
         self.callbacks = self.default_callbacks(target_reward, max_steps)
         self.hooks = {name: [getattr(c, name) for c in self.callbacks if overrides(c, name)] for name in HOOKS}
         self.run = open_for_training(agent, self.config.eval_interval is not None, self.console)
-        for callback in self.callbacks:
-            callback.load_state(self.run.state)
-        self.elapsed_before = self.run.state.get('elapsed', 0.0)
-        self.now = self.start = time.perf_counter()
+        try:
+            self.start_training()
+        except BaseException:  # nothing is saved: the run stays as it was
+            self.close('error')
+            raise
         outcome = 'error'
         try:
             with _terminate_as_interrupt():
-                self.open_monitor()
-                self.call('on_training_start')
-                if agent.observations is None:
-                    agent.reset_envs()
-                if not checkpoints.has_checkpoint(self.run.latest):
-                    self.save_latest()  # a run killed at any moment from now on can be resumed
                 self.warm_up()
                 while self.reason is None:
                     self.iterate()
@@ -99,12 +96,36 @@ class Trainer:
             for hook in self.hooks['on_episode_end']:
                 hook(self, episode)
 
+    def start_training(self) -> None:
+        """State restored, monitor open, ``on_training_start``, envs reset and a first checkpoint."""
+        for callback in self.callbacks:
+            callback.load_state(self.run.state)
+        self.elapsed_before = self.run.state.get('elapsed', 0.0)
+        self.now = self.start = time.perf_counter()
+        self.open_monitor()
+        self.call('on_training_start')
+        if self.agent.observations is None:
+            self.agent.reset_envs()
+        if not checkpoints.has_checkpoint(self.run.latest):
+            self.save_latest()  # a run killed at any moment from now on can be resumed
+
     def finish(self, outcome: str) -> None:
+        """The last save (not after a divergence: the last good checkpoint stays as it is), then ``close``."""
+        if outcome != 'diverged':
+            self.dispatch_episodes()  # those of an interrupted iteration belong in the history too
         self.elapsed_before, self.start = self.elapsed(), None
         self.now = time.perf_counter()
         try:
-            if outcome != 'diverged':  # after a divergence the last good checkpoint stays as it is
+            if outcome != 'diverged':
                 self.save_latest()  # first: the run can be resumed even if a later save fails
+        except BaseException:
+            self.close('unsaved')
+            raise
+        self.close(outcome)
+
+    def close(self, outcome: str) -> None:
+        """``on_training_end`` for every callback, then the evaluation envs, the monitor and the lock go."""
+        try:
             self.call('on_training_end', outcome)
         finally:
             self.evaluation.close()
@@ -138,7 +159,8 @@ class Trainer:
 
     def state(self) -> dict:
         """Everything saved with a checkpoint: the agent's state, the elapsed time and the callbacks'."""
-        state = {**self.agent.state(), 'elapsed': self.elapsed()}
+        carried = {key: self.run.state[key] for key in CARRIED if key in self.run.state}
+        state = {**carried, **self.agent.state(), 'elapsed': self.elapsed()}
         for callback in self.callbacks:
             state.update(callback.state())
         self.run.state = state
@@ -160,8 +182,7 @@ class Trainer:
         self.evaluation = Evaluation()
         stops = [builtin.TargetReward(target_reward)] if target_reward is not None else []
         stops += [builtin.MaxSteps(max_steps)] if max_steps is not None else []
-        if config.divergence_monitoring_steps is not None:
-            stops.append(builtin.PlateauReduction())
+        stops.append(builtin.PlateauReduction())  # counts plateaus always; acts with divergence_monitoring_steps
         return [
             builtin.History(),
             self.evaluation,

@@ -42,7 +42,7 @@ class Pruning(Callback):
             trainer.stop('pruned')
 
     def on_training_end(self, trainer, reason):
-        if reason == 'max_steps' and self.last.get('steps') != trainer.agent.steps:
+        if reason in ('max_steps', 'early_stop') and self.last.get('steps') != trainer.agent.steps:
             trainer.evaluate()
 
 
