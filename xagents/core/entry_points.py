@@ -43,36 +43,9 @@ class EntryPoints:
 
         load_weights(self, paths, console_for(self.config))
 
-    def play(
-        self,
-        episodes: int = 1,
-        video_dir: str | None = None,
-        frame_dir: str | None = None,
-        frame_frequency: int = 1,
-        render: bool = False,
-        max_steps: int | None = None,
-        deterministic: bool = True,
-        seed: int | None = None,
-        name_prefix: str | None = None,
-        random: bool = False,
-        max_envs: int = 16,
-        gif: str | None = None,
-    ) -> list[dict[str, float]]:
-        """Play ``episodes`` episodes; see :func:`xagents.play.player.play` for the options."""
+    def play(self, *args, **kwargs) -> list[dict[str, float]]:
+        """Play episodes; takes the arguments of :func:`xagents.play.player.play` after the agent
+        (``episodes``, ``video_dir``, ``frame_dir``, ...) and returns each episode's reward, length and time."""
         from xagents.play.player import play
 
-        return play(
-            self,
-            episodes,
-            video_dir,
-            frame_dir,
-            frame_frequency,
-            render,
-            max_steps,
-            deterministic,
-            seed,
-            name_prefix,
-            random,
-            max_envs,
-            gif,
-        )
+        return play(self, *args, **kwargs)
