@@ -52,8 +52,8 @@ class TrainingVideos(Callback):
 
     def on_video(self, trainer, path, episode: int) -> None:
         trainer.console(f'Video of training episode {episode}: {path}')
-        if trainer.monitor is not None:
-            trainer.monitor.video(trainer.agent.steps, path)
+        if trainer.monitor is not None:  # called inside the env step, before the agent counts it
+            trainer.monitor.video(trainer.agent.steps + trainer.agent.n_envs, path)
 
     def on_training_end(self, trainer, reason):
         if self.recorder is not None:
