@@ -78,7 +78,6 @@ class RunFolder:
         self.evaluations_path = self.path / 'evaluations.parquet'
         self.videos = self.path / 'videos'
         self.lock = RunLock(self.path)
-        self.resumed = False
         self.history = None  # utils.history.History tables, once open
         self.evaluations = None
         # The training loop's own state (elapsed time, best evaluation, ...), as last saved or restored.

@@ -35,11 +35,10 @@ def open_for_training(agent, evaluations: bool, console=print) -> RunFolder:
     run.lock.acquire()
     try:
         console(f'Run directory: {run.path}')
+        run.open_tables(evaluations)
         if agent.run is None:
-            run.open_tables(evaluations)
             _continue_history(agent, run)
         else:
-            run.open_tables(evaluations)
             run.truncate_tables(agent.steps)
         run.write_config(run_config(agent, run))
     except BaseException:
@@ -105,7 +104,7 @@ def resume(agent, run_dir: str | os.PathLike, console=print) -> None:
         raise CheckpointError(f'{run_dir} stopped before its first checkpoint: start it again (same --output-dir)')
     state = restore_latest(agent, run)
     agent.load_state(state)
-    run.state, run.resumed = state, True
+    run.state = state
     # A best checkpoint saved after the latest one (then a kill) keeps its mark: a later,
     # worse result must not replace it.
     for best in filter(None, map(saved_state, run.best)):
