@@ -58,3 +58,15 @@ xagents train ppo --env PongNoFrameskip-v4 --preprocess --max-frame --n-envs 16 
 
 # Benchmark our PPO against Stable-Baselines3 on the same machine.
 pip install -e '.[bench]' && python benchmarks/compare.py --seeds 0 1 2
+
+# Your own environment: package.module:EnvId (the module registers it) with keyword arguments;
+# play, resume and export take everything from the run folder.
+xagents train ppo --env myenvs:Corridor-v0 --env-kwargs length:9 --max-steps 20000 --output-dir runs/corridor
+xagents play ppo --run runs/corridor --episodes 5
+xagents train ppo --resume runs/corridor --max-steps 40000
+
+# Export the trained policy (raw observation in, env action out).
+pip install -e '.[export]'
+xagents export --run runs/corridor --format onnx --output corridor.onnx
+xagents export --run runs/corridor --format saved_model --output corridor-policy
+xagents export --run runs/corridor --format tflite --output corridor.tflite

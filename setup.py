@@ -5,6 +5,8 @@ from setuptools import find_packages, setup
 here = Path(__file__).parent
 lines = (here / 'requirements.txt').read_text().splitlines()
 requirements = [line for line in lines if line and not line.startswith('#')]
+# ONNX export (SavedModel and TFLite need only TensorFlow); onnxruntime runs the exported model.
+export = ['tf2onnx>=1.17.0,<2', 'onnx>=1.23.2,<2', 'onnxruntime>=1.32.0,<2']
 
 setup(
     name='xagents',
@@ -18,8 +20,10 @@ setup(
     python_requires='>=3.11',
     install_requires=requirements,
     extras_require={
-        'test': ['pytest==9.2.0', 'ruff==0.17.5'],
-        'bench': ['torch==2.13.0', 'stable-baselines3==2.9.2', 'sb3-contrib==2.9.2'],
+        'export': export,
+        'test': ['pytest>=9.2.0,<10', 'ruff>=0.17.5,<0.18', *export],
+        # torch pinned: that version's CPU build is what these machines get (an unpinned one pulls CUDA).
+        'bench': ['torch==2.13.0', 'stable-baselines3>=2.9.2,<3', 'sb3-contrib>=2.9.2,<3'],
     },
     entry_points={'console_scripts': ['xagents=xagents.commands.main:main']},
 )

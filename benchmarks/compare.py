@@ -359,7 +359,7 @@ def raw_env_rate(envs, actions: Callable[[], np.ndarray]) -> float:
 
 def run_xagents(task: Task, seed: int, history: Path) -> dict:
     from xagents import agents
-    from xagents.utils.envs import create_envs
+    from xagents.envs.vector import create_envs
 
     values = dict(importlib.import_module(f'xagents.{task.agent}.config').PRESETS.get(task.env, {}))
     values.update(task.flags, reward_buffer_size=task.window)
@@ -390,7 +390,7 @@ def peer_envs(env_id: str, n_envs: int, seed: int):
 
     if env_id != PONG:
         return make_vec_env(env_id, n_envs=n_envs, seed=seed)
-    from xagents.utils.envs import register_atari
+    from xagents.envs.atari import register_atari
 
     register_atari()
     return VecFrameStack(make_atari_env(env_id, n_envs=n_envs, seed=seed), 4)

@@ -95,6 +95,9 @@ class ACER(ActorCritic):
         logits, q_values = self.model(observations, training=training)
         return Categorical(logits), tf.reduce_sum(tf.nn.softmax(logits) * q_values, axis=-1)
 
+    def policy_distribution(self, observations):
+        return Categorical(self.model(observations)[0])
+
     @tf.function(reduce_retracing=True)
     def _sample(self, observations):
         logits = self.model(observations)[0]

@@ -71,7 +71,7 @@ def env_kwargs(options: EnvOptions) -> dict:
 
 def check_env(env_id: str) -> None:
     """Fail fast, before TensorFlow loads, on an unknown environment id."""
-    from xagents.utils.envs import UnknownEnv, check_env_id
+    from xagents.envs.ids import UnknownEnv, check_env_id
 
     try:
         check_env_id(env_id)
@@ -80,20 +80,9 @@ def check_env(env_id: str) -> None:
 
 
 def import_tensorflow_quietly() -> None:
-    """Import TensorFlow with its native start-up log lines (printed before absl starts) hidden."""
+    """Import TensorFlow (quietly: see :mod:`xagents._quiet`) before the command's own work."""
     os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, 'w') as devnull:
-            os.dup2(devnull.fileno(), 2)
-            import tensorflow as tf
-
-            tf.config.list_physical_devices()  # device discovery logs too (no CUDA driver)
-            tf.get_logger().setLevel('ERROR')  # not its warnings about checkpoints that did not load
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
+    import tensorflow  # noqa: F401
 
 
 def run_guarded(runner, *args) -> int:

@@ -6,7 +6,9 @@ import argparse
 import dataclasses
 import difflib
 import math
+import shutil
 import sys
+import textwrap
 
 from xagents.core.config import field_type, flag_name
 
@@ -27,6 +29,19 @@ def checked(kind: type, positive: bool = False):
     return convert
 
 
+def converted(convert):
+    """A field's own converter (such as ``key:value`` pairs), its ValueError as argparse's one-line error."""
+
+    def parse(text: str):
+        try:
+            return convert(text)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    parse.__name__ = convert.__name__
+    return parse
+
+
 def add_config_flags(parser: argparse.ArgumentParser, config_class, title: str, skip=(), negatable=False) -> None:
     """Add one flag per field of ``config_class`` to ``parser``.
 
@@ -40,12 +55,14 @@ def add_config_flags(parser: argparse.ArgumentParser, config_class, title: str, 
         meta = field.metadata
         extra = dict(meta['argparse'])
         positive = extra.pop('positive', False)
-        kwargs = {'help': meta['help'], 'dest': field.name, 'default': argparse.SUPPRESS, **extra}
+        convert = extra.pop('type', None)
+        kwargs = {'help': meta['help'], 'dest': field.name, 'default': argparse.SUPPRESS}
         if kind is bool:
             kwargs['action'] = argparse.BooleanOptionalAction if negatable else 'store_true'
         else:
-            kwargs['type'] = checked(kind, positive)
+            kwargs['type'] = checked(kind, positive) if convert is None else converted(convert)
             kwargs['metavar'] = kind.__name__.upper()
+        kwargs.update(extra)
         group.add_argument(flag_name(field.name), **kwargs)
 
 
@@ -78,32 +95,64 @@ def help_rows(config_class, skip=()) -> list[tuple[str, str, str, str]]:
 
 
 def format_table(title: str, rows: list[tuple[str, ...]], header=('flag', 'help', 'default', 'tuning')) -> str:
+    """A table that fits the terminal: the help column (the second) wraps onto more lines."""
     widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
-    line = lambda row: '  ' + '  '.join(str(cell).ljust(width) for cell, width in zip(row, widths))  # noqa: E731
-    return '\n'.join([title, line(header), line(['-' * width for width in widths]), *map(line, rows)])
+    space = shutil.get_terminal_size((120, 24)).columns - 1
+    others = sum(widths) - widths[1] + 2 * len(widths)
+    widths[1] = max(20, min(widths[1], space - others))
+    lines = []
+    for row in [header, ['-' * width for width in widths], *rows]:
+        wrapped = textwrap.wrap(str(row[1]), widths[1]) or ['']
+        for index, part in enumerate(wrapped):
+            cells = [str(cell) if index == 0 else '' for cell in row]
+            cells[1] = part
+            lines.append(('  ' + '  '.join(cell.ljust(width) for cell, width in zip(cells, widths))).rstrip())
+    return '\n'.join([title, *lines])
 
 
-# Names other libraries (Stable-Baselines3, CleanRL) give to flags that xagents spells differently.
+def fit_text(text: str) -> str:
+    """Prose lines wrapped to the terminal, each keeping its indent (continuations two more)."""
+    width = shutil.get_terminal_size((120, 24)).columns - 1
+    lines = []
+    for line in text.splitlines():
+        indent = ' ' * (len(line) - len(line.lstrip()))
+        lines += textwrap.wrap(line, width, initial_indent='', subsequent_indent=indent + '  ') or ['']
+    return '\n'.join(lines)
+
+
+# Names other libraries (Stable-Baselines3, RL Zoo, CleanRL) give to flags that xagents spells
+# differently; where several fit, the first the agent has is suggested.
 FLAG_ALIASES = {
-    '--learning-rate': '--lr',
-    '--discount': '--gamma',
-    '--gae-lambda': '--lam',
-    '--num-envs': '--n-envs',
-    '--total-timesteps': '--max-steps',
-    '--ent-coef': '--entropy-coef',
-    '--vf-coef': '--value-loss-coef',
-    '--max-grad-norm': '--grad-norm',
-    '--clip-range': '--clip-norm',
-    '--n-epochs': '--ppo-epochs',
-    '--buffer-size': '--buffer-max-size',
-    '--batch-size': '--buffer-batch-size',
-    '--learning-starts': '--buffer-initial-size',
+    '--learning-rate': ['--lr'],
+    '--discount': ['--gamma'],
+    '--gae-lambda': ['--lam'],
+    '--num-envs': ['--n-envs'],
+    '--n-timesteps': ['--max-steps'],
+    '--total-timesteps': ['--max-steps'],
+    '--ent-coef': ['--entropy-coef'],
+    '--vf-coef': ['--value-loss-coef'],
+    '--max-grad-norm': ['--grad-norm'],
+    '--clip-range': ['--clip-norm'],
+    '--n-epochs': ['--ppo-epochs'],
+    '--buffer-size': ['--buffer-max-size'],
+    '--batch-size': ['--buffer-batch-size', '--mini-batches'],
+    '--learning-starts': ['--buffer-initial-size'],
+    '--eval-freq': ['--eval-interval'],
+    '--save-freq': ['--save-interval'],
+    '-f': ['--output-dir'],
+    '--log-folder': ['--output-dir'],
+    '--trained-agent': ['--weights'],
+    '-i': ['--weights'],
+    '--env-id': ['--env'],
+    '--target-update-interval': ['--target-sync-steps'],
+    '--log-interval': ['--log-frequency'],
 }
 
 
 def _closest_flag(flag: str, known: list[str]) -> str | None:
-    if FLAG_ALIASES.get(flag) in known:
-        return FLAG_ALIASES[flag]
+    for alias in FLAG_ALIASES.get(flag, []):
+        if alias in known:
+            return alias
     matches = difflib.get_close_matches(flag, known, n=1, cutoff=0.75)
     return matches[0] if matches else None
 
@@ -113,7 +162,7 @@ class ArgumentParser(argparse.ArgumentParser):
 
     def error(self, message: str):
         if message.startswith('unrecognized arguments: '):
-            flags = [word for word in message.split()[2:] if word.startswith('--')]
+            flags = [word for word in message.split()[2:] if word.startswith('-')]
             known = [option for option in self._option_string_actions if option.startswith('--')]
             guesses = [guess for flag in flags if (guess := _closest_flag(flag, known))]
             if guesses:

@@ -1,4 +1,4 @@
-"""The ``xagents`` command: train | play | tune | plot.
+"""The ``xagents`` command: train | play | tune | plot | export.
 
 Parsing imports no TensorFlow: flags come from the agents' ``config.py``, so
 ``xagents --help`` and every usage error answer in well under a second.
@@ -13,7 +13,7 @@ import sys
 import xagents
 from xagents.commands import common
 from xagents.commands.common import add_model_flags, agent_module, agent_options, check_env, fail, run_guarded
-from xagents.commands.flags import ArgumentParser, add_config_flags, format_table, help_rows
+from xagents.commands.flags import ArgumentParser, add_config_flags, fit_text, format_table, help_rows
 from xagents.commands.play import PlayOptions, play, run_defaults
 from xagents.commands.plot import plot
 from xagents.commands.train import TrainOptions, check_train, train
@@ -25,6 +25,7 @@ COMMANDS = {
     'play': 'Play (and record) a trained agent',
     'tune': 'Search hyperparameters with optuna',
     'plot': 'Plot training histories',
+    'export': 'Export a trained policy (SavedModel, ONNX, TFLite)',
 }
 
 
@@ -54,7 +55,7 @@ def command_help(command: str, module=None) -> str:
         from xagents.tune.options import SEARCH_HELP, TuneOptions
 
         sections.append(format_table('tuning:', help_rows(TuneOptions)))
-        sections.append(SEARCH_HELP)
+        sections.append(fit_text(SEARCH_HELP))
     if command in ('train', 'tune'):
         config = module.CONFIG if module else AgentConfig
         base = {field.name for field in dataclasses.fields(AgentConfig)}
@@ -65,9 +66,13 @@ def command_help(command: str, module=None) -> str:
     if module is not None:
         sections.append(format_table(f'{module.__name__.split(".")[1]}:', agent_options(module, help_rows)))
         if command != 'tune':
-            sections.append("agent switches (default '-' or 'on') also take --no-<switch>, to turn off a preset's")
+            sections.append(
+                fit_text("agent switches (default '-' or 'on') also take --no-<switch>, to turn off a preset's")
+            )
         if getattr(module, 'PRESETS', None):
-            sections.append('presets (used by default on these envs, flags override): ' + ', '.join(module.PRESETS))
+            sections.append(
+                fit_text('presets (used by default on these envs, flags override): ' + ', '.join(module.PRESETS))
+            )
     return f'usage: xagents {command} <agent> [options]\n\n' + '\n\n'.join(sections)
 
 
@@ -118,11 +123,16 @@ def command_line(argv: list[str]) -> int:
         fail(f'unknown command {command!r}, expected one of: {", ".join(COMMANDS)}')
     if command == 'plot':
         return plot(rest)
+    if command == 'export':
+        from xagents.commands.export import export_command
+
+        return export_command(rest)
     if not rest or rest[0] in ('-h', '--help'):
         print(command_help(command))
         return 0
     if rest[0].startswith('-'):
         fail(f'{command} needs an agent first: xagents {command} <agent> ... (agents: {", ".join(xagents.AGENTS)})')
+    rest = [rest[0].lower(), *rest[1:]]  # PPO, Ppo and ppo are one agent
     module = agent_module(rest[0])
     if len(rest) == 1 or '-h' in rest or '--help' in rest:
         print(command_help(command, module))
@@ -131,8 +141,9 @@ def command_line(argv: list[str]) -> int:
         from xagents.tune.command import tune
 
         return tune(rest[0], module, rest[1:])
-    if command == 'play' and '--run' in rest:
-        rest = run_defaults(rest) + rest[1:]
+    for flag in ('--run', '--resume'):
+        if flag in rest and (command, flag) in (('play', '--run'), ('train', '--resume')):
+            rest = run_defaults(rest, flag) + rest[1:]
     args = build_parser(command, module).parse_args(rest[1:])
     check_env(args.env)
     if command == 'train':

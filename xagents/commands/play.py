@@ -11,7 +11,7 @@ import xagents
 from xagents.commands.common import env_kwargs, fail, hyperparameters, model_files
 from xagents.commands.flags import config_from_args
 from xagents.core.config import TRAINING_ONLY, EnvOptions, hp
-from xagents.run.folder import RunFolder, read_run_config
+from xagents.run.folder import RunFolder, read_run_config, run_model_files
 
 
 @dataclasses.dataclass
@@ -34,18 +34,32 @@ class PlayOptions:
     output: str | None = hp(None, 'JSON file for the per-episode results and their summary')
 
 
-def run_defaults(rest: list[str]) -> list[str]:
-    """``--env`` and environment flags from a run directory's config.json (its hyperparameters: see ``play``)."""
-    run = Path(rest[rest.index('--run') + 1]) if rest.index('--run') + 1 < len(rest) else None
-    if run is None:
-        fail('--run needs an xagents run directory')
+def run_defaults(rest: list[str], flag: str) -> list[str]:
+    """``--env`` and the Atari flags of the run directory after ``flag`` (``--run`` or ``--resume``), unless given.
+
+    The rest of what the run keeps (env kwargs, hyperparameters, model files) is read by ``play`` and ``train``.
+    """
+    position = rest.index(flag) + 1
+    if position >= len(rest) or rest[position].startswith('-'):
+        fail(f'{flag} needs an xagents run directory')
     try:
-        config = read_run_config(run)
+        config = read_run_config(rest[position])
     except ValueError as error:
+        if flag == '--resume':
+            return [rest[0]]  # resuming says what is wrong with the folder, as before
         fail(str(error))
     extra = ['--env', config['env']] if '--env' not in rest else []
     extra += [f'--{name.replace("_", "-")}' for name in ('preprocess', 'max_frame') if config.get(name)]
     return [rest[0], *extra]
+
+
+def saved_run(run_dir: str | None) -> tuple[dict, dict, list[str] | None]:
+    """What a run keeps for rebuilding its agent: hyperparameters, env options (kwargs) and model files."""
+    if run_dir is None:
+        return {}, {}, None
+    config = read_run_config(run_dir)
+    env = {key: config[key] for key in ('preprocess', 'max_frame', 'env_kwargs') if config.get(key) is not None}
+    return config['hyperparameters'], env, run_model_files(run_dir, config)
 
 
 def play(name: str, module, args) -> int:
@@ -61,11 +75,11 @@ def play(name: str, module, args) -> int:
         fail(f'--output must be a file, {args.output} is a folder')
     # A run's own hyperparameters (dueling heads, observation normalization, ...) build
     # the same models its weights came from; flags given here still override them.
-    saved = read_run_config(args.run)['hyperparameters'] if args.run else {}
+    saved, saved_env, saved_models = saved_run(args.run)
     agent = xagents.agents[name].from_env(
         args.env,
-        **env_kwargs(config_from_args(EnvOptions, args)),
-        model_files=model_files(module, args),
+        **env_kwargs(config_from_args(EnvOptions, args, **saved_env)),
+        model_files=model_files(module, args) or saved_models,
         **hyperparameters(module, args, saved, skip=TRAINING_ONLY),
     )
     if args.random:
@@ -113,14 +127,10 @@ def snapshot_paths(module, run: str | None, step: int) -> list[str]:
     """The checkpoint folders, one per model, of the first snapshot at or after ``step`` in run ``run``."""
     if run is None:
         fail('--snapshot needs --run DIR (the run whose snapshot to play)')
-    folder = RunFolder(run, module.MODEL_ROLES)
-    taken = folder.snapshot_steps()
-    if not taken:
-        fail(f'{run} has no snapshots (train with --snapshot-interval to keep them)')
-    later = [taken_step for taken_step in taken if taken_step >= step]
-    if not later:
-        shown = ', '.join(map(str, taken[-20:]))
-        fail(f'{run} has no snapshot at or after step {step}; the last ones are at steps: {shown}')
-    if later[0] != step:
-        print(f'Playing the first snapshot at or after step {step:,}: step {later[0]:,}')
-    return [str(path) for path in folder.snapshot(later[0])]
+    try:
+        taken, paths = RunFolder(run, module.MODEL_ROLES).snapshot_at(step)
+    except ValueError as error:
+        fail(str(error))
+    if taken != step:
+        print(f'Playing the first snapshot at or after step {step:,}: step {taken:,}')
+    return [str(path) for path in paths]

@@ -11,7 +11,7 @@ import xagents
 from xagents.commands.common import env_kwargs, fail, hyperparameters, model_files
 from xagents.commands.flags import config_from_args
 from xagents.core.config import EnvOptions, hp
-from xagents.run.folder import read_run_config
+from xagents.run.folder import read_run_config, run_model_files
 
 # Exit codes of a run stopped by a signal, after saving: what shells report for them.
 SIGNAL_EXIT_CODES = {'interrupted': 130, 'terminated': 143}
@@ -45,7 +45,7 @@ def train(name: str, module, args) -> int:
     if run is not None:  # the run goes on with its own settings; flags given still override them
         preset = {
             **run['hyperparameters'],
-            **{key: run[key] for key in ('n_envs', 'preprocess', 'max_frame') if key in run},
+            **{key: run[key] for key in ('n_envs', 'preprocess', 'max_frame', 'env_kwargs') if key in run},
         }
     env_options = config_from_args(EnvOptions, args, **preset)
     hparams = hyperparameters(module, args, preset)
@@ -64,7 +64,7 @@ def train(name: str, module, args) -> int:
     agent = xagents.agents[name].from_env(
         args.env,
         **env_kwargs(env_options),
-        model_files=model_files(module, args) or (run or {}).get('model_files'),
+        model_files=model_files(module, args) or (run and run_model_files(args.resume, run)),
         checkpoints=args.checkpoints,
         history_checkpoint=args.history_checkpoint,
         output_dir=args.output_dir,

@@ -59,6 +59,13 @@ class ActorCritic(OnPolicy):
         outputs = self.models[self.model_roles[0]](observations, training=training)
         return self.make_distribution(outputs), tf.squeeze(outputs[1], -1)
 
+    def policy_distribution(self, observations):
+        """The action distribution alone (what acting greedily needs)."""
+        return self.make_distribution(self.models[self.model_roles[0]](observations))
+
+    def greedy_actions(self, observations):
+        return self.policy_distribution(observations).mode()
+
     def host_policy_and_values(self, observations: np.ndarray) -> tuple[list[np.ndarray], np.ndarray] | None:
         """``policy_and_values`` in NumPy: the policy model's outputs and the values, or None."""
         policy = self.host(self.model_roles[0])

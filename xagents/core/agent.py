@@ -11,11 +11,8 @@ Differences between agents are declared as class attributes, never detected.
 
 from __future__ import annotations
 
-import dataclasses
-import sys
 import time
 from collections import deque
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import gymnasium as gym
@@ -23,20 +20,23 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from xagents.core.config import AgentConfig, preprocess_defaults, records_training
+from xagents.core.building import Building
+from xagents.core.config import records_training
 from xagents.core.entry_points import EntryPoints
-from xagents.utils.envs import ObservationNormalizer, RewardNormalizer, create_envs, final_observations, is_atari
-from xagents.utils.models import HostModel, ModelReader
+from xagents.envs.autoreset import final_observations
+from xagents.envs.normalizers import ObservationNormalizer, RewardNormalizer
+from xagents.envs.recipe import EnvRecipe
+from xagents.utils.models import HostModel
 
 if TYPE_CHECKING:
     from xagents.run.folder import RunFolder
 
 
-class Agent(EntryPoints):
+class Agent(Building, EntryPoints):
     """Base of every agent.
 
     Args:
-        envs: A vector environment from :func:`xagents.utils.envs.create_envs`.
+        envs: A vector environment from :func:`xagents.envs.vector.create_envs`.
         *models: Keras models, one per entry of ``model_roles``.
         checkpoints: Where to save the best models, one path per model (default: the
             run directory's ``best-<role>`` folders).
@@ -47,10 +47,6 @@ class Agent(EntryPoints):
         **hyperparameters: Fields of ``Config``.
     """
 
-    Config = AgentConfig
-    model_roles: tuple[str, ...] = ('model',)
-    # Default `.cfg` basenames per role, without the ann-/cnn- prefix.
-    model_configs: tuple[str, ...] = ('actor-critic',)
     # The replay buffer the run folder saves with the latest checkpoint (off-policy agents).
     replay_buffer = None
 
@@ -82,10 +78,10 @@ class Agent(EntryPoints):
             model.optimizer.build(model.trainable_variables)
         seed = self.config.seed
         self.rng = np.random.default_rng(seed)
-        self.tf_rng = (
-            tf.random.Generator.from_seed(seed)
-            if seed is not None
-            else tf.random.Generator.from_non_deterministic_state()
+        # Without a seed, a fresh one from the OS (from_non_deterministic_state refuses to run
+        # once a seeded command has turned TensorFlow's op determinism on in this process).
+        self.tf_rng = tf.random.Generator.from_seed(
+            seed if seed is not None else np.random.SeedSequence().entropy % 2**63
         )
         self.obs_normalizer = ObservationNormalizer(self.observation_space.shape) if self.config.normalize_obs else None
         self.reward_normalizer = (
@@ -94,8 +90,8 @@ class Agent(EntryPoints):
         # Where a run writes (the run folder reads these); the open run folder once there is one.
         self.run_paths = {'output_dir': output_dir, 'checkpoints': checkpoints, 'history': history_checkpoint}
         self.run: RunFolder | None = None
-        self.env_id = envs.spec.id if envs.spec is not None else 'unknown'
-        self.env_kwargs: dict = {}
+        # How the envs were made, for evaluation, play and the run's config.json (from_env sets it).
+        self.env_recipe = EnvRecipe(envs.spec.id if envs.spec is not None else 'unknown')
         self.model_files: list[str] | None = None
         self.steps = 0
         self.episodes = 0
@@ -114,101 +110,10 @@ class Agent(EntryPoints):
         if records_training(self.config) and getattr(envs, 'render_mode', None) != 'rgb_array':
             raise ValueError("--video-interval / --video-dir need envs made with render_mode='rgb_array'")
 
-    # ----------------------------------------------------------------- building
-    @classmethod
-    def make_config(cls, **hyperparameters) -> AgentConfig:
-        names = {field.name for field in dataclasses.fields(cls.Config)}
-        unknown = sorted(set(hyperparameters) - names)
-        if unknown:
-            raise TypeError(f'{cls.__name__} got unknown hyperparameter(s): {", ".join(unknown)}')
-        return cls.Config(**hyperparameters)
-
-    @classmethod
-    def check_envs(cls, envs: gym.vector.VectorEnv) -> None:
-        """Raise a clear error when the environment's spaces do not suit the agent."""
-
-    def make_optimizer(self) -> keras.optimizers.Optimizer:
-        config = self.config
-        return keras.optimizers.Adam(
-            learning_rate=config.lr, epsilon=config.opt_epsilon, beta_1=config.beta1, beta_2=config.beta2
-        )
-
-    @classmethod
-    def output_units(cls, envs: gym.vector.VectorEnv, config: AgentConfig) -> list[list[int]]:
-        """Units of each role's ``output=1`` layers for ``envs``."""
-        raise NotImplementedError
-
-    @classmethod
-    def default_model_files(cls, observation_space: gym.Space) -> list[Path]:
-        kind = 'cnn' if len(observation_space.shape) == 3 else 'ann'
-        folder = Path(sys.modules[cls.__module__].__file__).parent
-        return [folder / 'models' / f'{kind}-{name}.cfg' for name in cls.model_configs]
-
-    @classmethod
-    def build_models(cls, envs, model_files=None, config: AgentConfig | None = None) -> list[keras.Model]:
-        """Models for ``envs`` from ``.cfg`` files (default: the agent's own)."""
-        config = config or cls.Config()
-        space = envs.single_observation_space
-        files = model_files or cls.default_model_files(space)
-        if len(files) != len(cls.model_roles):
-            raise ValueError(f'{cls.__name__} needs {len(cls.model_roles)} model file(s), got {len(files)}')
-        if config.seed is not None:
-            keras.utils.set_random_seed(config.seed)
-        input_dtype = space.dtype if len(space.shape) == 3 else 'float32'
-        return [
-            ModelReader(path, units, space.shape, seed=config.seed, input_dtype=input_dtype).build_model()
-            for path, units in zip(files, cls.output_units(envs, config))
-        ]
-
-    @classmethod
-    def from_env(
-        cls,
-        env_id: str,
-        n_envs: int = 1,
-        preprocess: bool = False,
-        max_frame: bool = False,
-        async_envs: bool = False,
-        model_files: list[str] | None = None,
-        checkpoints: list[str] | None = None,
-        history_checkpoint: str | None = None,
-        output_dir: str | None = None,
-        **hyperparameters,
-    ) -> Agent:
-        """Make the environments and default models, then the agent.
-
-        >>> agent = PPO.from_env('CartPole-v1', n_envs=16, seed=1)
-        """
-        hyperparameters = preprocess_defaults(hyperparameters, preprocess)
-        config = cls.make_config(**hyperparameters)
-        envs = create_envs(
-            env_id,
-            n_envs,
-            preprocess=preprocess,
-            max_frame=max_frame,
-            async_envs=async_envs,
-            render_mode='rgb_array' if records_training(config) else None,
-        )
-        if not preprocess and model_files is None and is_atari(env_id):
-            envs.close()
-            raise ValueError(
-                f'{env_id} gives raw 210x160 colour frames, not what the CNN models are made for: add --preprocess '
-                '(84x84 grayscale, 4 stacked frames), or give your own --model'
-            )
-        cls.check_envs(envs)
-        models = cls.build_models(envs, model_files, config)
-        agent = cls(
-            envs,
-            *models,
-            checkpoints=checkpoints,
-            history_checkpoint=history_checkpoint,
-            output_dir=output_dir,
-            **hyperparameters,
-        )
-        agent.env_kwargs = {'preprocess': preprocess, 'max_frame': max_frame}
-        agent.model_files = [
-            str(path) for path in (model_files or cls.default_model_files(envs.single_observation_space))
-        ]
-        return agent
+    @property
+    def env_id(self) -> str:
+        """The environment as the user named it (``package.module:EnvId`` included)."""
+        return self.env_recipe.name
 
     def host(self, role: str) -> HostModel | None:
         """The NumPy version of a model, with current weights, or None (TensorFlow acts): None when
@@ -267,11 +172,43 @@ class Agent(EntryPoints):
             return self.rng.integers(0, space.n, n)
         return self.rng.uniform(space.low, space.high, (n, *space.shape)).astype(space.dtype)
 
+    def action_bounds(self) -> tuple[np.ndarray, ...]:
+        """``(low, high, center, scale)`` of a Box action space: the env takes ``center + scale *
+        clip(action, low, high)`` of a policy action. Policies act in the env's bounds by default."""
+        space = self.action_space
+        return space.low, space.high, np.zeros_like(space.low), np.ones_like(space.low)
+
     def env_actions(self, actions: np.ndarray) -> np.ndarray:
-        """Actions as the environment takes them (continuous actions clipped to bounds)."""
-        if isinstance(self.action_space, gym.spaces.Box):
-            return np.clip(actions, self.action_space.low, self.action_space.high)
-        return actions
+        """Actions as the environment takes them (continuous actions clipped to bounds, then rescaled)."""
+        if not isinstance(self.action_space, gym.spaces.Box):
+            return actions
+        low, high, center, scale = self.action_bounds()
+        return center + scale * np.clip(actions, low, high)
+
+    def greedy_actions(self, observations: tf.Tensor) -> tf.Tensor:
+        """The most likely (greedy / mean) policy actions for normalized observations, in TensorFlow
+        (what an exported policy computes); ``policy(..., deterministic=True)`` gives the same."""
+        raise NotImplementedError
+
+    def predict(self, observations, deterministic: bool = True) -> np.ndarray:
+        """Env actions for raw observations as the env returns them: one observation (one action
+        back) or a batch. Observation normalization, the policy (greedy by default, for every
+        agent; ``deterministic=False`` acts as in training), action rescaling and dtype are handled
+        here: the result goes to ``env.step`` as it is."""
+        space = self.observation_space
+        observations = np.asarray(observations)
+        single = observations.shape == space.shape
+        if not single and observations.shape[1:] != space.shape:
+            raise ValueError(
+                f'predict takes one observation of shape {space.shape} or a batch of them, '
+                f'got shape {observations.shape}'
+            )
+        batch = observations[None] if single else observations
+        batch = batch.astype(space.dtype if len(space.shape) == 3 else np.float32, copy=False)
+        actions = np.asarray(self.env_actions(self.policy(self.normalize_observations(batch), deterministic)))
+        discrete = isinstance(self.action_space, gym.spaces.Discrete)
+        actions = actions.astype(np.int64 if discrete else self.action_space.dtype, copy=False)
+        return actions[0] if single else actions
 
     def run_iteration(self) -> dict[str, float]:
         """One iteration of ``train_iteration``; the losses it returns are kept as floats in ``losses``."""

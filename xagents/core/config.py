@@ -8,6 +8,7 @@ space. Nothing here imports argparse or TensorFlow.
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import os
 import types
@@ -59,15 +60,37 @@ def check_range(name: str, value: float, low: float, high: float, low_open=False
         raise ValueError(f'{flag_name(name)} must be in {interval}, got {value}')
 
 
+def parse_env_kwarg(text: str) -> tuple[str, Any]:
+    """``key:value`` (RL Zoo's form) -> (key, value): the value read as a Python literal, as a string otherwise."""
+    key, colon, value = text.partition(':')
+    if not colon or not key.isidentifier():
+        raise ValueError(f'expected key:value, got {text!r}')
+    try:
+        return key, ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        return key, value
+
+
 @dataclasses.dataclass
 class EnvOptions:
     """How environments are made (shared by train, play and tune)."""
 
-    env: str = hp(None, 'Gymnasium environment id', required=True)
+    env: str = hp(None, 'Gymnasium id, or package.module:EnvId (the module registers it)', required=True)
+    env_kwargs: dict | None = hp(
+        None,
+        'Keyword arguments of every env made, as key:value (values read as Python literals)',
+        nargs='+',
+        type=parse_env_kwarg,
+        metavar='KEY:VALUE',
+    )
     n_envs: int = hp(1, 'Number of environments in the vector environment', 'categorical', positive=True)
     preprocess: bool = hp(False, 'Atari preprocessing: no-op reset, frame skip, 84x84 grayscale, 4-frame stack')
     max_frame: bool = hp(False, 'With --preprocess: max-pool the last two skipped frames')
     async_envs: bool = hp(False, 'Step environments in subprocesses (gymnasium AsyncVectorEnv)')
+
+    def __post_init__(self):
+        if isinstance(self.env_kwargs, list):  # key:value flags, parsed into pairs
+            self.env_kwargs = dict(self.env_kwargs)
 
 
 # Fields of AgentConfig that only matter while training (play takes none of them).

@@ -43,6 +43,13 @@ class EntryPoints:
 
         load_weights(self, paths, console_for(self.config))
 
+    @classmethod
+    def load(cls, run_dir: str, checkpoint: str | int = 'best', env=None):
+        """The trained agent of a run folder: see :func:`xagents.load` (a run of another agent is an error)."""
+        from xagents.run.loading import load
+
+        return load(run_dir, checkpoint, env, agent=cls)
+
     def play(self, *args, **kwargs) -> list[dict[str, float]]:
         """Play episodes; takes the arguments of :func:`xagents.play.player.play` after the agent
         (``episodes``, ``video_dir``, ``frame_dir``, ...) and returns each episode's reward, length and time."""

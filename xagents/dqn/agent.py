@@ -89,24 +89,30 @@ class DQN(OffPolicy):
         values, advantages = outputs[:, :1], outputs[:, 1:]
         return values + advantages - tf.reduce_mean(advantages, axis=-1, keepdims=True)
 
-    @tf.function(reduce_retracing=True)
-    def _greedy(self, observations):
+    def greedy_actions(self, observations):
         return tf.argmax(self.q_values(self.model, observations), axis=-1, output_type=tf.int32)
 
+    @tf.function(reduce_retracing=True)
+    def _greedy(self, observations):
+        return self.greedy_actions(observations)
+
     def policy(self, observations, deterministic=True):
+        """Greedy actions; with ``deterministic=False``, epsilon-greedy as in training."""
         model = self.host('model')
         if model is None:
-            return self._greedy(observations).numpy()
-        outputs = model(observations)[0]
-        # The dueling combination adds the same amount to every action: the argmax is that of A.
-        return (outputs[:, 1:] if self.config.dueling else outputs).argmax(-1).astype(np.int32)
+            actions = self._greedy(observations).numpy()
+        else:
+            outputs = model(observations)[0]
+            # The dueling combination adds the same amount to every action: the argmax is that of A.
+            actions = (outputs[:, 1:] if self.config.dueling else outputs).argmax(-1).astype(np.int32)
+        if not deterministic:
+            random = self.rng.random(len(actions)) < self.epsilon
+            if random.any():
+                actions[random] = self.rng.integers(0, self.action_space.n, random.sum())
+        return actions
 
     def explore(self, observations):
-        actions = self.policy(observations)
-        random = self.rng.random(self.n_envs) < self.epsilon
-        if random.any():
-            actions[random] = self.rng.integers(0, self.action_space.n, random.sum())
-        return actions
+        return self.policy(observations, deterministic=False)
 
     def gradient_step(self, observations, actions, rewards, next_observations, terminals, discounts, weights=None):
         next_target_q = self.q_values(self.target_model, next_observations)

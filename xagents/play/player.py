@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 
 from xagents.play.episodes import play_in_parallel, play_in_turn, records
-from xagents.utils.envs import create_envs
 from xagents.utils.recording import video_fps
 
 MAX_PLAY_ENVS = 16
@@ -44,14 +43,12 @@ def play(
         render = False
     in_turn = recording or render or max_steps is not None
     render_mode = 'rgb_array' if recording else 'human' if render else None
-    envs = create_envs(
-        agent.env_id, 1 if in_turn else min(episodes, max_envs), render_mode=render_mode, **agent.env_kwargs
-    )
+    envs = agent.env_recipe.make(1 if in_turn else min(episodes, max_envs), render_mode=render_mode, async_envs=False)
     try:
         if not in_turn:
             return play_in_parallel(agent, envs, episodes, deterministic, seed, random, report=True)
-        prefix = name_prefix or agent.env_id.replace('/', '-')
-        fps = video_fps(envs, agent.env_kwargs.get('preprocess', False))
+        prefix = name_prefix or agent.env_recipe.short_name
+        fps = video_fps(envs, agent.env_recipe.preprocess)
         return play_in_turn(
             agent, envs, episodes, max_steps, deterministic, seed, random, outputs, frame_frequency, prefix, fps
         )

@@ -150,8 +150,7 @@ def load_weights(agent, paths: list[str | os.PathLike], console=print) -> None:
         if not all(has_checkpoint(path) for path in paths) and has_checkpoint(run.latest):
             # No best checkpoint yet (no episode had finished): the latest one has every model.
             console(f'No best checkpoint in {run.path} yet; loading its latest checkpoint')
-            _read(tf.train.Checkpoint(**agent.models, state=variable), run.latest, exact=False)
-            agent.load_normalizer_state(json.loads(variable.numpy().decode()))
+            load_latest_models(agent, run)
             return
     if len(paths) != len(agent.model_roles):
         raise CheckpointError(
@@ -163,6 +162,16 @@ def load_weights(agent, paths: list[str | os.PathLike], console=print) -> None:
             continue
         _read(_model_checkpoint(agent, role, variable, optimizer=False), path, exact=False)
         agent.load_normalizer_state(json.loads(variable.numpy().decode()))
+
+
+def load_latest_models(agent, run: RunFolder) -> dict:
+    """The models and normalizer statistics of the latest checkpoint of ``run`` (no optimizers); its state."""
+    variable = _state_variable()
+    _read(tf.train.Checkpoint(**agent.models, state=variable), run.latest, exact=False)
+    agent.weights_changed()
+    state = json.loads(variable.numpy().decode())
+    agent.load_normalizer_state(state)
+    return state
 
 
 def _load_keras_weights(model, path) -> None:

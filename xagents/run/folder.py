@@ -1,7 +1,8 @@
 """The run directory: the one owner of its layout, its config.json, its history tables and its lock.
 
 ```
-<run>/config.json            agent, env, hyperparameters, model files, paths, versions
+<run>/config.json            agent, env (with its module and kwargs), hyperparameters, paths, versions
+<run>/models/<role>.cfg      copies of the model files the run was built from
 <run>/history.parquet        one row per finished episode (or --history-checkpoint)
 <run>/evaluations.parquet    one row per evaluation (--eval-interval)
 <run>/latest/                everything needed to resume
@@ -19,6 +20,7 @@ import dataclasses
 import datetime
 import json
 import os
+import shutil
 from pathlib import Path
 
 from xagents.run.lock import RunLock
@@ -86,7 +88,27 @@ class RunFolder:
     @classmethod
     def of_config(cls, path, config: dict, roles: tuple[str, ...]) -> RunFolder:
         """The run folder a ``config.json`` describes (its checkpoint and history paths)."""
-        return cls(path, roles, config['checkpoints'], config['history'])
+        inside = lambda name: Path(path) / name  # noqa: E731  (relative paths are inside the run)
+        return cls(path, roles, [inside(name) for name in config['checkpoints']], inside(config['history']))
+
+    # -------------------------------------------------------- self-contained
+    def relative(self, path: Path) -> str:
+        """``path`` relative to the run folder when inside it (the folder can move), absolute otherwise."""
+        path = Path(path).resolve()
+        return str(path.relative_to(self.path.resolve())) if path.is_relative_to(self.path.resolve()) else str(path)
+
+    def keep_model_files(self, files: list[str] | None) -> list[str] | None:
+        """Copy the model files into ``models/<role>.cfg``; their paths relative to the run."""
+        if files is None:
+            return None
+        kept = []
+        for role, file in zip(self.roles, files):
+            copy = self.path / 'models' / f'{role}.cfg'
+            if not (copy.exists() and copy.samefile(file)):
+                copy.parent.mkdir(exist_ok=True)
+                shutil.copyfile(file, copy)
+            kept.append(self.relative(copy))
+        return kept
 
     # ------------------------------------------------------------- snapshots
     def snapshot(self, step: int) -> list[Path]:
@@ -98,6 +120,17 @@ class RunFolder:
         folder = self.path / 'snapshots'
         steps = [int(path.name.removeprefix('step-')) for path in folder.glob('step-*')] if folder.is_dir() else []
         return sorted(step for step in steps if all((path / 'checkpoint').is_file() for path in self.snapshot(step)))
+
+    def snapshot_at(self, step: int) -> tuple[int, list[Path]]:
+        """The first complete snapshot at or after ``step``: its step and checkpoint folders."""
+        taken = self.snapshot_steps()
+        if not taken:
+            raise ValueError(f'{self.path} has no snapshots (train with --snapshot-interval to keep them)')
+        later = [taken_step for taken_step in taken if taken_step >= step]
+        if not later:
+            shown = 'the last ones are at steps: ' + ', '.join(map(str, taken[-20:]))
+            raise ValueError(f'{self.path} has no snapshot at or after step {step}; {shown}')
+        return later[0], self.snapshot(later[0])
 
     # -------------------------------------------------------------- new runs
     def taken_names(self) -> list[str]:
@@ -140,12 +173,23 @@ def run_config(agent, run: RunFolder) -> dict:
 
     return {
         'agent': type(agent).__name__.lower(),
-        'env': agent.env_id,
+        **agent.env_recipe.to_config(),
         'n_envs': agent.n_envs,
-        **agent.env_kwargs,
         'hyperparameters': dataclasses.asdict(agent.config),
-        'model_files': agent.model_files,
-        'checkpoints': [str(path.resolve()) for path in run.best],
-        'history': str(run.history_path.resolve()),
+        'model_files': run.keep_model_files(agent.model_files),
+        'checkpoints': [run.relative(path) for path in run.best],
+        'history': run.relative(run.history_path),
         'versions': {'xagents': xagents.__version__, 'tensorflow': tf.__version__, 'gymnasium': gym.__version__},
     }
+
+
+def run_model_files(run_dir: str | os.PathLike, config: dict) -> list[str] | None:
+    """The model files of a run (its own copies), as paths that open from here."""
+    files = config.get('model_files')
+    if not files:
+        return None
+    paths = [Path(run_dir) / file for file in files]  # an absolute path stays as it is
+    missing = [str(path) for path in paths if not path.is_file()]
+    if missing:
+        raise ValueError(f'model file {missing[0]} of run {run_dir} is missing')
+    return [str(path) for path in paths]

@@ -27,7 +27,7 @@ def open_for_training(agent, evaluations: bool, console=print) -> RunFolder:
             History(paths['history'])  # a bad history file is an error before any folder is made
         folder = Path(paths['output_dir']) if paths['output_dir'] else None
         if folder is None:
-            folder = new_run_dir(f'{type(agent).__name__.lower()}-{agent.env_id.replace("/", "-")}')
+            folder = new_run_dir(f'{type(agent).__name__.lower()}-{agent.env_recipe.short_name}')
         folder.mkdir(parents=True, exist_ok=True)
         run = RunFolder(folder, agent.model_roles, paths['checkpoints'], paths['history'])
         run.lock.check()  # a live run in the folder is named before anything else is said of it

@@ -102,24 +102,31 @@ class TD3(OffPolicy):
         self.iterations = state['iterations']
 
     # ------------------------------------------------------------------ acting
-    def env_actions(self, actions):
-        return self.action_center + self.action_scale * np.clip(actions, -1.0, 1.0)
+    def action_bounds(self):
+        one = np.ones_like(self.action_scale)
+        return -one, one, self.action_center, self.action_scale
 
     def random_actions(self, n=None):
         return self.rng.uniform(-1.0, 1.0, (n or self.n_envs, *self.action_space.shape)).astype(np.float32)
 
-    @tf.function(reduce_retracing=True)
-    def _deterministic(self, observations):
+    def greedy_actions(self, observations):
         return self.actor(observations)
 
-    def policy(self, observations, deterministic=True):
-        actor = self.host('actor')
-        return self._deterministic(observations).numpy() if actor is None else actor(observations)[0]
+    @tf.function(reduce_retracing=True)
+    def _deterministic(self, observations):
+        return self.greedy_actions(observations)
 
-    def explore(self, observations):
-        actions = self.policy(observations)
+    def policy(self, observations, deterministic=True):
+        """The actor's actions; with ``deterministic=False``, plus the exploration noise of training."""
+        actor = self.host('actor')
+        actions = self._deterministic(observations).numpy() if actor is None else actor(observations)[0]
+        if deterministic:
+            return actions
         noise = self.rng.normal(0.0, self.config.step_noise_coef, actions.shape)
         return np.clip(actions + noise, -1.0, 1.0).astype(np.float32)
+
+    def explore(self, observations):
+        return self.policy(observations, deterministic=False)
 
     # ---------------------------------------------------------------- learning
     def q_value(self, critic, observations, actions, training=False):

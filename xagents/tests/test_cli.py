@@ -219,3 +219,24 @@ def test_errors_from_compiled_code_show_their_message_line():
     assert error_line(error) == 'TypeError: dtypes differ'
     assert error_line(ValueError('--lr must be > 0\nmore')) == '--lr must be > 0'
     assert error_line(ValueError()) == 'ValueError'
+
+
+def test_hints_know_the_flag_names_of_rl_zoo_and_cleanrl(capsys):
+    with pytest.raises(SystemExit):
+        main(['train', 'DQN', '--env', 'CartPole-v1', '--n-timesteps', '5', '--save-freq', '3', '-f', 'x'])
+    assert '(did you mean --max-steps, --save-interval, --output-dir?)' in capsys.readouterr().err
+    for agent, hint in (('dqn', '--buffer-batch-size'), ('ppo', '--mini-batches')):
+        with pytest.raises(SystemExit):
+            main(['train', agent, '--env', 'CartPole-v1', '--batch-size', '3', '--eval-freq', '3', '-i', 'w'])
+        assert f'(did you mean {hint}, --eval-interval, --weights?)' in capsys.readouterr().err
+
+
+def test_agent_names_are_case_insensitive_and_help_fits_the_terminal(capsys, monkeypatch):
+    monkeypatch.setenv('COLUMNS', '80')
+    for command in ('train', 'play', 'tune'):
+        assert main([command, 'PPO']) == 0
+        lines = capsys.readouterr().out.splitlines()
+        assert '  --clip-norm' in '\n'.join(lines)
+        assert max(map(len, lines)) <= 80
+    assert main(['export']) == 0
+    assert max(map(len, capsys.readouterr().out.splitlines())) <= 80

@@ -6,7 +6,6 @@ from xagents.play.episodes import play_in_parallel, summarize
 from xagents.play.player import MAX_PLAY_ENVS
 from xagents.train.callbacks import Callback, next_multiple
 from xagents.train.console import Progress
-from xagents.utils.envs import create_envs
 
 EVAL_SEED_OFFSET = 10_000
 
@@ -39,7 +38,7 @@ class Evaluation(Callback):
         agent, config = trainer.agent, trainer.config
         agent.weights_changed()
         if self.envs is None:
-            self.envs = create_envs(agent.env_id, min(config.eval_episodes, MAX_PLAY_ENVS), **agent.env_kwargs)
+            self.envs = agent.env_recipe.make(min(config.eval_episodes, MAX_PLAY_ENVS), async_envs=False)
             seed = None if config.seed is None else config.seed + EVAL_SEED_OFFSET
         else:
             seed = None  # the envs' own generators go on: fresh starts each time

@@ -41,8 +41,8 @@ class TrainingVideos(Callback):
             agent.envs,
             config.video_dir or trainer.run.videos,
             cubic_schedule if interval is None else lambda episode: episode % interval == 0,
-            video_fps(agent.envs, agent.env_kwargs.get('preprocess', False)),
-            agent.env_id.replace('/', '-'),
+            video_fps(agent.envs, agent.env_recipe.preprocess),
+            agent.env_recipe.short_name,
             on_video=lambda path, episode: self.on_video(trainer, path, episode),
             started=self.started,
         )

@@ -48,6 +48,9 @@ class TRPO(ActorCritic):
         values = tf.squeeze(self.critic(observations, training=training), -1)
         return self.make_distribution(self.actor_outputs(observations, training)), values
 
+    def policy_distribution(self, observations):
+        return self.make_distribution(self.actor_outputs(observations))
+
     def host_policy_and_values(self, observations):
         actor, critic = self.host('actor'), self.host('critic')
         if actor is None or critic is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shlex
 import signal
 from argparse import SUPPRESS
 from pathlib import Path
@@ -41,6 +42,8 @@ def tune(name: str, module, rest: list[str]) -> int:
     preset = {} if args.no_presets else getattr(module, 'PRESETS', {}).get(args.env, {})
     models = model_files(module, args) or []
     env_flags = [flag_name(key) for key in ('preprocess', 'max_frame', 'async_envs') if getattr(env, key)]
+    if env.env_kwargs:
+        env_flags += ['--env-kwargs', *[shlex.quote(f'{key}:{value!r}') for key, value in env.env_kwargs.items()]]
     identity = {'agent': name, 'env': args.env, 'env_flags': env_flags, 'trial_steps': options.trial_steps}
     try:
         check_options(options, models)
@@ -80,7 +83,7 @@ def tune(name: str, module, rest: list[str]) -> int:
         spec = {
             'agent': name,
             'env': args.env,
-            'env_kwargs': {key: getattr(env, key) for key in ('preprocess', 'max_frame', 'async_envs')},
+            'env_kwargs': {key: getattr(env, key) for key in ('preprocess', 'max_frame', 'async_envs', 'env_kwargs')},
             'model_files': models or None,
             'storage': storage_url,
             'study': options.study,

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from xagents.utils.envs import stack_last
+from xagents.envs.atari import stack_last
 
 
 class ReplayBuffer:

@@ -1,7 +1,7 @@
 """Headless recording of environment frames: H.264 mp4 videos, jpg frames and gifs.
 
 Frames come from ``render_mode='rgb_array'`` environments, which work the same on a
-server as on a desktop (:func:`xagents.utils.envs.use_headless_backends`).
+server as on a desktop (:func:`xagents.envs.vector.use_headless_backends`).
 """
 
 from __future__ import annotations

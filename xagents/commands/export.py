@@ -1,0 +1,82 @@
+"""``xagents export``: a run's greedy policy as a standalone SavedModel, ONNX or TFLite model."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from xagents.commands.common import fail, run_guarded
+from xagents.commands.flags import (
+    ArgumentParser,
+    add_config_flags,
+    config_from_args,
+    fit_text,
+    format_table,
+    help_rows,
+)
+from xagents.core.config import hp
+from xagents.run.folder import read_run_config
+
+FORMATS = ('saved_model', 'onnx', 'tflite')
+
+
+@dataclasses.dataclass
+class ExportOptions:
+    run: str = hp(None, 'Run directory whose policy to export', required=True)
+    format: str = hp(None, 'saved_model (a folder), onnx or tflite (a file)', required=True, choices=FORMATS)
+    output: str = hp(None, 'Path to write (must not exist yet)', required=True)
+    checkpoint: str = hp('best', 'best, latest, or a step: the first snapshot at or after it')
+
+
+def export_help() -> str:
+    text = 'usage: xagents export --run DIR --format saved_model|onnx|tflite --output PATH\n\n'
+    notes = (
+        'The policy takes a batch of raw observations as the env returns them (input "observation")\n'
+        'and returns env actions (output "action"): normalization, argmax or mean and action\n'
+        'rescaling are inside. ONNX needs the export extra: pip install "xagents[export]".'
+    )
+    return text + format_table('export:', help_rows(ExportOptions)) + '\n\n' + fit_text(notes)
+
+
+def export_command(rest: list[str]) -> int:
+    if not rest or '-h' in rest or '--help' in rest:
+        print(export_help())
+        return 0
+    parser = ArgumentParser(prog='xagents export', add_help=False, allow_abbrev=False)
+    add_config_flags(parser, ExportOptions, 'export')
+    options = config_from_args(ExportOptions, parser.parse_args(rest))
+    try:
+        config = read_run_config(options.run)
+    except ValueError as error:
+        fail(str(error))
+    checkpoint = options.checkpoint
+    if checkpoint not in ('best', 'latest'):
+        if not checkpoint.isdigit():
+            fail(f'--checkpoint must be best, latest or a step, got {checkpoint!r}')
+        checkpoint = int(checkpoint)
+    if Path(options.output).exists():
+        fail(f'{options.output} already exists: give a new --output path')
+    return run_guarded(_export, options, config, checkpoint)
+
+
+def _export(options: ExportOptions, config: dict, checkpoint: str | int) -> int:
+    from xagents._quiet import silenced
+    from xagents.export.formats import export
+    from xagents.export.policy import Policy
+    from xagents.run.loading import load
+
+    agent = load(options.run, checkpoint)
+    output = silenced(lambda: export(agent, options.output, options.format))  # the converters' C++ logs
+    policy = Policy(agent)
+    size = sum(path.stat().st_size for path in [output, *output.rglob('*')] if path.is_file())
+    action = agent.action_space
+    out = f'int64 (n,) in 0..{action.n - 1}' if hasattr(action, 'n') else f'float32 (n, {action.shape[0]})'
+    spec = policy.input_spec
+    print(
+        f'Exported the {options.checkpoint} {config["agent"]} policy of {options.run} ({config["env"]}) to '
+        f'{output} ({options.format}, {size / 1024:,.0f} KiB)'
+    )
+    print(
+        f'  input "observation": {spec.dtype.name} (n, {", ".join(map(str, spec.shape[1:]))}); output "action": {out}'
+    )
+    return 0

@@ -1,0 +1,122 @@
+"""Building an agent: its config, optimizers and models, and the environments of ``from_env``."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import gymnasium as gym
+import keras
+
+from xagents.core.config import AgentConfig, preprocess_defaults, records_training
+from xagents.envs.atari import is_atari
+from xagents.envs.recipe import EnvRecipe
+from xagents.utils.models import ModelReader
+
+
+class Building:
+    """The class methods that make an agent (mixed into :class:`xagents.core.agent.Agent`)."""
+
+    Config = AgentConfig
+    model_roles: tuple[str, ...] = ('model',)
+    # Default `.cfg` basenames per role, without the ann-/cnn- prefix.
+    model_configs: tuple[str, ...] = ('actor-critic',)
+
+    @classmethod
+    def make_config(cls, **hyperparameters) -> AgentConfig:
+        names = {field.name for field in dataclasses.fields(cls.Config)}
+        unknown = sorted(set(hyperparameters) - names)
+        if unknown:
+            raise TypeError(f'{cls.__name__} got unknown hyperparameter(s): {", ".join(unknown)}')
+        return cls.Config(**hyperparameters)
+
+    @classmethod
+    def check_envs(cls, envs: gym.vector.VectorEnv) -> None:
+        """Raise a clear error when the environment's spaces do not suit the agent."""
+
+    def make_optimizer(self) -> keras.optimizers.Optimizer:
+        config = self.config
+        return keras.optimizers.Adam(
+            learning_rate=config.lr, epsilon=config.opt_epsilon, beta_1=config.beta1, beta_2=config.beta2
+        )
+
+    @classmethod
+    def output_units(cls, envs: gym.vector.VectorEnv, config: AgentConfig) -> list[list[int]]:
+        """Units of each role's ``output=1`` layers for ``envs``."""
+        raise NotImplementedError
+
+    @classmethod
+    def default_model_files(cls, observation_space: gym.Space) -> list[Path]:
+        kind = 'cnn' if len(observation_space.shape) == 3 else 'ann'
+        folder = Path(sys.modules[cls.__module__].__file__).parent
+        return [folder / 'models' / f'{kind}-{name}.cfg' for name in cls.model_configs]
+
+    @classmethod
+    def build_models(cls, envs, model_files=None, config: AgentConfig | None = None) -> list[keras.Model]:
+        """Models for ``envs`` from ``.cfg`` files (default: the agent's own)."""
+        config = config or cls.Config()
+        space = envs.single_observation_space
+        files = model_files or cls.default_model_files(space)
+        if len(files) != len(cls.model_roles):
+            raise ValueError(f'{cls.__name__} needs {len(cls.model_roles)} model file(s), got {len(files)}')
+        if config.seed is not None:
+            keras.utils.set_random_seed(config.seed)
+        input_dtype = space.dtype if len(space.shape) == 3 else 'float32'
+        return [
+            ModelReader(path, units, space.shape, seed=config.seed, input_dtype=input_dtype).build_model()
+            for path, units in zip(files, cls.output_units(envs, config))
+        ]
+
+    @classmethod
+    def from_env(
+        cls,
+        env: str | Callable[..., gym.Env],
+        n_envs: int = 1,
+        preprocess: bool = False,
+        max_frame: bool = False,
+        async_envs: bool = False,
+        env_kwargs: dict | None = None,
+        model_files: list[str] | None = None,
+        checkpoints: list[str] | None = None,
+        history_checkpoint: str | None = None,
+        output_dir: str | None = None,
+        **hyperparameters,
+    ):
+        """Make the environments and default models, then the agent.
+
+        ``env`` is a registered id, ``package.module:EnvId`` (the module registers it), or a
+        function returning a ``gymnasium.Env``; ``env_kwargs`` reach every environment made.
+
+        >>> agent = PPO.from_env('CartPole-v1', n_envs=16, seed=1)
+        """
+        hyperparameters = preprocess_defaults(hyperparameters, preprocess)
+        config = cls.make_config(**hyperparameters)
+        recipe = EnvRecipe(env, dict(env_kwargs or {}), preprocess, max_frame, async_envs)
+        envs = recipe.make(n_envs, render_mode='rgb_array' if records_training(config) else None)
+        if not preprocess and model_files is None and envs.spec is not None and is_atari(envs.spec):
+            envs.close()
+            raise ValueError(
+                f'{recipe.name} gives raw 210x160 colour frames, not what the CNN models are made for: add '
+                '--preprocess (84x84 grayscale, 4 stacked frames), or give your own --model'
+            )
+        try:
+            cls.check_envs(envs)
+            models = cls.build_models(envs, model_files, config)
+            agent = cls(
+                envs,
+                *models,
+                checkpoints=checkpoints,
+                history_checkpoint=history_checkpoint,
+                output_dir=output_dir,
+                **hyperparameters,
+            )
+        except BaseException:
+            envs.close()
+            raise
+        agent.env_recipe = recipe
+        agent.model_files = [
+            str(path) for path in (model_files or cls.default_model_files(envs.single_observation_space))
+        ]
+        return agent

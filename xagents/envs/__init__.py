@@ -1,0 +1,1 @@
+"""Environments: ids and user modules, vector envs, the Atari pipeline, API checks, normalizers."""

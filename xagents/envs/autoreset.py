@@ -1,0 +1,61 @@
+"""One autoreset convention for every environment.
+
+Every environment is a gymnasium vector environment that resets finished episodes in
+the same step (``AutoresetMode.SAME_STEP``): the observation returned after an episode
+ends is the first one of the next episode, and the last one of the finished episode is
+in ``info['final_obs']``. The training loop relies on this to bootstrap on truncation.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from gymnasium.envs.classic_control.cartpole import CartPoleEnv, CartPoleVectorEnv
+from gymnasium.vector import AutoresetMode
+
+
+class SameStepCartPole(CartPoleVectorEnv):
+    """gymnasium's native CartPole vector env, resetting finished episodes in the same step.
+
+    The native implementation only offers next-step autoreset, where the step after an
+    episode end ignores its action and returns a zero reward; converting it here keeps
+    one autoreset convention for every environment.
+    """
+
+    metadata = {**CartPoleVectorEnv.metadata, 'autoreset_mode': AutoresetMode.SAME_STEP}
+
+    def step(self, action):
+        self.prev_done[:] = False
+        observations, rewards, terminated, truncated, info = super().step(np.asarray(action))
+        done = terminated | truncated
+        if done.any():
+            info = {'final_obs': observations, '_final_obs': done}
+            self.state[:, done] = self.np_random.uniform(low=self.low, high=self.high, size=(4, done.sum()))
+            self.steps[done] = 0
+            observations = self.state.T.astype(np.float32)
+        return observations, rewards, terminated, truncated, info
+
+    def render_one(self, index: int) -> np.ndarray:
+        """The frame of env ``index`` alone (``render`` draws every env)."""
+        if getattr(self, 'painter', None) is None:
+            self.painter = CartPoleEnv(render_mode='rgb_array')
+        self.painter.state = self.state[:, index]
+        return self.painter.render()
+
+    def close(self, **kwargs):
+        if getattr(self, 'painter', None) is not None:
+            self.painter.close()
+        super().close(**kwargs)
+
+
+def final_observations(info: dict, observations: np.ndarray, done: np.ndarray) -> np.ndarray:
+    """Observations that ended each episode: ``info['final_obs']`` where done, else the current."""
+    if not done.any():
+        return observations
+    finals = observations.copy()
+    final = info['final_obs']
+    if isinstance(final, np.ndarray) and final.dtype != object:
+        finals[done] = final[done]
+    else:
+        for index in np.flatnonzero(done):
+            finals[index] = final[index]
+    return finals

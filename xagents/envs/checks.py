@@ -1,0 +1,68 @@
+"""A user's environment checked against what the agents take, with one line naming what is wrong."""
+
+from __future__ import annotations
+
+import numbers
+
+import gymnasium as gym
+import numpy as np
+
+
+class EnvAPIError(ValueError):
+    """An environment that breaks the gymnasium API, or has spaces no agent takes."""
+
+
+def check_spaces(observation_space: gym.Space, action_space: gym.Space, name: str) -> None:
+    """Observations must be a Box (vectors, or images of height x width x channels); actions
+    Discrete or a 1-D Box."""
+    if not isinstance(observation_space, gym.spaces.Box) or len(observation_space.shape) not in (1, 3):
+        raise EnvAPIError(
+            f'{name} has observation space {observation_space}: xagents takes a Box of vectors (1-D) '
+            'or images (height, width, channels); flatten or wrap the others'
+        )
+    discrete = isinstance(action_space, gym.spaces.Discrete)
+    if not (discrete or (isinstance(action_space, gym.spaces.Box) and len(action_space.shape) == 1)):
+        raise EnvAPIError(f'{name} has action space {action_space}: xagents takes Discrete or a 1-D Box')
+
+
+def _check_observation(observation, space: gym.spaces.Box, call: str, name: str) -> None:
+    array = np.asarray(observation)
+    if array.shape != space.shape:
+        raise EnvAPIError(
+            f'{name}: {call} returned an observation of shape {array.shape}, its observation_space has {space.shape}'
+        )
+    if array.dtype != space.dtype:
+        raise EnvAPIError(
+            f'{name}: {call} returned an observation of dtype {array.dtype}, its observation_space has {space.dtype}'
+        )
+
+
+def _kind(value) -> str:
+    return f'a tuple of {len(value)}' if isinstance(value, tuple) else type(value).__name__
+
+
+def check_env_api(env: gym.Env, name: str) -> None:
+    """One reset and one step of ``env`` (closed afterwards), checked against the gymnasium API."""
+    try:
+        check_spaces(env.observation_space, env.action_space, name)
+        result = env.reset(seed=0)
+        if not (isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], dict)):
+            raise EnvAPIError(f'{name}: reset() must return (observation, info dict), it returned {_kind(result)}')
+        _check_observation(result[0], env.observation_space, 'reset()', name)
+        result = env.step(env.action_space.sample())
+        if not (isinstance(result, tuple) and len(result) == 5):
+            raise EnvAPIError(
+                f'{name}: step() must return (observation, reward, terminated, truncated, info), '
+                f'it returned {_kind(result)}'
+            )
+        observation, reward, terminated, truncated, info = result
+        _check_observation(observation, env.observation_space, 'step()', name)
+        if not isinstance(reward, numbers.Real):
+            raise EnvAPIError(f'{name}: step() returned a reward of type {type(reward).__name__}, not a number')
+        for flag, value in (('terminated', terminated), ('truncated', truncated)):
+            if not isinstance(value, (bool, np.bool_)):
+                raise EnvAPIError(f'{name}: step() returned {flag} of type {type(value).__name__}, not a bool')
+        if not isinstance(info, dict):
+            raise EnvAPIError(f'{name}: step() returned info of type {type(info).__name__}, not a dict')
+    finally:
+        env.close()

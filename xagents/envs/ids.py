@@ -1,0 +1,61 @@
+"""Environment ids: registered ones, gymnasium's ``package.module:EnvId``, and Atari's registration."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+import gymnasium as gym
+
+from xagents.envs.atari import register_atari
+
+# Where gymnasium's and ale-py's own environments live: every other entry point is a user's
+# environment, checked against the gymnasium API before a run uses it.
+TRUSTED_ENTRY_POINTS = ('gymnasium.envs.', 'ale_py')
+
+
+class UnknownEnv(ValueError):
+    """An environment id gymnasium does not know (or whose module cannot be imported)."""
+
+
+def split_env(env: str) -> tuple[str | None, str]:
+    """``package.module:EnvId`` -> (``package.module``, ``EnvId``); a plain id -> (None, id)."""
+    module, colon, name = env.partition(':')
+    return (module, name) if colon else (None, env)
+
+
+def env_name(env: str) -> str:
+    """The id without its module: ``myenvs:Corridor-v0`` -> ``Corridor-v0``."""
+    return split_env(env)[1]
+
+
+def import_env_module(module: str, env: str) -> None:
+    """Import the module that registers ``env``, from the working folder too (as ``python -m`` would)."""
+    if os.getcwd() not in sys.path and '' not in sys.path:
+        sys.path.append(os.getcwd())
+    try:
+        importlib.import_module(module)
+    except ImportError as error:
+        hint = ' (run from its folder, or put that folder on PYTHONPATH)' if error.name == module.split('.')[0] else ''
+        raise UnknownEnv(f'--env {env}: cannot import {module}: {error}{hint}') from None
+
+
+def check_env_id(env: str) -> gym.envs.registration.EnvSpec:
+    """The spec of a registered id (after importing its module, or ale-py for Atari ids); UnknownEnv otherwise."""
+    module, name = split_env(env)
+    if module is not None:
+        import_env_module(module, env)
+    if name.startswith('ALE/') or 'NoFrameskip' in name:
+        register_atari()
+    try:
+        return gym.spec(name)
+    except gym.error.Error as error:
+        after = f' (importing {module} did not register it)' if module else ''
+        raise UnknownEnv(f'unknown environment {name!r}{after}: {str(error).splitlines()[0]}') from None
+
+
+def is_user_env(spec: gym.envs.registration.EnvSpec) -> bool:
+    """Whether an env comes from outside gymnasium and ale-py (and so is checked before use)."""
+    entry = spec.entry_point
+    return not (isinstance(entry, str) and entry.startswith(TRUSTED_ENTRY_POINTS))

@@ -1,0 +1,160 @@
+"""Vector environments: one object for N copies, the fastest implementation that fits.
+
+Environments come from a registered id, gymnasium's ``package.module:EnvId``, or a
+function returning a ``gymnasium.Env``; ``env_kwargs`` reach every copy. A user's
+environment is checked against the gymnasium API once before it is vectorized.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import os
+import warnings
+from collections.abc import Callable
+
+import gymnasium as gym
+from gymnasium.envs.classic_control.cartpole import CartPoleVectorEnv
+from gymnasium.vector import AutoresetMode
+
+from xagents.envs.atari import atari_envs, is_atari
+from xagents.envs.autoreset import SameStepCartPole
+from xagents.envs.checks import check_env_api, check_spaces
+from xagents.envs.ids import check_env_id, env_name, is_user_env
+
+
+def use_headless_backends() -> None:
+    """Without a display: MuJoCo renders through EGL and pygame through SDL's dummy driver."""
+    if os.environ.get('DISPLAY') or os.environ.get('WAYLAND_DISPLAY'):
+        return
+    os.environ.setdefault('MUJOCO_GL', 'egl')
+    os.environ.setdefault('PYOPENGL_PLATFORM', os.environ['MUJOCO_GL'])
+    os.environ.setdefault('SDL_VIDEODRIVER', 'dummy')
+
+
+use_headless_backends()  # before any environment loads its renderer
+
+
+def _is_mujoco(spec) -> bool:
+    return isinstance(spec.entry_point, str) and spec.entry_point.startswith('gymnasium.envs.mujoco')
+
+
+def create_envs(
+    env_id: str | Callable[..., gym.Env],
+    n_envs: int = 1,
+    preprocess: bool = False,
+    max_frame: bool = False,
+    async_envs: bool = False,
+    render_mode: str | None = None,
+    max_episode_steps: int | None = None,
+    env_kwargs: dict | None = None,
+) -> gym.vector.VectorEnv:
+    """Build one vector environment of ``n_envs`` copies of ``env_id``.
+
+    Uses a native vector implementation where gymnasium or ale-py has one (CartPole,
+    Atari with ``preprocess``), ``SyncVectorEnv`` otherwise and ``AsyncVectorEnv`` when
+    ``async_envs`` is set. Seeding happens at the first ``reset(seed=...)``.
+
+    Args:
+        env_id: A registered gymnasium id such as ``CartPole-v1`` or ``PongNoFrameskip-v4``,
+            ``package.module:EnvId`` (the module is imported first, registering the env),
+            or a function returning a ``gymnasium.Env`` (called with ``env_kwargs``, and
+            ``render_mode`` when it takes one).
+        n_envs: Number of copies.
+        preprocess: Atari preprocessing (no-op reset, frame skip 4, 84x84 grayscale,
+            4-frame stack), observations ``(n, 84, 84, 4)`` uint8.
+        max_frame: Max-pool the last two skipped frames (with ``preprocess``).
+        async_envs: Step copies in subprocesses.
+        render_mode: Passed to the environments, e.g. ``rgb_array`` for recording. MuJoCo
+            environments that render run in spawned subprocesses, away from TensorFlow.
+        max_episode_steps: Override of the environment's time limit.
+        env_kwargs: Keyword arguments of every copy (``gym.make(id, **env_kwargs)``).
+
+    Raises:
+        ValueError: For an unknown id, an environment that breaks the gymnasium API, or ``n_envs < 1``.
+    """
+    if n_envs < 1:
+        raise ValueError(f'--n-envs must be at least 1, got {n_envs}')
+    env_kwargs = dict(env_kwargs or {})
+    if callable(env_id):
+        return _factory_envs(env_id, n_envs, async_envs, render_mode, env_kwargs)
+    spec = check_env_id(env_id)
+    name = env_name(env_id)
+    if is_user_env(spec):
+        check_env_api(gym.make(name, disable_env_checker=True, **env_kwargs), env_id)
+    if preprocess:
+        if not is_atari(spec):
+            raise ValueError(f'--preprocess is for Atari environments, {env_id} is not one')
+        return atari_envs(spec, n_envs, max_frame, async_envs, render_mode, env_kwargs)
+    limit = max_episode_steps or spec.max_episode_steps
+    native_cartpole = spec.vector_entry_point == CartPoleVectorEnv.__module__ + ':CartPoleVectorEnv'
+    if native_cartpole and not async_envs and not env_kwargs:
+        if render_mode not in (None, 'rgb_array'):
+            render_mode = 'rgb_array'
+        envs = SameStepCartPole(n_envs, max_episode_steps=limit or 500, render_mode=render_mode)
+        envs.spec = spec
+        return envs
+    if max_episode_steps:
+        env_kwargs['max_episode_steps'] = max_episode_steps
+    if _is_mujoco(spec):
+        return _mujoco_envs(spec, n_envs, async_envs, render_mode, env_kwargs)
+    envs = gym.make_vec(
+        name,
+        n_envs,
+        vectorization_mode='async' if async_envs else 'sync',
+        vector_kwargs={'autoreset_mode': AutoresetMode.SAME_STEP},
+        render_mode=render_mode,
+        **env_kwargs,
+    )
+    check_spaces(envs.single_observation_space, envs.single_action_space, env_id)
+    return envs
+
+
+def _factory_envs(factory, n_envs, async_envs, render_mode, env_kwargs) -> gym.vector.VectorEnv:
+    """Copies of the env a function makes; checked once, with a spec naming the function."""
+    name = getattr(factory, '__name__', type(factory).__name__)
+    make = functools.partial(_call_factory, factory, render_mode, env_kwargs)
+    env = make()
+    if not isinstance(env, gym.Env):
+        raise ValueError(f'{name}() returned {type(env).__name__}, not a gymnasium.Env')
+    check_env_api(env, name)
+    vector_class = gym.vector.AsyncVectorEnv if async_envs else gym.vector.SyncVectorEnv
+    envs = vector_class([make] * n_envs, autoreset_mode=AutoresetMode.SAME_STEP)
+    envs.spec = gym.envs.registration.EnvSpec(name, entry_point=factory, kwargs=env_kwargs)
+    return envs
+
+
+def _call_factory(factory, render_mode, env_kwargs) -> gym.Env:
+    try:
+        parameters = inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        parameters = {}
+    takes_render_mode = 'render_mode' in parameters or any(
+        parameter.kind is inspect.Parameter.VAR_KEYWORD for parameter in parameters.values()
+    )
+    return factory(**env_kwargs, **({'render_mode': render_mode} if takes_render_mode else {}))
+
+
+def _mujoco_envs(spec, n_envs, async_envs, render_mode, env_kwargs):
+    make = functools.partial(_make_mujoco_env, spec.id, render_mode, env_kwargs)
+    if render_mode is not None:
+        # Mesa's OpenGL and TensorFlow crash when loaded in one process: draw in fresh subprocesses.
+        envs = gym.vector.AsyncVectorEnv([make] * n_envs, autoreset_mode=AutoresetMode.SAME_STEP, context='spawn')
+    else:
+        vector_class = gym.vector.AsyncVectorEnv if async_envs else gym.vector.SyncVectorEnv
+        envs = vector_class([make] * n_envs, autoreset_mode=AutoresetMode.SAME_STEP)
+    envs.spec = spec
+    return envs
+
+
+def _make_mujoco_env(env_id: str, render_mode: str | None, env_kwargs: dict) -> gym.Env:
+    import mujoco
+
+    mujoco.set_mju_user_warning(_mujoco_warning)
+    return gym.make(env_id, render_mode=render_mode, **env_kwargs)
+
+
+def _mujoco_warning(message: str) -> None:
+    """MuJoCo warnings as Python warnings (not a MUJOCO_LOG.TXT in the working directory)."""
+    if 'deprecated' not in message:  # gymnasium's model files use attributes MuJoCo 4 deprecates
+        warnings.warn(f'MuJoCo: {message}', RuntimeWarning, stacklevel=2)

@@ -1,0 +1,65 @@
+"""Writing a :class:`~xagents.export.policy.Policy` as a SavedModel, an ONNX model or a TFLite model."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import tensorflow as tf
+
+from xagents.export.policy import OUTPUT_NAME, Policy
+
+FORMATS = ('saved_model', 'onnx', 'tflite')
+ONNX_OPSET = 17
+
+
+def _saved_model(policy: Policy, output: Path) -> None:
+    tf.saved_model.save(policy, str(output), signatures={'serving_default': policy.concrete()})
+
+
+def _tflite(policy: Policy, output: Path) -> None:
+    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+
+    # The converter keeps Keras 3 variables as resource variables that its interpreter never
+    # initializes (every output NaN): freeze them into constants first, then keep the
+    # input and output names with a function around the frozen one.
+    frozen = convert_variables_to_constants_v2(policy.concrete())
+    named = tf.function(lambda observation: {OUTPUT_NAME: frozen(observation)[0]}, input_signature=[policy.input_spec])
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([named.get_concrete_function()], tf.Module())
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')  # tf.lite's notice that LiteRT is its new home
+        model = converter.convert()
+    output.write_bytes(model)
+
+
+def _onnx(policy: Policy, output: Path) -> None:
+    try:
+        import tf2onnx
+    except ImportError:
+        raise ValueError("--format onnx needs tf2onnx: pip install 'xagents[export]'") from None
+    model, _ = tf2onnx.convert.from_function(policy.serve, input_signature=[policy.input_spec], opset=ONNX_OPSET)
+    output.write_bytes(model.SerializeToString())
+
+
+WRITERS = {'saved_model': _saved_model, 'onnx': _onnx, 'tflite': _tflite}
+
+
+def export(agent, output: str | os.PathLike, format: str) -> Path:
+    """Write the agent's greedy policy to ``output`` (a folder for ``saved_model``, a file otherwise).
+
+    An existing ``output`` is an error: an export never writes over files.
+    """
+    if format not in WRITERS:
+        raise ValueError(f'unknown export format {format!r}, expected one of: {", ".join(FORMATS)}')
+    output = Path(output)
+    if output.exists():
+        raise ValueError(f'{output} already exists: give a new --output path')
+    output.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        WRITERS[format](Policy(agent), output)
+    except BaseException:
+        if output.is_file():
+            output.unlink()
+        raise
+    return output

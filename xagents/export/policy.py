@@ -1,0 +1,65 @@
+"""An agent's greedy policy as one TensorFlow graph, with everything ``predict`` does inside it.
+
+The graph takes a batch of raw observations as the env returns them (``float32`` vectors
+or ``uint8`` images) and returns the env actions: observation normalization with the
+statistics saved with the weights, the networks, argmax or mean, and the rescaling of
+continuous actions to the env's bounds.
+"""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import tensorflow as tf
+
+INPUT_NAME = 'observation'
+OUTPUT_NAME = 'action'
+
+
+def _constant(value) -> tf.Variable:
+    # Variables, not captured constants: every converter freezes them into the exported graph.
+    return tf.Variable(np.asarray(value, np.float32), trainable=False)
+
+
+class Policy(tf.Module):
+    """``policy(observations) -> {'action': actions}`` for one agent, as a traceable module.
+
+    Args:
+        agent: A trained agent (``xagents.load(run_dir)``).
+    """
+
+    def __init__(self, agent):
+        super().__init__(name='policy')
+        space = agent.observation_space
+        self.image = len(space.shape) == 3
+        self.input_spec = tf.TensorSpec(
+            [None, *space.shape], tf.as_dtype(space.dtype if self.image else np.float32), name=INPUT_NAME
+        )
+        self.networks = list(agent.models.values())  # tracked, so their weights are saved
+        normalizer = agent.obs_normalizer
+        self.normalizer = None
+        if normalizer is not None:
+            std = np.sqrt(normalizer.stats.var + normalizer.epsilon)
+            self.normalizer = (_constant(normalizer.stats.mean), _constant(std), float(normalizer.clip))
+        self.bounds = None
+        if isinstance(agent.action_space, gym.spaces.Box):
+            self.bounds = [_constant(value) for value in agent.action_bounds()]
+        self.greedy_actions = agent.greedy_actions
+        self.serve = tf.function(self.actions, input_signature=[self.input_spec])
+
+    def actions(self, observations: tf.Tensor) -> dict[str, tf.Tensor]:
+        inputs = observations
+        if self.normalizer is not None:
+            mean, std, clip = self.normalizer
+            inputs = tf.clip_by_value((tf.cast(observations, tf.float32) - mean) / std, -clip, clip)
+        actions = self.greedy_actions(inputs)
+        if self.bounds is None:
+            return {OUTPUT_NAME: tf.cast(actions, tf.int64)}
+        low, high, center, scale = self.bounds
+        return {OUTPUT_NAME: center + scale * tf.clip_by_value(actions, low, high)}
+
+    def __call__(self, observations) -> dict[str, tf.Tensor]:
+        return self.serve(observations)
+
+    def concrete(self):
+        return self.serve.get_concrete_function()

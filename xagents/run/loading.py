@@ -1,0 +1,64 @@
+"""A trained agent rebuilt from its run folder alone: environment, hyperparameters, models, weights."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable
+
+import xagents
+from xagents.core.config import TRAINING_ONLY
+from xagents.core.errors import CheckpointError
+from xagents.envs.recipe import EnvRecipe
+from xagents.run.checkpoints import check_config, has_checkpoint, load_latest_models, load_weights
+from xagents.run.folder import RunFolder, read_run_config, run_model_files
+
+
+def load(run_dir: str | os.PathLike, checkpoint: str | int = 'best', env: str | Callable | None = None, agent=None):
+    """The agent of an xagents run, with trained weights, ready to ``predict`` or ``play``.
+
+    Args:
+        run_dir: The run directory (``--output-dir``).
+        checkpoint: ``best`` (the best models; the latest checkpoint when there is no best yet),
+            ``latest``, or a step: the first snapshot at or after it.
+        env: The environment function again, for a run made from one that cannot be imported here.
+        agent: The agent class expected (``PPO.load``); a run of another agent is an error.
+
+    Returns:
+        The agent, on one environment made as the run made them (module, kwargs, preprocessing).
+    """
+    try:
+        config = read_run_config(run_dir)
+    except ValueError as error:
+        raise CheckpointError(str(error)) from None
+    cls = xagents.agents[config['agent']]
+    if agent is not None and cls is not agent:
+        raise CheckpointError(f'{run_dir} is a run of {config["agent"]}, not of {agent.__name__.lower()}')
+    recipe = EnvRecipe.from_config(config, env)
+    names = {field.name for field in dataclasses.fields(cls.Config) if field.init} - set(TRAINING_ONLY)
+    hyperparameters = {key: value for key, value in config['hyperparameters'].items() if key in names}
+    loaded = cls.from_env(
+        recipe.env,
+        preprocess=recipe.preprocess,
+        max_frame=recipe.max_frame,
+        env_kwargs=recipe.env_kwargs,
+        model_files=run_model_files(run_dir, config),
+        **hyperparameters,
+    )
+    run = RunFolder.of_config(run_dir, check_config(loaded, run_dir), loaded.model_roles)
+    quiet = lambda *args: None  # noqa: E731
+    if checkpoint == 'best':
+        load_weights(loaded, [run_dir], quiet)
+    elif checkpoint == 'latest':
+        if not has_checkpoint(run.latest):
+            raise CheckpointError(f'{run_dir} has no latest checkpoint yet')
+        load_latest_models(loaded, run)
+    elif isinstance(checkpoint, int) and not isinstance(checkpoint, bool):
+        try:
+            _, paths = run.snapshot_at(checkpoint)
+        except ValueError as error:
+            raise CheckpointError(str(error)) from None
+        load_weights(loaded, paths, quiet)
+    else:
+        raise ValueError(f"checkpoint must be 'best', 'latest' or a step, got {checkpoint!r}")
+    return loaded

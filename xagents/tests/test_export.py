@@ -1,0 +1,83 @@
+"""Exported policies (SavedModel, ONNX, TFLite) act exactly as ``predict`` on the env's own observations."""
+
+import warnings
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import xagents
+from xagents.export.formats import FORMATS, export
+
+CORRIDOR = 'xagents.tests.tiny_envs:Corridor-v0'
+# (agent, env, env kwargs, preprocess): every agent, discrete and continuous where it takes both, and a CNN.
+CASES = [
+    ('a2c', CORRIDOR, {}, False),
+    ('a2c', CORRIDOR, {'continuous': True}, False),
+    ('acer', CORRIDOR, {}, False),
+    ('ddpg', CORRIDOR, {'continuous': True}, False),
+    ('dqn', CORRIDOR, {}, False),
+    ('ppo', CORRIDOR, {}, False),
+    ('ppo', CORRIDOR, {'continuous': True}, False),
+    ('td3', CORRIDOR, {'continuous': True}, False),
+    ('trpo', CORRIDOR, {}, False),
+    ('trpo', CORRIDOR, {'continuous': True}, False),
+    ('ppo', 'PongNoFrameskip-v4', {}, True),
+]
+
+
+def env_observations(agent, count: int) -> np.ndarray:
+    """``count`` raw observations from the agent's own envs under random actions."""
+    envs = agent.env_recipe.make(4)
+    observations, _ = envs.reset(seed=0)
+    collected = [observations]
+    while sum(map(len, collected)) < count:
+        observations, *_ = envs.step(envs.action_space.sample())
+        collected.append(observations)
+    envs.close()
+    return np.concatenate(collected)[:count]
+
+
+def run_exported(path, format: str, observations: np.ndarray) -> np.ndarray:
+    if format == 'saved_model':
+        return tf.saved_model.load(str(path)).signatures['serving_default'](observation=observations)['action'].numpy()
+    if format == 'onnx':
+        import onnxruntime
+
+        return onnxruntime.InferenceSession(str(path)).run(['action'], {'observation': observations})[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')  # tf.lite.Interpreter's notice that LiteRT is its new home
+        interpreter = tf.lite.Interpreter(str(path))
+    return interpreter.get_signature_runner('serving_default')(observation=observations)['action']
+
+
+@pytest.mark.parametrize('name, env, env_kwargs, preprocess', CASES)
+def test_every_export_format_acts_as_predict(tmp_path, name, env, env_kwargs, preprocess):
+    image = preprocess
+    agent = xagents.agents[name].from_env(
+        env, env_kwargs=env_kwargs, preprocess=preprocess, normalize_obs=not image, seed=0, quiet=True
+    )
+    observations = env_observations(agent, 1000)
+    if agent.obs_normalizer is not None:  # statistics that change the inputs: a mean and a spread of their own
+        agent.obs_normalizer.stats.update(observations * 3.0 + 0.5)
+    expected = agent.predict(observations)
+    discrete = expected.dtype == np.int64
+    for format in FORMATS:
+        actions = run_exported(export(agent, tmp_path / f'policy.{format}', format), format, observations)
+        assert actions.shape == expected.shape, format
+        if discrete:
+            np.testing.assert_array_equal(actions, expected, err_msg=format)
+        else:
+            assert np.abs(actions - expected).max() <= 1e-5, format
+    if not discrete:
+        low, high = agent.action_space.low, agent.action_space.high
+        assert np.all((expected >= low) & (expected <= high))
+
+
+def test_an_export_never_writes_over_a_file(tmp_path):
+    agent = xagents.PPO.from_env(CORRIDOR, quiet=True)
+    existing = tmp_path / 'policy.onnx'
+    existing.write_text('keep me')
+    with pytest.raises(ValueError, match='already exists'):
+        export(agent, existing, 'onnx')
+    assert existing.read_text() == 'keep me'

@@ -1,0 +1,83 @@
+"""Small environments of a user's own, registered when this module is imported (never by xagents).
+
+``--env xagents.tests.tiny_envs:Corridor-v0`` imports it; the ``Bad*`` ones each break the
+gymnasium API in one way.
+"""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+
+
+class Corridor(gym.Env):
+    """Walk from the middle of a corridor to its right end (reward 1 there, -0.01 per step).
+
+    Args:
+        length: Cells in the corridor.
+        continuous: A Box action in [-2, 2] (its sign is the direction) instead of Discrete(2).
+    """
+
+    metadata = {'render_modes': ['rgb_array'], 'render_fps': 10}
+
+    def __init__(self, length: int = 5, continuous: bool = False, render_mode: str | None = None):
+        self.length, self.continuous, self.render_mode = length, continuous, render_mode
+        self.observation_space = gym.spaces.Box(0.0, 1.0, (2,), np.float32)
+        self.action_space = gym.spaces.Box(-2.0, 2.0, (1,), np.float32) if continuous else gym.spaces.Discrete(2)
+        self.position = 0
+
+    def observation(self):
+        return np.array([self.position / (self.length - 1), 1.0], np.float32)
+
+    def reset(self, seed=None, options=None):
+        super().reset(seed=seed)
+        self.position = self.length // 2
+        return self.observation(), {}
+
+    def step(self, action):
+        right = float(np.asarray(action).reshape(-1)[0]) > 0 if self.continuous else int(action) == 1
+        self.position = max(0, self.position + (1 if right else -1))
+        terminated = self.position == self.length - 1
+        return self.observation(), 1.0 if terminated else -0.01, terminated, False, {}
+
+    def render(self):
+        frame = np.zeros((16, 16 * self.length, 3), np.uint8)
+        frame[:, 16 * self.position : 16 * (self.position + 1)] = 255
+        return frame
+
+
+def make_corridor(length: int = 5, render_mode: str | None = None) -> Corridor:
+    """A function that makes the env, as a notebook user would pass to ``from_env``."""
+    return gym.wrappers.TimeLimit(Corridor(length, render_mode=render_mode), 50)
+
+
+class BadDtype(Corridor):
+    def observation(self):
+        return super().observation().astype(np.float64)
+
+
+class BadShape(Corridor):
+    def observation(self):
+        return np.append(super().observation(), 0.0).astype(np.float32)
+
+
+class OldReset(Corridor):
+    def reset(self, seed=None, options=None):
+        return super().reset(seed=seed)[0]
+
+
+class DictObservations(Corridor):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.observation_space = gym.spaces.Dict({'position': gym.spaces.Box(0.0, 1.0, (2,), np.float32)})
+
+
+class MultiDiscreteActions(Corridor):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.action_space = gym.spaces.MultiDiscrete([2, 2])
+
+
+gym.register('Corridor-v0', entry_point=Corridor, max_episode_steps=50)
+for _bad in (BadDtype, BadShape, OldReset, DictObservations, MultiDiscreteActions):
+    gym.register(f'{_bad.__name__}-v0', entry_point=_bad, max_episode_steps=50)
