@@ -19,7 +19,10 @@ import sys
 def silenced(call):
     """``call()`` with file descriptor 2 pointed at /dev/null (native log lines); its result."""
     sys.stderr.flush()
-    saved = os.dup(2)
+    try:
+        saved = os.dup(2)
+    except OSError:  # no file descriptor 2 to quiet
+        return call()
     try:
         with open(os.devnull, 'w') as devnull:
             os.dup2(devnull.fileno(), 2)

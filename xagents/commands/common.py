@@ -71,17 +71,19 @@ def env_kwargs(options: EnvOptions) -> dict:
 
 def check_env(env_id: str) -> None:
     """Fail fast, before TensorFlow loads, on an unknown environment id."""
-    from xagents.envs.ids import UnknownEnv, check_env_id
+    from xagents.envs.ids import UnknownEnv, check_env_id, find_factory
 
     try:
-        check_env_id(env_id)
+        if find_factory(env_id) is None:
+            check_env_id(env_id)
     except UnknownEnv as error:
         fail(str(error))
 
 
 def import_tensorflow_quietly() -> None:
     """Import TensorFlow (quietly: see :mod:`xagents._quiet`) before the command's own work."""
-    os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+    if os.environ.get('XAGENTS_TF_LOGS') != '1':
+        os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
     import tensorflow  # noqa: F401
 
 

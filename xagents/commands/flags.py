@@ -135,10 +135,10 @@ FLAG_ALIASES = {
     '--clip-range': ['--clip-norm'],
     '--n-epochs': ['--ppo-epochs'],
     '--buffer-size': ['--buffer-max-size'],
-    '--batch-size': ['--buffer-batch-size', '--mini-batches'],
+    '--batch-size': ['--buffer-batch-size', '--mini-batches (a count: rollout size / batch size)'],
     '--learning-starts': ['--buffer-initial-size'],
     '--eval-freq': ['--eval-interval'],
-    '--save-freq': ['--save-interval'],
+    '--save-freq': ['--save-interval (in seconds)'],
     '-f': ['--output-dir'],
     '--log-folder': ['--output-dir'],
     '--trained-agent': ['--weights'],
@@ -150,8 +150,8 @@ FLAG_ALIASES = {
 
 
 def _closest_flag(flag: str, known: list[str]) -> str | None:
-    for alias in FLAG_ALIASES.get(flag, []):
-        if alias in known:
+    for alias in FLAG_ALIASES.get(flag, []):  # a flag, and maybe a note on its units
+        if alias.split()[0] in known:
             return alias
     matches = difflib.get_close_matches(flag, known, n=1, cutoff=0.75)
     return matches[0] if matches else None

@@ -141,6 +141,7 @@ def command_line(argv: list[str]) -> int:
         from xagents.tune.command import tune
 
         return tune(rest[0], module, rest[1:])
+    rest = [part for arg in rest for part in (arg.split('=', 1) if arg.startswith(('--run=', '--resume=')) else [arg])]
     for flag in ('--run', '--resume'):
         if flag in rest and (command, flag) in (('play', '--run'), ('train', '--resume')):
             rest = run_defaults(rest, flag) + rest[1:]

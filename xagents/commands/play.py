@@ -45,7 +45,7 @@ def run_defaults(rest: list[str], flag: str) -> list[str]:
     try:
         config = read_run_config(rest[position])
     except ValueError as error:
-        if flag == '--resume':
+        if flag == '--resume' and '--env' in rest:
             return [rest[0]]  # resuming says what is wrong with the folder, as before
         fail(str(error))
     extra = ['--env', config['env']] if '--env' not in rest else []

@@ -91,7 +91,7 @@ class Agent(Building, EntryPoints):
         self.run_paths = {'output_dir': output_dir, 'checkpoints': checkpoints, 'history': history_checkpoint}
         self.run: RunFolder | None = None
         # How the envs were made, for evaluation, play and the run's config.json (from_env sets it).
-        self.env_recipe = EnvRecipe(envs.spec.id if envs.spec is not None else 'unknown')
+        self.env_recipe = getattr(envs, 'recipe', None) or EnvRecipe(envs.spec.id if envs.spec else 'unknown')
         self.model_files: list[str] | None = None
         self.steps = 0
         self.episodes = 0

@@ -95,6 +95,7 @@ class Building:
         config = cls.make_config(**hyperparameters)
         recipe = EnvRecipe(env, dict(env_kwargs or {}), preprocess, max_frame, async_envs)
         envs = recipe.make(n_envs, render_mode='rgb_array' if records_training(config) else None)
+        recipe = envs.recipe
         if not preprocess and model_files is None and envs.spec is not None and is_atari(envs.spec):
             envs.close()
             raise ValueError(
@@ -115,7 +116,6 @@ class Building:
         except BaseException:
             envs.close()
             raise
-        agent.env_recipe = recipe
         agent.model_files = [
             str(path) for path in (model_files or cls.default_model_files(envs.single_observation_space))
         ]

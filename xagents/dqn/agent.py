@@ -97,7 +97,15 @@ class DQN(OffPolicy):
         return self.greedy_actions(observations)
 
     def policy(self, observations, deterministic=True):
-        """Greedy actions; with ``deterministic=False``, epsilon-greedy as in training."""
+        """Greedy actions; with ``deterministic=False``, epsilon-greedy at the final epsilon
+        (``epsilon_end``: what a trained agent explores with)."""
+        return self.greedy_or_random(observations, None if deterministic else self.config.epsilon_end)
+
+    def explore(self, observations):
+        return self.greedy_or_random(observations, self.epsilon)
+
+    def greedy_or_random(self, observations, epsilon: float | None) -> np.ndarray:
+        """Greedy actions, each replaced by a uniformly random one with probability ``epsilon`` (None: none)."""
         model = self.host('model')
         if model is None:
             actions = self._greedy(observations).numpy()
@@ -105,14 +113,11 @@ class DQN(OffPolicy):
             outputs = model(observations)[0]
             # The dueling combination adds the same amount to every action: the argmax is that of A.
             actions = (outputs[:, 1:] if self.config.dueling else outputs).argmax(-1).astype(np.int32)
-        if not deterministic:
-            random = self.rng.random(len(actions)) < self.epsilon
+        if epsilon is not None:
+            random = self.rng.random(len(actions)) < epsilon
             if random.any():
                 actions[random] = self.rng.integers(0, self.action_space.n, random.sum())
         return actions
-
-    def explore(self, observations):
-        return self.policy(observations, deterministic=False)
 
     def gradient_step(self, observations, actions, rewards, next_observations, terminals, discounts, weights=None):
         next_target_q = self.q_values(self.target_model, next_observations)

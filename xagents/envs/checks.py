@@ -21,6 +21,8 @@ def check_spaces(observation_space: gym.Space, action_space: gym.Space, name: st
             'or images (height, width, channels); flatten or wrap the others'
         )
     discrete = isinstance(action_space, gym.spaces.Discrete)
+    if discrete and action_space.start != 0:
+        raise EnvAPIError(f'{name} has action space {action_space}: xagents takes Discrete actions from 0 to n-1')
     if not (discrete or (isinstance(action_space, gym.spaces.Box) and len(action_space.shape) == 1)):
         raise EnvAPIError(f'{name} has action space {action_space}: xagents takes Discrete or a 1-D Box')
 

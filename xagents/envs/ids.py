@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from collections.abc import Callable
 
 import gymnasium as gym
 
@@ -22,6 +23,8 @@ class UnknownEnv(ValueError):
 def split_env(env: str) -> tuple[str | None, str]:
     """``package.module:EnvId`` -> (``package.module``, ``EnvId``); a plain id -> (None, id)."""
     module, colon, name = env.partition(':')
+    if colon and not (module and name):
+        raise UnknownEnv(f'--env {env}: expected an id or package.module:EnvId')
     return (module, name) if colon else (None, env)
 
 
@@ -39,6 +42,24 @@ def import_env_module(module: str, env: str) -> None:
     except ImportError as error:
         hint = ' (run from its folder, or put that folder on PYTHONPATH)' if error.name == module.split('.')[0] else ''
         raise UnknownEnv(f'--env {env}: cannot import {module}: {error}{hint}') from None
+
+
+def find_factory(env: str) -> Callable | None:
+    """The function of ``package.module:function`` (a name that is no registered id), or None.
+
+    It makes one env, called with the env kwargs (and ``render_mode`` when it takes one),
+    as a function given to ``from_env`` does; a run made from an importable function saves it so.
+    """
+    module, name = split_env(env)
+    if module is None or not all(part.isidentifier() for part in name.split('.')):
+        return None
+    import_env_module(module, env)
+    if name in gym.registry:
+        return None
+    target = sys.modules[module]
+    for part in name.split('.'):
+        target = getattr(target, part, None)
+    return target if callable(target) else None
 
 
 def check_env_id(env: str) -> gym.envs.registration.EnvSpec:

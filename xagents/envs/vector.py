@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import inspect
 import os
+import re
 import warnings
 from collections.abc import Callable
 
@@ -20,7 +21,8 @@ from gymnasium.vector import AutoresetMode
 from xagents.envs.atari import atari_envs, is_atari
 from xagents.envs.autoreset import SameStepCartPole
 from xagents.envs.checks import check_env_api, check_spaces
-from xagents.envs.ids import check_env_id, env_name, is_user_env
+from xagents.envs.ids import check_env_id, env_name, find_factory, is_user_env
+from xagents.envs.recipe import callable_name
 
 
 def use_headless_backends() -> None:
@@ -73,11 +75,23 @@ def create_envs(
     Raises:
         ValueError: For an unknown id, an environment that breaks the gymnasium API, or ``n_envs < 1``.
     """
+    from xagents.envs.recipe import EnvRecipe
+
+    envs = _create_envs(env_id, n_envs, preprocess, max_frame, async_envs, render_mode, max_episode_steps, env_kwargs)
+    # How they were made: an agent given these envs evaluates, plays and saves its run with it.
+    envs.recipe = EnvRecipe(env_id, dict(env_kwargs or {}), preprocess, max_frame, async_envs)
+    return envs
+
+
+def _create_envs(env_id, n_envs, preprocess, max_frame, async_envs, render_mode, max_episode_steps, env_kwargs):
     if n_envs < 1:
         raise ValueError(f'--n-envs must be at least 1, got {n_envs}')
     env_kwargs = dict(env_kwargs or {})
-    if callable(env_id):
-        return _factory_envs(env_id, n_envs, async_envs, render_mode, env_kwargs)
+    factory = env_id if callable(env_id) else find_factory(env_id)
+    if factory is not None:
+        if preprocess:
+            raise ValueError('--preprocess is for Atari ids; a function of your own makes its env as it is')
+        return _factory_envs(factory, n_envs, async_envs, render_mode, env_kwargs)
     spec = check_env_id(env_id)
     name = env_name(env_id)
     if is_user_env(spec):
@@ -98,12 +112,13 @@ def create_envs(
         env_kwargs['max_episode_steps'] = max_episode_steps
     if _is_mujoco(spec):
         return _mujoco_envs(spec, n_envs, async_envs, render_mode, env_kwargs)
+    if render_mode is not None:  # not passed otherwise: a user's env may take no render_mode
+        env_kwargs['render_mode'] = render_mode
     envs = gym.make_vec(
         name,
         n_envs,
         vectorization_mode='async' if async_envs else 'sync',
         vector_kwargs={'autoreset_mode': AutoresetMode.SAME_STEP},
-        render_mode=render_mode,
         **env_kwargs,
     )
     check_spaces(envs.single_observation_space, envs.single_action_space, env_id)
@@ -112,7 +127,7 @@ def create_envs(
 
 def _factory_envs(factory, n_envs, async_envs, render_mode, env_kwargs) -> gym.vector.VectorEnv:
     """Copies of the env a function makes; checked once, with a spec naming the function."""
-    name = getattr(factory, '__name__', type(factory).__name__)
+    name = callable_name(factory)
     make = functools.partial(_call_factory, factory, render_mode, env_kwargs)
     env = make()
     if not isinstance(env, gym.Env):
@@ -120,7 +135,8 @@ def _factory_envs(factory, n_envs, async_envs, render_mode, env_kwargs) -> gym.v
     check_env_api(env, name)
     vector_class = gym.vector.AsyncVectorEnv if async_envs else gym.vector.SyncVectorEnv
     envs = vector_class([make] * n_envs, autoreset_mode=AutoresetMode.SAME_STEP)
-    envs.spec = gym.envs.registration.EnvSpec(name, entry_point=factory, kwargs=env_kwargs)
+    spec_id = re.sub(r'[^A-Za-z0-9_]', '', name) or 'CustomEnv'  # gymnasium's id grammar
+    envs.spec = gym.envs.registration.EnvSpec(spec_id, entry_point=factory, kwargs=env_kwargs)
     return envs
 
 

@@ -88,8 +88,21 @@ class RunFolder:
     @classmethod
     def of_config(cls, path, config: dict, roles: tuple[str, ...]) -> RunFolder:
         """The run folder a ``config.json`` describes (its checkpoint and history paths)."""
-        inside = lambda name: Path(path) / name  # noqa: E731  (relative paths are inside the run)
-        return cls(path, roles, [inside(name) for name in config['checkpoints']], inside(config['history']))
+        defaults = {*(f'best-{role}' for role in roles), 'history.parquet'}
+
+        def here(saved: str) -> Path:
+            saved = Path(saved)
+            if not saved.is_absolute():  # relative paths are inside the run
+                return Path(path) / saved
+            # Runs of xagents 0.2 kept absolute paths: in a copied or moved run, the default
+            # ones (best-<role>, history.parquet of the original folder) are this folder's own.
+            own = Path(path) / saved.name
+            moved = not saved.resolve().is_relative_to(Path(path).resolve())
+            if moved and saved.name in defaults and (own.exists() or not saved.exists()):
+                return own
+            return saved
+
+        return cls(path, roles, [here(name) for name in config['checkpoints']], here(config['history']))
 
     # -------------------------------------------------------- self-contained
     def relative(self, path: Path) -> str:
@@ -184,12 +197,22 @@ def run_config(agent, run: RunFolder) -> dict:
 
 
 def run_model_files(run_dir: str | os.PathLike, config: dict) -> list[str] | None:
-    """The model files of a run (its own copies), as paths that open from here."""
+    """The model files of a run (its own copies), as paths that open from here.
+
+    Runs of xagents 0.2 kept the absolute paths of the package's model files: where those are
+    gone (a reinstall), the same files of the installed package stand in.
+    """
     files = config.get('model_files')
     if not files:
         return None
-    paths = [Path(run_dir) / file for file in files]  # an absolute path stays as it is
-    missing = [str(path) for path in paths if not path.is_file()]
-    if missing:
-        raise ValueError(f'model file {missing[0]} of run {run_dir} is missing')
-    return [str(path) for path in paths]
+    package = Path(__file__).parents[1]
+    paths = []
+    for file in files:
+        path = Path(run_dir) / file  # an absolute path stays as it is
+        packaged = package / config['agent'] / 'models' / path.name
+        if not path.is_file() and path.is_absolute() and path.parent.name == 'models' and packaged.is_file():
+            path = packaged
+        if not path.is_file():
+            raise ValueError(f'model file {path} of run {run_dir} is missing')
+        paths.append(str(path))
+    return paths

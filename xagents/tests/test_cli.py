@@ -224,8 +224,8 @@ def test_errors_from_compiled_code_show_their_message_line():
 def test_hints_know_the_flag_names_of_rl_zoo_and_cleanrl(capsys):
     with pytest.raises(SystemExit):
         main(['train', 'DQN', '--env', 'CartPole-v1', '--n-timesteps', '5', '--save-freq', '3', '-f', 'x'])
-    assert '(did you mean --max-steps, --save-interval, --output-dir?)' in capsys.readouterr().err
-    for agent, hint in (('dqn', '--buffer-batch-size'), ('ppo', '--mini-batches')):
+    assert '(did you mean --max-steps, --save-interval (in seconds), --output-dir?)' in capsys.readouterr().err
+    for agent, hint in (('dqn', '--buffer-batch-size'), ('ppo', '--mini-batches (a count: rollout size / batch size)')):
         with pytest.raises(SystemExit):
             main(['train', agent, '--env', 'CartPole-v1', '--batch-size', '3', '--eval-freq', '3', '-i', 'w'])
         assert f'(did you mean {hint}, --eval-interval, --weights?)' in capsys.readouterr().err

@@ -1,7 +1,9 @@
 """A user's own environment in (``module:EnvId``, ``--env-kwargs``, a function), a trained policy
 out (``xagents.load``, ``predict``, ``xagents export``), and run folders that move."""
 
+import functools
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -11,7 +13,7 @@ import pytest
 
 import xagents
 from xagents.commands.main import main
-from xagents.tests.tiny_envs import Corridor, make_corridor
+from xagents.tests.tiny_envs import Corridor, StartAtOne, make_corridor
 
 CORRIDOR = 'xagents.tests.tiny_envs:Corridor-v0'
 TRAIN = ['--max-steps', '1500', '--n-envs', '4', '--n-steps', '32', '--quiet', '--seed', '1']
@@ -60,7 +62,7 @@ def test_a_function_making_the_env_trains_and_loads_from_python(tmp_path):
     assert agent.envs.single_action_space == gym.spaces.Discrete(2)
     agent.fit(max_steps=2000)
     config = json.loads((tmp_path / 'run' / 'config.json').read_text())
-    assert config['env_factory'] == 'xagents.tests.tiny_envs:make_corridor'
+    assert config['env'] == 'xagents.tests.tiny_envs:make_corridor'
     loaded = xagents.load(tmp_path / 'run')
     env = make_corridor(length=7)
     observation, _ = env.reset(seed=0)
@@ -75,7 +77,7 @@ def test_a_run_of_a_function_in_main_is_loaded_with_the_function_given_again(tmp
 
     agent = xagents.DQN.from_env(corridor, output_dir=tmp_path / 'run', buffer_initial_size=64, quiet=True)
     agent.fit(max_steps=300)
-    with pytest.raises(ValueError, match='cannot be imported here: pass the function again'):
+    with pytest.raises(ValueError, match=r'corridor\(\), which cannot be imported again: pass it to xagents.load'):
         xagents.load(tmp_path / 'run')
     assert xagents.load(tmp_path / 'run', env=corridor).predict(np.zeros(2, np.float32)) in (0, 1)
 
@@ -172,3 +174,61 @@ def test_the_readme_python_snippets_run_from_an_unrelated_folder(tmp_path):
         result = subprocess.run([sys.executable, '-c', block], cwd=tmp_path, capture_output=True, text=True)
         assert result.returncode == 0, f'{block}\n{result.stderr[-2000:]}'
         assert 'I0000' not in result.stderr  # no TensorFlow start-up lines
+
+
+def test_an_importable_function_is_saved_by_name_and_plays_and_resumes_from_the_cli(tmp_path, capsys):
+    agent = xagents.PPO.from_env(make_corridor, env_kwargs={'length': 7}, output_dir=tmp_path / 'run', quiet=True)
+    agent.fit(max_steps=600)
+    config = json.loads((tmp_path / 'run' / 'config.json').read_text())
+    assert config['env'] == 'xagents.tests.tiny_envs:make_corridor' and 'env_function' not in config
+    assert main(['play', 'ppo', '--run', str(tmp_path / 'run'), '--output', str(tmp_path / 'p.json')]) == 0
+    assert main(['train', 'ppo', '--resume', str(tmp_path / 'run'), '--max-steps', '1200']) == 0
+    assert max(history_steps(tmp_path / 'run')) > 600
+
+
+@pytest.mark.parametrize('make', [lambda: Corridor(7), functools.partial(Corridor, 7)], ids=['lambda', 'partial'])
+def test_lambdas_and_partials_make_envs_too(tmp_path, make):
+    agent = xagents.A2C.from_env(make, output_dir=tmp_path / 'run', quiet=True)
+    agent.fit(max_steps=200)
+    assert xagents.load(tmp_path / 'run', env=make).predict(np.zeros(2, np.float32)) in (0, 1)
+
+
+@pytest.mark.parametrize(
+    'make, message',
+    [
+        (lambda: StartAtOne(), 'has action space Discrete(2, start=1): xagents takes Discrete actions from 0 to n-1'),
+        (lambda: Corridor(), 'env kwargs are saved with the run as JSON'),
+    ],
+)
+def test_envs_no_agent_can_use_or_save_are_clear_errors(make, message):
+    kwargs = {'env_kwargs': {'scale': np.float32(2.0)}} if 'JSON' in message else {}
+    with pytest.raises(ValueError, match=re.escape(message)):
+        xagents.PPO.from_env(make, **kwargs)
+
+
+def test_stochastic_dqn_play_explores_at_its_final_epsilon_not_at_random():
+    agent = xagents.DQN.from_env('CartPole-v1', quiet=True, seed=0)
+    observations = np.random.default_rng(0).normal(size=(2000, 4)).astype(np.float32)
+    greedy = agent.predict(observations)
+    same = (agent.predict(observations, deterministic=False) == greedy).mean()
+    assert 0.97 < same < 1.0  # epsilon_end 0.02: one action in 50 is random, half of those differ
+
+
+def test_a_copied_run_of_the_previous_version_resumes_in_its_own_folder(tmp_path, capsys):
+    run = tmp_path / 'old'
+    assert main(['train', 'ppo', '--env', CORRIDOR, *TRAIN, '--output-dir', str(run)]) == 0
+    config = json.loads((run / 'config.json').read_text())  # as xagents 0.2 wrote it: absolute paths
+    config['checkpoints'] = [str(run.resolve() / 'best-model')]
+    config['history'] = str(run.resolve() / 'history.parquet')
+    config['model_files'] = [str(tmp_path / 'gone' / 'xagents' / 'ppo' / 'models' / 'ann-actor-critic.cfg')]
+    (run / 'config.json').write_text(json.dumps(config))
+    shutil.rmtree(run / 'models')
+    copy = tmp_path / 'copy'
+    shutil.copytree(run, copy)
+    before = (run / 'history.parquet').read_bytes()
+    assert main(['train', 'ppo', '--resume', str(copy), '--max-steps', '3000', '--quiet']) == 0
+    assert (run / 'history.parquet').read_bytes() == before  # the original is left alone
+    assert max(history_steps(copy)) > 1500
+    rewritten = json.loads((copy / 'config.json').read_text())
+    assert (rewritten['checkpoints'], rewritten['history']) == (['best-model'], 'history.parquet')
+    assert main(['play', 'ppo', '--run', str(run)]) == 0  # its model file: the installed package's

@@ -78,6 +78,12 @@ class MultiDiscreteActions(Corridor):
         self.action_space = gym.spaces.MultiDiscrete([2, 2])
 
 
+class StartAtOne(Corridor):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.action_space = gym.spaces.Discrete(2, start=1)
+
+
 gym.register('Corridor-v0', entry_point=Corridor, max_episode_steps=50)
 for _bad in (BadDtype, BadShape, OldReset, DictObservations, MultiDiscreteActions):
     gym.register(f'{_bad.__name__}-v0', entry_point=_bad, max_episode_steps=50)
