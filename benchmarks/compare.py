@@ -359,7 +359,7 @@ def raw_env_rate(envs, actions: Callable[[], np.ndarray]) -> float:
 
 def run_xagents(task: Task, seed: int, history: Path) -> dict:
     from xagents import agents
-    from xagents.envs.vector import create_envs
+    from xagents.envs.recipe import create_envs
 
     values = dict(importlib.import_module(f'xagents.{task.agent}.config').PRESETS.get(task.env, {}))
     values.update(task.flags, reward_buffer_size=task.window)

@@ -36,7 +36,7 @@ class Agent(Building, EntryPoints):
     """Base of every agent.
 
     Args:
-        envs: A vector environment from :func:`xagents.envs.vector.create_envs`.
+        envs: A vector environment from :func:`xagents.envs.recipe.create_envs`.
         *models: Keras models, one per entry of ``model_roles``.
         checkpoints: Where to save the best models, one path per model (default: the
             run directory's ``best-<role>`` folders).

@@ -95,7 +95,6 @@ class Building:
         config = cls.make_config(**hyperparameters)
         recipe = EnvRecipe(env, dict(env_kwargs or {}), preprocess, max_frame, async_envs)
         envs = recipe.make(n_envs, render_mode='rgb_array' if records_training(config) else None)
-        recipe = envs.recipe
         if not preprocess and model_files is None and envs.spec is not None and is_atari(envs.spec):
             envs.close()
             raise ValueError(

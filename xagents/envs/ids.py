@@ -80,3 +80,17 @@ def is_user_env(spec: gym.envs.registration.EnvSpec) -> bool:
     """Whether an env comes from outside gymnasium and ale-py (and so is checked before use)."""
     entry = spec.entry_point
     return not (isinstance(entry, str) and entry.startswith(TRUSTED_ENTRY_POINTS))
+
+
+def callable_name(function: Callable) -> str:
+    """A function's (or a partial's, or a class's) name."""
+    inner = getattr(function, 'func', None)  # functools.partial
+    return getattr(function, '__name__', None) or getattr(inner, '__name__', None) or type(function).__name__
+
+
+def import_path(function: Callable) -> str | None:
+    """``module:qualified.name`` that imports ``function`` again, or None (``__main__``, a lambda, a partial)."""
+    module, qualname = getattr(function, '__module__', None), getattr(function, '__qualname__', None)
+    if not module or not qualname or module == '__main__' or '<' in qualname:
+        return None
+    return f'{module}:{qualname}'

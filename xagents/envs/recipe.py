@@ -9,21 +9,8 @@ from collections.abc import Callable
 
 import gymnasium as gym
 
-from xagents.envs.ids import env_name
-
-
-def callable_name(function: Callable) -> str:
-    """A function's (or a partial's, or a class's) name."""
-    inner = getattr(function, 'func', None)  # functools.partial
-    return getattr(function, '__name__', None) or getattr(inner, '__name__', None) or type(function).__name__
-
-
-def import_path(function: Callable) -> str | None:
-    """``module:qualified.name`` that imports ``function`` again, or None (``__main__``, a lambda, a partial)."""
-    module, qualname = getattr(function, '__module__', None), getattr(function, '__qualname__', None)
-    if not module or not qualname or module == '__main__' or '<' in qualname:
-        return None
-    return f'{module}:{qualname}'
+from xagents.envs.ids import callable_name, env_name, import_path
+from xagents.envs.vector import make_vector_envs
 
 
 @dataclasses.dataclass
@@ -59,10 +46,9 @@ class EnvRecipe:
         return re.sub(r'[^\w.-]', '', env_name(self.name).replace('/', '-')) or 'env'
 
     def make(self, n_envs: int, render_mode: str | None = None, async_envs: bool | None = None, **kwargs):
-        """``n_envs`` copies as one vector env (``async_envs`` None: the recipe's own choice)."""
-        from xagents.envs.vector import create_envs
-
-        return create_envs(
+        """``n_envs`` copies as one vector env (``async_envs`` None: the recipe's own choice); the
+        envs keep the recipe (``envs.recipe``), for an agent given them to evaluate, play and save with."""
+        envs = make_vector_envs(
             self.env,
             n_envs,
             preprocess=self.preprocess,
@@ -72,6 +58,8 @@ class EnvRecipe:
             env_kwargs=self.env_kwargs,
             **kwargs,
         )
+        envs.recipe = self
+        return envs
 
     def to_config(self) -> dict:
         """The keys config.json keeps (a function that cannot be imported again is marked as such)."""
@@ -96,3 +84,21 @@ class EnvRecipe:
             bool(config.get('preprocess')),
             bool(config.get('max_frame')),
         )
+
+
+def create_envs(
+    env_id: str | Callable[..., gym.Env],
+    n_envs: int = 1,
+    preprocess: bool = False,
+    max_frame: bool = False,
+    async_envs: bool = False,
+    render_mode: str | None = None,
+    max_episode_steps: int | None = None,
+    env_kwargs: dict | None = None,
+) -> gym.vector.VectorEnv:
+    """One vector env of ``n_envs`` copies of ``env_id`` that keeps how it was made (``envs.recipe``).
+
+    The arguments are those of :func:`xagents.envs.vector.make_vector_envs`.
+    """
+    recipe = EnvRecipe(env_id, dict(env_kwargs or {}), preprocess, max_frame, async_envs)
+    return recipe.make(n_envs, render_mode=render_mode, max_episode_steps=max_episode_steps)

@@ -21,8 +21,7 @@ from gymnasium.vector import AutoresetMode
 from xagents.envs.atari import atari_envs, is_atari
 from xagents.envs.autoreset import SameStepCartPole
 from xagents.envs.checks import check_env_api, check_spaces
-from xagents.envs.ids import check_env_id, env_name, find_factory, is_user_env
-from xagents.envs.recipe import callable_name
+from xagents.envs.ids import callable_name, check_env_id, env_name, find_factory, is_user_env
 
 
 def use_headless_backends() -> None:
@@ -41,7 +40,7 @@ def _is_mujoco(spec) -> bool:
     return isinstance(spec.entry_point, str) and spec.entry_point.startswith('gymnasium.envs.mujoco')
 
 
-def create_envs(
+def make_vector_envs(
     env_id: str | Callable[..., gym.Env],
     n_envs: int = 1,
     preprocess: bool = False,
@@ -75,15 +74,6 @@ def create_envs(
     Raises:
         ValueError: For an unknown id, an environment that breaks the gymnasium API, or ``n_envs < 1``.
     """
-    from xagents.envs.recipe import EnvRecipe
-
-    envs = _create_envs(env_id, n_envs, preprocess, max_frame, async_envs, render_mode, max_episode_steps, env_kwargs)
-    # How they were made: an agent given these envs evaluates, plays and saves its run with it.
-    envs.recipe = EnvRecipe(env_id, dict(env_kwargs or {}), preprocess, max_frame, async_envs)
-    return envs
-
-
-def _create_envs(env_id, n_envs, preprocess, max_frame, async_envs, render_mode, max_episode_steps, env_kwargs):
     if n_envs < 1:
         raise ValueError(f'--n-envs must be at least 1, got {n_envs}')
     env_kwargs = dict(env_kwargs or {})

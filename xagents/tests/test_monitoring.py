@@ -189,7 +189,7 @@ def test_wandb_without_an_account_logs_offline_in_the_run(tmp_path, monkeypatch,
 @pytest.mark.parametrize('async_envs', [False, True])
 def test_rendering_atari_envs_keep_their_id(async_envs):
     """Recording Atari swaps the native vector env for gymnasium's wrappers: the id must survive."""
-    from xagents.envs.vector import create_envs
+    from xagents.envs.recipe import create_envs
 
     envs = create_envs('PongNoFrameskip-v4', 2, preprocess=True, async_envs=async_envs, render_mode='rgb_array')
     try:

@@ -106,7 +106,7 @@ def test_a_convolutional_model_stays_in_tensorflow_without_xla():
 
 def test_atari_frames_come_channels_last_and_contiguous():
     """The frame stacks the models take, exactly ALE's, in one contiguous array (no strided copy per call)."""
-    from xagents.envs.vector import create_envs
+    from xagents.envs.recipe import create_envs
 
     envs = create_envs('PongNoFrameskip-v4', 2, preprocess=True)
     observations = envs.reset(seed=0)[0]
