@@ -24,6 +24,8 @@ import numpy as np
 
 BEST_SAVE_INTERVAL = 5.0
 PROGRESS_INTERVAL = 2.0
+# The first line after the first update comes sooner: a new user sees the run going within seconds.
+FIRST_INTERVAL = 1.0
 
 
 class Callback:
@@ -129,23 +131,37 @@ class Progress(Callback):
 
     def on_training_start(self, trainer):
         self.episodes, self.steps, self.time = trainer.agent.episodes, trainer.agent.steps, trainer.now
+        self.compiled = False
+        self.interval = FIRST_INTERVAL
 
     def on_update(self, trainer):
         agent, frequency = trainer.agent, trainer.config.log_frequency
+        if not self.compiled:
+            # The first update traces and compiles the graphs: speeds count from its end, not from
+            # the start, so no line reports a compile (or the buffer's warm-up) as training speed.
+            self.compiled = True
+            compiling = trainer.now - self.time
+            self.steps, self.time = agent.steps, trainer.now
+            if not trainer.reason:
+                self.show(trainer, f'first update {compiling:.1f} s (compiling; speeds count from here)')
+                self.episodes = agent.episodes
+                self.interval = FIRST_INTERVAL
+                return
         if frequency:
             due = agent.episodes - self.episodes >= frequency
         else:
-            due = trainer.now - self.time >= PROGRESS_INTERVAL and agent.episodes > self.episodes
+            due = trainer.now - self.time >= self.interval and agent.episodes > self.episodes
         if due or trainer.reason:
             self.show(trainer)
 
-    def show(self, trainer) -> None:
+    def show(self, trainer, speed_note: str | None = None) -> None:
+        """One progress line; ``speed_note`` stands in for the speed (the first line, after compiling)."""
         agent, now = trainer.agent, trainer.now
         speed = (agent.steps - self.steps) / max(now - self.time, 1e-9)
         first_model = next(iter(agent.models.values()))
         trainer.record(
             {
-                'time/steps_per_second': speed,
+                **({} if speed_note else {'time/steps_per_second': speed}),
                 'train/learning_rate': float(first_model.optimizer.learning_rate.numpy()),
                 **{f'train/{name}': value for name, value in trainer.losses.items()},
             }
@@ -156,7 +172,7 @@ class Progress(Callback):
             f'time {datetime.timedelta(seconds=int(trainer.elapsed()))}',
             f'steps {agent.steps:,}',
             f'games {agent.episodes:,}',
-            f'speed {speed:,.0f} steps/s',
+            speed_note or f'speed {speed:,.0f} steps/s',
             # No best before 10 episodes, no mean before the first: shown as '-', not '-inf' / 'nan'.
             f'mean reward {shown(agent.mean_reward)}',
             f'best reward {shown(agent.best_reward)}',
@@ -164,6 +180,7 @@ class Progress(Callback):
         parts += [f'{name} {value:.{max(precision, 4)}g}' for name, value in trainer.losses.items()]
         trainer.console(' | '.join(parts))
         self.episodes, self.steps, self.time = agent.episodes, agent.steps, now
+        self.interval = PROGRESS_INTERVAL
 
 
 class History(Callback):
