@@ -1,0 +1,167 @@
+"""The default off-policy path, one gradient step per env step: xagents beside Stable-Baselines3.
+
+For DQN (CartPole-v1), DDPG and TD3 (Pendulum-v1) with the same networks (DQN 256x256,
+DDPG/TD3 400x300), the same batch (32 and 256), 1 and 4 envs, a 100k buffer, 1,000 warm-up
+transitions, ``train_freq=1`` and ``gradient_steps=1``: training steps per second, and
+where a step's time goes (acting, env step + buffer add, sampling, the update call, the
+rest). The two libraries alternate, config by config, in one process each, on one machine.
+
+    python benchmarks/one_step.py [--steps 1000] [--output benchmarks/results/one-step]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
+ENVS = {'dqn': 'CartPole-v1', 'ddpg': 'Pendulum-v1', 'td3': 'Pendulum-v1'}
+NETS = {'dqn': [256, 256], 'ddpg': [400, 300], 'td3': [400, 300]}
+WARM_UP, COMPILE_STEPS = 1000, 200
+
+
+class Clock:
+    """Wraps callables and adds up the seconds spent in each, by name."""
+
+    def __init__(self):
+        self.seconds: dict[str, float] = {}
+
+    def wrap(self, name: str, function):
+        def timed(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
+
+        return timed
+
+
+def run_xagents(agent_name: str, batch: int, n_envs: int, steps: int) -> dict:
+    import xagents
+
+    settings = dict(buffer_batch_size=batch, buffer_initial_size=WARM_UP, buffer_max_size=100_000, seed=0)
+    settings.update(train_frequency=1, gradient_steps=1, quiet=True)
+    agent = xagents.agents[agent_name].from_env(ENVS[agent_name], n_envs=n_envs, **settings)
+    agent.reset_envs()
+    agent.warm_up(lambda *_: None)
+    for _ in range(COMPILE_STEPS):
+        agent.run_iteration()
+    clock = Clock()
+    agent.explore = clock.wrap('act', agent.explore)
+    agent.collect = clock.wrap('env step + buffer add', agent.collect)
+    agent.buffer.sample = clock.wrap('sample', agent.buffer.sample)
+    # DQN's train_steps samples and calls its compiled update; TD3's and DDPG's _train is the call alone.
+    sampled_inside = hasattr(agent, 'train_steps')
+    if sampled_inside:
+        agent.train_steps = clock.wrap('update call', agent.train_steps)
+    else:
+        agent._train = clock.wrap('update call', agent._train)
+    start = time.perf_counter()
+    for _ in range(steps):
+        agent.run_iteration()
+    total = time.perf_counter() - start
+    result = summary('xagents', total, steps, n_envs, clock, sampled_inside)
+    return result
+
+
+def run_sb3(agent_name: str, batch: int, n_envs: int, steps: int) -> dict:
+    import torch
+    from stable_baselines3 import DDPG, DQN, TD3
+    from stable_baselines3.common.env_util import make_vec_env
+
+    torch.set_num_threads(os.cpu_count() or 1)
+    envs = make_vec_env(ENVS[agent_name], n_envs=n_envs, seed=0)
+    algorithm = {'dqn': DQN, 'ddpg': DDPG, 'td3': TD3}[agent_name]
+    model = algorithm(
+        'MlpPolicy',
+        envs,
+        buffer_size=100_000,
+        learning_starts=WARM_UP,
+        batch_size=batch,
+        train_freq=1,
+        gradient_steps=1,
+        seed=0,
+        policy_kwargs={'net_arch': NETS[agent_name]},
+    )
+    model.learn((WARM_UP + COMPILE_STEPS) * n_envs)
+    clock = Clock()
+    model.replay_buffer.sample = clock.wrap('sample', model.replay_buffer.sample)
+    model.train = clock.wrap('update call', model.train)
+    start = time.perf_counter()
+    model.learn(steps * n_envs, reset_num_timesteps=False)
+    total = time.perf_counter() - start
+    return summary('sb3', total, steps, n_envs, clock, sampled_inside=True)
+
+
+def summary(library: str, total: float, steps: int, n_envs: int, clock: Clock, sampled_inside=False) -> dict:
+    per_step = {name: seconds / steps * 1e6 for name, seconds in clock.seconds.items()}
+    if sampled_inside:  # sampling happens inside the timed update: shown apart, counted once
+        per_step['update call'] -= per_step.get('sample', 0.0)
+    per_step['rest'] = total / steps * 1e6 - sum(per_step.values())
+    return {
+        'library': library,
+        'steps_per_second': steps * n_envs / total,
+        'breakdown_us': {name: round(value, 1) for name, value in per_step.items()},
+    }
+
+
+def one(agent: str, batch: int, n_envs: int, library: str, steps: int) -> dict:
+    """One measurement in a fresh process (no library warms the other's caches)."""
+    command = [sys.executable, __file__, '--one', agent, str(batch), str(n_envs), library, '--steps', str(steps)]
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--steps', type=int, default=1000, help='timed vector steps per measurement')
+    parser.add_argument('--agents', nargs='+', default=list(ENVS))
+    parser.add_argument('--batches', nargs='+', type=int, default=[32, 256])
+    parser.add_argument('--n-envs', nargs='+', type=int, default=[1, 4])
+    parser.add_argument('--output', default='benchmarks/results/one-step')
+    parser.add_argument('--one', nargs=4, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        agent, batch, n_envs, library = args.one
+        run = run_xagents if library == 'xagents' else run_sb3
+        print(json.dumps(run(agent, int(batch), int(n_envs), args.steps)))
+        return
+    rows = []
+    for agent in args.agents:
+        for batch in args.batches:
+            for n_envs in args.n_envs:
+                measured = {library: one(agent, batch, n_envs, library, args.steps) for library in ('xagents', 'sb3')}
+                ratio = measured['xagents']['steps_per_second'] / measured['sb3']['steps_per_second']
+                rows.append({'agent': agent, 'batch': batch, 'n_envs': n_envs, **measured, 'ratio': ratio})
+                print(
+                    f'{agent} batch {batch} envs {n_envs}: xagents {measured["xagents"]["steps_per_second"]:.0f}, '
+                    f'sb3 {measured["sb3"]["steps_per_second"]:.0f} steps/s ({ratio:.2f}x)',
+                    flush=True,
+                )
+    output = Path(args.output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    meta = {'machine': f'{platform.processor() or platform.machine()}, {os.cpu_count()} cores', 'steps': args.steps}
+    output.with_suffix('.json').write_text(json.dumps({'meta': meta, 'rows': rows}, indent=2))
+    lines = [
+        '| agent | batch | envs | xagents steps/s | SB3 steps/s | ratio | xagents per step (µs) | SB3 per step (µs) |',
+        '|---|---|---|---|---|---|---|---|',
+    ]
+    for row in rows:
+        cells = [' · '.join(f'{k} {v:.0f}' for k, v in row[lib]['breakdown_us'].items()) for lib in ('xagents', 'sb3')]
+        lines.append(
+            f'| {row["agent"]} | {row["batch"]} | {row["n_envs"]} | {row["xagents"]["steps_per_second"]:.0f} '
+            f'| {row["sb3"]["steps_per_second"]:.0f} | {row["ratio"]:.2f}x | {cells[0]} | {cells[1]} |'
+        )
+    output.with_suffix('.md').write_text('\n'.join(lines) + '\n')
+    print('\n'.join(lines))
+
+
+if __name__ == '__main__':
+    main()
