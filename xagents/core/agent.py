@@ -102,6 +102,7 @@ class Agent(Building, EntryPoints):
         self.finished: list[dict] = []  # records of episodes finished since the loop last took them
         self.weights_version = 0
         self.hosts: dict[str, HostModel | None] = {}
+        self.greedy_kept: tuple | None = None  # (weights version, observations, greedy actions)
         self.observations: np.ndarray | None = None
         self.raw_observations: np.ndarray | None = None
         self.episode_returns = np.zeros(self.n_envs)
@@ -127,6 +128,19 @@ class Agent(Building, EntryPoints):
             host.refresh()
             host.version = self.weights_version
         return host
+
+    def keep_greedy(self, observations: np.ndarray, actions: tf.Tensor) -> None:
+        """Greedy actions an update computed in its own graph for ``observations``, with the weights
+        it left: the next acting step on those observations takes them instead of a call of its own
+        (or a copy of the new weights to the host)."""
+        self.greedy_kept = (self.weights_version, observations, actions)
+
+    def kept_greedy(self, observations: np.ndarray) -> np.ndarray | None:
+        """The greedy actions kept for ``observations`` (the same array) and the current weights, or None."""
+        kept = self.greedy_kept
+        if kept is None or kept[0] != self.weights_version or kept[1] is not observations:
+            return None
+        return np.array(kept[2])
 
     def compiled(self, function):
         """``function`` as a ``tf.function``, compiled with XLA when ``jit_compile`` is on and every model is dense.

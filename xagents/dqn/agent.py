@@ -106,8 +106,10 @@ class DQN(OffPolicy):
 
     def greedy_or_random(self, observations, epsilon: float | None) -> np.ndarray:
         """Greedy actions, each replaced by a uniformly random one with probability ``epsilon`` (None: none)."""
-        model = self.host('model')
-        if model is None:
+        model = self.host('model') if (actions := self.kept_greedy(observations)) is None else None
+        if actions is not None:
+            pass
+        elif model is None:
             actions = self._greedy(observations).numpy()
         else:
             outputs = model(observations)[0]
@@ -139,34 +141,39 @@ class DQN(OffPolicy):
     def _train(self, **batch):
         return self.gradient_step(**batch)
 
-    def train_batches(self, batches):
-        """``gradient_steps`` updates, one per leading index of ``batches`` (compiled as ``_train_batches``)."""
+    def train_batches(self, batches, observations):
+        """``gradient_steps`` updates, one per leading index of ``batches``, then the greedy actions
+        for ``observations`` with the new weights (compiled as ``_train_batches``)."""
         losses = {'loss': tf.constant(0.0), 'q': tf.constant(0.0)}
         for index in tf.range(tf.shape(batches['rewards'])[0]):
             losses, _ = self.gradient_step(**{name: values[index] for name, values in batches.items()})
-        return losses
+        return losses, self.greedy_actions(observations)
 
-    def train_steps(self) -> dict[str, tf.Tensor]:
-        """``gradient_steps`` gradient steps on sampled batches.
+    def train_steps(self) -> tuple[dict[str, tf.Tensor], tf.Tensor | None]:
+        """``gradient_steps`` gradient steps on sampled batches; the losses, and the greedy actions
+        for the current observations where the compiled loop computed them.
 
         Uniform replay draws every batch at once and runs the steps in one compiled loop;
         prioritized replay samples each batch after the previous step's priority update.
         """
         if not self.config.prioritized:
-            return self._train_batches(self.sample_batches(self.config.gradient_steps))
+            losses, greedy = self._train_batches(self.sample_batches(self.config.gradient_steps), self.observations)
+            return losses, greedy
         for _ in range(self.config.gradient_steps):
             batch = self.sample(beta=self.per_beta)
             indices = batch.pop('indices')
             losses, td_errors = self._train(**batch)
             self.buffer.update_priorities(indices, td_errors.numpy())
-        return losses
+        return losses, None
 
     def update(self):
         self.iterations += 1
         if self.iterations % self.config.train_frequency:
             return self.losses
-        losses = self.train_steps()
+        losses, greedy = self.train_steps()
         self.weights_changed()
+        if greedy is not None:
+            self.keep_greedy(self.observations, greedy)
         if self.steps - self.last_sync >= self.config.target_sync_steps:
             self.target_model.set_weights(self.model.get_weights())
             self.last_sync = self.steps

@@ -118,8 +118,10 @@ class TD3(OffPolicy):
 
     def policy(self, observations, deterministic=True):
         """The actor's actions; with ``deterministic=False``, plus the exploration noise of training."""
-        actor = self.host('actor')
-        actions = self._deterministic(observations).numpy() if actor is None else actor(observations)[0]
+        actions = self.kept_greedy(observations)
+        if actions is None:
+            actor = self.host('actor')
+            actions = self._deterministic(observations).numpy() if actor is None else actor(observations)[0]
         if deterministic:
             return actions
         noise = self.rng.normal(0.0, self.config.step_noise_coef, actions.shape)
@@ -161,8 +163,9 @@ class TD3(OffPolicy):
             polyak_update(target.weights, critic.weights, tau)
         return loss
 
-    def train_batches(self, batches):
-        """``gradient_steps`` updates, one per leading index of ``batches`` (compiled as ``_train``)."""
+    def train_batches(self, batches, observations):
+        """``gradient_steps`` updates, one per leading index of ``batches``, then the actor's actions
+        for ``observations`` with the new weights (compiled as ``_train``)."""
         critic_loss, actor_loss = tf.constant(0.0), tf.constant(0.0)
         for index in tf.range(tf.shape(batches['rewards'])[0]):
             batch = {name: values[index] for name, values in batches.items()}
@@ -170,12 +173,13 @@ class TD3(OffPolicy):
             self.updates.assign_add(1)
             if self.updates % self.config.policy_delay == 0:
                 actor_loss = self.actor_step(batch['observations'])
-        return {'critic_loss': critic_loss, 'actor_loss': actor_loss}
+        return {'critic_loss': critic_loss, 'actor_loss': actor_loss}, self.greedy_actions(observations)
 
     def update(self):
         self.iterations += 1
         if self.iterations % self.config.train_frequency:
             return self.losses
-        losses = self._train(self.sample_batches(self.config.gradient_steps))
+        losses, greedy = self._train(self.sample_batches(self.config.gradient_steps), self.observations)
         self.weights_changed()
+        self.keep_greedy(self.observations, greedy)
         return {name: float(value) for name, value in losses.items()}

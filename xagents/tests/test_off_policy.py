@@ -102,3 +102,21 @@ def test_td3_trains_on_float64_observations(tmp_path):
     agent.fit(max_steps=200)
     assert agent.sample()['observations'].dtype == np.float32
     assert np.isfinite(list(agent.losses.values())).all()
+
+
+@pytest.mark.parametrize('name, env', [('dqn', 'CartPole-v1'), ('td3', 'Pendulum-v1'), ('ddpg', 'Pendulum-v1')])
+def test_the_greedy_actions_an_update_computes_are_those_of_its_new_weights(name, env):
+    """The update's graph returns the next greedy actions; acting takes them instead of a call of its own."""
+    import xagents
+
+    options = {'n_envs': 2, 'seed': 0, 'quiet': True, 'buffer_initial_size': 64, 'buffer_batch_size': 8}
+    agent = xagents.agents[name].from_env(env, **options)
+    agent.reset_envs()
+    agent.warm_up(lambda *_: None)
+    agent.run_iteration()
+    kept = agent.kept_greedy(agent.observations)
+    assert kept is not None and agent.kept_greedy(agent.observations.copy()) is None  # other observations
+    agent.greedy_kept = None
+    np.testing.assert_allclose(kept, agent.policy(agent.observations, deterministic=True), rtol=1e-5, atol=1e-5)
+    agent.weights_changed()  # new weights (loaded, or set by hand): the kept actions are stale
+    assert agent.kept_greedy(agent.observations) is None

@@ -167,7 +167,7 @@ def test_batched_dqn_steps_with_xla_give_the_plain_steps():
         for _ in range(20):
             agent.collect(agent.random_actions())
         batches = agent.sample_batches(3)
-        losses = agent._train_batches({name: tf.constant(value) for name, value in batches.items()})
+        losses, _ = agent._train_batches(batches, agent.observations)
         results[jit] = (float(losses['loss']), agent.model.get_weights())
     assert results[False][0] == pytest.approx(results[True][0], rel=1e-4)
     for plain, xla in zip(results[False][1], results[True][1]):
