@@ -196,3 +196,26 @@ def test_atari_buffer_holds_about_one_frame_per_transition():
     frame = 84 * 84
     assert frame < per_transition < 1.0625 * frame + 40  # frames + 1/16 slack, then index, action, reward, flags
     assert per_transition < 2 * 4 * frame / 7  # at least 7x less than two 4-frame stacks per transition
+
+
+def test_sum_tree_range_and_batch_updates_give_the_sums_of_their_leaves():
+    from xagents.utils.buffers import SumTree
+
+    rng = np.random.default_rng(0)
+    tree = SumTree(37)
+    leaves = np.zeros(tree.size)
+    for _ in range(200):
+        if rng.random() < 0.5:
+            start, count = rng.integers(0, 30), rng.integers(1, 8)
+            values = rng.random(count)
+            tree.update_range(start, values)
+            leaves[start : start + count] = values
+        else:
+            indices = rng.integers(0, 37, 16)  # repeats included: the last value of a leaf counts
+            values = rng.random(16)
+            tree.update(indices, values)
+            leaves[indices] = values
+        level = leaves
+        for depth in range(tree.depth, -1, -1):
+            np.testing.assert_allclose(tree.nodes[2**depth : 2 ** (depth + 1)], level, rtol=1e-12)
+            level = level[0::2] + level[1::2]

@@ -241,22 +241,38 @@ class SumTree:
         return self.nodes[indices + self.size]
 
     def update(self, indices: np.ndarray, priorities: np.ndarray) -> None:
-        nodes = np.asarray(indices) + self.size
-        self.nodes[nodes] = priorities
+        tree = self.nodes
+        nodes = np.asarray(indices, np.int64) + self.size
+        tree[nodes] = priorities
+        # Each parent is recomputed from both its children, level by level: one shared by several
+        # indices is written more than once with the same sum, so no np.unique (a sort) is needed.
         for _ in range(self.depth):
-            nodes = np.unique(nodes // 2)
-            self.nodes[nodes] = self.nodes[2 * nodes] + self.nodes[2 * nodes + 1]
+            nodes >>= 1
+            left = nodes << 1
+            tree[nodes] = tree.take(left) + tree.take(left + 1)
+
+    def update_range(self, start: int, priorities: np.ndarray) -> None:
+        """``update`` of the contiguous leaves ``[start, start + len(priorities))`` (one add's envs), by slices."""
+        low = start + self.size
+        high = low + len(priorities)  # exclusive
+        self.nodes[low:high] = priorities
+        for _ in range(self.depth):
+            low, high = low >> 1, ((high - 1) >> 1) + 1
+            self.nodes[low:high] = self.nodes[2 * low : 2 * high : 2] + self.nodes[2 * low + 1 : 2 * high : 2]
 
     def find(self, values: np.ndarray) -> np.ndarray:
         """Leaf indices whose cumulative-sum interval holds each value in ``[0, total)``."""
+        tree = self.nodes
         nodes = np.ones(len(values), np.int64)
         values = np.array(values, np.float64)
         for _ in range(self.depth):
-            left = self.nodes[2 * nodes]
+            nodes <<= 1  # the left children
+            left = tree.take(nodes)
             # Never step into an empty right subtree, whatever the rounding of the sums.
-            right = (values >= left) & (self.nodes[2 * nodes + 1] > 0)
-            values -= left * right
-            nodes = 2 * nodes + right
+            right = values >= left
+            right &= tree.take(nodes + 1) > 0
+            np.subtract(values, left, out=values, where=right)
+            nodes += right
         return nodes - self.size
 
 
@@ -284,7 +300,7 @@ class PrioritizedReplayBuffer(ReplayBuffer):
     def add(self, *args, **kwargs) -> None:
         slot = self.count % self.size
         super().add(*args, **kwargs)
-        self.tree.update(slot * self.n_envs + self.env_index, np.full(self.n_envs, self.max_priority**self.alpha))
+        self.tree.update_range(slot * self.n_envs, np.full(self.n_envs, self.max_priority**self.alpha))
 
     def _indices(self, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
         bounds = np.linspace(0.0, self.tree.total, batch_size + 1)
