@@ -219,3 +219,18 @@ def test_sum_tree_range_and_batch_updates_give_the_sums_of_their_leaves():
         for depth in range(tree.depth, -1, -1):
             np.testing.assert_allclose(tree.nodes[2**depth : 2 ** (depth + 1)], level, rtol=1e-12)
             level = level[0::2] + level[1::2]
+
+
+@pytest.mark.parametrize('capacity', [5, 1000, 5000])
+def test_sum_tree_search_finds_the_leaf_whose_interval_holds_each_value(capacity):
+    from xagents.utils.buffers import SumTree
+
+    rng = np.random.default_rng(1)
+    tree = SumTree(capacity)
+    priorities = rng.random(capacity) * (rng.random(capacity) < 0.7)  # empty leaves among them
+    tree.update(np.arange(capacity), priorities)
+    edges = np.cumsum(priorities)
+    values = rng.uniform(0, tree.total, 500)
+    expected = np.searchsorted(edges, values, side='right')
+    np.testing.assert_array_equal(tree.find(values), expected)
+    assert priorities[tree.find(np.array([tree.total, tree.total * (1 + 1e-12)]))].min() > 0  # never an empty leaf

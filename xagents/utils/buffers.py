@@ -225,13 +225,15 @@ class SumTree:
 
     Leaves sit at ``[size, 2 * size)``, node ``i`` holds the sum of nodes ``2i`` and
     ``2i + 1``, the root is node 1. Updates and searches handle a whole batch per
-    tree level: ``log2(capacity)`` vector operations, no per-item Python loop.
+    tree level, no per-item Python loop; the top ``top`` levels (4,096 nodes at most) are
+    handled whole: a slice per level when updating, one ``searchsorted`` when searching.
     """
 
     def __init__(self, capacity: int):
         self.depth = max(1, int(np.ceil(np.log2(capacity))))
         self.size = 2**self.depth
         self.nodes = np.zeros(2 * self.size, np.float64)
+        self.top = min(self.depth, 12)
 
     @property
     def total(self) -> float:
@@ -246,10 +248,18 @@ class SumTree:
         tree[nodes] = priorities
         # Each parent is recomputed from both its children, level by level: one shared by several
         # indices is written more than once with the same sum, so no np.unique (a sort) is needed.
-        for _ in range(self.depth):
+        for _ in range(self.depth - self.top):
             nodes >>= 1
             left = nodes << 1
             tree[nodes] = tree.take(left) + tree.take(left + 1)
+        self._update_top()
+
+    def _update_top(self) -> None:
+        """The top levels, each whole from the level below (the same sums, one slice each)."""
+        tree = self.nodes
+        for level in range(self.top - 1, -1, -1):
+            first = 2**level
+            tree[first : 2 * first] = tree[2 * first : 4 * first : 2] + tree[2 * first + 1 : 4 * first : 2]
 
     def update_range(self, start: int, priorities: np.ndarray) -> None:
         """``update`` of the contiguous leaves ``[start, start + len(priorities))`` (one add's envs), by slices."""
@@ -263,9 +273,18 @@ class SumTree:
     def find(self, values: np.ndarray) -> np.ndarray:
         """Leaf indices whose cumulative-sum interval holds each value in ``[0, total)``."""
         tree = self.nodes
-        nodes = np.ones(len(values), np.int64)
         values = np.array(values, np.float64)
-        for _ in range(self.depth):
+        # The node of the top levels' last one that holds each value: a search of its running sums
+        # (never an empty node: values at or past the total, by rounding, go to the last non-empty one).
+        first = 2**self.top
+        level = tree[first : 2 * first]
+        sums = np.cumsum(level)
+        filled = np.flatnonzero(level)
+        index = np.minimum(np.searchsorted(sums, values, side='right'), filled[-1] if len(filled) else 0)
+        values -= np.where(index > 0, sums[index - 1], 0.0)
+        np.maximum(values, 0.0, out=values)
+        nodes = index + first
+        for _ in range(self.depth - self.top):
             nodes <<= 1  # the left children
             left = tree.take(nodes)
             # Never step into an empty right subtree, whatever the rounding of the sums.
