@@ -23,7 +23,7 @@ setup(
         'export': export,
         'test': ['pytest>=9.2.0,<10', 'ruff>=0.17.5,<0.18', *export],
         # torch pinned: that version's CPU build is what these machines get (an unpinned one pulls CUDA).
-        'bench': ['torch==2.13.0', 'stable-baselines3>=2.9.2,<3', 'sb3-contrib>=2.9.2,<3'],
+        'bench': ['torch==2.13.0', 'stable-baselines3>=2.9.2,<3', 'sb3-contrib>=2.9.2,<3', 'cpprb>=11.0.0,<12'],
     },
     entry_points={'console_scripts': ['xagents=xagents.commands.main:main']},
 )
