@@ -106,15 +106,15 @@ class DQN(OffPolicy):
 
     def greedy_or_random(self, observations, epsilon: float | None) -> np.ndarray:
         """Greedy actions, each replaced by a uniformly random one with probability ``epsilon`` (None: none)."""
-        model = self.host('model') if (actions := self.kept_greedy(observations)) is None else None
-        if actions is not None:
-            pass
-        elif model is None:
-            actions = self._greedy(observations).numpy()
-        else:
-            outputs = model(observations)[0]
-            # The dueling combination adds the same amount to every action: the argmax is that of A.
-            actions = (outputs[:, 1:] if self.config.dueling else outputs).argmax(-1).astype(np.int32)
+        actions = self.kept_greedy(observations)  # computed by the last update, when it was for these
+        if actions is None:
+            model = self.host('model')
+            if model is None:
+                actions = self._greedy(observations).numpy()
+            else:
+                outputs = model(observations)[0]
+                # The dueling combination adds the same amount to every action: the argmax is that of A.
+                actions = (outputs[:, 1:] if self.config.dueling else outputs).argmax(-1).astype(np.int32)
         if epsilon is not None:
             random = self.rng.random(len(actions)) < epsilon
             if random.any():

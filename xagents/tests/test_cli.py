@@ -157,6 +157,7 @@ def test_two_model_agent_trains_and_plays_from_its_run_directory(tmp_path):
     assert 'over 2 episode(s)' in play.stdout
 
 
+@pytest.mark.integration  # ~18 s of subprocesses
 def test_off_policy_run_resumes_with_its_buffer_and_plays(tmp_path):
     quick = '--buffer-initial-size 200 --train-frequency 20 --gradient-steps 5 --seed 0 --save-buffer'.split()
     first = run_cli(tmp_path, *'train td3 --env Pendulum-v1 --max-steps 400 --output-dir run'.split(), *quick)

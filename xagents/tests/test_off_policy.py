@@ -14,7 +14,8 @@ def make(agent_class, tmp_path, seed=0, **overrides):
     return agent_class.from_env('Pendulum-v1', seed=seed, output_dir=str(tmp_path), **{**FAST, **overrides})
 
 
-@pytest.mark.parametrize('agent_class', [TD3, DDPG], ids=['td3', 'ddpg'])
+# DDPG's check (~20 s) runs with the integration tests; TD3 shares all of its code but the extras.
+@pytest.mark.parametrize('agent_class', [TD3, pytest.param(DDPG, marks=pytest.mark.integration)], ids=['td3', 'ddpg'])
 def test_learns_pendulum_a_little(tmp_path, agent_class):
     agent = make(agent_class, tmp_path, gamma=0.98)
     agent.fit(max_steps=6_000)

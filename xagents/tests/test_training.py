@@ -158,6 +158,7 @@ def test_a_live_lock_is_refused_naming_its_process_and_a_killed_ones_taken_over(
     lock.release()
 
 
+@pytest.mark.integration  # ~20 s: two real processes on one run folder
 def test_a_second_writer_of_a_live_run_is_refused(tmp_path):
     train = [*XAGENTS, 'train', 'ppo', '--env', 'CartPole-v1', '--n-envs', '2', '--n-steps', '16']
     env = {**os.environ, 'TF_CPP_MIN_LOG_LEVEL': '2'}
