@@ -108,7 +108,8 @@ def test_continuous_actions(tmp_path, name):
     np.testing.assert_array_equal(agent.policy(observations, True), agent.policy(observations, True))
 
 
-@pytest.mark.parametrize('name', NAMES)
+# TRPO's case (~14 s) runs with the integration tests.
+@pytest.mark.parametrize('name', [pytest.param(n, marks=pytest.mark.integration) if n == 'trpo' else n for n in NAMES])
 def test_atari_smoke_run_plays_back_its_checkpoint(tmp_path, name):
     agent = make(name, tmp_path / 'run', env='PongNoFrameskip-v4', n_envs=2, preprocess=True, n_steps=16)
     agent.fit(max_steps=600)

@@ -148,6 +148,7 @@ def test_train_play_plot_subprocess(tmp_path):
     assert (tmp_path / 'p.png').read_bytes()[:4] == b'\x89PNG'
 
 
+@pytest.mark.integration  # ~11 s of subprocesses
 def test_two_model_agent_trains_and_plays_from_its_run_directory(tmp_path):
     train = run_cli(tmp_path, *'train trpo --env CartPole-v1 --max-steps 2048 --output-dir run --seed 0'.split())
     assert train.returncode == 0, train.stderr
