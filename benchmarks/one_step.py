@@ -67,8 +67,7 @@ def run_xagents(agent_name: str, batch: int, n_envs: int, steps: int) -> dict:
     for _ in range(steps):
         agent.run_iteration()
     total = time.perf_counter() - start
-    result = summary('xagents', total, steps, n_envs, clock, sampled_inside)
-    return result
+    return summary('xagents', total, steps, n_envs, clock, sampled_inside)
 
 
 def run_sb3(agent_name: str, batch: int, n_envs: int, steps: int) -> dict:

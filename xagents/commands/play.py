@@ -35,9 +35,10 @@ class PlayOptions:
 
 
 def run_defaults(rest: list[str], flag: str) -> list[str]:
-    """``--env`` and the Atari flags of the run directory after ``flag`` (``--run`` or ``--resume``), unless given.
+    """``--env`` of the run directory after ``flag`` (``--run`` or ``--resume``), unless given.
 
-    The rest of what the run keeps (env kwargs, hyperparameters, model files) is read by ``play`` and ``train``.
+    The rest of what the run keeps (Atari options, env kwargs, hyperparameters, model files) is
+    read by ``play`` and ``train``.
     """
     position = rest.index(flag) + 1
     if position >= len(rest) or rest[position].startswith('-'):
@@ -48,9 +49,7 @@ def run_defaults(rest: list[str], flag: str) -> list[str]:
         if flag == '--resume' and '--env' in rest:
             return [rest[0]]  # resuming says what is wrong with the folder, as before
         fail(str(error))
-    extra = ['--env', config['env']] if '--env' not in rest else []
-    extra += [f'--{name.replace("_", "-")}' for name in ('preprocess', 'max_frame') if config.get(name)]
-    return [rest[0], *extra]
+    return [rest[0], *(['--env', config['env']] if '--env' not in rest else [])]
 
 
 def saved_run(run_dir: str | None) -> tuple[dict, dict, list[str] | None]:

@@ -92,13 +92,12 @@ def create_envs(
     preprocess: bool = False,
     max_frame: bool = False,
     async_envs: bool = False,
-    render_mode: str | None = None,
-    max_episode_steps: int | None = None,
     env_kwargs: dict | None = None,
+    **options,
 ) -> gym.vector.VectorEnv:
     """One vector env of ``n_envs`` copies of ``env_id`` that keeps how it was made (``envs.recipe``).
 
-    The arguments are those of :func:`xagents.envs.vector.make_vector_envs`.
+    The arguments (and ``options``: ``render_mode``, ``max_episode_steps``) are those of
+    :func:`xagents.envs.vector.make_vector_envs`.
     """
-    recipe = EnvRecipe(env_id, dict(env_kwargs or {}), preprocess, max_frame, async_envs)
-    return recipe.make(n_envs, render_mode=render_mode, max_episode_steps=max_episode_steps)
+    return EnvRecipe(env_id, dict(env_kwargs or {}), preprocess, max_frame, async_envs).make(n_envs, **options)

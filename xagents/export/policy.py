@@ -16,6 +16,11 @@ INPUT_NAME = 'observation'
 OUTPUT_NAME = 'action'
 
 
+def input_dtype(space: gym.spaces.Box) -> np.dtype:
+    """What an exported policy takes: images in their own dtype (uint8), vectors as float32."""
+    return space.dtype if len(space.shape) == 3 else np.dtype(np.float32)
+
+
 def _constant(value) -> tf.Variable:
     # Variables, not captured constants: every converter freezes them into the exported graph.
     return tf.Variable(np.asarray(value, np.float32), trainable=False)
@@ -31,10 +36,7 @@ class Policy(tf.Module):
     def __init__(self, agent):
         super().__init__(name='policy')
         space = agent.observation_space
-        self.image = len(space.shape) == 3
-        self.input_spec = tf.TensorSpec(
-            [None, *space.shape], tf.as_dtype(space.dtype if self.image else np.float32), name=INPUT_NAME
-        )
+        self.input_spec = tf.TensorSpec([None, *space.shape], input_dtype(space), name=INPUT_NAME)
         self.networks = list(agent.models.values())  # tracked, so their weights are saved
         normalizer = agent.obs_normalizer
         self.normalizer = None
