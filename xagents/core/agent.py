@@ -26,6 +26,7 @@ from xagents.core.entry_points import EntryPoints
 from xagents.envs.autoreset import final_observations
 from xagents.envs.normalizers import ObservationNormalizer, RewardNormalizer
 from xagents.envs.recipe import EnvRecipe
+from xagents.utils.compiled import ConcreteCalls
 from xagents.utils.models import HostModel
 
 if TYPE_CHECKING:
@@ -143,13 +144,13 @@ class Agent(Building, EntryPoints):
         return np.array(kept[2])
 
     def compiled(self, function):
-        """``function`` as a ``tf.function``, compiled with XLA when ``jit_compile`` is on and every model is dense.
+        """``function`` compiled (``ConcreteCalls``), with XLA when ``jit_compile`` is on and every model is dense.
 
         XLA's CPU convolutions are far slower than TensorFlow's own kernels (a PPO Pong update did not
         finish 2,048 steps in 400 s, against 3.4 s without XLA): models with convolutions run without it.
         """
         jit = self.config.jit_compile and all(HostModel.of(model) is not None for model in self.models.values())
-        return tf.function(function, reduce_retracing=True, jit_compile=jit)
+        return ConcreteCalls(function, jit_compile=jit)
 
     def weights_changed(self) -> None:
         """Tell the host models to read the weights again (after training or loading).

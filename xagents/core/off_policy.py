@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import tensorflow as tf
 
 from xagents.core.agent import Agent
 from xagents.core.config import OffPolicyConfig
@@ -84,15 +83,11 @@ class OffPolicy(Agent):
         batch['next_observations'] = self.normalize_observations(batch['next_observations'])
         return batch
 
-    def sample_batches(self, count: int) -> dict[str, tf.Tensor]:
-        """``count`` batches drawn at once, stacked on a new leading axis (for a compiled loop of steps).
-
-        They are tensors already: a compiled function takes tensors about 300 µs faster than
-        the NumPy arrays it would convert itself (measured on a 2-core machine, DQN batch 32).
-        """
+    def sample_batches(self, count: int) -> dict[str, np.ndarray]:
+        """``count`` batches drawn at once, stacked on a new leading axis (for a compiled loop of steps)."""
         size = self.config.buffer_batch_size
         batch = self.sample(batch_size=count * size)
-        return {name: tf.constant(values.reshape(count, size, *values.shape[1:])) for name, values in batch.items()}
+        return {name: values.reshape(count, size, *values.shape[1:]) for name, values in batch.items()}
 
     def train_iteration(self) -> dict[str, float]:
         if len(self.buffer) < self.initial_size:

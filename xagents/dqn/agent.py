@@ -43,6 +43,7 @@ class DQN(OffPolicy):
         self.iterations = 0
         self.last_sync = 0
         self._train_batches = self.compiled(self.train_batches)
+        self._train = self.compiled(self.train_batch)
 
     @classmethod
     def output_units(cls, envs, config):
@@ -137,8 +138,8 @@ class DQN(OffPolicy):
         self.model.optimizer.apply_gradients(zip(gradients, variables))
         return {'loss': loss, 'q': tf.reduce_mean(q_values)}, targets - q_values
 
-    @tf.function(reduce_retracing=True)
-    def _train(self, **batch):
+    def train_batch(self, batch):
+        """One update on ``batch`` (compiled as ``_train``): the losses and the TD errors."""
         return self.gradient_step(**batch)
 
     def train_batches(self, batches, observations):
@@ -162,7 +163,7 @@ class DQN(OffPolicy):
         for _ in range(self.config.gradient_steps):
             batch = self.sample(beta=self.per_beta)
             indices = batch.pop('indices')
-            losses, td_errors = self._train(**batch)
+            losses, td_errors = self._train(batch)
             self.buffer.update_priorities(indices, td_errors.numpy())
         return losses, None
 

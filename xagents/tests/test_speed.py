@@ -98,8 +98,8 @@ def test_a_convolutional_model_stays_in_tensorflow_without_xla():
         'PongNoFrameskip-v4', preprocess=True, n_envs=1, n_steps=4, mini_batches=1, quiet=True, jit_compile=True
     )
     assert HostModel.of(agent.model) is None
-    assert not agent._train._jit_compile
-    assert PPO.from_env('CartPole-v1', quiet=True, jit_compile=True)._train._jit_compile
+    assert not agent._train.function._jit_compile
+    assert PPO.from_env('CartPole-v1', quiet=True, jit_compile=True)._train.function._jit_compile
     assert agent.host('model') is None
     assert agent.policy(agent.envs.reset(seed=0)[0]).shape == (1,)
 

