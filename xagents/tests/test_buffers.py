@@ -188,11 +188,30 @@ def test_save_and_load_restore_contents_and_sampling(tmp_path):
         ReplayBuffer(90, 3, (1,)).load(tmp_path / 'buffer.npz')
 
 
+@pytest.mark.parametrize('prioritized', [False, True])
+def test_a_partly_filled_buffer_saves_what_it_holds_and_samples_the_same_after_loading(tmp_path, prioritized):
+    buffer_class = PrioritizedReplayBuffer if prioritized else ReplayBuffer
+    rng = np.random.default_rng(3)
+    original = buffer_class(1_000_000, 2, (5,), seed=1, n_step=3)
+    fill_random_episodes(original, 40, 2, rng)
+    original.save(tmp_path / 'buffer.npz')
+    # 40 steps x 2 envs of a 1M buffer: kilobytes (plus the 1M-leaf priority tree), not its capacity's ~70 MB
+    assert (tmp_path / 'buffer.npz').stat().st_size < (40e6 if prioritized else 100_000)
+    restored = buffer_class(1_000_000, 2, (5,), seed=7, n_step=3)
+    restored.load(tmp_path / 'buffer.npz')
+    for buffer in (original, restored):  # both go on alike after the load
+        fill_random_episodes(buffer, 5, 2, np.random.default_rng(4))
+    first, second = original.sample(64), restored.sample(64)
+    for name in first:
+        np.testing.assert_array_equal(first[name], second[name])
+
+
 def test_atari_buffer_holds_about_one_frame_per_transition():
     """The figure in the README: a 1M Pong buffer is about 7 GB because each 84x84 frame is kept once."""
     capacity = 100_000  # np.zeros reserves without touching: nothing is resident here
     buffer = ReplayBuffer(capacity, 8, (84, 84, 4), np.uint8, frame_stack=4)
-    per_transition = sum(array.nbytes for array in buffer.arrays().values()) / capacity
+    arrays = (*buffer.SLOT_ARRAYS, 'frames', 'frame_count')
+    per_transition = sum(getattr(buffer, name).nbytes for name in arrays) / capacity
     frame = 84 * 84
     assert frame < per_transition < 1.0625 * frame + 40  # frames + 1/16 slack, then index, action, reward, flags
     assert per_transition < 2 * 4 * frame / 7  # at least 7x less than two 4-frame stacks per transition
@@ -234,3 +253,14 @@ def test_sum_tree_search_finds_the_leaf_whose_interval_holds_each_value(capacity
     expected = np.searchsorted(edges, values, side='right')
     np.testing.assert_array_equal(tree.find(values), expected)
     assert priorities[tree.find(np.array([tree.total, tree.total * (1 + 1e-12)]))].min() > 0  # never an empty leaf
+
+
+def test_a_search_that_rounding_leads_into_an_empty_subtree_ends_on_a_non_empty_leaf():
+    from xagents.utils.buffers import SumTree
+
+    tree = SumTree(2**13)  # one level below the 12 searched whole
+    tree.update(np.array([0, 1, 2]), np.array([1.0, 0.0, 1.0]))
+    parent = 2**12  # of leaves 0 and 1: made larger than its children's sum, as rounding can
+    tree.nodes[parent] = 1.5
+    tree._update_top()
+    assert tree.find(np.array([1.2, 0.5, 2.0])).tolist() == [0, 0, 2]

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from xagents.envs.atari import stack_last
+from xagents.utils.sum_tree import SumTree
 
 
 class ReplayBuffer:
@@ -177,12 +178,19 @@ class ReplayBuffer:
         return self.batch(*self._draw(batch_size))
 
     # ---------------------------------------------------------------- saving
+    SLOT_ARRAYS = ('positions', 'actions', 'rewards', 'terminals', 'dones')
+
     def arrays(self) -> dict[str, np.ndarray]:
-        """Everything that defines the buffer's contents and sampling state."""
-        state = {
-            name: getattr(self, name)
-            for name in ('frames', 'frame_count', 'positions', 'actions', 'rewards', 'terminals', 'dones')
-        }
+        """Everything that defines the buffer's contents and sampling state.
+
+        Of the frame and slot arrays, only the rows written so far: a 1M-transition buffer
+        saved early holds what it was given, not its capacity of zeros.
+        """
+        slots = min(self.count, self.size)
+        state = {name: getattr(self, name)[:slots] for name in self.SLOT_ARRAYS}
+        state['frames'] = self.frames[: min(int(self.frame_count.max()), self.frame_capacity)]
+        state['frame_count'] = self.frame_count
+        state['capacities'] = np.array([self.size, self.frame_capacity])
         state['count'] = np.array(self.count)
         state['rng'] = np.frombuffer(json.dumps(self.rng.bit_generator.state).encode(), np.uint8)
         return state
@@ -195,7 +203,7 @@ class ReplayBuffer:
         os.replace(temporary, path)
 
     def load(self, path: str | os.PathLike) -> None:
-        """Restore a buffer written by ``save``; its shapes must match this buffer's."""
+        """Restore a buffer written by ``save``; its capacity and shapes must match this buffer's."""
         try:
             self._load(path)
         except (zipfile.BadZipFile, KeyError, EOFError, OSError) as error:
@@ -203,96 +211,28 @@ class ReplayBuffer:
 
     def _load(self, path: str | os.PathLike) -> None:
         with np.load(path, allow_pickle=False) as stored:
-            for name, array in self.arrays().items():
-                if name in ('count', 'rng'):
-                    continue
-                if stored[name].shape != array.shape or stored[name].dtype != array.dtype:
-                    raise ValueError(
-                        f'replay buffer {path} holds {name} of shape {stored[name].shape}, this agent needs '
-                        f'{array.shape} (same --buffer-max-size, --n-envs and environment?)'
-                    )
-                array[...] = stored[name]
+            # Files of 0.2 hold whole arrays and no capacities: their lengths are the capacities.
+            old = [len(stored['positions']), len(stored['frames'])]
+            capacities = stored['capacities'] if 'capacities' in stored else old
+            mine = self.frames.shape[1:], self.positions.shape[1:]
+            theirs = stored['frames'].shape[1:], stored['positions'].shape[1:]
+            if list(capacities) != [self.size, self.frame_capacity] or theirs != mine:
+                raise ValueError(
+                    f'replay buffer {path} was made for {capacities[0]} steps of frames {theirs[0]} in '
+                    f'{theirs[1][0]} envs, this agent needs {self.size} of {mine[0]} in {self.n_envs} '
+                    '(same --buffer-max-size, --n-envs and environment?)'
+                )
+            for name in (*self.SLOT_ARRAYS, 'frames', 'frame_count'):
+                array = getattr(self, name)
+                if stored[name].dtype != array.dtype:
+                    raise ValueError(f'replay buffer {path} holds {name} as {stored[name].dtype}, not {array.dtype}')
+                array[: len(stored[name])] = stored[name]
             self.count = int(stored['count'])
             self.rng.bit_generator.state = json.loads(stored['rng'].tobytes().decode())
             self.load_extra(stored)
 
     def load_extra(self, stored) -> None:
         """Restore what a subclass adds to ``arrays``."""
-
-
-class SumTree:
-    """Binary tree of sums over ``capacity`` non-negative priorities, updated and searched in NumPy.
-
-    Leaves sit at ``[size, 2 * size)``, node ``i`` holds the sum of nodes ``2i`` and
-    ``2i + 1``, the root is node 1. Updates and searches handle a whole batch per
-    tree level, no per-item Python loop; the top ``top`` levels (4,096 nodes at most) are
-    handled whole: a slice per level when updating, one ``searchsorted`` when searching.
-    """
-
-    def __init__(self, capacity: int):
-        self.depth = max(1, int(np.ceil(np.log2(capacity))))
-        self.size = 2**self.depth
-        self.nodes = np.zeros(2 * self.size, np.float64)
-        self.top = min(self.depth, 12)
-
-    @property
-    def total(self) -> float:
-        return float(self.nodes[1])
-
-    def leaves(self, indices: np.ndarray) -> np.ndarray:
-        return self.nodes[indices + self.size]
-
-    def update(self, indices: np.ndarray, priorities: np.ndarray) -> None:
-        tree = self.nodes
-        nodes = np.asarray(indices, np.int64) + self.size
-        tree[nodes] = priorities
-        # Each parent is recomputed from both its children, level by level: one shared by several
-        # indices is written more than once with the same sum, so no np.unique (a sort) is needed.
-        for _ in range(self.depth - self.top):
-            nodes >>= 1
-            left = nodes << 1
-            tree[nodes] = tree.take(left) + tree.take(left + 1)
-        self._update_top()
-
-    def _update_top(self) -> None:
-        """The top levels, each whole from the level below (the same sums, one slice each)."""
-        tree = self.nodes
-        for level in range(self.top - 1, -1, -1):
-            first = 2**level
-            tree[first : 2 * first] = tree[2 * first : 4 * first : 2] + tree[2 * first + 1 : 4 * first : 2]
-
-    def update_range(self, start: int, priorities: np.ndarray) -> None:
-        """``update`` of the contiguous leaves ``[start, start + len(priorities))`` (one add's envs), by slices."""
-        low = start + self.size
-        high = low + len(priorities)  # exclusive
-        self.nodes[low:high] = priorities
-        for _ in range(self.depth):
-            low, high = low >> 1, ((high - 1) >> 1) + 1
-            self.nodes[low:high] = self.nodes[2 * low : 2 * high : 2] + self.nodes[2 * low + 1 : 2 * high : 2]
-
-    def find(self, values: np.ndarray) -> np.ndarray:
-        """Leaf indices whose cumulative-sum interval holds each value in ``[0, total)``."""
-        tree = self.nodes
-        values = np.array(values, np.float64)
-        # The node of the top levels' last one that holds each value: a search of its running sums
-        # (never an empty node: values at or past the total, by rounding, go to the last non-empty one).
-        first = 2**self.top
-        level = tree[first : 2 * first]
-        sums = np.cumsum(level)
-        filled = np.flatnonzero(level)
-        index = np.minimum(np.searchsorted(sums, values, side='right'), filled[-1] if len(filled) else 0)
-        values -= np.where(index > 0, sums[index - 1], 0.0)
-        np.maximum(values, 0.0, out=values)
-        nodes = index + first
-        for _ in range(self.depth - self.top):
-            nodes <<= 1  # the left children
-            left = tree.take(nodes)
-            # Never step into an empty right subtree, whatever the rounding of the sums.
-            right = values >= left
-            right &= tree.take(nodes + 1) > 0
-            np.subtract(values, left, out=values, where=right)
-            nodes += right
-        return nodes - self.size
 
 
 class PrioritizedReplayBuffer(ReplayBuffer):
