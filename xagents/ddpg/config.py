@@ -16,9 +16,13 @@ class DDPGConfig(OffPolicyConfig):
     step_noise_coef: float = hp(0.1, 'Std of the Gaussian exploration noise, in half action ranges', 'uniform')
     train_frequency: int = hp(1, 'Vector env steps between updates', 'categorical', positive=True)
     gradient_steps: int = hp(1, 'Updates each time the agent trains', 'categorical', positive=True)
-    buffer_max_size: int = hp(1_000_000, 'Capacity of the replay buffer (transitions)', 'int', positive=True)
+    buffer_max_size: int = hp(
+        1_000_000, "Capacity of the replay buffer (transitions; SB3's 1M; xagents 0.2: 10k)", 'int', positive=True
+    )
     buffer_initial_size: int | None = hp(10000, 'Random-action transitions collected before training', 'int')
-    buffer_batch_size: int = hp(256, 'Transitions per update', 'categorical', positive=True)
+    buffer_batch_size: int = hp(
+        256, "Transitions per update (SB3's 256; xagents 0.2: 32)", 'categorical', positive=True
+    )
     twin_critics: bool = dataclasses.field(default=False, init=False)
     policy_delay: int = dataclasses.field(default=1, init=False)
     policy_noise_coef: float = dataclasses.field(default=0.0, init=False)

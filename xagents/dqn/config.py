@@ -14,7 +14,12 @@ class DQNConfig(OffPolicyConfig):
     epsilon_end: float = hp(0.02, 'Final exploration rate', 'log_uniform')
     epsilon_decay_steps: int = hp(150000, 'Steps over which epsilon decays linearly', 'int', positive=True)
     target_sync_steps: int = hp(1000, 'Steps between copies of the online network to the target', 'int', positive=True)
-    train_frequency: int = hp(1, 'Vector env steps between updates', 'categorical', positive=True)
+    train_frequency: int = hp(
+        4, "Vector env steps between updates (SB3's and Nature DQN's 4; xagents 0.2: 1)", 'categorical', positive=True
+    )
+    buffer_max_size: int = hp(
+        1_000_000, "Capacity of the replay buffer (transitions; SB3's 1M; xagents 0.2: 10k)", 'int', positive=True
+    )
     gradient_steps: int = hp(1, 'Updates each time the agent trains', 'categorical', positive=True)
     grad_norm: float | None = hp(10.0, 'Maximum global gradient norm (none: no clipping)', 'log_uniform')
     dueling: bool = hp(

@@ -111,6 +111,7 @@ def test_the_greedy_actions_an_update_computes_are_those_of_its_new_weights(name
     import xagents
 
     options = {'n_envs': 2, 'seed': 0, 'quiet': True, 'buffer_initial_size': 64, 'buffer_batch_size': 8}
+    options['train_frequency'] = 1  # an update on the first iteration
     agent = xagents.agents[name].from_env(env, **options)
     agent.reset_envs()
     agent.warm_up(lambda *_: None)
