@@ -40,7 +40,7 @@ os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
 os.environ.setdefault('CUDA_VISIBLE_DEVICES', '-1')
 
 PONG = 'PongNoFrameskip-v4'
-PPO_ENVS, PPO_STEPS, PPO_BATCH = 8, 128, 256
+PPO_ENVS, PPO_STEPS, PPO_BATCH, PPO_EPOCHS = 8, 128, 256, 4
 DQN_ENVS, DQN_BATCH = 4, 32
 
 
@@ -191,6 +191,22 @@ def predicted_rate(parts: dict, agent: str) -> float:
     return DQN_ENVS / (parts['env_step'] + parts['act'] + parts['update']) * 1e3
 
 
+def bound_rate(parts: dict, agent: str) -> float:
+    """Training steps/s if the networks cost only their bare compute (``forward`` and ``gradient``
+    measured alone, acting scaled linearly from the update batch) and the env steps what they cost.
+
+    PPO per rollout of 1,024: 128 env steps, 4 forwards of 256 (acting), 16 gradients of 256.
+    DQN per vector step of 4: one env step, a forward of 4 (acting, 1/8 of the 32 one), a forward
+    of 32 (the target network on the next observations) and a gradient of 32.
+    """
+    if agent == 'ppo':
+        rollout = PPO_ENVS * PPO_STEPS
+        network = rollout / PPO_BATCH * (parts['forward'] + PPO_EPOCHS * parts['gradient'])
+        return rollout / (PPO_STEPS * parts['env_step'] + network) * 1e3
+    network = parts['forward'] * (1 + DQN_ENVS / DQN_BATCH) + parts['gradient']
+    return DQN_ENVS / (parts['env_step'] + network) * 1e3
+
+
 def run_library(library: str, calls: int) -> dict:
     """One library's parts (or the xagents training runs), measured in a process of its own."""
     command = [sys.executable, __file__, '--one', library, '--calls', str(calls)]
@@ -231,6 +247,14 @@ def main() -> None:
         per_round = ' '.join(f'{ours / theirs:.2f}x' for ours, theirs in rates)
         print(f'  predicted training steps/s per round, xagents / SB3: {per_round}')
         results[f'{agent}_predicted_steps_per_s'] = rates
+        bounds = [[bound_rate(run[library][agent], agent) for library in libraries] for run in rounds]
+        for (ours, theirs), (our_bound, their_bound) in zip(rates, bounds):
+            print(
+                f'  compute bound: xagents {our_bound:.0f} steps/s (predicted {ours:.0f}, {ours / our_bound:.0%}), '
+                f'SB3 {their_bound:.0f} (predicted {theirs:.0f}); 2x SB3 is {2 * theirs:.0f}'
+                + (' (above the bound)' if 2 * theirs > our_bound else '')
+            )
+        results[f'{agent}_bound_steps_per_s'] = bounds
     results['training'] = run_library('training', args.calls)
     for agent, run in results['training'].items():
         shares = ', '.join(f'{part} {time:.1f} s ({time / run["wall_s"]:.0%})' for part, time in run['seconds'].items())
