@@ -151,6 +151,8 @@ class ReplayBuffer:
         A sum stops after the first transition that ended its episode and at the newest
         transition written, so it never crosses into another episode or stale data.
         """
+        if self.n_step == 1:  # the default: each transition alone, its own reward
+            return self.rewards[slots, envs], slots, np.ones(len(slots), np.int64)
         offsets = np.arange(self.n_step)
         written = offsets <= ((self.count - 1 - slots) % self.size)[:, None]
         cells = (slots[:, None] + offsets) % self.size

@@ -44,7 +44,7 @@ class SumTree:
         tree = self.nodes
         for level in range(self.top - 1, -1, -1):
             first = 2**level
-            tree[first : 2 * first] = tree[2 * first : 4 * first : 2] + tree[2 * first + 1 : 4 * first : 2]
+            np.add(tree[2 * first : 4 * first : 2], tree[2 * first + 1 : 4 * first : 2], out=tree[first : 2 * first])
 
     def update_range(self, start: int, priorities: np.ndarray) -> None:
         """``update`` of the contiguous leaves ``[start, start + len(priorities))`` (one add's envs), by slices."""
@@ -57,23 +57,22 @@ class SumTree:
 
     def find(self, values: np.ndarray) -> np.ndarray:
         """Leaf indices whose cumulative-sum interval holds each value in ``[0, total)``; never an empty leaf."""
-        tree = self.nodes
         values = np.array(values, np.float64)
-        # The node of the top levels' last one that holds each value: a search of its running sums
-        # (never an empty node: values at or past the total, by rounding, go to the last non-empty one).
-        first = 2**self.top
-        level = tree[first : 2 * first]
-        sums = np.cumsum(level)
-        filled = np.flatnonzero(level)
-        index = np.minimum(np.searchsorted(sums, values, side='right'), filled[-1] if len(filled) else 0)
-        values -= np.where(index > 0, sums[index - 1], 0.0)
-        np.maximum(values, 0.0, out=values)
-        nodes = index + first
-        leaves = self._descend(nodes.copy(), values.copy(), guarded=False)
-        empty = tree.take(leaves) == 0
+        leaves = self._descend(*self._search_top(values.copy()), guarded=False)
+        empty = self.nodes.take(leaves) == 0
         if empty.any():  # rare: rounding led into an empty subtree; those search again, never entering one
-            leaves[empty] = self._descend(nodes[empty], values[empty], guarded=True)
+            leaves[empty] = self._descend(*self._search_top(values[empty]), guarded=True)
         return leaves - self.size
+
+    def _search_top(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The node of the top levels' last one that holds each value (a search of its running sums), and
+        what is left of the value below it. Never an empty node: values at or past the total, by
+        rounding, go to the last non-empty one (the first whose running sum reaches the total)."""
+        first = 2**self.top
+        sums = np.cumsum(self.nodes[first : 2 * first])
+        index = np.minimum(np.searchsorted(sums, values, side='right'), np.searchsorted(sums, sums[-1]))
+        values -= np.where(index > 0, sums[index - 1], 0.0)  # never below 0: sums[index - 1] <= value
+        return index + first, values
 
     def _descend(self, nodes: np.ndarray, values: np.ndarray, guarded: bool) -> np.ndarray:
         """The leaves (tree positions) below ``nodes`` where ``values`` fall; ``guarded``: never into an empty child."""
