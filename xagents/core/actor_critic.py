@@ -26,6 +26,7 @@ class ActorCritic(OnPolicy):
             models = (with_log_std(models[0], envs.single_action_space.shape[0]), *models[1:])
         super().__init__(envs, *models, **kwargs)
         self.distribution = distribution_for(self.action_space)
+        self._act = self.compiled(self.act_in_graph)
 
     @classmethod
     def check_envs(cls, envs):
@@ -74,8 +75,9 @@ class ActorCritic(OnPolicy):
         outputs = policy(observations)
         return outputs, outputs[1][:, 0]
 
-    @tf.function(reduce_retracing=True)
-    def _act(self, observations, deterministic):
+    def act_in_graph(self, observations, deterministic):
+        """Actions, their log-probabilities and the values (compiled as ``_act``: TensorFlow acting, for
+        models without a NumPy version such as convolutions)."""
         distribution, values = self.policy_and_values(observations)
         actions = distribution.mode() if deterministic else distribution.sample(self.tf_rng)
         return actions, distribution.log_prob(actions), values
@@ -88,7 +90,7 @@ class ActorCritic(OnPolicy):
         """Actions, their log-probabilities and the state values, as NumPy arrays."""
         host = self.host_policy_and_values(observations)
         if host is None:
-            return tuple(tensor.numpy() for tensor in self._act(observations, tf.constant(deterministic)))
+            return tuple(tensor.numpy() for tensor in self._act(observations, np.array(deterministic)))
         outputs, values = host
         return (*host_act(self.distribution, outputs, self.rng, deterministic), values)
 

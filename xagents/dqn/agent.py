@@ -44,6 +44,7 @@ class DQN(OffPolicy):
         self.last_sync = 0
         self._train_batches = self.compiled(self.train_batches)
         self._train = self.compiled(self.train_batch)
+        self._greedy = self.compiled(self.greedy_actions)  # acting in TensorFlow (convolutions)
 
     @classmethod
     def output_units(cls, envs, config):
@@ -92,10 +93,6 @@ class DQN(OffPolicy):
 
     def greedy_actions(self, observations):
         return tf.argmax(self.q_values(self.model, observations), axis=-1, output_type=tf.int32)
-
-    @tf.function(reduce_retracing=True)
-    def _greedy(self, observations):
-        return self.greedy_actions(observations)
 
     def policy(self, observations, deterministic=True):
         """Greedy actions; with ``deterministic=False``, epsilon-greedy at the final epsilon

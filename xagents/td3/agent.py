@@ -42,6 +42,7 @@ class TD3(OffPolicy):
         self.target_actor = self.target_of(actor)
         self.target_critics = [self.target_of(model) for model in self.critics]
         self._train = self.compiled(self.train_batches)
+        self._deterministic = self.compiled(self.greedy_actions)  # acting in TensorFlow (--no-host-inference)
         space = self.action_space
         self.action_center = (space.high + space.low) / 2
         self.action_scale = (space.high - space.low) / 2
@@ -111,10 +112,6 @@ class TD3(OffPolicy):
 
     def greedy_actions(self, observations):
         return self.actor(observations)
-
-    @tf.function(reduce_retracing=True)
-    def _deterministic(self, observations):
-        return self.greedy_actions(observations)
 
     def policy(self, observations, deterministic=True):
         """The actor's actions; with ``deterministic=False``, plus the exploration noise of training."""
