@@ -187,3 +187,18 @@ def test_td3_trains_with_xla(tmp_path):
     )
     agent.fit(max_steps=70)
     assert np.isfinite(agent.losses['critic_loss'])
+
+
+def test_concrete_calls_trace_once_per_signature_and_give_the_functions_results():
+    from xagents.utils.compiled import ConcreteCalls
+
+    def step(batch, scale):
+        return {'sum': tf.reduce_sum(batch['x']) * scale, 'count': tf.shape(batch['y'])[0]}
+
+    calls = ConcreteCalls(step)
+    out = calls({'x': np.ones((3, 2), np.float32), 'y': np.zeros(5)}, 2.0)
+    assert float(out['sum']) == 12.0 and int(out['count']) == 5
+    calls({'x': tf.ones((3, 2)), 'y': np.zeros(5)}, np.float32(3.0))  # a tensor or an array: one signature
+    assert len(calls.concrete) == 1
+    out = calls({'x': np.ones((4, 2), np.float32), 'y': np.zeros(5)}, 2.0)  # a new shape: a new trace
+    assert len(calls.concrete) == 2 and float(out['sum']) == 16.0
