@@ -102,6 +102,9 @@ class Agent(Building, EntryPoints):
         self.losses: dict[str, float] = {}
         self.finished: list[dict] = []  # records of episodes finished since the loop last took them
         self.weights_version = 0
+        # The total steps the current fit may reach (its max_steps, None without one): what a
+        # default given as a share of the run (DQN's epsilon decay) is measured against.
+        self.budget: int | None = None
         self.hosts: dict[str, HostModel | None] = {}
         self.greedy_kept: tuple | None = None  # (weights version, observations, greedy actions)
         self.observations: np.ndarray | None = None

@@ -8,7 +8,7 @@ import numpy as np
 import tensorflow as tf
 
 from xagents.core.off_policy import OffPolicy
-from xagents.dqn.config import MODEL_ROLES, DQNConfig
+from xagents.dqn.config import BETA_STEPS, DECAY_STEPS, MODEL_ROLES, DQNConfig
 from xagents.utils.buffers import PrioritizedReplayBuffer, ReplayBuffer
 from xagents.utils.rl_math import q_targets
 
@@ -74,15 +74,26 @@ class DQN(OffPolicy):
         self.iterations, self.last_sync = state['iterations'], state['last_sync']
 
     @property
+    def epsilon_decay_steps(self) -> int:
+        """``--epsilon-decay-steps``, else ``--exploration-fraction`` of the run's budget (as SB3's
+        ``exploration_fraction``), else 150,000 steps for a run without one."""
+        config = self.config
+        if config.epsilon_decay_steps is not None:
+            return config.epsilon_decay_steps
+        return DECAY_STEPS if self.budget is None else max(1, round(config.exploration_fraction * self.budget))
+
+    @property
     def epsilon(self) -> float:
         config = self.config
-        fraction = min(1.0, self.steps / config.epsilon_decay_steps)
+        fraction = min(1.0, self.steps / self.epsilon_decay_steps)
         return config.epsilon_start + fraction * (config.epsilon_end - config.epsilon_start)
 
     @property
     def per_beta(self) -> float:
+        """Beta annealed to 1 over ``--per-beta-steps``, else over the run's budget, else 100,000 steps."""
         config = self.config
-        return config.per_beta + (1.0 - config.per_beta) * min(1.0, self.steps / config.per_beta_steps)
+        steps = config.per_beta_steps or self.budget or BETA_STEPS
+        return config.per_beta + (1.0 - config.per_beta) * min(1.0, self.steps / steps)
 
     def q_values(self, model: keras.Model, observations, training: bool = False) -> tf.Tensor:
         outputs = model(observations, training=training)

@@ -2,7 +2,10 @@
 
 import dataclasses
 
-from xagents.core.config import OffPolicyConfig, check_range, hp
+from xagents.core.config import OffPolicyConfig, check_range, flag_name, hp
+
+# Decay lengths of a run without --max-steps (xagents 0.2's fixed defaults), when no flag sets them.
+DECAY_STEPS, BETA_STEPS = 150_000, 100_000
 
 
 @dataclasses.dataclass
@@ -12,7 +15,12 @@ class DQNConfig(OffPolicyConfig):
     )
     epsilon_start: float = hp(1.0, 'Initial exploration rate', 'log_uniform')
     epsilon_end: float = hp(0.02, 'Final exploration rate', 'log_uniform')
-    epsilon_decay_steps: int = hp(150000, 'Steps over which epsilon decays linearly', 'int', positive=True)
+    epsilon_decay_steps: int | None = hp(
+        None, 'Steps over which epsilon decays linearly (default: a share of the run)', 'int', positive=True
+    )
+    exploration_fraction: float = hp(
+        0.1, f"Share of --max-steps over which epsilon decays (SB3's 0.1; no --max-steps: {DECAY_STEPS:,})", 'uniform'
+    )
     target_sync_steps: int = hp(1000, 'Steps between copies of the online network to the target', 'int', positive=True)
     train_frequency: int = hp(
         4, "Vector env steps between updates (SB3's and Nature DQN's 4; xagents 0.2: 1)", 'categorical', positive=True
@@ -29,12 +37,21 @@ class DQNConfig(OffPolicyConfig):
     prioritized: bool = hp(False, 'Proportional prioritized replay (Schaul et al. 2016)', 'categorical')
     per_alpha: float = hp(0.6, 'With --prioritized: how much priorities count (0: uniform)', 'uniform')
     per_beta: float = hp(0.4, 'With --prioritized: initial importance-weight exponent, annealed to 1', 'uniform')
-    per_beta_steps: int = hp(100000, 'With --prioritized: steps over which beta reaches 1', 'int', positive=True)
+    per_beta_steps: int | None = hp(
+        None,
+        f'With --prioritized: steps over which beta reaches 1 (default: --max-steps, else {BETA_STEPS:,})',
+        'int',
+        positive=True,
+    )
     per_epsilon: float = hp(1e-6, 'With --prioritized: added to |TD error| in priorities', 'log_uniform', positive=True)
 
     def __post_init__(self):
         super().__post_init__()
+        check_range('exploration_fraction', self.exploration_fraction, 0, 1, low_open=True)
         check_range('per_alpha', self.per_alpha, 0, 1)
+        for name in ('epsilon_decay_steps', 'per_beta_steps'):
+            if getattr(self, name) is not None and getattr(self, name) < 1:
+                raise ValueError(f'{flag_name(name)} must be at least 1, got {getattr(self, name)}')
         check_range('per_beta', self.per_beta, 0, 1)
 
 

@@ -122,3 +122,28 @@ def test_the_greedy_actions_an_update_computes_are_those_of_its_new_weights(name
     np.testing.assert_allclose(kept, agent.policy(agent.observations, deterministic=True), rtol=1e-5, atol=1e-5)
     agent.weights_changed()  # new weights (loaded, or set by hand): the kept actions are stale
     assert agent.kept_greedy(agent.observations) is None
+
+
+def test_dqn_epsilon_and_beta_anneal_over_shares_of_the_run_unless_given_in_steps():
+    corridor = 'xagents.tests.tiny_envs:Corridor-v0'  # no preset: the defaults
+    agent = DQN.from_env(corridor, quiet=True, prioritized=True)
+    assert agent.epsilon_decay_steps == 150_000  # no budget (no max_steps): 0.2's fixed length
+    agent.budget = 20_000
+    assert agent.epsilon_decay_steps == 2_000  # --exploration-fraction 0.1, as SB3's exploration_fraction
+    agent.steps = 1_000
+    assert agent.epsilon == pytest.approx(1.0 + 0.5 * (0.02 - 1.0))
+    assert agent.per_beta == pytest.approx(0.4 + 0.6 * 1_000 / 20_000)  # beta reaches 1 at the end of the run
+    agent.steps = 2_000
+    assert agent.epsilon == pytest.approx(0.02)
+    fixed = DQN.from_env(corridor, quiet=True, epsilon_decay_steps=500, per_beta_steps=1_000, exploration_fraction=0.5)
+    fixed.budget, fixed.steps = 20_000, 250
+    assert fixed.epsilon_decay_steps == 500 and fixed.epsilon == pytest.approx(1.0 + 0.5 * (0.02 - 1.0))
+    assert fixed.per_beta == pytest.approx(0.4 + 0.6 * 0.25)
+    with pytest.raises(ValueError, match='--exploration-fraction'):
+        DQN.from_env(corridor, quiet=True, exploration_fraction=0.0)
+
+
+def test_fit_gives_the_agent_its_max_steps_as_the_budget(tmp_path):
+    agent = DQN.from_env('xagents.tests.tiny_envs:Corridor-v0', quiet=True, output_dir=str(tmp_path))
+    agent.fit(max_steps=400)
+    assert agent.budget == 400 and agent.epsilon_decay_steps == 40 and agent.epsilon == pytest.approx(0.02)
