@@ -60,6 +60,14 @@ def check_range(name: str, value: float, low: float, high: float, low_open=False
         raise ValueError(f'{flag_name(name)} must be in {interval}, got {value}')
 
 
+def check_at_least_one(config, *names: str) -> None:
+    """A clear error for any of the optional count fields ``names`` of ``config`` set below 1."""
+    for name in names:
+        value = getattr(config, name)
+        if value is not None and value < 1:
+            raise ValueError(f'{flag_name(name)} must be at least 1, got {value}')
+
+
 def parse_env_kwarg(text: str) -> tuple[str, Any]:
     """``key:value`` (RL Zoo's form) -> (key, value): the value read as a Python literal, as a string otherwise."""
     key, colon, value = text.partition(':')
@@ -164,10 +172,7 @@ class AgentConfig:
 
     def __post_init__(self):
         check_range('gamma', self.gamma, 0, 1, low_open=True)
-        for name in ('video_interval', 'eval_interval', 'eval_episodes', 'snapshot_interval'):
-            value = getattr(self, name)
-            if value is not None and value < 1:
-                raise ValueError(f'{flag_name(name)} must be at least 1, got {value}')
+        check_at_least_one(self, 'video_interval', 'eval_interval', 'eval_episodes', 'snapshot_interval')
 
 
 @dataclasses.dataclass

@@ -44,7 +44,6 @@ class DQN(OffPolicy):
         self.last_sync = 0
         self._train_batches = self.compiled(self.train_batches)
         self._train = self.compiled(self.train_batch)
-        self._greedy = self.compiled(self.greedy_actions)  # acting in TensorFlow (convolutions)
 
     @classmethod
     def output_units(cls, envs, config):
@@ -166,8 +165,7 @@ class DQN(OffPolicy):
         prioritized replay samples each batch after the previous step's priority update.
         """
         if not self.config.prioritized:
-            losses, greedy = self._train_batches(self.sample_batches(self.config.gradient_steps), self.observations)
-            return losses, greedy
+            return self._train_batches(self.sample_batches(self.config.gradient_steps), self.observations)
         for _ in range(self.config.gradient_steps):
             batch = self.sample(beta=self.per_beta)
             indices = batch.pop('indices')

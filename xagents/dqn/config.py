@@ -2,7 +2,7 @@
 
 import dataclasses
 
-from xagents.core.config import OffPolicyConfig, check_range, flag_name, hp
+from xagents.core.config import OffPolicyConfig, check_at_least_one, check_range, hp
 
 # Decay lengths of a run without --max-steps (xagents 0.2's fixed defaults), when no flag sets them.
 DECAY_STEPS, BETA_STEPS = 150_000, 100_000
@@ -49,9 +49,7 @@ class DQNConfig(OffPolicyConfig):
         super().__post_init__()
         check_range('exploration_fraction', self.exploration_fraction, 0, 1, low_open=True)
         check_range('per_alpha', self.per_alpha, 0, 1)
-        for name in ('epsilon_decay_steps', 'per_beta_steps'):
-            if getattr(self, name) is not None and getattr(self, name) < 1:
-                raise ValueError(f'{flag_name(name)} must be at least 1, got {getattr(self, name)}')
+        check_at_least_one(self, 'epsilon_decay_steps', 'per_beta_steps')
         check_range('per_beta', self.per_beta, 0, 1)
 
 

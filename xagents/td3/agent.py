@@ -42,7 +42,6 @@ class TD3(OffPolicy):
         self.target_actor = self.target_of(actor)
         self.target_critics = [self.target_of(model) for model in self.critics]
         self._train = self.compiled(self.train_batches)
-        self._deterministic = self.compiled(self.greedy_actions)  # acting in TensorFlow (--no-host-inference)
         space = self.action_space
         self.action_center = (space.high + space.low) / 2
         self.action_scale = (space.high - space.low) / 2
@@ -118,7 +117,7 @@ class TD3(OffPolicy):
         actions = self.kept_greedy(observations)
         if actions is None:
             actor = self.host('actor')
-            actions = self._deterministic(observations).numpy() if actor is None else actor(observations)[0]
+            actions = self._greedy(observations).numpy() if actor is None else actor(observations)[0]
         if deterministic:
             return actions
         noise = self.rng.normal(0.0, self.config.step_noise_coef, actions.shape)
