@@ -15,6 +15,7 @@ AGENTS = {
     'ddpg': ('xagents.ddpg.agent', 'DDPG'),
     'dqn': ('xagents.dqn.agent', 'DQN'),
     'ppo': ('xagents.ppo.agent', 'PPO'),
+    'sac': ('xagents.sac.agent', 'SAC'),
     'td3': ('xagents.td3.agent', 'TD3'),
     'trpo': ('xagents.trpo.agent', 'TRPO'),
 }

@@ -20,6 +20,7 @@ class A2C(ActorCritic):
     """
 
     Config = A2CConfig
+    graph_hyperparameters = ('entropy_coef',)
     model_roles = MODEL_ROLES
 
     def __init__(self, envs, model, **kwargs):
@@ -42,7 +43,7 @@ class A2C(ActorCritic):
         policy_loss = -tf.reduce_mean(distribution.log_prob(actions) * advantages)
         value_loss = 0.5 * tf.reduce_mean(tf.square(returns - values))
         entropy = tf.reduce_mean(distribution.entropy())
-        loss = policy_loss + config.value_loss_coef * value_loss - config.entropy_coef * entropy
+        loss = policy_loss + config.value_loss_coef * value_loss - self.graph_values['entropy_coef'] * entropy
         return loss, {'loss': loss, 'policy_loss': policy_loss, 'value_loss': value_loss, 'entropy': entropy}
 
     @tf.function(reduce_retracing=True)

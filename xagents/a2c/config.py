@@ -9,7 +9,9 @@ from xagents.core.config import AgentConfig, check_range, hp
 class A2CConfig(AgentConfig):
     n_steps: int = hp(5, 'Steps per env in each rollout (the n of n-step returns)', 'categorical', positive=True)
     lam: float = hp(1.0, 'GAE lambda (1: plain n-step returns)', 'log_uniform')
-    entropy_coef: float = hp(0.01, 'Entropy bonus coefficient', 'log_uniform')
+    entropy_coef: float | str = hp(
+        0.01, 'Entropy bonus coefficient (lin_X: from X to 0 over --max-steps)', 'log_uniform', schedule=True
+    )
     value_loss_coef: float = hp(0.5, 'Value loss coefficient', 'log_uniform')
     grad_norm: float = hp(0.5, 'Maximum global gradient norm', 'log_uniform', positive=True)
 

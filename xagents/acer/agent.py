@@ -63,6 +63,7 @@ class ACER(ActorCritic):
     """
 
     Config = ACERConfig
+    graph_hyperparameters = ('entropy_coef',)
     model_roles = MODEL_ROLES
 
     def __init__(self, envs, model, **kwargs):
@@ -167,7 +168,7 @@ class ACER(ActorCritic):
             objective = truncated_importance_objective(
                 probs, behaviour_probs, actions, tf.stop_gradient(q_values), q_retrace, config.importance_c
             )
-            objective += config.entropy_coef * entropies
+            objective += self.graph_values['entropy_coef'] * entropies
             objective_sum = tf.reduce_sum(objective)
             value_loss = 0.5 * tf.reduce_mean(tf.square(q_retrace - q_taken))
             policy_loss = -tf.reduce_mean(objective)

@@ -13,7 +13,9 @@ class ACERConfig(AgentConfig):
     trust_region: bool = hp(False, 'Use the trust region update against the averaged policy', 'categorical')
     delta: float = hp(1.0, 'Trust region: bound on the KL gradient projection', 'log_uniform', positive=True)
     ema_alpha: float = hp(0.99, 'Decay of the averaged policy network', 'log_uniform')
-    entropy_coef: float = hp(0.01, 'Entropy bonus coefficient', 'log_uniform')
+    entropy_coef: float | str = hp(
+        0.01, 'Entropy bonus coefficient (lin_X: from X to 0 over --max-steps)', 'log_uniform', schedule=True
+    )
     value_loss_coef: float = hp(0.5, 'Q-value loss coefficient', 'log_uniform')
     grad_norm: float = hp(10.0, 'Maximum global gradient norm', 'log_uniform', positive=True)
     buffer_max_size: int = hp(

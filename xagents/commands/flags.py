@@ -10,6 +10,7 @@ import shutil
 import sys
 import textwrap
 
+from xagents.core import schedules
 from xagents.core.config import field_type, flag_name
 
 
@@ -27,6 +28,18 @@ def checked(kind: type, positive: bool = False):
 
     convert.__name__ = kind.__name__
     return convert
+
+
+def schedule_converter(positive: bool):
+    """A schedulable flag's converter: a number or ``lin_<number>``."""
+
+    def float_or_schedule(text: str):
+        value = schedules.canonical(text)
+        if positive and schedules.initial(value) <= 0:
+            raise ValueError(f'must be > 0, got {text}')
+        return value
+
+    return float_or_schedule
 
 
 def converted(convert):
@@ -56,6 +69,8 @@ def add_config_flags(parser: argparse.ArgumentParser, config_class, title: str, 
         extra = dict(meta['argparse'])
         positive = extra.pop('positive', False)
         convert = extra.pop('type', None)
+        if extra.pop('schedule', False):
+            convert = schedule_converter(positive)
         kwargs = {'help': meta['help'], 'dest': field.name, 'default': argparse.SUPPRESS}
         if kind is bool:
             kwargs['action'] = argparse.BooleanOptionalAction if negatable else 'store_true'

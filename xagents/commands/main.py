@@ -78,7 +78,7 @@ def command_help(command: str, module=None) -> str:
 
 def build_parser(command: str, module) -> ArgumentParser:
     parser = ArgumentParser(prog=f'xagents {command}', add_help=False, allow_abbrev=False)
-    add_config_flags(parser, EnvOptions, 'environment')
+    add_config_flags(parser, EnvOptions, 'environment', negatable=True)
     add_config_flags(parser, TrainOptions if command == 'train' else PlayOptions, command)
     skip = {'seed', *TRAINING_ONLY} if command == 'play' else set()
     add_config_flags(parser, module.CONFIG, 'agent', skip=skip, negatable=True)

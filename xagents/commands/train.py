@@ -10,6 +10,7 @@ from pathlib import Path
 import xagents
 from xagents.commands.common import env_kwargs, fail, hyperparameters, model_files
 from xagents.commands.flags import config_from_args
+from xagents.core import schedules
 from xagents.core.config import EnvOptions, hp
 from xagents.run.folder import read_run_config, run_model_files
 
@@ -50,12 +51,20 @@ def train(name: str, module, args) -> int:
     env_options = config_from_args(EnvOptions, args, **preset)
     hparams = hyperparameters(module, args, preset)
     used = {key: value for key, value in preset.items() if key not in vars(args)}  # flags given override
+    constant = {}
+    if args.max_steps is None and run is None:
+        # A preset's schedule runs over --max-steps; without it, the schedule's first value throughout.
+        constant = {key: schedules.initial(value) for key, value in used.items() if schedules.is_scheduled(value)}
+        hparams.update(constant)
     if used and run is None:
         print(
             f'Using the {args.preset or args.env} preset of {name}'
             + ('' if args.preset else ' (--no-presets to ignore)')
             + ': '
-            + ', '.join(f'{key}={value}' for key, value in used.items())
+            + ', '.join(
+                f'{key}={value}' + (f' (held at {constant[key]:g}: no --max-steps)' if key in constant else '')
+                for key, value in used.items()
+            )
         )
     if getattr(args, 'seed', None) is not None:
         import tensorflow as tf

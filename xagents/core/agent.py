@@ -20,8 +20,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from xagents.core import schedules
 from xagents.core.building import Building
-from xagents.core.config import records_training
+from xagents.core.config import flag_name, records_training, scheduled_fields
 from xagents.core.entry_points import EntryPoints
 from xagents.envs.autoreset import final_observations
 from xagents.envs.normalizers import ObservationNormalizer, RewardNormalizer
@@ -50,6 +51,9 @@ class Agent(Building, EntryPoints):
 
     # The replay buffer the run folder saves with the latest checkpoint (off-policy agents).
     replay_buffer = None
+    # Schedulable hyperparameters the compiled losses read (as variables in ``graph_values``); lr
+    # is set on the optimizers.
+    graph_hyperparameters: tuple[str, ...] = ()
 
     def __init__(
         self,
@@ -105,6 +109,15 @@ class Agent(Building, EntryPoints):
         # The total steps the current fit may reach (its max_steps, None without one): what a
         # default given as a share of the run (DQN's epsilon decay) is measured against.
         self.budget: int | None = None
+        self.schedules = scheduled_fields(self.config)
+        self.graph_values = {
+            name: tf.Variable(schedules.initial(getattr(self.config, name)), dtype=tf.float32, trainable=False)
+            for name in self.graph_hyperparameters
+        }
+        if 'lr' in self.schedules and self.config.divergence_monitoring_steps is not None:
+            raise ValueError(
+                '--lr lin_... and --divergence-monitoring-steps both set the learning rate: give one of them'
+            )
         self.hosts: dict[str, HostModel | None] = {}
         self.greedy_kept: tuple | None = None  # (weights version, observations, greedy actions)
         self.observations: np.ndarray | None = None
@@ -228,8 +241,33 @@ class Agent(Building, EntryPoints):
         actions = actions.astype(np.int64 if discrete else self.action_space.dtype, copy=False)
         return actions[0] if single else actions
 
+    def set_budget(self, max_steps: int | None) -> None:
+        """The total steps the current fit may reach: what schedules and shares of the run are measured against."""
+        if max_steps is None and self.schedules:
+            flags = ', '.join(f'{flag_name(name)} {getattr(self.config, name)}' for name in self.schedules)
+            raise ValueError(f'{flags}: a schedule runs over --max-steps, give it')
+        self.budget = max_steps
+
+    def optimizers(self) -> list[keras.optimizers.Optimizer]:
+        """Every optimizer of the agent (those of its models and of what it trains besides them)."""
+        extra = [value for value in self.trackables().values() if isinstance(value, keras.optimizers.Optimizer)]
+        return [model.optimizer for model in self.models.values()] + extra
+
+    def follow_schedules(self) -> None:
+        """Every scheduled hyperparameter at its value for the current step of the budget."""
+        progress = self.steps / self.budget
+        for name in self.schedules:
+            value = schedules.value_at(getattr(self.config, name), progress)
+            if name == 'lr':
+                for optimizer in self.optimizers():
+                    optimizer.learning_rate.assign(value)
+            else:
+                self.graph_values[name].assign(value)
+
     def run_iteration(self) -> dict[str, float]:
         """One iteration of ``train_iteration``; the losses it returns are kept as floats in ``losses``."""
+        if self.schedules:
+            self.follow_schedules()
         self.losses = {name: float(value) for name, value in self.train_iteration().items()}
         return self.losses
 

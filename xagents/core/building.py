@@ -10,6 +10,7 @@ from pathlib import Path
 import gymnasium as gym
 import keras
 
+from xagents.core import schedules
 from xagents.core.config import AgentConfig, preprocess_defaults, records_training
 from xagents.envs.atari import is_atari
 from xagents.envs.recipe import EnvRecipe
@@ -39,7 +40,10 @@ class Building:
     def make_optimizer(self) -> keras.optimizers.Optimizer:
         config = self.config
         return keras.optimizers.Adam(
-            learning_rate=config.lr, epsilon=config.opt_epsilon, beta_1=config.beta1, beta_2=config.beta2
+            learning_rate=schedules.initial(config.lr),
+            epsilon=config.opt_epsilon,
+            beta_1=config.beta1,
+            beta_2=config.beta2,
         )
 
     @classmethod
@@ -75,7 +79,7 @@ class Building:
         env: str | Callable[..., gym.Env],
         n_envs: int = 1,
         preprocess: bool = False,
-        max_frame: bool = False,
+        max_frame: bool = True,
         async_envs: bool = False,
         env_kwargs: dict | None = None,
         model_files: list[str] | None = None,

@@ -15,6 +15,8 @@ import types
 import typing
 from typing import Any
 
+from xagents.core import schedules
+
 TUNING_TYPES = ('log_uniform', 'uniform', 'int', 'categorical')
 
 
@@ -33,6 +35,11 @@ def hp(default: Any, help: str, tune: str | None = None, **argparse_kwargs) -> A
     if isinstance(default, (list, dict)):
         return dataclasses.field(default_factory=lambda: type(default)(default), metadata=metadata)
     return dataclasses.field(default=default, metadata=metadata)
+
+
+def learning_rate(default: float, help: str) -> Any:
+    """The ``lr`` field: a number or a linear schedule (``lin_<initial>``), tunable on a log scale."""
+    return hp(default, f'{help} (lin_X: from X to 0 over --max-steps)', 'log_uniform', positive=True, schedule=True)
 
 
 def field_type(field: dataclasses.Field) -> type:
@@ -58,6 +65,33 @@ def check_range(name: str, value: float, low: float, high: float, low_open=False
     if not (above and below):
         interval = f'{"(" if low_open else "["}{low:g}, {high:g}{")" if high_open else "]"}'
         raise ValueError(f'{flag_name(name)} must be in {interval}, got {value}')
+
+
+def check_schedules(config) -> None:
+    """Every schedulable field of ``config`` as a number or ``lin_<initial>`` (see
+    :mod:`xagents.core.schedules`), with a one-line error naming the flag."""
+    for field in dataclasses.fields(config):
+        options = field.metadata.get('argparse', {}) if field.metadata else {}
+        if not options.get('schedule'):
+            continue
+        try:
+            value = schedules.canonical(getattr(config, field.name))
+        except ValueError as error:
+            raise ValueError(f'{flag_name(field.name)}: {error}') from None
+        if options.get('positive') and schedules.initial(value) <= 0:
+            raise ValueError(f'{flag_name(field.name)} must be > 0, got {getattr(config, field.name)}')
+        setattr(config, field.name, value)
+
+
+def scheduled_fields(config) -> list[str]:
+    """The fields of ``config`` that follow a schedule in this run."""
+    return [
+        field.name
+        for field in dataclasses.fields(config)
+        if field.metadata
+        and field.metadata['argparse'].get('schedule')
+        and schedules.is_scheduled(getattr(config, field.name))
+    ]
 
 
 def check_at_least_one(config, *names: str) -> None:
@@ -92,9 +126,17 @@ class EnvOptions:
         metavar='KEY:VALUE',
     )
     n_envs: int = hp(1, 'Number of environments in the vector environment', 'categorical', positive=True)
-    preprocess: bool = hp(False, 'Atari preprocessing: no-op reset, frame skip, 84x84 grayscale, 4-frame stack')
-    max_frame: bool = hp(False, 'With --preprocess: max-pool the last two skipped frames')
-    async_envs: bool = hp(False, 'Step environments in subprocesses (gymnasium AsyncVectorEnv)')
+    preprocess: bool = hp(
+        False,
+        "Atari preprocessing as SB3's AtariWrapper: up to 30 no-ops, frame skip 4, FIRE on reset, 84x84 gray, "
+        '4-frame stack (clipped rewards and life loss as terminal in training)',
+    )
+    max_frame: bool = hp(
+        True, 'With --preprocess: each step sees the max of its last two frames (--no-max-frame: the last one)'
+    )
+    async_envs: bool = hp(
+        False, 'Step environments in subprocesses (gymnasium AsyncVectorEnv; Atari envs always step in threads)'
+    )
 
     def __post_init__(self):
         if isinstance(self.env_kwargs, list):  # key:value flags, parsed into pairs
@@ -118,7 +160,7 @@ class AgentConfig:
     """Hyperparameters and options every agent has."""
 
     gamma: float = hp(0.99, 'Discount factor', 'log_uniform')
-    lr: float = hp(7e-4, 'Learning rate of the Adam optimizer', 'log_uniform', positive=True)
+    lr: float | str = learning_rate(7e-4, 'Learning rate of the Adam optimizer')
     opt_epsilon: float = hp(1e-7, 'Epsilon of the Adam optimizer', 'log_uniform', positive=True)
     beta1: float = hp(0.9, 'Beta1 of the Adam optimizer', 'log_uniform')
     beta2: float = hp(0.999, 'Beta2 of the Adam optimizer', 'log_uniform')
@@ -171,6 +213,7 @@ class AgentConfig:
     seed: int | None = hp(None, 'Random seed: the same seed repeats a CPU run exactly')
 
     def __post_init__(self):
+        check_schedules(self)
         check_range('gamma', self.gamma, 0, 1, low_open=True)
         check_at_least_one(self, 'video_interval', 'eval_interval', 'eval_episodes', 'snapshot_interval')
 
@@ -196,6 +239,27 @@ class OffPolicyConfig(AgentConfig):
             raise ValueError(
                 f'--buffer-initial-size ({initial}) is larger than --buffer-max-size ({self.buffer_max_size})'
             )
+
+
+@dataclasses.dataclass
+class ContinuousOffPolicyConfig(OffPolicyConfig):
+    """What the actor-critics of continuous actions that learn from replay share (TD3, DDPG, SAC)."""
+
+    tau: float = hp(0.005, 'Polyak rate of the target networks (1: copy)', 'log_uniform', positive=True)
+    train_frequency: int = hp(1, 'Vector env steps between updates', 'categorical', positive=True)
+    gradient_steps: int = hp(1, 'Updates each time the agent trains', 'categorical', positive=True)
+    buffer_max_size: int = hp(
+        1_000_000, "Capacity of the replay buffer (transitions; SB3's 1M; xagents 0.2: 10k)", 'int', positive=True
+    )
+    buffer_batch_size: int = hp(
+        256, "Transitions per update (SB3's 256; xagents 0.2: 32)", 'categorical', positive=True
+    )
+    # Whether a second critic (and its target) is trained: a fixed field of each agent's config.
+    twin_critics: bool = dataclasses.field(default=False, init=False)
+
+    def __post_init__(self):
+        super().__post_init__()
+        check_range('tau', self.tau, 0, 1, low_open=True)
 
 
 def preprocess_defaults(hyperparameters: dict, preprocess: bool) -> dict:

@@ -17,9 +17,6 @@ class OffPolicy(Agent):
     def __init__(self, envs, *models, **kwargs):
         super().__init__(envs, *models, **kwargs)
         self.buffer = self.make_buffer()
-        # Greedy actions computed in TensorFlow (convolutional models, --no-host-inference); traced
-        # at the first call, once the subclass has its models.
-        self._greedy = self.compiled(self.greedy_actions)
         self.initial_size = self.config.buffer_initial_size or self.config.buffer_batch_size
 
     @property

@@ -44,6 +44,7 @@ class DQN(OffPolicy):
         self.last_sync = 0
         self._train_batches = self.compiled(self.train_batches)
         self._train = self.compiled(self.train_batch)
+        self._greedy = self.compiled(self.greedy_actions)  # convolutional models, --no-host-inference
 
     @classmethod
     def output_units(cls, envs, config):

@@ -45,58 +45,99 @@ def _channels_last(observations: np.ndarray) -> np.ndarray:
     return stack_last(observations[:, channel] for channel in range(observations.shape[1]))
 
 
-class _ChannelsLast(gym.vector.VectorWrapper):
-    """(n, stack, h, w) -> (n, h, w, stack): Keras convolutions want channels last."""
+# Keyword arguments of an Atari id that ale-py's vector env takes too (the rest it has no way to apply).
+VECTOR_KWARGS = ('repeat_action_probability', 'full_action_space')
+FRAME_SKIP = 4
+NOOP_MAX = 30
 
-    def __init__(self, env):
-        super().__init__(env)
-        space = env.single_observation_space
-        shape = (*space.shape[1:], space.shape[0])
-        self.single_observation_space = gym.spaces.Box(0, 255, shape, np.uint8)
-        self.observation_space = gym.vector.utils.batch_space(self.single_observation_space, env.num_envs)
 
-    def reset(self, **kwargs):
-        observations, info = self.env.reset(**kwargs)
+def _native_envs(spec, n_envs: int, max_frame: bool, env_kwargs: dict, frames: bool = False):
+    """ale-py's vector env with the preprocessing of SB3's ``AtariWrapper`` (reward clipping and a lost
+    life as terminal left to the agent, for training only); ``frames``: full-size colour frames instead."""
+    from ale_py.vector_env import AtariVectorEnv
+
+    image = dict(img_height=210, img_width=160, grayscale=False, stack_num=1) if frames else dict(stack_num=ATARI_STACK)
+    option = lambda name, default: env_kwargs.get(name, spec.kwargs.get(name, default))  # noqa: E731
+    return AtariVectorEnv(
+        _atari_game(spec.id),
+        n_envs,
+        repeat_action_probability=option('repeat_action_probability', 0.0),
+        full_action_space=option('full_action_space', False),
+        frameskip=FRAME_SKIP,
+        maxpool=max_frame,
+        noop_max=NOOP_MAX,
+        episodic_life=False,
+        reward_clipping=False,
+        use_fire_reset=True,
+        autoreset_mode=AutoresetMode.SAME_STEP,
+        max_num_frames_per_episode=(spec.max_episode_steps or 27000) * FRAME_SKIP,
+        **image,
+    )
+
+
+class PreprocessedAtari(gym.vector.VectorEnv):
+    """The one Atari pipeline of training, evaluation, play, videos and ``--async-envs``.
+
+    SB3 ``AtariWrapper``'s defaults on ale-py's vector env (its envs step in threads): up to 30
+    no-ops on reset, frame skip 4 with the max over the last two frames (``max_frame``), FIRE on
+    reset for games that need it, 84x84 gray, 4 frames stacked on the last axis; reward
+    clipping and a lost life as terminal are the agent's (``--clip-rewards``,
+    ``--life-loss-terminal``), for training only. With ``render_mode='rgb_array'`` a twin of
+    the envs in full-size colour is stepped with the same seeds and actions, and gives the
+    frames that videos record: the same games, frame for frame.
+    """
+
+    def __init__(self, spec, n_envs: int, max_frame: bool = True, render_mode=None, env_kwargs=None):
+        env_kwargs = dict(env_kwargs or {})
+        unknown = sorted(set(env_kwargs) - set(VECTOR_KWARGS))
+        if unknown:
+            raise ValueError(
+                f'--env-kwargs {", ".join(unknown)}: with --preprocess an Atari env takes only '
+                f"{' and '.join(VECTOR_KWARGS)} (what ale-py's vector env applies)"
+            )
+        self.native = _native_envs(spec, n_envs, max_frame, env_kwargs)
+        self.twin = _native_envs(spec, n_envs, max_frame, env_kwargs, frames=True) if render_mode else None
+        self.num_envs, self.spec, self.render_mode = n_envs, spec, render_mode
+        self.metadata = {'autoreset_mode': AutoresetMode.SAME_STEP, 'render_fps': 60 // FRAME_SKIP}
+        stack, height, width = self.native.single_observation_space.shape
+        self.single_observation_space = gym.spaces.Box(0, 255, (height, width, stack), np.uint8)
+        self.observation_space = gym.vector.utils.batch_space(self.single_observation_space, n_envs)
+        self.single_action_space = self.native.single_action_space
+        self.action_space = self.native.action_space
+        self.frames: np.ndarray | None = None
+
+    def reset(self, *, seed=None, options=None):
+        if self.twin is not None and seed is None:
+            seed = int(np.random.SeedSequence().entropy % 2**31)  # the twin must draw the same no-ops
+        observations, info = self.native.reset(seed=seed, options=options)
+        if self.twin is not None:
+            self.frames = self.twin.reset(seed=seed, options=options)[0]
         return _channels_last(observations), info
 
     def step(self, actions):
-        observations, rewards, terminated, truncated, info = self.env.step(actions)
+        observations, rewards, terminated, truncated, info = self.native.step(actions)
+        if self.twin is not None:
+            self.frames = self.twin.step(actions)[0]
         done = terminated | truncated
         if done.any():
             info = {**info, 'final_obs': _channels_last(final_observations(info, observations, done))}
         return _channels_last(observations), rewards, terminated, truncated, info
 
+    def render_one(self, index: int) -> np.ndarray:
+        """The colour frame of env ``index`` after its last step (needs ``render_mode='rgb_array'``)."""
+        if self.frames is None:
+            raise ValueError("Atari frames need envs made with render_mode='rgb_array', reset first")
+        return self.frames[index, 0]
 
-def atari_envs(spec, n_envs, max_frame, async_envs, render_mode, env_kwargs):
-    """Preprocessed Atari envs: ale-py's native vector env where it fits, gymnasium's wrappers otherwise."""
-    if not async_envs and render_mode is None and not env_kwargs:
-        from ale_py.vector_env import AtariVectorEnv
+    def render(self):
+        return tuple(self.render_one(index) for index in range(self.num_envs))
 
-        envs = AtariVectorEnv(
-            _atari_game(spec.id),
-            n_envs,
-            repeat_action_probability=spec.kwargs.get('repeat_action_probability', 0.0),
-            frameskip=4,
-            maxpool=max_frame,
-            noop_max=30,
-            stack_num=ATARI_STACK,
-            episodic_life=False,
-            reward_clipping=False,
-            use_fire_reset=False,
-            autoreset_mode=AutoresetMode.SAME_STEP,
-            max_num_frames_per_episode=(spec.max_episode_steps or 27000) * 4,
-        )
-        envs.spec = spec
-        return _ChannelsLast(envs)
+    def close_extras(self, **kwargs):
+        self.native.close()
+        if self.twin is not None:
+            self.twin.close()
 
-    def make():
-        from gymnasium.wrappers import AtariPreprocessing, FrameStackObservation
 
-        env = gym.make(spec.id, frameskip=1, render_mode=render_mode, **env_kwargs)
-        env = AtariPreprocessing(env, noop_max=30, frame_skip=4, screen_size=84, grayscale_obs=True)
-        return FrameStackObservation(env, ATARI_STACK)
-
-    vector_class = gym.vector.AsyncVectorEnv if async_envs else gym.vector.SyncVectorEnv
-    envs = vector_class([make] * n_envs, autoreset_mode=AutoresetMode.SAME_STEP)
-    envs.spec = spec
-    return _ChannelsLast(envs)
+def atari_envs(spec, n_envs, max_frame, render_mode, env_kwargs) -> PreprocessedAtari:
+    """Preprocessed Atari envs (every path: ``--async-envs`` changes nothing, the envs step in threads)."""
+    return PreprocessedAtari(spec, n_envs, max_frame, render_mode, env_kwargs)

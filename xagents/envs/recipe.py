@@ -21,7 +21,7 @@ class EnvRecipe:
     env: str | Callable[..., gym.Env]
     env_kwargs: dict = dataclasses.field(default_factory=dict)
     preprocess: bool = False
-    max_frame: bool = False
+    max_frame: bool = True
     async_envs: bool = False
 
     def __post_init__(self):
@@ -90,7 +90,7 @@ def create_envs(
     env_id: str | Callable[..., gym.Env],
     n_envs: int = 1,
     preprocess: bool = False,
-    max_frame: bool = False,
+    max_frame: bool = True,
     async_envs: bool = False,
     env_kwargs: dict | None = None,
     **options,

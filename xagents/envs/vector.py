@@ -44,7 +44,7 @@ def make_vector_envs(
     env_id: str | Callable[..., gym.Env],
     n_envs: int = 1,
     preprocess: bool = False,
-    max_frame: bool = False,
+    max_frame: bool = True,
     async_envs: bool = False,
     render_mode: str | None = None,
     max_episode_steps: int | None = None,
@@ -62,9 +62,9 @@ def make_vector_envs(
             or a function returning a ``gymnasium.Env`` (called with ``env_kwargs``, and
             ``render_mode`` when it takes one).
         n_envs: Number of copies.
-        preprocess: Atari preprocessing (no-op reset, frame skip 4, 84x84 grayscale,
-            4-frame stack), observations ``(n, 84, 84, 4)`` uint8.
-        max_frame: Max-pool the last two skipped frames (with ``preprocess``).
+        preprocess: Atari preprocessing (:class:`xagents.envs.atari.PreprocessedAtari`),
+            observations ``(n, 84, 84, 4)`` uint8.
+        max_frame: Each step's observation is the max of its last two frames (with ``preprocess``).
         async_envs: Step copies in subprocesses.
         render_mode: Passed to the environments, e.g. ``rgb_array`` for recording. MuJoCo
             environments that render run in spawned subprocesses, away from TensorFlow.
@@ -89,7 +89,7 @@ def make_vector_envs(
     if preprocess:
         if not is_atari(spec):
             raise ValueError(f'--preprocess is for Atari environments, {env_id} is not one')
-        return atari_envs(spec, n_envs, max_frame, async_envs, render_mode, env_kwargs)
+        return atari_envs(spec, n_envs, max_frame, render_mode, env_kwargs)
     limit = max_episode_steps or spec.max_episode_steps
     native_cartpole = spec.vector_entry_point == CartPoleVectorEnv.__module__ + ':CartPoleVectorEnv'
     if native_cartpole and not async_envs and not env_kwargs:

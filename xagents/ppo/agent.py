@@ -23,6 +23,7 @@ class PPO(ActorCritic):
     """
 
     Config = PPOConfig
+    graph_hyperparameters = ('clip_norm', 'entropy_coef')
     model_roles = MODEL_ROLES
 
     def __init__(self, envs, model, **kwargs):
@@ -49,7 +50,8 @@ class PPO(ActorCritic):
         mean, variance = tf.nn.moments(advantages, axes=[0])
         advantages = (advantages - mean) / (tf.sqrt(variance) + config.advantage_epsilon)
         ratio = tf.exp(distribution.log_prob(actions) - old_log_probs)
-        clipped = tf.clip_by_value(ratio, 1 - config.clip_norm, 1 + config.clip_norm)
+        clip_range = self.graph_values['clip_norm']
+        clipped = tf.clip_by_value(ratio, 1 - clip_range, 1 + clip_range)
         policy_loss = -tf.reduce_mean(tf.minimum(ratio * advantages, clipped * advantages))
         value_errors = tf.square(returns - values)
         if config.value_clip is not None:
@@ -57,7 +59,7 @@ class PPO(ActorCritic):
             value_errors = tf.maximum(value_errors, tf.square(returns - clipped_values))
         value_loss = 0.5 * tf.reduce_mean(value_errors)
         entropy = tf.reduce_mean(distribution.entropy())
-        loss = policy_loss + config.value_loss_coef * value_loss - config.entropy_coef * entropy
+        loss = policy_loss + config.value_loss_coef * value_loss - self.graph_values['entropy_coef'] * entropy
         return loss, {'loss': loss, 'policy_loss': policy_loss, 'value_loss': value_loss, 'entropy': entropy}
 
     def train_epochs(self, observations, actions, old_log_probs, advantages, returns, old_values):

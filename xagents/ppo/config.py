@@ -11,11 +11,19 @@ class PPOConfig(AgentConfig):
     lam: float = hp(0.95, 'GAE lambda', 'log_uniform')
     ppo_epochs: int = hp(4, 'Passes over each rollout', 'categorical', positive=True)
     mini_batches: int = hp(4, 'Minibatches per pass', 'categorical', positive=True)
-    clip_norm: float = hp(0.1, 'Clipping range of the probability ratio', 'log_uniform', positive=True)
+    clip_norm: float | str = hp(
+        0.1,
+        'Clipping range of the probability ratio (lin_X: from X to 0 over --max-steps)',
+        'log_uniform',
+        positive=True,
+        schedule=True,
+    )
     value_clip: float | None = hp(
         None, 'Clipping range of the value change (default: no value clipping)', 'log_uniform'
     )
-    entropy_coef: float = hp(0.01, 'Entropy bonus coefficient', 'log_uniform')
+    entropy_coef: float | str = hp(
+        0.01, 'Entropy bonus coefficient (lin_X: from X to 0 over --max-steps)', 'log_uniform', schedule=True
+    )
     value_loss_coef: float = hp(0.5, 'Value loss coefficient', 'log_uniform')
     grad_norm: float = hp(0.5, 'Maximum global gradient norm', 'log_uniform', positive=True)
     advantage_epsilon: float = hp(1e-8, 'Added to the advantage std when normalizing', 'log_uniform')
@@ -37,8 +45,8 @@ PRESETS = {
         ppo_epochs=20,
         lam=0.8,
         gamma=0.98,
-        lr=1e-3,
-        clip_norm=0.2,
+        lr='lin_1e-3',
+        clip_norm='lin_0.2',
         entropy_coef=0.0,
     ),
     'Pendulum-v1': dict(
@@ -68,15 +76,15 @@ PRESETS = {
         entropy_coef=0.01,
         opt_epsilon=1e-5,
     ),
-    # RL Zoo's Atari settings without the linear schedules.
+    # RL Zoo's Atari settings.
     'PongNoFrameskip-v4': dict(
         preprocess=True,
         n_envs=8,
         n_steps=128,
         mini_batches=4,
         ppo_epochs=4,
-        lr=2.5e-4,
-        clip_norm=0.1,
+        lr='lin_2.5e-4',
+        clip_norm='lin_0.1',
         entropy_coef=0.01,
         opt_epsilon=1e-5,
     ),

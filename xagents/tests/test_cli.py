@@ -65,7 +65,7 @@ def test_constructor_defaults_come_from_the_flag_definitions(agent):
         (['train', 'ppo', '--max-steps', '10'], 'required: --env'),
         (['train', 'ppo', '--env', 'CartPole-v1'], '--target-reward or --max-steps'),
         (['train', 'ppo', '--env', 'CartPole-v1', '--max-steps', '10', '--n-envs', '0'], 'must be > 0'),
-        (['train', 'ppo', '--env', 'CartPole-v1', '--max-steps', '10', '--lr', 'abc'], 'expected float'),
+        (['train', 'ppo', '--env', 'CartPole-v1', '--max-steps', '10', '--lr', 'abc'], 'expected a number or lin_'),
         (['train', 'ppo', '--env', 'NoSuchEnv-v0', '--max-steps', '10'], 'unknown environment'),
         (['train', '--env', 'CartPole-v1'], 'needs an agent first'),
         (['tune', 'ppo', '--env', 'CartPole-v1', '--study', 's'], 'tune needs --trial-steps N'),
@@ -158,16 +158,17 @@ def test_two_model_agent_trains_and_plays_from_its_run_directory(tmp_path):
     assert 'over 2 episode(s)' in play.stdout
 
 
-@pytest.mark.integration  # ~18 s of subprocesses
-def test_off_policy_run_resumes_with_its_buffer_and_plays(tmp_path):
+@pytest.mark.integration  # ~18 s of subprocesses each
+@pytest.mark.parametrize('agent', ['td3', 'sac'])
+def test_off_policy_run_resumes_with_its_buffer_and_plays(tmp_path, agent):
     quick = '--buffer-initial-size 200 --train-frequency 20 --gradient-steps 5 --seed 0 --save-buffer'.split()
-    first = run_cli(tmp_path, *'train td3 --env Pendulum-v1 --max-steps 400 --output-dir run'.split(), *quick)
+    first = run_cli(tmp_path, *f'train {agent} --env Pendulum-v1 --max-steps 400 --output-dir run'.split(), *quick)
     assert first.returncode == 0, first.stderr
     assert (tmp_path / 'run' / 'replay-buffer.npz').is_file()
-    second = run_cli(tmp_path, *'train td3 --env Pendulum-v1 --max-steps 800 --resume run'.split(), *quick)
+    second = run_cli(tmp_path, *f'train {agent} --env Pendulum-v1 --max-steps 800 --resume run'.split(), *quick)
     assert second.returncode == 0, second.stderr
     assert 'Resuming run at step 400' in second.stdout and 'Replay buffer restored: 400 transitions' in second.stdout
-    play = run_cli(tmp_path, *'play td3 --run run --episodes 1'.split())
+    play = run_cli(tmp_path, *f'play {agent} --run run --episodes 1'.split())
     assert play.returncode == 0, play.stderr
     assert 'over 1 episode(s)' in play.stdout
 

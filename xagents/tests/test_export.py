@@ -19,6 +19,7 @@ CASES = [
     ('dqn', CORRIDOR, {}, False),
     ('ppo', CORRIDOR, {}, False),
     ('ppo', CORRIDOR, {'continuous': True}, False),
+    ('sac', CORRIDOR, {'continuous': True}, False),
     ('td3', CORRIDOR, {'continuous': True}, False),
     ('trpo', CORRIDOR, {}, False),
     ('trpo', CORRIDOR, {'continuous': True}, False),

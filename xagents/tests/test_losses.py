@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from xagents import A2C, ACER, DDPG, DQN, PPO, TD3, TRPO
+from xagents import A2C, ACER, DDPG, DQN, PPO, SAC, TD3, TRPO
 
 EPS = 1e-6  # ACER's guard in ratios and logs
 
@@ -428,6 +428,142 @@ def test_actor_step(tmp_path, make, agent_class):
     sources = [agent.models['actor'], *agent.critics]
     for before, source, target in zip(targets_before, sources, [agent.target_actor, *agent.target_critics]):
         moved_towards(target, before, source, 1 - tau)
+
+
+# -------------------------------------------------------------------------------- SAC
+def sac_setup(tmp_path, make, **options):
+    """Pendulum (3 obs, 1 action): actor 3-4-2 (relu; mean and log-std), critics 4-3-1 (tanh) on [obs, action]."""
+    files = [
+        model_file(tmp_path, 'actor', hidden(4, 'relu'), OUTPUT),
+        model_file(tmp_path, 'critic', hidden(3), OUTPUT),
+    ]
+    agent = make(SAC, 'Pendulum-v1', files, **options)
+    actor = params(0.5, hidden=(3, 4), out=(4, 2))
+    critics = [params(1.7 + 0.9 * index, hidden=(4, 3), out=(3, 1)) for index in range(2)]
+    targets = [params(6.1 + 1.3 * index, hidden=(4, 3), out=(3, 1)) for index in range(2)]
+    load(agent.models['actor'], actor)
+    for model, weights in zip(agent.critics, critics):
+        load(model, weights)
+    for model, weights in zip(agent.target_critics, targets):
+        load(model, weights)
+    return agent, actor, critics, targets
+
+
+def sac_actor_np(weights, x, noise):
+    """Squashed-Gaussian actions for standard-normal ``noise`` and their log-probabilities, written out."""
+    outputs = linear(relu(linear(x, weights, 'hidden')), weights, 'out')
+    mean, log_std = outputs[:, :1], np.clip(outputs[:, 1:], -20.0, 2.0)
+    pre_tanh = mean + np.exp(log_std) * noise
+    gaussian = -0.5 * noise**2 - log_std - 0.5 * np.log(2 * np.pi)
+    return np.tanh(pre_tanh), np.sum(gaussian - np.log(1.0 - np.tanh(pre_tanh) ** 2), -1)
+
+
+def agent_noise(agent, shape):
+    """The standard-normal draws the agent's generator makes next, without advancing it."""
+    twin = tf.random.Generator.from_state(agent.tf_rng.state.numpy(), agent.tf_rng.algorithm)
+    return twin.normal(shape).numpy().astype(np.float64)
+
+
+def test_sac_critic_step(tmp_path, make):
+    agent, actor, critics, targets = sac_setup(tmp_path, make)
+    obs, next_obs = observations(4, 3, 0.1), observations(4, 3, 2.2)
+    actions = fixed((4, 1), 0.9, 1.0)
+    rewards = np.array([-1.0, 0.5, 2.0, -0.3], np.float32)
+    terminals = np.array([False, True, False, False])
+    discounts = np.array([0.99, 0.99, 0.9801, 0.99], np.float32)
+    ent_coef = 0.3
+    next_actions, next_log_probs = sac_actor_np(actor, next_obs, agent_noise(agent, [4, 1]))
+    next_q = np.stack([critic_np(weights, next_obs, next_actions) for weights in targets])
+    assert len(set(next_q.argmin(0)[~terminals])) == 2  # each target critic is the smaller one somewhere
+    y = [
+        rewards[i] + (0.0 if terminals[i] else discounts[i] * (next_q[:, i].min() - ent_coef * next_log_probs[i]))
+        for i in range(4)
+    ]
+    losses = [np.mean((critic_np(weights, obs, actions) - y) ** 2) for weights in critics]
+
+    tensors = [tf.constant(value) for value in (obs, actions, rewards, next_obs, terminals, discounts)]
+    loss = agent.critic_step(*tensors, ent_coef=tf.constant(ent_coef))
+    close(loss, np.mean(losses), rtol=1e-5)
+    assert all(not holds(model, weights) for model, weights in zip(agent.critics, critics))
+    assert holds(agent.models['actor'], actor)
+
+
+def test_sac_actor_step(tmp_path, make):
+    agent, actor, critics, _ = sac_setup(tmp_path, make)
+    obs, ent_coef = observations(5, 3, 1.4), 0.7
+    actions, log_probs = sac_actor_np(actor, obs, agent_noise(agent, [5, 1]))
+    q = np.stack([critic_np(weights, obs, actions) for weights in critics])
+    assert len(set(q.argmin(0))) == 2
+
+    loss, agent_log_probs = agent.actor_step(tf.constant(obs), tf.constant(ent_coef))
+    close(loss, np.mean(ent_coef * log_probs - q.min(0)))
+    close(agent_log_probs, log_probs, rtol=1e-5)
+    assert not holds(agent.models['actor'], actor)
+    assert all(holds(model, weights) for model, weights in zip(agent.critics, critics))
+
+
+@pytest.mark.parametrize(
+    'log_probs, direction',
+    # Entropy -mean(log pi) of 1.13, above the target of -1: alpha falls; of -1.5, below it: alpha rises.
+    [([-2.0, -1.5, 0.1], -1.0), ([1.3, 0.8, 2.4], 1.0)],
+    ids=['above-target', 'below-target'],
+)
+def test_sac_temperature_step(tmp_path, make, log_probs, direction):
+    agent, *_ = sac_setup(tmp_path, make, init_ent_coef=0.5, lr=0.01)
+    assert agent.target_entropy == -1.0  # minus Pendulum's one action dimension
+    gap = np.mean(log_probs) + agent.target_entropy
+    loss = agent.temperature_step(tf.constant(log_probs, tf.float32))
+    close(loss, -math.log(0.5) * gap)
+    # Adam's first step moves by the learning rate, against the sign of the gradient -gap.
+    close(agent.log_ent_coef.numpy() - math.log(0.5), direction * 0.01, rtol=1e-3)
+
+
+def test_sac_squashed_gaussian_log_prob_hand_computed():
+    from xagents.utils.distributions import SquashedGaussian, tanh_log_jacobian
+
+    # u = 0.5 (mean 0.5, std 1, no noise): log N(0; 0, 1) = -0.918939; log(1 - tanh(0.5)^2) = -0.240229.
+    close(tanh_log_jacobian(tf.constant([[0.5]])), [-0.240229], rtol=1e-5)
+
+    class Constant:
+        """A generator whose normal draws are all ``value``."""
+
+        def __init__(self, value):
+            self.value = value
+
+        def normal(self, shape):
+            return tf.fill(shape, self.value)
+
+    squashed = lambda mean, log_std: SquashedGaussian(tf.constant([[mean]]), tf.constant([[log_std]]))
+    actions, log_probs = squashed(0.5, 0.0).sample_with_log_prob(Constant(0.0))
+    close(actions, [[np.tanh(0.5)]])
+    close(log_probs, [-0.918939 + 0.240229], rtol=1e-5)
+    # Noise 0.8 on a std of exp(0.3): u = 0.5 + 1.349859 * 0.8 = 1.579887, z = 0.8.
+    actions, log_probs = squashed(0.5, 0.3).sample_with_log_prob(Constant(0.8))
+    u = 0.5 + math.exp(0.3) * 0.8
+    close(actions, [[math.tanh(u)]])
+    close(log_probs, [-0.5 * 0.64 - 0.3 - 0.918939 - math.log(1 - math.tanh(u) ** 2)], rtol=1e-5)
+    # Where tanh(u) rounds to 1 in float32 the correction stays finite and exact: 2 (log 2 - 12 - softplus(-24)).
+    close(tanh_log_jacobian(tf.constant([[12.0, -12.0]])), [2 * 2 * (math.log(2) - 12 - math.log1p(math.exp(-24)))])
+
+
+def test_sac_train_step_moves_targets_by_tau_and_keeps_a_fixed_temperature(tmp_path, make):
+    tau = 0.2
+    agent, *_ = sac_setup(tmp_path, make, tau=tau, ent_coef=0.05)
+    before = [dense_weights(model) for model in agent.target_critics]
+    batch = dict(
+        observations=tf.constant(observations(4, 3, 0.3)),
+        actions=tf.constant(fixed((4, 1), 0.5, 0.2)),
+        rewards=tf.constant([1.0, 0.0, -1.0, 0.5]),
+        next_observations=tf.constant(observations(4, 3, 1.1)),
+        terminals=tf.constant([False, False, True, False]),
+        discounts=tf.constant([0.99] * 4),
+    )
+    losses = agent.train_step(batch, {name: tf.constant(0.0) for name in agent.loss_names})
+    close(losses['ent_coef'], 0.05)
+    close(agent.log_ent_coef.numpy(), math.log(0.05))
+    assert float(losses['ent_coef_loss']) == 0.0
+    for target, old, critic in zip(agent.target_critics, before, agent.critics):
+        moved_towards(target, old, critic, 1 - tau)
 
 
 # ------------------------------------------------------------------------------- TRPO

@@ -186,17 +186,58 @@ def test_wandb_without_an_account_logs_offline_in_the_run(tmp_path, monkeypatch,
     assert videos and all(video_codec(path) == 'h264' for path in videos)
 
 
-@pytest.mark.parametrize('async_envs', [False, True])
-def test_rendering_atari_envs_keep_their_id(async_envs):
-    """Recording Atari swaps the native vector env for gymnasium's wrappers: the id must survive."""
+def test_every_atari_path_sees_the_same_observations():
+    """Training (2 envs), rendering for videos and play (1 env), --async-envs and a run's evaluation
+    envs (its recipe) are one pipeline: the same seed and actions give identical arrays, and the
+    recorded colour frames are the games the agent sees."""
+    import cv2
+
+    from xagents.envs.atari import PreprocessedAtari
+    from xagents.envs.recipe import EnvRecipe, create_envs
+
+    recipe = EnvRecipe('PongNoFrameskip-v4', preprocess=True)
+    paths = {
+        'training': create_envs('PongNoFrameskip-v4', 2, preprocess=True),
+        'recording': create_envs('PongNoFrameskip-v4', 1, preprocess=True, render_mode='rgb_array'),
+        'async': create_envs('PongNoFrameskip-v4', 2, preprocess=True, async_envs=True),
+        'evaluation': recipe.make(2),
+    }
+    try:
+        assert all(
+            isinstance(envs, PreprocessedAtari) and envs.spec.id == 'PongNoFrameskip-v4' for envs in paths.values()
+        )
+        observations = {name: envs.reset(seed=7)[0][:1] for name, envs in paths.items()}
+        actions = np.random.default_rng(0).integers(0, 6, (600, 2))
+        rewards = {name: 0.0 for name in paths}
+        for step in range(len(actions)):
+            for name, envs in paths.items():
+                next_observations, reward, *_ = envs.step(actions[step, : envs.num_envs])
+                observations[name] = next_observations[:1]
+                rewards[name] += reward[0]
+            first = observations['training']
+            assert first.shape == (1, 84, 84, 4) and first.dtype == np.uint8
+            for name, seen in observations.items():
+                np.testing.assert_array_equal(seen, first, err_msg=f'{name} at step {step}')
+        assert len(set(rewards.values())) == 1 and rewards['training'] != 0  # points were scored
+        frame = paths['recording'].unwrapped.render_one(0)
+        gray = cv2.resize(cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY), (84, 84), interpolation=cv2.INTER_AREA)
+        # ALE's gray palette differs from OpenCV's weights on a few paddle pixels; a frame of another
+        # moment differs where the ball and paddles moved (dozens of pixels by far more).
+        differ = np.abs(gray.astype(int) - observations['recording'][0, ..., -1]) > 20
+        assert differ.sum() < 30
+    finally:
+        for envs in paths.values():
+            envs.close()
+
+
+def test_atari_preprocessing_takes_only_the_kwargs_it_applies():
     from xagents.envs.recipe import create_envs
 
-    envs = create_envs('PongNoFrameskip-v4', 2, preprocess=True, async_envs=async_envs, render_mode='rgb_array')
-    try:
-        assert envs.spec.id == 'PongNoFrameskip-v4'
-        assert envs.single_observation_space.shape == (84, 84, 4)
-    finally:
-        envs.close()
+    with pytest.raises(ValueError, match='--env-kwargs mode: with --preprocess an Atari env takes only'):
+        create_envs('PongNoFrameskip-v4', 1, preprocess=True, env_kwargs={'mode': 1})
+    envs = create_envs('PongNoFrameskip-v4', 1, preprocess=True, env_kwargs={'full_action_space': True})
+    assert envs.single_action_space.n == 18
+    envs.close()
 
 
 def test_plot_bands_take_their_curves_colors(tmp_path):

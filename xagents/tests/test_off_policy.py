@@ -1,9 +1,9 @@
-"""TD3, DDPG and the DQN extensions end to end: learning a little, checkpoints, buffers that resume."""
+"""TD3, DDPG, SAC and the DQN extensions end to end: learning a little, checkpoints, buffers that resume."""
 
 import numpy as np
 import pytest
 
-from xagents import DDPG, DQN, TD3
+from xagents import DDPG, DQN, SAC, TD3
 from xagents.dqn.config import PRESETS as DQN_PRESETS
 from xagents.tests.helpers import save_best
 
@@ -15,18 +15,26 @@ def make(agent_class, tmp_path, seed=0, **overrides):
 
 
 # DDPG's check (~20 s) runs with the integration tests; TD3 shares all of its code but the extras.
-@pytest.mark.parametrize('agent_class', [TD3, pytest.param(DDPG, marks=pytest.mark.integration)], ids=['td3', 'ddpg'])
-def test_learns_pendulum_a_little(tmp_path, agent_class):
-    agent = make(agent_class, tmp_path, gamma=0.98)
-    agent.fit(max_steps=6_000)
+@pytest.mark.parametrize(
+    'agent_class, options, steps',
+    # SAC at its Pendulum preset's learning rate, on fewer steps (it improves by 800 by 4,000 steps).
+    [(TD3, {}, 6_000), pytest.param(DDPG, {}, 6_000, marks=pytest.mark.integration), (SAC, {'lr': 1e-3}, 4_000)],
+    ids=['td3', 'ddpg', 'sac'],
+)
+def test_learns_pendulum_a_little(tmp_path, agent_class, options, steps):
+    agent = make(agent_class, tmp_path, gamma=0.98, **options)
+    agent.fit(max_steps=steps)
     rewards = agent.run.history.column('episode_reward')
     # Random actions score about -1200; a critic or actor loss of the wrong sign does not improve on that.
     assert np.mean(rewards[-5:]) > np.mean(rewards[:5]) + 300
 
 
-def test_td3_has_twin_critics_and_ddpg_one():
+def test_td3_and_sac_have_twin_critics_and_ddpg_one():
     td3, ddpg = TD3.from_env('Pendulum-v1', quiet=True), DDPG.from_env('Pendulum-v1', quiet=True)
     assert len(td3.critics) == len(td3.target_critics) == 2 and len(ddpg.critics) == 1
+    sac = SAC.from_env('HalfCheetah-v5', quiet=True)
+    assert len(sac.critics) == len(sac.target_critics) == 2 and sac.target_entropy == -6.0
+    assert sac.actor.output_shape[-1] == 12  # a mean and a log-std per action dimension
     assert (ddpg.config.policy_delay, ddpg.config.policy_noise_coef, ddpg.config.twin_critics) == (1, 0.0, False)
     twin = td3.critics[1]
     assert [w.shape for w in twin.get_weights()] == [w.shape for w in td3.critic.get_weights()]
@@ -48,7 +56,7 @@ def test_td3_checkpoints_cover_all_three_networks(tmp_path):
     np.testing.assert_array_equal(fresh.policy(observations), agent.policy(observations))
 
 
-@pytest.mark.parametrize('agent_class', [TD3, DQN], ids=['td3', 'dqn-per'])
+@pytest.mark.parametrize('agent_class', [TD3, SAC, DQN], ids=['td3', 'sac', 'dqn-per'])
 def test_resume_continues_with_the_same_buffer_and_counters(tmp_path, agent_class):
     if agent_class is DQN:
         options = {**DQN_PRESETS['CartPole-v1'], 'dueling': True, 'n_step': 3, 'prioritized': True, 'quiet': True}
@@ -61,7 +69,7 @@ def test_resume_continues_with_the_same_buffer_and_counters(tmp_path, agent_clas
     else:
 
         def build(folder, seed=0):
-            return make(TD3, folder, seed=seed, save_buffer=True)
+            return make(agent_class, folder, seed=seed, save_buffer=True)
 
     agent = build(tmp_path)
     agent.fit(max_steps=2_000)
@@ -73,6 +81,9 @@ def test_resume_continues_with_the_same_buffer_and_counters(tmp_path, agent_clas
     model = agent.models[agent.model_roles[0]]
     resumed_model = resumed.models[resumed.model_roles[0]]
     assert int(resumed_model.optimizer.iterations.numpy()) == int(model.optimizer.iterations.numpy()) > 0
+    if agent_class is SAC:  # the learned temperature and its optimizer
+        assert resumed.log_ent_coef.numpy() == agent.log_ent_coef.numpy() != 0.0
+        assert resumed.ent_coef_optimizer.iterations.numpy() == agent.ent_coef_optimizer.iterations.numpy() > 0
     count = resumed.buffer.count
     resumed.fit(max_steps=agent.steps + 500)
     # Training went on from the restored buffer (no refill from scratch) and the counters.
@@ -105,7 +116,9 @@ def test_td3_trains_on_float64_observations(tmp_path):
     assert np.isfinite(list(agent.losses.values())).all()
 
 
-@pytest.mark.parametrize('name, env', [('dqn', 'CartPole-v1'), ('td3', 'Pendulum-v1'), ('ddpg', 'Pendulum-v1')])
+@pytest.mark.parametrize(
+    'name, env', [('dqn', 'CartPole-v1'), ('td3', 'Pendulum-v1'), ('ddpg', 'Pendulum-v1'), ('sac', 'Pendulum-v1')]
+)
 def test_the_greedy_actions_an_update_computes_are_those_of_its_new_weights(name, env):
     """The update's graph returns the next greedy actions; acting takes them instead of a call of its own."""
     import xagents
@@ -118,8 +131,9 @@ def test_the_greedy_actions_an_update_computes_are_those_of_its_new_weights(name
     agent.run_iteration()
     kept = agent.kept_greedy(agent.observations)
     assert kept is not None and agent.kept_greedy(agent.observations.copy()) is None  # other observations
+    from_kept = agent.policy(agent.observations, deterministic=True)
     agent.greedy_kept = None
-    np.testing.assert_allclose(kept, agent.policy(agent.observations, deterministic=True), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(from_kept, agent.policy(agent.observations, deterministic=True), rtol=1e-5, atol=1e-5)
     agent.weights_changed()  # new weights (loaded, or set by hand): the kept actions are stale
     assert agent.kept_greedy(agent.observations) is None
 

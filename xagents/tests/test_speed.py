@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from xagents import DQN, PPO, TD3, TRPO, agents
+from xagents import DQN, PPO, SAC, TD3, TRPO, agents
 from xagents.utils.distributions import Categorical, DiagGaussian, host_act
 from xagents.utils.models import HostModel
 
@@ -16,6 +16,7 @@ CASES = [
     ('acer', 'CartPole-v1'),
     ('dqn', 'CartPole-v1'),
     ('td3', 'Pendulum-v1'),
+    ('sac', 'Pendulum-v1'),
 ]
 
 
@@ -40,7 +41,7 @@ def test_host_models_give_the_keras_outputs(name, env):
             np.testing.assert_allclose(output, value.numpy(), rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize('name,env', [case for case in CASES if case[0] not in ('dqn', 'td3')])
+@pytest.mark.parametrize('name,env', [case for case in CASES if case[0] not in ('dqn', 'td3', 'sac')])
 def test_host_acting_matches_the_compiled_policy(name, env):
     agent = agents[name].from_env(env, n_envs=3, seed=0, quiet=True)
     inputs = observations(agent)
@@ -53,7 +54,7 @@ def test_host_acting_matches_the_compiled_policy(name, env):
         np.testing.assert_allclose(mine, theirs, rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize('agent_class,env', [(DQN, 'CartPole-v1'), (TD3, 'Pendulum-v1')])
+@pytest.mark.parametrize('agent_class,env', [(DQN, 'CartPole-v1'), (TD3, 'Pendulum-v1'), (SAC, 'Pendulum-v1')])
 def test_host_greedy_actions_match(agent_class, env):
     agent = agent_class.from_env(env, n_envs=3, seed=0, quiet=True, **({'dueling': True} if agent_class is DQN else {}))
     inputs = observations(agent)
@@ -110,7 +111,7 @@ def test_atari_frames_come_channels_last_and_contiguous():
 
     envs = create_envs('PongNoFrameskip-v4', 2, preprocess=True)
     observations = envs.reset(seed=0)[0]
-    raw = envs.env.reset(seed=0)[0]  # the ALE vector env under the channels-last wrapper: (n, stack, h, w)
+    raw = envs.native.reset(seed=0)[0]  # ale-py's vector env under the pipeline: (n, stack, h, w)
     np.testing.assert_array_equal(observations, np.moveaxis(raw, 1, -1))
     assert observations.flags['C_CONTIGUOUS']
     for _ in range(3):

@@ -64,7 +64,7 @@ def test_gamma_is_searched_as_one_minus_gamma_on_a_log_scale():
         ({'reward_buffer_size': ['10', '100']}, '--reward-buffer-size is not tunable'),
         ({'n_steps': ['32', '32']}, 'values repeat'),
         ({'n_steps': ['-4']}, 'must be > 0'),
-        ({'lr': ['fast']}, 'expected float'),
+        ({'lr': ['fast']}, 'expected a number or lin_<number>'),
         ({'normalize_obs': ['maybe']}, 'takes true or false'),
         ({'lr': []}, 'needs a value'),
         ({'gamma': ['0.9', '1.0']}, 'must lie in (0, 1)'),

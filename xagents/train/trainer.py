@@ -49,7 +49,7 @@ class Trainer:
         if target_reward is None and max_steps is None:
             raise ValueError('give a target reward or a maximum number of steps')
         agent = self.agent
-        agent.budget = max_steps
+        agent.set_budget(max_steps)
         self.callbacks = self.default_callbacks(target_reward, max_steps)
         self.hooks = {name: [getattr(c, name) for c in self.callbacks if overrides(c, name)] for name in HOOKS}
         self.run = open_for_training(agent, self.config.eval_interval is not None, self.console)

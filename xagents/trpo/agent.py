@@ -28,6 +28,7 @@ class TRPO(ActorCritic):
     """
 
     Config = TRPOConfig
+    graph_hyperparameters = ('entropy_coef',)
     model_roles = MODEL_ROLES
     model_configs = ('actor', 'critic')
 
@@ -86,7 +87,7 @@ class TRPO(ActorCritic):
         distribution = self.make_distribution(self.actor_outputs(observations, training=True))
         ratio = tf.exp(distribution.log_prob(actions) - old_log_probs)
         entropy = tf.reduce_mean(distribution.entropy())
-        return tf.reduce_mean(ratio * advantages) + self.config.entropy_coef * entropy, distribution
+        return tf.reduce_mean(ratio * advantages) + self.graph_values['entropy_coef'] * entropy, distribution
 
     @tf.function(reduce_retracing=True)
     def _surrogate_and_kl(self, observations, actions, old_log_probs, advantages, old_outputs):

@@ -19,7 +19,12 @@ class TRPOConfig(AgentConfig):
     critic_iterations: int = hp(3, 'Critic epochs over each rollout', 'int', positive=True)
     fvp_n_steps: int = hp(5, 'Use every n-th transition for Fisher-vector products', 'int', positive=True)
     mini_batches: int = hp(4, 'Critic minibatches per epoch', 'categorical', positive=True)
-    entropy_coef: float = hp(0.0, 'Entropy bonus coefficient in the surrogate', 'log_uniform')
+    entropy_coef: float | str = hp(
+        0.0,
+        'Entropy bonus coefficient in the surrogate (lin_X: from X to 0 over --max-steps)',
+        'log_uniform',
+        schedule=True,
+    )
     advantage_epsilon: float = hp(1e-8, 'Added to the advantage std when normalizing', 'log_uniform')
 
     def __post_init__(self):

@@ -21,7 +21,7 @@ from xagents.tune.worker import Worker, short
 def build_parser(module) -> ArgumentParser:
     """The environment and model flags as train's; the agent's flags take the values to search."""
     parser = ArgumentParser(prog='xagents tune', add_help=False, allow_abbrev=False)
-    add_config_flags(parser, EnvOptions, 'environment', skip={'n_envs'})
+    add_config_flags(parser, EnvOptions, 'environment', skip={'n_envs'}, negatable=True)
     add_config_flags(parser, TuneOptions, 'tune')
     parser.add_argument('--no-presets', action='store_true', dest='no_presets')
     group = parser.add_argument_group('search')
@@ -41,7 +41,9 @@ def tune(name: str, module, rest: list[str]) -> int:
     given = {key.removeprefix('space_'): value for key, value in vars(args).items() if key.startswith('space_')}
     preset = {} if args.no_presets else getattr(module, 'PRESETS', {}).get(args.env, {})
     models = model_files(module, args) or []
-    env_flags = [flag_name(key) for key in ('preprocess', 'max_frame', 'async_envs') if getattr(env, key)]
+    env_flags = [flag_name(key) for key in ('preprocess', 'async_envs') if getattr(env, key)]
+    if env.preprocess and not env.max_frame:
+        env_flags.append('--no-max-frame')
     if env.env_kwargs:
         env_flags += ['--env-kwargs', *[shlex.quote(f'{key}:{value!r}') for key, value in env.env_kwargs.items()]]
     identity = {'agent': name, 'env': args.env, 'env_flags': env_flags, 'trial_steps': options.trial_steps}

@@ -5,7 +5,8 @@ from __future__ import annotations
 import dataclasses
 from argparse import ArgumentTypeError
 
-from xagents.commands.flags import checked
+from xagents.commands.flags import checked, schedule_converter
+from xagents.core import schedules
 from xagents.core.config import field_type, flag_name
 from xagents.tune.options import GAMMA_PARAM, TuneError
 
@@ -22,6 +23,11 @@ class Dimension:
     log: bool = False
     integer: bool = False
     choices: list | None = None
+    linear: bool = False  # a range of lin_ schedules: sampled on their initial values
+
+    def at(self, value):
+        """A sampled number as the hyperparameter's value (a schedule from it, for a range of schedules)."""
+        return schedules.linear_schedule(value) if self.linear else value
 
     def describe(self) -> str:
         if self.kind == 'fixed':
@@ -30,7 +36,8 @@ class Dimension:
             return f'{self.name} in {{{", ".join(map(str, self.choices))}}}'
         scale = 'log ' if self.log else ''
         kind = 'int' if self.integer else 'float'
-        return f'{self.name} {scale}{kind} in [{self.low:g}, {self.high:g}]'
+        schedule = ' (lin_ of it)' if self.linear else ''
+        return f'{self.name} {scale}{kind} in [{self.low:g}, {self.high:g}]{schedule}'
 
 
 BOOLEAN_WORDS = {
@@ -48,6 +55,11 @@ BOOLEAN_WORDS = {
 def _convert(field: dataclasses.Field, text: str):
     kind = field_type(field)
     flag = flag_name(field.name)
+    if field.metadata['argparse'].get('schedule'):
+        try:
+            return schedule_converter(field.metadata['argparse'].get('positive', False))(text)
+        except ValueError as error:
+            raise TuneError(f'{flag}: {error}') from None
     if kind is bool:
         if text.lower() not in BOOLEAN_WORDS:
             raise TuneError(f'{flag} takes true or false, got {text!r}')
@@ -92,7 +104,10 @@ def dimension(field: dataclasses.Field, texts: list[str]) -> Dimension:
             f'{flag} is a {tune} flag: give one value or a range LOW HIGH, not {len(values)} values '
             '(lists of choices are for categorical flags)'
         )
-    low, high = values
+    linear = [schedules.is_scheduled(value) for value in values]
+    if any(linear) and not all(linear):
+        raise TuneError(f'{flag}: a range is two numbers or two lin_ schedules, got {" ".join(texts)}')
+    low, high = (schedules.initial(value) for value in values)
     if low > high:
         raise TuneError(f'{flag}: the range minimum {low} is above its maximum {high}')
     if field.name == 'gamma':
@@ -104,7 +119,7 @@ def dimension(field: dataclasses.Field, texts: list[str]) -> Dimension:
     log = tune == 'log_uniform'
     if log and low <= 0:
         raise TuneError(f'{flag} is searched on a log scale: its range must be above 0, got {low} {high}')
-    return Dimension(field.name, 'range', low=low, high=high, log=log, integer=kind is int)
+    return Dimension(field.name, 'range', low=low, high=high, log=log, integer=kind is int, linear=all(linear))
 
 
 def search_space(config_classes, given: dict[str, list[str]]) -> dict[str, Dimension]:
@@ -125,7 +140,7 @@ def suggest(trial, space: dict[str, Dimension]) -> dict:
         elif dim.integer:
             values[name] = trial.suggest_int(name, int(dim.low), int(dim.high), log=dim.log)
         else:
-            values[name] = trial.suggest_float(name, dim.low, dim.high, log=dim.log)
+            values[name] = dim.at(trial.suggest_float(name, dim.low, dim.high, log=dim.log))
     return values
 
 
@@ -136,7 +151,7 @@ def check_values(module, space: dict[str, Dimension]) -> None:
     candidates = [{}]
     for name, dim in space.items():
         if name in names and dim.kind == 'range':
-            low, high = (int(dim.low), int(dim.high)) if dim.integer else (dim.low, dim.high)
+            low, high = (int(dim.low), int(dim.high)) if dim.integer else (dim.at(dim.low), dim.at(dim.high))
             candidates += [{name: low}, {name: high}]
         elif name in names and dim.kind == 'choices':
             candidates += [{name: choice} for choice in dim.choices]

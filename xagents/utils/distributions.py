@@ -62,6 +62,28 @@ class DiagGaussian:
         )
 
 
+def tanh_log_jacobian(pre_tanh: tf.Tensor) -> tf.Tensor:
+    """``sum log(1 - tanh(u)^2)`` over the last axis, as ``2 (log 2 - u - softplus(-2u))``: the same
+    identity, exact where ``tanh(u)`` rounds to ±1 (where the direct form takes the log of 0)."""
+    return tf.reduce_sum(2.0 * (math.log(2.0) - pre_tanh - tf.nn.softplus(-2.0 * pre_tanh)), axis=-1)
+
+
+class SquashedGaussian:
+    """tanh of a diagonal Gaussian (SAC's policy): actions in (-1, 1), log-probabilities with the
+    change of variables ``log p(a) = log N(u) - sum log(1 - tanh(u)^2)`` for ``a = tanh(u)``."""
+
+    def __init__(self, mean: tf.Tensor, log_std: tf.Tensor):
+        self.gaussian = DiagGaussian(mean, log_std)
+
+    def mode(self) -> tf.Tensor:
+        return tf.tanh(self.gaussian.mean)
+
+    def sample_with_log_prob(self, generator: tf.random.Generator) -> tuple[tf.Tensor, tf.Tensor]:
+        """Reparameterized actions (differentiable in the mean and log-std) and their log-probabilities."""
+        pre_tanh = self.gaussian.sample(generator)
+        return tf.tanh(pre_tanh), self.gaussian.log_prob(pre_tanh) - tanh_log_jacobian(pre_tanh)
+
+
 def log_softmax(logits: np.ndarray) -> np.ndarray:
     shifted = logits - logits.max(-1, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))

@@ -1,0 +1,175 @@
+"""Off-policy actor-critics for bounded continuous actions: an actor and Q critics (TD3, DDPG, SAC)."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import keras
+import numpy as np
+import tensorflow as tf
+
+from xagents.core.off_policy import OffPolicy
+from xagents.utils.models import ModelReader
+from xagents.utils.rl_math import polyak_update
+
+
+class ContinuousOffPolicy(OffPolicy):
+    """An actor and a Q critic (two with ``twin_critics``, the second built from the critic's model
+    file and saved with it), each critic with a polyak-averaged target.
+
+    Policies act in [-1, 1], mapped linearly onto the action bounds. Updates run every
+    ``train_frequency`` vector steps, ``gradient_steps`` at a time (as in Stable-Baselines3), all
+    of them in one compiled loop on batches drawn before it starts; the loop also computes the
+    actor's outputs for the next observations with the new weights, which the next acting
+    step takes instead of a call of its own. A subclass gives ``train_step`` and ``policy``.
+    """
+
+    model_roles = ('actor', 'critic')
+    model_configs = ('actor', 'critic')
+    # The losses ``train_step`` returns (the loop starts them at 0).
+    loss_names: tuple[str, ...] = ()
+
+    def __init__(self, envs, actor, critic, **kwargs):
+        super().__init__(envs, actor, critic, **kwargs)
+        self.actor, self.critic = actor, critic
+        self.critics = [critic]
+        if self.config.twin_critics:
+            twin = keras.models.clone_model(critic)
+            twin.compile(optimizer=self.make_optimizer())
+            twin.optimizer.build(twin.trainable_variables)
+            self.critics.append(twin)
+        self.target_critics = [self.target_of(model) for model in self.critics]
+        self._train = self.compiled(self.train_batches)
+        self._actor = self.compiled(self.actor_outputs)
+        space = self.action_space
+        self.action_center = (space.high + space.low) / 2
+        self.action_scale = (space.high - space.low) / 2
+        self.iterations = 0
+        self.updates = tf.Variable(0, dtype=tf.int64, trainable=False)
+
+    @staticmethod
+    def target_of(model: keras.Model) -> keras.Model:
+        target = keras.models.clone_model(model)
+        target.set_weights(model.get_weights())
+        return target
+
+    @classmethod
+    def check_envs(cls, envs):
+        space = envs.single_action_space
+        if not isinstance(space, gym.spaces.Box) or not np.all(np.isfinite(space.low) & np.isfinite(space.high)):
+            raise ValueError(
+                f'{cls.__name__} needs a bounded continuous (Box) action space, {envs.spec.id} has {space}'
+            )
+
+    @classmethod
+    def build_models(cls, envs, model_files=None, config=None):
+        """The actor reads observations; the critic reads observations and actions, concatenated."""
+        config = config or cls.Config()
+        space = envs.single_observation_space
+        if len(space.shape) != 1:
+            raise ValueError(f'{cls.__name__} needs flat observations, {envs.spec.id} has shape {space.shape}')
+        files = model_files or cls.default_model_files(space)
+        if config.seed is not None:
+            keras.utils.set_random_seed(config.seed)
+        inputs = [space.shape[0], space.shape[0] + envs.single_action_space.shape[0]]
+        return [
+            ModelReader(path, units, size, seed=config.seed).build_model()
+            for path, units, size in zip(files, cls.output_units(envs, config), inputs)
+        ]
+
+    def trackables(self):
+        objects = {'updates': self.updates}
+        for index, (model, target) in enumerate(zip(self.critics, self.target_critics)):
+            objects[f'target_critic_{index}'] = target
+            if index:
+                objects[f'critic_{index}'] = model
+                objects[f'critic_{index}_optimizer'] = model.optimizer
+        return objects
+
+    def role_trackables(self, role):
+        return {'twin': self.critics[1]} if role == 'critic' and len(self.critics) > 1 else {}
+
+    def state(self):
+        return {**super().state(), 'iterations': self.iterations}
+
+    def load_state(self, state):
+        super().load_state(state)
+        self.iterations = state['iterations']
+
+    # ------------------------------------------------------------------ acting
+    def action_bounds(self):
+        one = np.ones_like(self.action_scale)
+        return -one, one, self.action_center, self.action_scale
+
+    def random_actions(self, n=None):
+        return self.rng.uniform(-1.0, 1.0, (n or self.n_envs, *self.action_space.shape)).astype(np.float32)
+
+    def actor_outputs(self, observations):
+        """The actor's outputs, in TensorFlow."""
+        return self.actor(observations)
+
+    def actor_outputs_now(self, observations: np.ndarray) -> np.ndarray:
+        """The actor's outputs for ``observations`` with the current weights: those the last update
+        computed for them, else from the host model, else from TensorFlow."""
+        outputs = self.kept_greedy(observations)
+        if outputs is None:
+            actor = self.host('actor')
+            outputs = self._actor(observations).numpy() if actor is None else actor(observations)[0]
+        return outputs
+
+    def explore(self, observations):
+        return self.policy(observations, deterministic=False)
+
+    # ---------------------------------------------------------------- learning
+    def q_value(self, critic, observations, actions, training=False):
+        return tf.squeeze(critic(tf.concat([observations, actions], -1), training=training), -1)
+
+    def min_q(self, critics, observations, actions):
+        """The smallest of ``critics``' values of ``actions``."""
+        return tf.reduce_min(tf.stack([self.q_value(critic, observations, actions) for critic in critics]), 0)
+
+    def fit_critics(self, observations, actions, targets):
+        """One gradient step of each critic towards ``targets``; their mean squared error, averaged."""
+        targets = tf.stop_gradient(targets)
+        losses = [
+            self.step_model(
+                critic,
+                lambda critic=critic: tf.reduce_mean(
+                    tf.square(self.q_value(critic, observations, actions, True) - targets)
+                ),
+            )
+            for critic in self.critics
+        ]
+        return tf.add_n(losses) / len(losses)
+
+    def step_model(self, model, loss_function):
+        """One optimizer step of ``model`` on ``loss_function()``; the loss."""
+        with tf.GradientTape() as tape:
+            loss = loss_function()
+        gradients = tape.gradient(loss, model.trainable_variables)
+        model.optimizer.apply_gradients(zip(gradients, model.trainable_variables))
+        return loss
+
+    def update_target_critics(self):
+        for target, critic in zip(self.target_critics, self.critics):
+            polyak_update(target.weights, critic.weights, self.config.tau)
+
+    def train_step(self, batch: dict, losses: dict) -> dict:
+        """One update on ``batch`` (in TensorFlow); the losses (``losses``: the previous step's)."""
+        raise NotImplementedError
+
+    def train_batches(self, batches, observations):
+        """``gradient_steps`` updates, one per leading index of ``batches``, then the actor's outputs
+        for ``observations`` with the new weights (compiled as ``_train``)."""
+        losses = {name: tf.constant(0.0) for name in self.loss_names}
+        for index in tf.range(tf.shape(batches['rewards'])[0]):
+            losses = self.train_step({name: values[index] for name, values in batches.items()}, losses)
+        return losses, self.actor_outputs(observations)
+
+    def update(self):
+        self.iterations += 1
+        if self.iterations % self.config.train_frequency:
+            return self.losses
+        losses, outputs = self._train(self.sample_batches(self.config.gradient_steps), self.observations)
+        self.weights_changed()
+        self.keep_greedy(self.observations, outputs)
+        return {name: float(value) for name, value in losses.items()}

@@ -1,0 +1,36 @@
+"""SAC hyperparameters: the one definition of its flags, defaults and tuning types (SB3's defaults)."""
+
+import dataclasses
+
+from xagents.core.config import ContinuousOffPolicyConfig, check_range, hp, learning_rate
+
+
+@dataclasses.dataclass
+class SACConfig(ContinuousOffPolicyConfig):
+    lr: float | str = learning_rate(3e-4, "Learning rate of the Adam optimizers (SB3's 3e-4)")
+    buffer_initial_size: int | None = hp(
+        100, "Random-action transitions collected before training (SB3's learning_starts)", 'int'
+    )
+    ent_coef: float | None = hp(
+        None, 'Fixed entropy temperature alpha (default: learned, from --init-ent-coef)', 'log_uniform'
+    )
+    init_ent_coef: float = hp(1.0, 'Initial entropy temperature when it is learned', 'log_uniform', positive=True)
+    target_entropy: float | None = hp(
+        None, 'Entropy the learned temperature aims at (default: minus the action dimensions)'
+    )
+    twin_critics: bool = dataclasses.field(default=True, init=False)
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.ent_coef is not None:
+            check_range('ent_coef', self.ent_coef, 0, float('inf'), low_open=True, high_open=True)
+
+
+CONFIG = SACConfig
+MODEL_ROLES = ('actor', 'critic')
+
+# Per-environment defaults used when training on these environments (flags override): RL Zoo's.
+PRESETS = {
+    'Pendulum-v1': dict(lr=1e-3),
+    'HalfCheetah-v5': dict(buffer_initial_size=10_000),
+}
