@@ -47,6 +47,8 @@ RESULTS = Path(__file__).parent / 'results'
 EVAL_EPISODES = 10
 EVAL_SEED = 10_000  # evaluation envs are seeded EVAL_SEED + seed
 RAW_ENV_STEPS = 2_000  # vector steps of random actions for the raw env rate
+RESUMABLE_SAVE_INTERVAL = 300.0  # seconds between the latest checkpoints of a resumable task
+ON_POLICY = ('a2c', 'acer', 'ppo', 'trpo')  # agents without a replay buffer to save
 
 
 def linear(initial: float) -> Callable[[float], float]:
@@ -57,7 +59,7 @@ def linear(initial: float) -> Callable[[float], float]:
 def sb3_ppo_cartpole(envs, seed):
     from stable_baselines3 import PPO
 
-    # RL Zoo anneals lr and clip linearly over 1e5 steps; xagents keeps them constant.
+    # RL Zoo anneals lr and clip linearly over 1e5 steps; xagents' preset over the task's budget.
     return PPO(
         'MlpPolicy',
         envs,
@@ -285,6 +287,47 @@ def sb3_ddpg_pendulum(envs, seed):
     return sb3_td3_pendulum(envs, seed, 'DDPG')
 
 
+def sb3_sac_pendulum(envs, seed):
+    from stable_baselines3 import SAC
+
+    return SAC('MlpPolicy', envs, learning_rate=1e-3, seed=seed, device='cpu')
+
+
+def sb3_sac_halfcheetah(envs, seed):
+    from stable_baselines3 import SAC
+
+    return SAC('MlpPolicy', envs, learning_starts=10_000, seed=seed, device='cpu')
+
+
+def sb3_td3_halfcheetah(envs, seed):
+    from stable_baselines3 import TD3
+    from stable_baselines3.common.noise import NormalActionNoise
+
+    actions = envs.action_space.shape[0]
+    return TD3(
+        'MlpPolicy',
+        envs,
+        learning_starts=10_000,
+        action_noise=NormalActionNoise(np.zeros(actions), 0.1 * np.ones(actions)),
+        seed=seed,
+        device='cpu',
+    )
+
+
+def sb3_defaults(algorithm: str) -> Callable:
+    """The peer with its library's defaults (beside an xagents run without presets)."""
+
+    def make(envs, seed):
+        import sb3_contrib
+        import stable_baselines3
+
+        library = sb3_contrib if algorithm == 'TRPO' else stable_baselines3
+        return getattr(library, algorithm)('MlpPolicy', envs, seed=seed, device='cpu')
+
+    make.__name__ = f'sb3_{algorithm.lower()}_defaults'
+    return make
+
+
 # ------------------------------------------------------------------------------ tasks
 @dataclasses.dataclass
 class Task:
@@ -301,6 +344,14 @@ class Task:
     window: int = 100
     # Flags on top of the agent's preset.
     flags: dict = dataclasses.field(default_factory=dict)
+    # Longer than a session: the xagents run saves every few minutes (with its replay buffer) and a
+    # later start of the benchmark resumes it from its run folder.
+    resumable: bool = False
+    # The threshold is on greedy evaluations of EVAL_EPISODES, run every this many steps (None: on the
+    # mean of the last ``window`` training episodes).
+    eval_interval: int | None = None
+    # False: the agent's defaults alone (what a user's new task gets), beside the peer's defaults.
+    presets: bool = True
 
     @property
     def throughput(self) -> bool:
@@ -312,6 +363,7 @@ class Task:
 
 
 PONG = 'PongNoFrameskip-v4'
+CHEETAH = 'HalfCheetah-v5'
 TASKS = {
     'ppo-cartpole': Task('ppo', 'CartPole-v1', 475, 300_000, sb3_ppo_cartpole, 8, peer_budget=100_000),
     'a2c-cartpole': Task('a2c', 'CartPole-v1', 475, 500_000, sb3_a2c_cartpole, 8),
@@ -325,7 +377,40 @@ TASKS = {
     'a2c-pendulum': Task('a2c', 'Pendulum-v1', -400, 1_000_000, sb3_a2c_pendulum, 8, True),
     'ppo-lunarlander': Task('ppo', 'LunarLander-v3', 200, 1_000_000, sb3_ppo_lunarlander, 16),
     'dqn-lunarlander': Task('dqn', 'LunarLander-v3', 200, 200_000, sb3_dqn_lunarlander, peer_budget=100_000),
+    'sac-pendulum': Task('sac', 'Pendulum-v1', -200, 20_000, sb3_sac_pendulum, window=10),
+    'td3-halfcheetah': Task(
+        'td3', CHEETAH, 4500, 300_000, sb3_td3_halfcheetah, window=10, resumable=True, eval_interval=10_000
+    ),
+    'sac-halfcheetah': Task(
+        'sac', CHEETAH, 4500, 300_000, sb3_sac_halfcheetah, window=10, resumable=True, eval_interval=10_000
+    ),
+    'ppo-pong-learning': Task(
+        'ppo', PONG, 18, 2_500_000, sb3_ppo_pong, 8, window=20, resumable=True, eval_interval=100_000
+    ),
     'ppo-pong': Task('ppo', PONG, None, 30_000, sb3_ppo_pong, 8),
+    # Without presets: each agent's defaults on a task, beside the peer's defaults, on one env each.
+    **{
+        f'{agent}-{env.split("-")[0].lower()}-defaults': Task(
+            agent,
+            env,
+            threshold,
+            budget,
+            sb3_defaults(agent.upper()) if agent != 'acer' else None,
+            window=window,
+            presets=False,
+        )
+        for agent, env, threshold, budget, window in [
+            ('ppo', 'CartPole-v1', 475, 200_000, 100),
+            ('a2c', 'CartPole-v1', 475, 500_000, 100),
+            ('trpo', 'CartPole-v1', 475, 200_000, 100),
+            ('acer', 'CartPole-v1', 475, 500_000, 100),
+            ('dqn', 'CartPole-v1', 475, 100_000, 100),
+            ('ppo', 'Pendulum-v1', -400, 200_000, 100),
+            ('td3', 'Pendulum-v1', -200, 50_000, 10),
+            ('ddpg', 'Pendulum-v1', -200, 50_000, 10),
+            ('sac', 'Pendulum-v1', -200, 50_000, 10),
+        ]
+    },
     'dqn-pong': Task('dqn', PONG, None, 10_000, sb3_dqn_pong, 4, flags=dict(buffer_initial_size=1000)),
 }
 
@@ -357,22 +442,51 @@ def raw_env_rate(envs, actions: Callable[[], np.ndarray]) -> float:
     return RAW_ENV_STEPS * envs.num_envs / (time.perf_counter() - start)
 
 
+def evaluation_target(threshold: float):
+    """A callback that stops training once a greedy evaluation's mean reaches ``threshold``."""
+    from xagents.train.callbacks import Callback
+
+    class Stop(Callback):
+        def on_evaluation(self, trainer, summary):
+            if summary['mean_reward'] >= threshold:
+                trainer.stop('target', f'greedy evaluation mean {summary["mean_reward"]:,.1f} reached {threshold:g}')
+
+    return Stop()
+
+
 def run_xagents(task: Task, seed: int, history: Path) -> dict:
     from xagents import agents
     from xagents.envs.recipe import create_envs
+    from xagents.run.checkpoints import has_checkpoint
 
-    values = dict(importlib.import_module(f'xagents.{task.agent}.config').PRESETS.get(task.env, {}))
+    presets = importlib.import_module(f'xagents.{task.agent}.config').PRESETS if task.presets else {}
+    values = dict(presets.get(task.env, {}))
     values.update(task.flags, reward_buffer_size=task.window)
+    if task.resumable:
+        values.update(save_interval=RESUMABLE_SAVE_INTERVAL, save_buffer=task.agent not in ON_POLICY)
+    if task.eval_interval:
+        values.update(eval_interval=task.eval_interval, eval_episodes=EVAL_EPISODES)
     n_envs = values.pop('n_envs', 1)
-    # The run folder stays (not committed) for ``xagents play --run``.
+    # The run folder stays (not committed) for ``xagents play --run``; an unfinished one of a
+    # resumable task is continued.
     folder = history.parent.parent / 'agents' / history.stem
-    shutil.rmtree(folder, ignore_errors=True)
+    resume = task.resumable and has_checkpoint(folder / 'latest')
+    if not resume:
+        shutil.rmtree(folder, ignore_errors=True)
     agent = agents[task.agent].from_env(task.env, n_envs=n_envs, seed=seed, quiet=True, output_dir=folder, **values)
+    earlier = {}
+    if resume:
+        agent.resume(folder)
+        earlier = {'resumed_at_step': agent.steps, 'wall_s_before': agent.run.state.get('elapsed', 0.0)}
     start = time.perf_counter()
-    reason = agent.fit(target_reward=task.threshold, max_steps=task.budget)
-    wall = time.perf_counter() - start
+    if task.eval_interval:
+        reason = agent.fit(max_steps=task.budget, callbacks=[evaluation_target(task.threshold)])
+    else:
+        reason = agent.fit(target_reward=task.threshold, max_steps=task.budget)
+    wall = time.perf_counter() - start + earlier.get('wall_s_before', 0.0)
     shutil.copy(folder / 'history.parquet', history)
     result = {'steps': agent.steps, 'wall_s': wall, 'reached': reason == 'target', 'final_mean': agent.mean_reward}
+    result |= earlier
     if task.throughput:
         envs = create_envs(task.env, n_envs, preprocess=values.get('preprocess', False))
         envs.reset(seed=seed)
@@ -476,6 +590,8 @@ def library_summary(task: Task, runs: list[dict]) -> dict:
         'wall_std': float(np.std(wall)),
         'steps_per_s': float(np.mean([run['steps'] / run['wall_s'] for run in runs])),
         'peak_memory_mb': float(np.mean([run['peak_memory_mb'] for run in runs])),
+        # Runs continued in a later session from their run folder.
+        'resumed': sum('resumed_at_step' in run for run in runs),
     }
     if task.throughput:
         summary['raw_env_steps_per_s'] = float(np.mean([run['raw_env_steps_per_s'] for run in runs]))
@@ -504,6 +620,8 @@ def summaries(runs: list[dict]) -> dict[str, dict[str, dict]]:
 
 def reached_cell(task: Task, summary: dict) -> str:
     cell = f'{summary["reached"]}/{summary["seeds"]}'
+    if summary.get('resumed'):
+        cell += f' ({summary["resumed"]} resumed in a later session)'
     if summary['final_training_means']:
         worst = min(summary['final_training_means'])
         cell += f' (missed by up to {task.threshold - worst:,.0f}: final mean {worst:,.0f})'
@@ -617,7 +735,7 @@ def main():
     if args.list:
         for name, task in TASKS.items():
             goal = 'throughput' if task.throughput else f'threshold {task.threshold:g}'
-            print(f'{name:16} {task.agent} on {task.env}, {goal}, {task.peer_name or "no peer"}')
+            print(f'{name:24} {task.agent} on {task.env}, {goal}, {task.peer_name or "no peer"}')
         return
     if args.one:
         task = TASKS[args.one[0]]
