@@ -385,7 +385,7 @@ TASKS = {
         'sac', CHEETAH, 4500, 300_000, sb3_sac_halfcheetah, window=10, resumable=True, eval_interval=10_000
     ),
     'ppo-pong-learning': Task(
-        'ppo', PONG, 18, 2_500_000, sb3_ppo_pong, 8, window=20, resumable=True, eval_interval=100_000
+        'ppo', PONG, 18, 2_500_000, sb3_ppo_pong, 8, window=20, resumable=True, eval_interval=250_000
     ),
     'ppo-pong': Task('ppo', PONG, None, 30_000, sb3_ppo_pong, 8),
     # Without presets: each agent's defaults on a task, beside the peer's defaults, on one env each.
@@ -463,7 +463,9 @@ def run_xagents(task: Task, seed: int, history: Path) -> dict:
     values = dict(presets.get(task.env, {}))
     values.update(task.flags, reward_buffer_size=task.window)
     if task.resumable:
-        values.update(save_interval=RESUMABLE_SAVE_INTERVAL, save_buffer=task.agent not in ON_POLICY)
+        values.update(
+            save_interval=RESUMABLE_SAVE_INTERVAL, **({} if task.agent in ON_POLICY else {'save_buffer': True})
+        )
     if task.eval_interval:
         values.update(eval_interval=task.eval_interval, eval_episodes=EVAL_EPISODES)
     n_envs = values.pop('n_envs', 1)
@@ -777,6 +779,8 @@ def main():
                 run = {'task': name, 'library': library, 'seed': seed, 'history': str(history), **result}
                 run['finished'] = datetime.datetime.now().isoformat(timespec='seconds')
                 run['commit'] = commit()
+                # Read again: another runner (a task of its own, the same output) may have added runs since.
+                runs = json.loads(store.read_text())['runs'] if store.is_file() else []
                 runs.append(run)
                 store.write_text(json.dumps({**meta, 'runs': runs}, indent=1, default=float))
                 print(name, library, seed, {key: run[key] for key in ('steps', 'wall_s', 'reached')}, flush=True)

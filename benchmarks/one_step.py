@@ -1,7 +1,7 @@
 """The default off-policy path, one gradient step per env step: xagents beside Stable-Baselines3.
 
-For DQN (CartPole-v1), DDPG and TD3 (Pendulum-v1) with the same networks (DQN 256x256,
-DDPG/TD3 400x300), the same batch (32 and 256), 1 and 4 envs, a 100k buffer, 1,000 warm-up
+For DQN (CartPole-v1), DDPG, TD3 and SAC (Pendulum-v1) with the same networks (DQN and SAC
+256x256, DDPG/TD3 400x300), the same batch (32 and 256), 1 and 4 envs, a 100k buffer, 1,000 warm-up
 transitions, ``train_freq=1`` and ``gradient_steps=1``: training steps per second, and
 where a step's time goes (acting, env step + buffer add, sampling, the update call, the
 rest). The two libraries alternate, config by config, in one process each, on one machine.
@@ -21,8 +21,8 @@ import time
 from pathlib import Path
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
-ENVS = {'dqn': 'CartPole-v1', 'ddpg': 'Pendulum-v1', 'td3': 'Pendulum-v1'}
-NETS = {'dqn': [256, 256], 'ddpg': [400, 300], 'td3': [400, 300]}
+ENVS = {'dqn': 'CartPole-v1', 'ddpg': 'Pendulum-v1', 'td3': 'Pendulum-v1', 'sac': 'Pendulum-v1'}
+NETS = {'dqn': [256, 256], 'ddpg': [400, 300], 'td3': [400, 300], 'sac': [256, 256]}
 WARM_UP, COMPILE_STEPS = 1000, 200
 
 
@@ -57,7 +57,7 @@ def run_xagents(agent_name: str, batch: int, n_envs: int, steps: int) -> dict:
     agent.explore = clock.wrap('act', agent.explore)
     agent.collect = clock.wrap('env step + buffer add', agent.collect)
     agent.buffer.sample = clock.wrap('sample', agent.buffer.sample)
-    # DQN's train_steps samples and calls its compiled update; TD3's and DDPG's _train is the call alone.
+    # DQN's train_steps samples and calls its compiled update; TD3's, DDPG's and SAC's _train is the call alone.
     sampled_inside = hasattr(agent, 'train_steps')
     if sampled_inside:
         agent.train_steps = clock.wrap('update call', agent.train_steps)
@@ -72,12 +72,12 @@ def run_xagents(agent_name: str, batch: int, n_envs: int, steps: int) -> dict:
 
 def run_sb3(agent_name: str, batch: int, n_envs: int, steps: int) -> dict:
     import torch
-    from stable_baselines3 import DDPG, DQN, TD3
+    from stable_baselines3 import DDPG, DQN, SAC, TD3
     from stable_baselines3.common.env_util import make_vec_env
 
     torch.set_num_threads(os.cpu_count() or 1)
     envs = make_vec_env(ENVS[agent_name], n_envs=n_envs, seed=0)
-    algorithm = {'dqn': DQN, 'ddpg': DDPG, 'td3': TD3}[agent_name]
+    algorithm = {'dqn': DQN, 'ddpg': DDPG, 'td3': TD3, 'sac': SAC}[agent_name]
     model = algorithm(
         'MlpPolicy',
         envs,
