@@ -623,7 +623,7 @@ def summaries(runs: list[dict]) -> dict[str, dict[str, dict]]:
 def reached_cell(task: Task, summary: dict) -> str:
     cell = f'{summary["reached"]}/{summary["seeds"]}'
     if summary.get('resumed'):
-        cell += f' ({summary["resumed"]} resumed in a later session)'
+        cell += f' ({summary["resumed"]} resumed from its run folder)'
     if summary['final_training_means']:
         worst = min(summary['final_training_means'])
         cell += f' (missed by up to {task.threshold - worst:,.0f}: final mean {worst:,.0f})'
