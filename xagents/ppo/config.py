@@ -49,10 +49,12 @@ PRESETS = {
         clip_norm='lin_0.2',
         entropy_coef=0.0,
     ),
+    # RL Zoo's without gSDE, on 8 envs of 256 steps with normalized rewards: 3 of 3 seeds reach a
+    # training mean of -400 in 39k-49k steps (4 envs of 1,024 with raw rewards: 1 of 3 in 100k).
     'Pendulum-v1': dict(
-        n_envs=4,
-        n_steps=1024,
-        mini_batches=64,
+        n_envs=8,
+        n_steps=256,
+        mini_batches=32,
         ppo_epochs=10,
         lam=0.95,
         gamma=0.9,
@@ -60,7 +62,7 @@ PRESETS = {
         clip_norm=0.2,
         entropy_coef=0.0,
         normalize_obs=True,
-        normalize_reward=False,
+        normalize_reward=True,
         opt_epsilon=1e-5,
     ),
     # RL Zoo's: 16 envs x 1024 steps in minibatches of 64, 4 epochs.
