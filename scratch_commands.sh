@@ -51,10 +51,15 @@ xagents train ppo --env Pendulum-v1 --target-reward -300 --max-steps 1000000
 # DQN and double DQN on CartPole.
 xagents train dqn --env CartPole-v1 --target-reward 475 --max-steps 300000 --double
 
-# Atari: preprocessing (84x84 grayscale, frame skip + max-pool, 4-frame stack) with the CNN model.
-xagents train dqn --env PongNoFrameskip-v4 --preprocess --max-frame --n-envs 4 --target-reward 19 \
+# Atari: preprocessing (SB3's AtariWrapper: 84x84 grayscale, frame skip + max-pool, FIRE reset, 4-frame stack).
+xagents train dqn --env PongNoFrameskip-v4 --preprocess --n-envs 4 --target-reward 19 \
     --lr 1e-4 --buffer-max-size 100000 --buffer-initial-size 10000
-xagents train ppo --env PongNoFrameskip-v4 --preprocess --max-frame --n-envs 16 --target-reward 19
+# The PPO preset with RL Zoo's linear schedules (lr lin_2.5e-4, clip lin_0.1) over --max-steps.
+xagents train ppo --env PongNoFrameskip-v4 --max-steps 2500000 --output-dir runs/ppo-pong
+
+# SAC on Pendulum (RL Zoo's preset) and on HalfCheetah.
+xagents train sac --env Pendulum-v1 --max-steps 20000 --output-dir runs/sac-pendulum
+xagents train sac --env HalfCheetah-v5 --max-steps 300000 --eval-interval 10000 --output-dir runs/sac-cheetah
 
 # Benchmark our PPO against Stable-Baselines3 on the same machine.
 pip install -e '.[bench]' && python benchmarks/compare.py --seeds 0 1 2

@@ -46,7 +46,7 @@ def _channels_last(observations: np.ndarray) -> np.ndarray:
 
 
 # Keyword arguments of an Atari id that ale-py's vector env takes too (the rest it has no way to apply).
-VECTOR_KWARGS = ('repeat_action_probability', 'full_action_space')
+VECTOR_KWARGS = ('repeat_action_probability', 'full_action_space', 'max_num_frames_per_episode')
 FRAME_SKIP = 4
 NOOP_MAX = 30
 
@@ -70,7 +70,7 @@ def _native_envs(spec, n_envs: int, max_frame: bool, env_kwargs: dict, frames: b
         reward_clipping=False,
         use_fire_reset=True,
         autoreset_mode=AutoresetMode.SAME_STEP,
-        max_num_frames_per_episode=(spec.max_episode_steps or 27000) * FRAME_SKIP,
+        max_num_frames_per_episode=option('max_num_frames_per_episode', 108_000),  # 30 minutes of play
         **image,
     )
 
@@ -93,7 +93,7 @@ class PreprocessedAtari(gym.vector.VectorEnv):
         if unknown:
             raise ValueError(
                 f'--env-kwargs {", ".join(unknown)}: with --preprocess an Atari env takes only '
-                f"{' and '.join(VECTOR_KWARGS)} (what ale-py's vector env applies)"
+                f"{', '.join(VECTOR_KWARGS)} (what ale-py's vector env applies)"
             )
         self.native = _native_envs(spec, n_envs, max_frame, env_kwargs)
         self.twin = _native_envs(spec, n_envs, max_frame, env_kwargs, frames=True) if render_mode else None
