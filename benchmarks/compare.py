@@ -485,6 +485,8 @@ def run_xagents(task: Task, seed: int, history: Path) -> dict:
         reason = agent.fit(max_steps=task.budget, callbacks=[evaluation_target(task.threshold)])
     else:
         reason = agent.fit(target_reward=task.threshold, max_steps=task.budget)
+    if reason in ('terminated', 'interrupted'):  # saved: the next start of the benchmark resumes it
+        sys.exit(f'{task.agent} on {task.env} stopped ({reason}) at step {agent.steps:,}: start again to resume')
     wall = time.perf_counter() - start + earlier.get('wall_s_before', 0.0)
     shutil.copy(folder / 'history.parquet', history)
     result = {'steps': agent.steps, 'wall_s': wall, 'reached': reason == 'target', 'final_mean': agent.mean_reward}
