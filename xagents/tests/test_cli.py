@@ -87,32 +87,61 @@ def test_usage_errors_in_process(capsys, args, message):
     assert message in err and err.count('\n') == 1
 
 
+# A few through the real binary by default (~8 s each: a process that imports TensorFlow); the in-process
+# table checks the rest of the messages, these all run with the integration tests.
 @pytest.mark.parametrize(
     'args, message',
     [
         (['train', 'dqn', '--env', 'Pendulum-v1', '--max-steps', '10'], 'discrete action space'),
-        (['train', 'acer', '--env', 'Pendulum-v1', '--max-steps', '10'], 'discrete action space'),
-        (['train', 'td3', '--env', 'CartPole-v1', '--max-steps', '10'], 'continuous (Box) action space'),
-        (['play', 'ppo', '--env', 'CartPole-v1', '--random', '--output', '.'], '--output must be a file'),
-        (['play', 'ppo', '--env', 'CartPole-v1', '--random', '--video-dir', '/proc/version'], 'File exists'),
-        (['train', 'dqn', '--env', 'CartPole-v1', '--max-steps', '10', '--per-alpha', '2'], 'per-alpha must be in'),
-        (
+        pytest.param(
+            ['train', 'acer', '--env', 'Pendulum-v1', '--max-steps', '10'],
+            'discrete action space',
+            marks=pytest.mark.integration,
+        ),
+        pytest.param(
+            ['train', 'td3', '--env', 'CartPole-v1', '--max-steps', '10'],
+            'continuous (Box) action space',
+            marks=pytest.mark.integration,
+        ),
+        pytest.param(
+            ['play', 'ppo', '--env', 'CartPole-v1', '--random', '--output', '.'],
+            '--output must be a file',
+            marks=pytest.mark.integration,
+        ),
+        pytest.param(
+            ['play', 'ppo', '--env', 'CartPole-v1', '--random', '--video-dir', '/proc/version'],
+            'File exists',
+            marks=pytest.mark.integration,
+        ),
+        pytest.param(
+            ['train', 'dqn', '--env', 'CartPole-v1', '--max-steps', '10', '--per-alpha', '2'],
+            'per-alpha must be in',
+            marks=pytest.mark.integration,
+        ),
+        pytest.param(
             ['train', 'trpo', '--env', 'CartPole-v1', '--max-steps', '10', '--checkpoints', 'a.tf'],
             'needs 2 path',
+            marks=pytest.mark.integration,
         ),
-        (['train', 'ppo', '--env', 'CartPole-v1', '--max-steps', '10', '--gamma', '1.5'], 'gamma must be in (0, 1]'),
+        pytest.param(
+            ['train', 'ppo', '--env', 'CartPole-v1', '--max-steps', '10', '--gamma', '1.5'],
+            'gamma must be in (0, 1]',
+            marks=pytest.mark.integration,
+        ),
         (['play', 'ppo', '--env', 'CartPole-v1', '--weights', 'missing.tf'], 'weights not found'),
-        (
+        pytest.param(
             ['train', 'ppo', '--env', 'CartPole-v1', '--max-steps', '10', '--model', 'missing.cfg'],
             'model file not found',
+            marks=pytest.mark.integration,
         ),
         (
             ['train', 'ppo', '--env', 'CartPole-v1', '--max-steps', '10', '--resume', '.'],
             'not an xagents run directory',
         ),
-        (
+        pytest.param(
             ['train', 'ppo', '--env', 'CartPole-v1', '--max-steps', '10', '--checkpoints', 'a.tf', 'b.tf'],
             'needs 1 path',
+            marks=pytest.mark.integration,
         ),
     ],
 )

@@ -259,6 +259,7 @@ def test_debug_shows_the_traceback(workspace):
     assert 'Traceback (most recent call last)' in result.stderr and 'model file not found: gone.cfg' in result.stderr
 
 
+@pytest.mark.integration  # ~15 s: wandb's own start-up
 def test_wandb_requested_without_an_account_falls_back_to_offline(tmp_path):
     home = tmp_path / 'home'
     home.mkdir()

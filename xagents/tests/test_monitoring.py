@@ -30,7 +30,7 @@ def video_frames(path) -> int:
     'env_args, max_steps',
     [
         ('--env PongNoFrameskip-v4 --preprocess', 60),  # Atari
-        ('--env HalfCheetah-v5', 30),  # MuJoCo: OpenGL (EGL) without a display
+        pytest.param('--env HalfCheetah-v5', 30, marks=pytest.mark.integration),  # MuJoCo: EGL, no display
         ('--env LunarLander-v3', 40),  # Box2D
     ],
 )

@@ -56,7 +56,10 @@ def test_td3_checkpoints_cover_all_three_networks(tmp_path):
     np.testing.assert_array_equal(fresh.policy(observations), agent.policy(observations))
 
 
-@pytest.mark.parametrize('agent_class', [TD3, SAC, DQN], ids=['td3', 'sac', 'dqn-per'])
+# SAC's (~12 s) with the integration tests: TD3's covers the shared core, the math tests its temperature.
+@pytest.mark.parametrize(
+    'agent_class', [TD3, pytest.param(SAC, marks=pytest.mark.integration), DQN], ids=['td3', 'sac', 'dqn-per']
+)
 def test_resume_continues_with_the_same_buffer_and_counters(tmp_path, agent_class):
     if agent_class is DQN:
         options = {**DQN_PRESETS['CartPole-v1'], 'dueling': True, 'n_step': 3, 'prioritized': True, 'quiet': True}

@@ -187,7 +187,10 @@ def test_a_second_writer_of_a_live_run_is_refused(tmp_path):
 
 
 # ------------------------------------------------------------ signals
-@pytest.mark.parametrize('sent, code', [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+# SIGINT (~15 s) with the integration tests: the same save path as SIGTERM.
+@pytest.mark.parametrize(
+    'sent, code', [pytest.param(signal.SIGINT, 130, marks=pytest.mark.integration), (signal.SIGTERM, 143)]
+)
 def test_an_interrupted_run_saves_and_exits_with_the_shell_code(tmp_path, sent, code):
     from xagents.run.checkpoints import saved_state
 
