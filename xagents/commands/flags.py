@@ -34,10 +34,7 @@ def schedule_converter(positive: bool):
     """A schedulable flag's converter: a number or ``lin_<number>``."""
 
     def float_or_schedule(text: str):
-        value = schedules.canonical(text)
-        if positive and schedules.initial(value) <= 0:
-            raise ValueError(f'must be > 0, got {text}')
-        return value
+        return schedules.checked(text, positive)
 
     return float_or_schedule
 

@@ -110,6 +110,7 @@ class Agent(Building, EntryPoints):
         # default given as a share of the run (DQN's epsilon decay) is measured against.
         self.budget: int | None = None
         self.schedules = scheduled_fields(self.config)
+        self.scheduled_optimizers: list[keras.optimizers.Optimizer] = []
         self.graph_values = {
             name: tf.Variable(schedules.initial(getattr(self.config, name)), dtype=tf.float32, trainable=False)
             for name in self.graph_hyperparameters
@@ -247,6 +248,8 @@ class Agent(Building, EntryPoints):
             flags = ', '.join(f'{flag_name(name)} {getattr(self.config, name)}' for name in self.schedules)
             raise ValueError(f'{flags}: a schedule runs over --max-steps, give it')
         self.budget = max_steps
+        # What an lr schedule sets before each iteration (found once, not on every step).
+        self.scheduled_optimizers = self.optimizers() if 'lr' in self.schedules else []
 
     def optimizers(self) -> list[keras.optimizers.Optimizer]:
         """Every optimizer of the agent (those of its models and of what it trains besides them)."""
@@ -259,7 +262,7 @@ class Agent(Building, EntryPoints):
         for name in self.schedules:
             value = schedules.value_at(getattr(self.config, name), progress)
             if name == 'lr':
-                for optimizer in self.optimizers():
+                for optimizer in self.scheduled_optimizers:
                     optimizer.learning_rate.assign(value)
             else:
                 self.graph_values[name].assign(value)

@@ -67,31 +67,26 @@ def check_range(name: str, value: float, low: float, high: float, low_open=False
         raise ValueError(f'{flag_name(name)} must be in {interval}, got {value}')
 
 
+def _schedulable(config) -> list[dataclasses.Field]:
+    return [
+        field for field in dataclasses.fields(config) if field.metadata and field.metadata['argparse'].get('schedule')
+    ]
+
+
 def check_schedules(config) -> None:
     """Every schedulable field of ``config`` as a number or ``lin_<initial>`` (see
     :mod:`xagents.core.schedules`), with a one-line error naming the flag."""
-    for field in dataclasses.fields(config):
-        options = field.metadata.get('argparse', {}) if field.metadata else {}
-        if not options.get('schedule'):
-            continue
+    for field in _schedulable(config):
         try:
-            value = schedules.canonical(getattr(config, field.name))
+            value = schedules.checked(getattr(config, field.name), field.metadata['argparse'].get('positive', False))
         except ValueError as error:
             raise ValueError(f'{flag_name(field.name)}: {error}') from None
-        if options.get('positive') and schedules.initial(value) <= 0:
-            raise ValueError(f'{flag_name(field.name)} must be > 0, got {getattr(config, field.name)}')
         setattr(config, field.name, value)
 
 
 def scheduled_fields(config) -> list[str]:
     """The fields of ``config`` that follow a schedule in this run."""
-    return [
-        field.name
-        for field in dataclasses.fields(config)
-        if field.metadata
-        and field.metadata['argparse'].get('schedule')
-        and schedules.is_scheduled(getattr(config, field.name))
-    ]
+    return [field.name for field in _schedulable(config) if schedules.is_scheduled(getattr(config, field.name))]
 
 
 def check_at_least_one(config, *names: str) -> None:

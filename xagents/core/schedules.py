@@ -38,6 +38,14 @@ def canonical(value: float | str) -> float | str:
     return linear_schedule(number) if linear else number
 
 
+def checked(value: float | str, positive: bool = False) -> float | str:
+    """``canonical(value)``, a ValueError also for an initial value not above 0 when ``positive``."""
+    value = canonical(value)
+    if positive and initial(value) <= 0:
+        raise ValueError(f'must be > 0, got {value}')
+    return value
+
+
 def linear_schedule(initial_value: float) -> str:
     return f'{LINEAR}{initial_value!r}'
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from argparse import ArgumentTypeError
 
-from xagents.commands.flags import checked, schedule_converter
+from xagents.commands.flags import checked
 from xagents.core import schedules
 from xagents.core.config import field_type, flag_name
 from xagents.tune.options import GAMMA_PARAM, TuneError
@@ -57,7 +57,7 @@ def _convert(field: dataclasses.Field, text: str):
     flag = flag_name(field.name)
     if field.metadata['argparse'].get('schedule'):
         try:
-            return schedule_converter(field.metadata['argparse'].get('positive', False))(text)
+            return schedules.checked(text, field.metadata['argparse'].get('positive', False))
         except ValueError as error:
             raise TuneError(f'{flag}: {error}') from None
     if kind is bool:
