@@ -10,7 +10,7 @@ class A2CConfig(AgentConfig):
     n_steps: int = hp(5, 'Steps per env in each rollout (the n of n-step returns)', 'categorical', positive=True)
     lam: float = hp(1.0, 'GAE lambda (1: plain n-step returns)', 'log_uniform')
     entropy_coef: float | str = hp(
-        0.01, 'Entropy bonus coefficient (lin_X: from X to 0 over --max-steps)', 'log_uniform', schedule=True
+        0.0, 'Entropy bonus coefficient (lin_X: from X to 0 over --max-steps)', 'log_uniform', schedule=True
     )
     value_loss_coef: float = hp(0.5, 'Value loss coefficient', 'log_uniform')
     grad_norm: float = hp(0.5, 'Maximum global gradient norm', 'log_uniform', positive=True)
@@ -25,14 +25,13 @@ MODEL_ROLES = ('model',)
 
 # Per-environment defaults used when training on these environments (flags override).
 PRESETS = {
-    'CartPole-v1': dict(n_envs=8, entropy_coef=0.0),
+    'CartPole-v1': dict(n_envs=8),
     'Pendulum-v1': dict(
         n_envs=16,
         n_steps=8,
         lam=0.9,
         gamma=0.9,
         lr='lin_3e-3',
-        entropy_coef=0.0,
         normalize_obs=True,
         normalize_reward=True,
     ),

@@ -2,17 +2,19 @@
 
 import dataclasses
 
-from xagents.core.config import AgentConfig, check_range, hp
+from xagents.core.config import AgentConfig, check_range, hp, learning_rate
 
 
 @dataclasses.dataclass
 class PPOConfig(AgentConfig):
-    n_steps: int = hp(128, 'Steps per env in each rollout', 'categorical', positive=True)
+    # SB3's defaults: the presets hold the Atari settings of PPO's paper (xagents 0.2's defaults).
+    lr: float | str = learning_rate(3e-4, 'Learning rate of the Adam optimizer')
+    n_steps: int = hp(2048, 'Steps per env in each rollout', 'categorical', positive=True)
     lam: float = hp(0.95, 'GAE lambda', 'log_uniform')
-    ppo_epochs: int = hp(4, 'Passes over each rollout', 'categorical', positive=True)
-    mini_batches: int = hp(4, 'Minibatches per pass', 'categorical', positive=True)
+    ppo_epochs: int = hp(10, 'Passes over each rollout', 'categorical', positive=True)
+    mini_batches: int = hp(32, 'Minibatches per pass', 'categorical', positive=True)
     clip_norm: float | str = hp(
-        0.1,
+        0.2,
         'Clipping range of the probability ratio (lin_X: from X to 0 over --max-steps)',
         'log_uniform',
         positive=True,
@@ -22,7 +24,7 @@ class PPOConfig(AgentConfig):
         None, 'Clipping range of the value change (default: no value clipping)', 'log_uniform'
     )
     entropy_coef: float | str = hp(
-        0.01, 'Entropy bonus coefficient (lin_X: from X to 0 over --max-steps)', 'log_uniform', schedule=True
+        0.0, 'Entropy bonus coefficient (lin_X: from X to 0 over --max-steps)', 'log_uniform', schedule=True
     )
     value_loss_coef: float = hp(0.5, 'Value loss coefficient', 'log_uniform')
     grad_norm: float = hp(0.5, 'Maximum global gradient norm', 'log_uniform', positive=True)
