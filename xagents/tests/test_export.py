@@ -40,6 +40,18 @@ def env_observations(agent, count: int) -> np.ndarray:
     return np.concatenate(collected)[:count]
 
 
+def near_ties(agent, observations: np.ndarray, margin: float = 1e-4) -> np.ndarray:
+    """Observations whose two best actions score (logits or Q-values) within ``margin`` of the
+    largest score's size: another runtime's float rounding may pick either of them."""
+    inputs = tf.constant(agent.normalize_observations(observations))
+    if hasattr(agent, 'q_values'):
+        scores = agent.q_values(agent.model, inputs)
+    else:
+        scores = agent.policy_distribution(inputs).logits
+    best = np.sort(np.asarray(scores), axis=-1)
+    return best[:, -1] - best[:, -2] < margin * np.abs(best).max()
+
+
 def run_exported(path, format: str, observations: np.ndarray) -> np.ndarray:
     if format == 'saved_model':
         return tf.saved_model.load(str(path)).signatures['serving_default'](observation=observations)['action'].numpy()
@@ -64,11 +76,14 @@ def test_every_export_format_acts_as_predict(tmp_path, name, env, env_kwargs, pr
         agent.obs_normalizer.stats.update(observations * 3.0 + 0.5)
     expected = agent.predict(observations)
     discrete = expected.dtype == np.int64
+    if discrete:
+        ties = near_ties(agent, observations)
+        assert ties.mean() < 0.01  # an untrained network's ties: the comparison covers the rest
     for format in FORMATS:
         actions = run_exported(export(agent, tmp_path / f'policy.{format}', format), format, observations)
         assert actions.shape == expected.shape, format
         if discrete:
-            np.testing.assert_array_equal(actions, expected, err_msg=format)
+            np.testing.assert_array_equal(actions[~ties], expected[~ties], err_msg=format)
         else:
             assert np.abs(actions - expected).max() <= 1e-5, format
     if not discrete:
