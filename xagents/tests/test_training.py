@@ -210,7 +210,7 @@ def test_an_interrupted_run_saves_and_exits_with_the_shell_code(tmp_path, sent, 
         assert process.poll() is None, lines
     process.send_signal(sent)
     out, err = process.communicate(timeout=120)
-    assert process.returncode == code, err
+    assert process.returncode == code, (out[-1000:], err)
     run = Path(next(line for line in lines if line.startswith('Run directory: ')).split(': ', 1)[1].strip())
     state = saved_state(tmp_path / run / 'latest')
     assert 'saved in' in out and state['steps'] > 0
