@@ -537,6 +537,7 @@ def run_peer(task: Task, seed: int, history: Path) -> dict:
     from stable_baselines3.common.vec_env import VecNormalize
 
     episodes = {'steps': [], 'rewards': [], 'lengths': [], 'times': []}
+    evaluations = []  # greedy means of the tasks stopped by an evaluation, as xagents' --eval-interval
 
     class Record(BaseCallback):
         """Keeps every finished episode; stops at the threshold."""
@@ -548,10 +549,22 @@ def run_peer(task: Task, seed: int, history: Path) -> dict:
                     episodes['rewards'].append(info['episode']['r'])
                     episodes['lengths'].append(info['episode']['l'])
                     episodes['times'].append(time.perf_counter() - start)
+            if task.throughput:
+                return True
+            if task.eval_interval:
+                if self.num_timesteps < task.eval_interval * (len(evaluations) + 1):
+                    return True
+                rewards, _ = evaluate_policy(self.model, evaluation, EVAL_EPISODES, deterministic=True)
+                evaluations.append(float(rewards))
+                return evaluations[-1] < task.threshold
             recent = episodes['rewards'][-task.window :]
-            return task.throughput or not (len(recent) == task.window and np.mean(recent) >= task.threshold)
+            return not (len(recent) == task.window and np.mean(recent) >= task.threshold)
 
     envs = peer_training_envs(task, seed)
+    evaluation = None if task.throughput else peer_envs(task.env, 1, EVAL_SEED + seed)
+    if task.peer_normalize and evaluation is not None:
+        evaluation = VecNormalize(evaluation, training=False, norm_reward=False)
+        evaluation.obs_rms = envs.obs_rms
     model = task.peer(envs, seed)
     start = time.perf_counter()
     model.learn(task.budget if task.throughput else task.peer_budget or task.budget, callback=Record())
@@ -559,7 +572,10 @@ def run_peer(task: Task, seed: int, history: Path) -> dict:
     rows = history_rows(episodes['steps'], episodes['rewards'], episodes['lengths'], episodes['times'], task.window)
     pq.write_table(pa.table(rows), history)
     recent = episodes['rewards'][-task.window :]
-    reached = not task.throughput and len(recent) == task.window and np.mean(recent) >= task.threshold
+    if task.eval_interval:
+        reached = bool(evaluations) and evaluations[-1] >= task.threshold
+    else:
+        reached = not task.throughput and len(recent) == task.window and np.mean(recent) >= task.threshold
     result = {
         'steps': model.num_timesteps,
         'wall_s': wall,
@@ -571,10 +587,6 @@ def run_peer(task: Task, seed: int, history: Path) -> dict:
             envs, lambda: np.array([envs.action_space.sample()] * envs.num_envs)
         )
         return result
-    evaluation = peer_envs(task.env, 1, EVAL_SEED + seed)
-    if task.peer_normalize:
-        evaluation = VecNormalize(evaluation, training=False, norm_reward=False)
-        evaluation.obs_rms = envs.obs_rms
     rewards, _ = evaluate_policy(model, evaluation, EVAL_EPISODES, deterministic=True, return_episode_rewards=True)
     result['eval_rewards'] = [float(reward) for reward in rewards]
     return result
