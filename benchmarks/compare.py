@@ -539,8 +539,16 @@ def run_peer(task: Task, seed: int, history: Path) -> dict:
     episodes = {'steps': [], 'rewards': [], 'lengths': [], 'times': []}
     evaluations = []  # greedy means of the tasks stopped by an evaluation, as xagents' --eval-interval
 
+    def reached() -> bool:
+        if task.throughput:
+            return False
+        if task.eval_interval:
+            return bool(evaluations) and evaluations[-1] >= task.threshold
+        recent = episodes['rewards'][-task.window :]
+        return len(recent) == task.window and np.mean(recent) >= task.threshold
+
     class Record(BaseCallback):
-        """Keeps every finished episode; stops at the threshold."""
+        """Keeps every finished episode (and runs the task's evaluations); stops at the threshold."""
 
         def _on_step(self) -> bool:
             for info in self.locals['infos']:
@@ -549,16 +557,10 @@ def run_peer(task: Task, seed: int, history: Path) -> dict:
                     episodes['rewards'].append(info['episode']['r'])
                     episodes['lengths'].append(info['episode']['l'])
                     episodes['times'].append(time.perf_counter() - start)
-            if task.throughput:
-                return True
-            if task.eval_interval:
-                if self.num_timesteps < task.eval_interval * (len(evaluations) + 1):
-                    return True
+            if task.eval_interval and self.num_timesteps >= task.eval_interval * (len(evaluations) + 1):
                 rewards, _ = evaluate_policy(self.model, evaluation, EVAL_EPISODES, deterministic=True)
                 evaluations.append(float(rewards))
-                return evaluations[-1] < task.threshold
-            recent = episodes['rewards'][-task.window :]
-            return not (len(recent) == task.window and np.mean(recent) >= task.threshold)
+            return not reached()
 
     envs = peer_training_envs(task, seed)
     evaluation = None if task.throughput else peer_envs(task.env, 1, EVAL_SEED + seed)
@@ -572,14 +574,10 @@ def run_peer(task: Task, seed: int, history: Path) -> dict:
     rows = history_rows(episodes['steps'], episodes['rewards'], episodes['lengths'], episodes['times'], task.window)
     pq.write_table(pa.table(rows), history)
     recent = episodes['rewards'][-task.window :]
-    if task.eval_interval:
-        reached = bool(evaluations) and evaluations[-1] >= task.threshold
-    else:
-        reached = not task.throughput and len(recent) == task.window and np.mean(recent) >= task.threshold
     result = {
         'steps': model.num_timesteps,
         'wall_s': wall,
-        'reached': bool(reached),
+        'reached': bool(reached()),
         'final_mean': float(np.mean(recent)) if recent else float('nan'),
     }
     if task.throughput:
