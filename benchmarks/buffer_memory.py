@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from xagents.utils.buffers import ReplayBuffer
+from xagents.replay.buffers import ReplayBuffer
 
 RESULTS = Path(__file__).parent / 'results'
 GIB = 2**30

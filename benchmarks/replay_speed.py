@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from xagents.utils.buffers import PrioritizedReplayBuffer, ReplayBuffer
+from xagents.replay.buffers import PrioritizedReplayBuffer, ReplayBuffer
 
 
 def fill(buffer: ReplayBuffer, n_envs: int, rng: np.random.Generator) -> None:

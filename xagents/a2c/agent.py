@@ -6,7 +6,7 @@ import tensorflow as tf
 
 from xagents.a2c.config import MODEL_ROLES, A2CConfig
 from xagents.core.actor_critic import ActorCritic
-from xagents.utils.rl_math import flatten_time, rollout_advantages
+from xagents.rl_math import flatten_time, rollout_advantages
 
 
 class A2C(ActorCritic):

@@ -9,9 +9,9 @@ import tensorflow as tf
 
 from xagents.acer.config import MODEL_ROLES, ACERConfig
 from xagents.core.actor_critic import ActorCritic
-from xagents.utils.buffers import SegmentBuffer
-from xagents.utils.distributions import Categorical, host_act, log_softmax
-from xagents.utils.rl_math import retrace_targets
+from xagents.nets.distributions import Categorical, host_act, log_softmax
+from xagents.replay.buffers import SegmentBuffer
+from xagents.rl_math import retrace_targets
 
 EPSILON = 1e-6
 

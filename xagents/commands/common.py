@@ -91,8 +91,8 @@ def run_guarded(runner, *args) -> int:
     """Run a command with TensorFlow loaded, turning the errors a user can cause into one line and exit 2."""
     import_tensorflow_quietly()
     from xagents.core.errors import CheckpointError, TrainingDiverged, error_line
-    from xagents.utils.history import HistoryError
-    from xagents.utils.models import ModelConfigError
+    from xagents.nets.reader import ModelConfigError
+    from xagents.run.history import HistoryError
 
     try:
         return runner(*args)

@@ -35,7 +35,7 @@ def plot(rest: list[str]) -> int:
     options = config_from_args(PlotOptions, args)
     import matplotlib
 
-    from xagents.utils.history import HistoryError, plot_history
+    from xagents.run.history import HistoryError, plot_history
 
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt

@@ -7,8 +7,8 @@ import numpy as np
 import tensorflow as tf
 
 from xagents.core.on_policy import OnPolicy
-from xagents.utils.distributions import DiagGaussian, distribution_for, host_act
-from xagents.utils.models import with_log_std
+from xagents.nets.distributions import DiagGaussian, distribution_for, host_act
+from xagents.nets.reader import with_log_std
 
 
 class ActorCritic(OnPolicy):

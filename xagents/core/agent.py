@@ -27,8 +27,8 @@ from xagents.core.entry_points import EntryPoints
 from xagents.envs.autoreset import final_observations
 from xagents.envs.normalizers import ObservationNormalizer, RewardNormalizer
 from xagents.envs.recipe import EnvRecipe
-from xagents.utils.compiled import ConcreteCalls
-from xagents.utils.models import HostModel
+from xagents.nets.compiled import ConcreteCalls
+from xagents.nets.host import HostModel
 
 if TYPE_CHECKING:
     from xagents.run.folder import RunFolder

@@ -14,7 +14,7 @@ from xagents.core import schedules
 from xagents.core.config import AgentConfig, preprocess_defaults, records_training
 from xagents.envs.atari import is_atari
 from xagents.envs.recipe import EnvRecipe
-from xagents.utils.models import ModelReader
+from xagents.nets.reader import ModelReader
 
 
 class Building:

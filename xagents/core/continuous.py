@@ -8,8 +8,8 @@ import numpy as np
 import tensorflow as tf
 
 from xagents.core.off_policy import OffPolicy
-from xagents.utils.models import ModelReader
-from xagents.utils.rl_math import polyak_update
+from xagents.nets.reader import ModelReader
+from xagents.rl_math import polyak_update
 
 
 class ContinuousOffPolicy(OffPolicy):

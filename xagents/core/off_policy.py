@@ -6,7 +6,7 @@ import numpy as np
 
 from xagents.core.agent import Agent
 from xagents.core.config import OffPolicyConfig
-from xagents.utils.buffers import ReplayBuffer
+from xagents.replay.buffers import ReplayBuffer
 
 
 class OffPolicy(Agent):

@@ -9,8 +9,8 @@ import tensorflow as tf
 
 from xagents.core.off_policy import OffPolicy
 from xagents.dqn.config import BETA_STEPS, DECAY_STEPS, MODEL_ROLES, DQNConfig
-from xagents.utils.buffers import PrioritizedReplayBuffer, ReplayBuffer
-from xagents.utils.rl_math import q_targets
+from xagents.replay.buffers import PrioritizedReplayBuffer, ReplayBuffer
+from xagents.rl_math import q_targets
 
 
 class DQN(OffPolicy):

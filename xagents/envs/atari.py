@@ -7,6 +7,7 @@ import numpy as np
 from gymnasium.vector import AutoresetMode
 
 from xagents.envs.autoreset import final_observations
+from xagents.envs.frames import stack_last
 
 ATARI_STACK = 4
 
@@ -26,19 +27,6 @@ def _atari_game(env_id: str) -> str:
     """``PongNoFrameskip-v4`` / ``ALE/Pong-v5`` -> ``pong``."""
     name = env_id.split('/')[-1].split('-')[0].replace('NoFrameskip', '').replace('Deterministic', '')
     return ''.join('_' + c.lower() if c.isupper() and i else c.lower() for i, c in enumerate(name))
-
-
-def stack_last(frames) -> np.ndarray:
-    """Same-shape arrays stacked on a new last axis, as one contiguous array.
-
-    Writing each frame into its channel is about 5x faster for uint8 Atari frames than
-    copying a ``np.moveaxis`` view (which TensorFlow would otherwise copy at every call).
-    """
-    frames = list(frames)
-    stacked = np.empty((*frames[0].shape, len(frames)), frames[0].dtype)
-    for channel, frame in enumerate(frames):
-        stacked[..., channel] = frame
-    return stacked
 
 
 def _channels_last(observations: np.ndarray) -> np.ndarray:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from xagents.utils.recording import GifFile, VideoFile, render_one, save_frame
+from xagents.play.recording import GifFile, VideoFile, render_one, save_frame
 
 PROGRESS_INTERVAL = 2.0
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from xagents.play.episodes import play_in_parallel, play_in_turn, records
-from xagents.utils.recording import video_fps
+from xagents.play.recording import video_fps
 
 MAX_PLAY_ENVS = 16
 

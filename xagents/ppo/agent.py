@@ -6,7 +6,7 @@ import tensorflow as tf
 
 from xagents.core.actor_critic import ActorCritic
 from xagents.ppo.config import MODEL_ROLES, PPOConfig
-from xagents.utils.rl_math import flatten_time, rollout_advantages
+from xagents.rl_math import flatten_time, rollout_advantages
 
 
 class PPO(ActorCritic):

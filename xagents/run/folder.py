@@ -158,7 +158,7 @@ class RunFolder:
 
     # ---------------------------------------------------------------- tables
     def open_tables(self, evaluations: bool) -> None:
-        from xagents.utils.history import History
+        from xagents.run.history import History
 
         if self.history is None:
             self.history = History(self.history_path)

@@ -8,7 +8,7 @@ from pathlib import Path
 from xagents.core.errors import CheckpointError
 from xagents.run.checkpoints import check_config, has_checkpoint, restore_latest, saved_state
 from xagents.run.folder import RunFolder, new_run_dir, read_run_config, run_config
-from xagents.utils.history import History
+from xagents.run.history import History
 
 
 def open_for_training(agent, evaluations: bool, console=print) -> RunFolder:

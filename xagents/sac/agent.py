@@ -8,8 +8,8 @@ import numpy as np
 import tensorflow as tf
 
 from xagents.core.continuous import ContinuousOffPolicy
+from xagents.nets.distributions import SquashedGaussian
 from xagents.sac.config import MODEL_ROLES, SACConfig
-from xagents.utils.distributions import SquashedGaussian
 
 # Bounds of the actor's log-std outputs (SB3's and the authors' code).
 LOG_STD_MIN, LOG_STD_MAX = -20.0, 2.0

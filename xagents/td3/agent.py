@@ -6,8 +6,8 @@ import numpy as np
 import tensorflow as tf
 
 from xagents.core.continuous import ContinuousOffPolicy
+from xagents.rl_math import polyak_update, smoothed_target_actions
 from xagents.td3.config import MODEL_ROLES, TD3Config
-from xagents.utils.rl_math import polyak_update, smoothed_target_actions
 
 
 class TD3(ContinuousOffPolicy):

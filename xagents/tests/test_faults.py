@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from xagents.run.history import read_history
 from xagents.tests.test_cli import XAGENTS, run_cli
-from xagents.utils.history import read_history
 
 PPO_MODEL = Path(__file__).parents[1] / 'ppo' / 'models' / 'ann-actor-critic.cfg'
 TINY_PPO = '--env CartPole-v1 --n-envs 2 --n-steps 16 --seed 0'.split()

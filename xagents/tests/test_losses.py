@@ -519,7 +519,7 @@ def test_sac_temperature_step(tmp_path, make, log_probs, direction):
 
 
 def test_sac_squashed_gaussian_log_prob_hand_computed():
-    from xagents.utils.distributions import SquashedGaussian, tanh_log_jacobian
+    from xagents.nets.distributions import SquashedGaussian, tanh_log_jacobian
 
     # u = 0.5 (mean 0.5, std 1, no noise): log N(0; 0, 1) = -0.918939; log(1 - tanh(0.5)^2) = -0.240229.
     close(tanh_log_jacobian(tf.constant([[0.5]])), [-0.240229], rtol=1e-5)

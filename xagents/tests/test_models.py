@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import xagents
-from xagents.utils.models import ModelConfigError, ModelReader
+from xagents.nets.reader import ModelConfigError, ModelReader
 
 SHIPPED = sorted(Path(xagents.__file__).parent.glob('*/models/*.cfg'))
 

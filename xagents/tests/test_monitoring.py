@@ -10,8 +10,8 @@ import pytest
 
 from xagents import A2C, PPO
 from xagents.commands.main import main
+from xagents.play.recording import cubic_schedule
 from xagents.tests.test_cli import run_cli
-from xagents.utils.recording import cubic_schedule
 
 
 def video_codec(path) -> str:
@@ -247,7 +247,7 @@ def test_plot_bands_take_their_curves_colors(tmp_path):
     import matplotlib.pyplot as plt
     import pyarrow as pa
 
-    from xagents.utils.history import COLUMNS, plot_history
+    from xagents.run.history import COLUMNS, plot_history
 
     paths = []
     for seed in range(4):

@@ -5,8 +5,8 @@ import pytest
 import tensorflow as tf
 
 from xagents import DQN, PPO, SAC, TD3, TRPO, agents
-from xagents.utils.distributions import Categorical, DiagGaussian, host_act
-from xagents.utils.models import HostModel
+from xagents.nets.distributions import Categorical, DiagGaussian, host_act
+from xagents.nets.host import HostModel
 
 CASES = [
     ('ppo', 'CartPole-v1'),
@@ -191,7 +191,7 @@ def test_td3_trains_with_xla(tmp_path):
 
 
 def test_concrete_calls_trace_once_per_signature_and_give_the_functions_results():
-    from xagents.utils.compiled import ConcreteCalls
+    from xagents.nets.compiled import ConcreteCalls
 
     def step(batch, scale):
         return {'sum': tf.reduce_sum(batch['x']) * scale, 'count': tf.shape(batch['y'])[0]}

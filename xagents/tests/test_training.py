@@ -13,9 +13,9 @@ import pytest
 
 import xagents
 from xagents import PPO
+from xagents.run.history import read_history
 from xagents.tests.test_cli import XAGENTS, run_cli
 from xagents.train import Callback
-from xagents.utils.history import read_history
 
 TINY = dict(n_envs=2, n_steps=16, mini_batches=1, quiet=True, seed=0)
 PACKAGE = Path(xagents.__file__).parent
@@ -286,7 +286,7 @@ def test_the_core_and_the_agents_import_no_files_console_or_command_layer():
     result = subprocess.run([sys.executable, '-c', CORE_IMPORTS], capture_output=True, text=True, timeout=300)
     loaded = json.loads(result.stdout.replace("'", '"'))
     outside = ('xagents.run', 'xagents.train', 'xagents.play', 'xagents.commands', 'xagents.tune')
-    utilities = ('xagents.utils.history', 'xagents.utils.monitoring', 'xagents.utils.recording')
+    utilities = ('xagents.run.history', 'xagents.train.monitoring', 'xagents.play.recording')
     assert [name for name in loaded if name.startswith(outside) or name in utilities] == []
     for path in [*(PACKAGE / 'core').glob('*.py'), *PACKAGE.glob('*/agent.py'), *PACKAGE.glob('*/config.py')]:
         tree = ast.parse(path.read_text())

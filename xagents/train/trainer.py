@@ -201,7 +201,7 @@ class Trainer:
         config = self.config
         if config.tensorboard or config.monitor_session:
             from xagents.run.folder import run_config
-            from xagents.utils.monitoring import Monitor
+            from xagents.train.monitoring import Monitor
 
             self.monitor = Monitor(
                 self.run.path,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import gymnasium as gym
 
+from xagents.play.recording import TrainingVideos as VideoRecorder
+from xagents.play.recording import cubic_schedule, video_fps
 from xagents.train.callbacks import Callback
-from xagents.utils.recording import TrainingVideos as VideoRecorder
-from xagents.utils.recording import cubic_schedule, video_fps
 
 
 class RecordedEnvs(gym.vector.VectorWrapper):

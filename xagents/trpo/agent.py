@@ -5,9 +5,8 @@ from __future__ import annotations
 import tensorflow as tf
 
 from xagents.core.actor_critic import ActorCritic
+from xagents.rl_math import assign_flat, conjugate_gradient, flat_concat, flatten_time, line_search, rollout_advantages
 from xagents.trpo.config import MODEL_ROLES, TRPOConfig
-from xagents.utils.rl_math import flatten_time, rollout_advantages
-from xagents.utils.trust_region import assign_flat, conjugate_gradient, flat_concat, line_search
 
 
 class TRPO(ActorCritic):

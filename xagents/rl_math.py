@@ -1,4 +1,7 @@
-"""Return and target estimators shared by the agents, each tested against a naive loop.
+"""The math the agents share, each function tested against a naive loop or hand-computed numbers.
+
+Return and target estimators, the polyak update, and the trust-region pieces (flat parameter
+vectors, conjugate gradient, a KL line search).
 
 Arrays are time-major ``(n_steps, n_envs)``. ``dones[t]`` says the episode ended with
 the transition at step ``t`` (terminated; truncation is folded into the reward by the
@@ -7,18 +10,10 @@ loop), so nothing is bootstrapped across it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import tensorflow as tf
-
-
-def discounted_returns(rewards: np.ndarray, dones: np.ndarray, last_values: np.ndarray, gamma: float) -> np.ndarray:
-    """n-step discounted returns, bootstrapped from ``last_values`` after the last step."""
-    returns = np.empty_like(rewards, dtype=np.float32)
-    running = last_values.astype(np.float32)
-    for t in reversed(range(len(rewards))):
-        running = rewards[t] + gamma * running * (1.0 - dones[t])
-        returns[t] = running
-    return returns
 
 
 def generalized_advantages(
@@ -114,3 +109,68 @@ def polyak_update(targets: list[tf.Variable], sources: list[tf.Variable], tau: f
 def smoothed_target_actions(actions: tf.Tensor, noise: tf.Tensor, noise_clip: float) -> tf.Tensor:
     """TD3's target policy smoothing: add noise clipped to ``±noise_clip``, then keep actions in [-1, 1]."""
     return tf.clip_by_value(actions + tf.clip_by_value(noise, -noise_clip, noise_clip), -1.0, 1.0)
+
+
+# ------------------------------------------------------------ trust region (TRPO)
+def flat_concat(tensors: list[tf.Tensor]) -> tf.Tensor:
+    """All ``tensors`` as one vector."""
+    return tf.concat([tf.reshape(tensor, [-1]) for tensor in tensors], axis=0)
+
+
+def assign_flat(variables: list[tf.Variable], flat: tf.Tensor) -> None:
+    """Set ``variables`` from one vector laid out as :func:`flat_concat` lays them out."""
+    start = 0
+    for variable in variables:
+        size = tf.size(variable)
+        variable.assign(tf.reshape(flat[start : start + size], tf.shape(variable)))
+        start += size
+
+
+def conjugate_gradient(
+    matvec: Callable[[tf.Tensor], tf.Tensor],
+    b: tf.Tensor,
+    iterations: int,
+    residual_tolerance: float = 1e-10,
+) -> tf.Tensor:
+    """Approximately solve ``A x = b`` for a symmetric positive definite ``A`` given as ``matvec``.
+
+    Stops after ``iterations`` steps or once the squared residual norm falls below
+    ``residual_tolerance``. Works eagerly and inside ``tf.function``.
+    """
+    x = tf.zeros_like(b)
+    residual = b
+    direction = b
+    residual_norm = tf.tensordot(residual, residual, 1)
+    for _ in tf.range(iterations):
+        if residual_norm < residual_tolerance:
+            break
+        product = matvec(direction)
+        alpha = residual_norm / (tf.tensordot(direction, product, 1) + 1e-12)
+        x += alpha * direction
+        residual -= alpha * product
+        new_norm = tf.tensordot(residual, residual, 1)
+        direction = residual + (new_norm / residual_norm) * direction
+        residual_norm = new_norm
+    return x
+
+
+def line_search(
+    evaluate: Callable[[float], tuple[float, float]],
+    max_kl: float,
+    iterations: int,
+    shrink: float = 0.5,
+) -> float:
+    """The largest step fraction ``shrink**k`` (``k < iterations``) that improves the surrogate within the KL bound.
+
+    ``evaluate(fraction)`` applies that fraction of the full step and returns the
+    surrogate improvement and the mean KL divergence from the old policy. A fraction
+    is accepted only when the improvement is positive and the KL is at most
+    ``max_kl``; when none is, 0.0 is returned and the caller keeps the old parameters.
+    """
+    fraction = 1.0
+    for _ in range(iterations):
+        improvement, kl = evaluate(fraction)
+        if kl <= max_kl and improvement > 0:
+            return fraction
+        fraction *= shrink
+    return 0.0

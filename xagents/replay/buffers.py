@@ -22,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from xagents.envs.atari import stack_last
-from xagents.utils.sum_tree import SumTree
+from xagents.envs.frames import stack_last
+from xagents.replay.sum_tree import SumTree
 
 
 class ReplayBuffer:
