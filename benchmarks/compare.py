@@ -479,7 +479,7 @@ def run_xagents(task: Task, seed: int, history: Path) -> dict:
     earlier = {}
     if resume:
         agent.resume(folder)
-        earlier = {'resumed_at_step': agent.steps, 'wall_s_before': agent.run.state.get('elapsed', 0.0)}
+        earlier = {'resumed_at_step': agent.steps, 'wall_s_before': agent.run_folder.state.get('elapsed', 0.0)}
     start = time.perf_counter()
     if task.eval_interval:
         reason = agent.fit(max_steps=task.budget, callbacks=[evaluation_target(task.threshold)])

@@ -52,7 +52,7 @@ def run_xagents(agent_name: str, batch: int, n_envs: int, steps: int) -> dict:
     agent.reset_envs()
     agent.warm_up(lambda *_: None)
     for _ in range(COMPILE_STEPS):
-        agent.run_iteration()
+        agent.iterate()
     clock = Clock()
     agent.explore = clock.wrap('act', agent.explore)
     agent.collect = clock.wrap('env step + buffer add', agent.collect)
@@ -65,7 +65,7 @@ def run_xagents(agent_name: str, batch: int, n_envs: int, steps: int) -> dict:
         agent._train = clock.wrap('update call', agent._train)
     start = time.perf_counter()
     for _ in range(steps):
-        agent.run_iteration()
+        agent.iterate()
     total = time.perf_counter() - start
     return summary('xagents', total, steps, n_envs, clock, sampled_inside)
 

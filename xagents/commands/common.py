@@ -54,9 +54,16 @@ def agent_options(module, help_rows) -> list[tuple[str, str, str, str]]:
     return own + models
 
 
-def hyperparameters(module, args, preset: dict, skip=()) -> dict:
-    """Preset (or saved) values overridden by the given flags; fixed fields such as DDPG's are left out."""
+def hyperparameters(module, args, preset: dict, skip=(), training: bool = False) -> dict:
+    """Preset (or saved) values overridden by the given flags; fixed fields such as DDPG's are left out.
+
+    With ``training``, the training loop's options (saved with a run's hyperparameters) too.
+    """
     names = {field.name for field in dataclasses.fields(module.CONFIG) if field.init and field.name not in skip}
+    if training:
+        from xagents.train.options import TrainingOptions
+
+        names |= set(TrainingOptions().saved())
     values = {name: value for name, value in preset.items() if name in names}
     values.update({name: value for name, value in vars(args).items() if name in names})
     return values

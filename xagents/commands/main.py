@@ -17,8 +17,9 @@ from xagents.commands.flags import ArgumentParser, add_config_flags, fit_text, f
 from xagents.commands.play import PlayOptions, play, run_defaults
 from xagents.commands.plot import plot
 from xagents.commands.train import TrainOptions, check_train, train
-from xagents.core.config import TRAINING_ONLY, AgentConfig, EnvOptions
+from xagents.core.config import AgentConfig, EnvOptions
 from xagents.core.errors import error_line
+from xagents.train.options import TrainingOptions
 
 COMMANDS = {
     'train': 'Train an agent on an environment',
@@ -48,7 +49,7 @@ def usage() -> str:
 def command_help(command: str, module=None) -> str:
     sections = [format_table('environment:', help_rows(EnvOptions))]
     if command == 'train':
-        sections.append(format_table('training:', help_rows(TrainOptions)))
+        sections.append(format_table('training:', help_rows(TrainOptions) + help_rows(TrainingOptions)))
     if command == 'play':
         sections.append(format_table('playing:', help_rows(PlayOptions)))
     if command == 'tune':
@@ -59,8 +60,6 @@ def command_help(command: str, module=None) -> str:
     if command in ('train', 'tune'):
         config = module.CONFIG if module else AgentConfig
         base = {field.name for field in dataclasses.fields(AgentConfig)}
-        if command == 'tune':
-            base -= {*TRAINING_ONLY, 'quiet'}
         rows = [row for row in help_rows(config) if row[0][2:].replace('-', '_') in base]
         sections.append(format_table('agent (all agents):', rows))
     if module is not None:
@@ -80,7 +79,9 @@ def build_parser(command: str, module) -> ArgumentParser:
     parser = ArgumentParser(prog=f'xagents {command}', add_help=False, allow_abbrev=False)
     add_config_flags(parser, EnvOptions, 'environment', negatable=True)
     add_config_flags(parser, TrainOptions if command == 'train' else PlayOptions, command)
-    skip = {'seed', *TRAINING_ONLY} if command == 'play' else set()
+    if command == 'train':
+        add_config_flags(parser, TrainingOptions, 'training loop', negatable=True)
+    skip = {'seed'} if command == 'play' else set()
     add_config_flags(parser, module.CONFIG, 'agent', skip=skip, negatable=True)
     add_model_flags(parser, module)
     return parser

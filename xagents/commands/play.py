@@ -10,7 +10,7 @@ from pathlib import Path
 import xagents
 from xagents.commands.common import env_kwargs, fail, hyperparameters, model_files
 from xagents.commands.flags import config_from_args
-from xagents.core.config import TRAINING_ONLY, EnvOptions, hp
+from xagents.core.config import EnvOptions, hp
 from xagents.run.folder import RunFolder, read_run_config, run_model_files
 
 
@@ -79,7 +79,7 @@ def play(name: str, module, args) -> int:
         args.env,
         **env_kwargs(config_from_args(EnvOptions, args, **saved_env)),
         model_files=model_files(module, args) or saved_models,
-        **hyperparameters(module, args, saved, skip=TRAINING_ONLY),
+        **hyperparameters(module, args, saved),
     )
     if args.random:
         print('Playing uniformly random actions (--random): a baseline, not the trained agent')

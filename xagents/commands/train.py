@@ -49,7 +49,7 @@ def train(name: str, module, args) -> int:
             **{key: run[key] for key in ('n_envs', 'preprocess', 'max_frame', 'env_kwargs') if key in run},
         }
     env_options = config_from_args(EnvOptions, args, **preset)
-    hparams = hyperparameters(module, args, preset)
+    hparams = hyperparameters(module, args, preset, training=True)
     used = {key: value for key, value in preset.items() if key not in vars(args)}  # flags given override
     constant = {}
     if args.max_steps is None and run is None:

@@ -1,11 +1,12 @@
 """The agent core: config, models, optimizers, acting, and stepping the vector env.
 
 An agent turns vector-env steps into transitions for its learner and into records of
-finished episodes; ``run_iteration`` collects experience and updates once. It knows
-nothing about files, the console, histories or evaluation: the training loop
-(:mod:`xagents.train`), the run folder (:mod:`xagents.run`) and the player
-(:mod:`xagents.play`) do that; the entry points ``fit``, ``play``, ``resume`` and
-``load_weights`` (:mod:`xagents.core.entry_points`) only hand the agent to them.
+finished episodes; ``iterate`` collects experience and updates once. It knows nothing
+about files, the console, histories or evaluation, and holds no run folder: the training
+loop and its options (:mod:`xagents.train`), the run folder and its session
+(:mod:`xagents.run`) and the player (:mod:`xagents.play`) do that. The entry points
+``fit``, ``play``, ``resume``, ``load_weights`` and ``run_folder``
+(:mod:`xagents.core.entry_points`, the one door upward) import their owner when called.
 Differences between agents are declared as class attributes, never detected.
 """
 
@@ -13,7 +14,6 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from typing import TYPE_CHECKING
 
 import gymnasium as gym
 import keras
@@ -22,16 +22,13 @@ import tensorflow as tf
 
 from xagents.core import schedules
 from xagents.core.building import Building
-from xagents.core.config import flag_name, records_training, scheduled_fields
+from xagents.core.config import flag_name, scheduled_fields
 from xagents.core.entry_points import EntryPoints
 from xagents.envs.autoreset import final_observations
 from xagents.envs.normalizers import ObservationNormalizer, RewardNormalizer
 from xagents.envs.recipe import EnvRecipe
 from xagents.nets.compiled import ConcreteCalls
 from xagents.nets.host import HostModel
-
-if TYPE_CHECKING:
-    from xagents.run.folder import RunFolder
 
 
 class Agent(Building, EntryPoints):
@@ -40,13 +37,9 @@ class Agent(Building, EntryPoints):
     Args:
         envs: A vector environment from :func:`xagents.envs.recipe.create_envs`.
         *models: Keras models, one per entry of ``model_roles``.
-        checkpoints: Where to save the best models, one path per model (default: the
-            run directory's ``best-<role>`` folders).
-        history_checkpoint: Parquet file for the per-episode history (default: the run
-            directory's ``history.parquet``).
-        output_dir: Run directory for config, history and checkpoints (default:
-            ``runs/<agent>-<env>-<time>``).
-        **hyperparameters: Fields of ``Config``.
+        **hyperparameters: Fields of ``Config``, and the options of the agent's fits
+            (:class:`xagents.train.options.TrainingOptions`: ``output_dir``, ``checkpoints``,
+            ``history_checkpoint``, ``quiet``, ``eval_interval``, ...; ``fit`` takes them too).
     """
 
     # The replay buffer the run folder saves with the latest checkpoint (off-policy agents).
@@ -55,22 +48,11 @@ class Agent(Building, EntryPoints):
     # is set on the optimizers.
     graph_hyperparameters: tuple[str, ...] = ()
 
-    def __init__(
-        self,
-        envs: gym.vector.VectorEnv,
-        *models: keras.Model,
-        checkpoints=None,
-        history_checkpoint=None,
-        output_dir=None,
-        **hyperparameters,
-    ):
+    def __init__(self, envs: gym.vector.VectorEnv, *models: keras.Model, **hyperparameters):
+        hyperparameters, self.training_options = self.split_training_options(hyperparameters)
         self.config = self.make_config(**hyperparameters)
         if len(models) != len(self.model_roles):
             raise ValueError(f'{type(self).__name__} takes {len(self.model_roles)} model(s), got {len(models)}')
-        if checkpoints is not None and len(checkpoints) != len(self.model_roles):
-            raise ValueError(
-                f'--checkpoints needs {len(self.model_roles)} path(s) for {type(self).__name__}, got {len(checkpoints)}'
-            )
         self.envs = envs
         self.n_envs = envs.num_envs
         self.check_envs(envs)
@@ -92,20 +74,10 @@ class Agent(Building, EntryPoints):
         self.reward_normalizer = (
             RewardNormalizer(self.n_envs, self.config.gamma) if self.config.normalize_reward else None
         )
-        # Where a run writes (the run folder reads these); the open run folder once there is one.
-        self.run_paths = {'output_dir': output_dir, 'checkpoints': checkpoints, 'history': history_checkpoint}
-        self.run: RunFolder | None = None
         # How the envs were made, for evaluation, play and the run's config.json (from_env sets it).
         self.env_recipe = getattr(envs, 'recipe', None) or EnvRecipe(envs.spec.id if envs.spec else 'unknown')
         self.model_files: list[str] | None = None
-        self.steps = 0
-        self.episodes = 0
-        self.episode_rewards: deque[float] = deque(maxlen=self.config.reward_buffer_size)
-        self.mean_reward = float('nan')
-        self.best_reward = float('-inf')
-        self.losses: dict[str, float] = {}
-        self.finished: list[dict] = []  # records of episodes finished since the loop last took them
-        self.weights_version = 0
+        self.reset_counters()
         # The total steps the current fit may reach (its max_steps, None without one): what a
         # default given as a share of the run (DQN's epsilon decay) is measured against.
         self.budget: int | None = None
@@ -115,19 +87,24 @@ class Agent(Building, EntryPoints):
             name: tf.Variable(schedules.initial(getattr(self.config, name)), dtype=tf.float32, trainable=False)
             for name in self.graph_hyperparameters
         }
-        if 'lr' in self.schedules and self.config.divergence_monitoring_steps is not None:
-            raise ValueError(
-                '--lr lin_... and --divergence-monitoring-steps both set the learning rate: give one of them'
-            )
         self.hosts: dict[str, HostModel | None] = {}
         self.greedy_kept: tuple | None = None  # (weights version, observations, greedy actions)
+
+    def reset_counters(self) -> None:
+        """Steps, episodes, rewards and the state of the envs' current episodes, as before any training."""
+        self.steps = 0
+        self.episodes = 0
+        self.episode_rewards: deque[float] = deque(maxlen=self.config.reward_buffer_size)
+        self.mean_reward = float('nan')
+        self.best_reward = float('-inf')
+        self.losses: dict[str, float] = {}
+        self.finished: list[dict] = []  # records of episodes finished since the loop last took them
+        self.weights_version = 0
         self.observations: np.ndarray | None = None
         self.raw_observations: np.ndarray | None = None
         self.episode_returns = np.zeros(self.n_envs)
         self.episode_lengths = np.zeros(self.n_envs, np.int64)
         self.lives: np.ndarray | None = None
-        if records_training(self.config) and getattr(envs, 'render_mode', None) != 'rgb_array':
-            raise ValueError("--video-interval / --video-dir need envs made with render_mode='rgb_array'")
 
     @property
     def env_id(self) -> str:
@@ -267,8 +244,8 @@ class Agent(Building, EntryPoints):
             else:
                 self.graph_values[name].assign(value)
 
-    def run_iteration(self) -> dict[str, float]:
-        """One iteration of ``train_iteration``; the losses it returns are kept as floats in ``losses``."""
+    def iterate(self) -> dict[str, float]:
+        """One ``train_iteration`` (schedules followed first); its losses are kept as floats in ``losses``."""
         if self.schedules:
             self.follow_schedules()
         self.losses = {name: float(value) for name, value in self.train_iteration().items()}

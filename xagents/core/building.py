@@ -11,7 +11,7 @@ import gymnasium as gym
 import keras
 
 from xagents.core import schedules
-from xagents.core.config import AgentConfig, preprocess_defaults, records_training
+from xagents.core.config import AgentConfig, preprocess_defaults
 from xagents.envs.atari import is_atari
 from xagents.envs.recipe import EnvRecipe
 from xagents.nets.reader import ModelReader
@@ -83,22 +83,22 @@ class Building:
         async_envs: bool = False,
         env_kwargs: dict | None = None,
         model_files: list[str] | None = None,
-        checkpoints: list[str] | None = None,
-        history_checkpoint: str | None = None,
-        output_dir: str | None = None,
         **hyperparameters,
     ):
         """Make the environments and default models, then the agent.
 
         ``env`` is a registered id, ``package.module:EnvId`` (the module registers it), or a
         function returning a ``gymnasium.Env``; ``env_kwargs`` reach every environment made.
+        ``hyperparameters`` are the fields of ``Config`` and the options of the agent's fits
+        (``output_dir``, ``quiet``, ``eval_interval``, ...: see ``__init__``).
 
         >>> agent = PPO.from_env('CartPole-v1', n_envs=16, seed=1)
         """
         hyperparameters = preprocess_defaults(hyperparameters, preprocess)
-        config = cls.make_config(**hyperparameters)
+        own, options = cls.split_training_options(hyperparameters)
+        config = cls.make_config(**own)
         recipe = EnvRecipe(env, dict(env_kwargs or {}), preprocess, max_frame, async_envs)
-        envs = recipe.make(n_envs, render_mode='rgb_array' if records_training(config) else None)
+        envs = recipe.make(n_envs, render_mode='rgb_array' if options.records_videos else None)
         if not preprocess and model_files is None and envs.spec is not None and is_atari(envs.spec):
             envs.close()
             raise ValueError(
@@ -108,14 +108,7 @@ class Building:
         try:
             cls.check_envs(envs)
             models = cls.build_models(envs, model_files, config)
-            agent = cls(
-                envs,
-                *models,
-                checkpoints=checkpoints,
-                history_checkpoint=history_checkpoint,
-                output_dir=output_dir,
-                **hyperparameters,
-            )
+            agent = cls(envs, *models, **hyperparameters)
         except BaseException:
             envs.close()
             raise

@@ -138,18 +138,6 @@ class EnvOptions:
             self.env_kwargs = dict(self.env_kwargs)
 
 
-# Fields of AgentConfig that only matter while training (play takes none of them).
-TRAINING_ONLY = (
-    'tensorboard',
-    'monitor_session',
-    'video_interval',
-    'video_dir',
-    'eval_interval',
-    'eval_episodes',
-    'snapshot_interval',
-)
-
-
 @dataclasses.dataclass
 class AgentConfig:
     """Hyperparameters and options every agent has."""
@@ -168,35 +156,6 @@ class AgentConfig:
         False, 'Treat a lost life as terminal in training (on with --preprocess)', 'categorical'
     )
     reward_buffer_size: int = hp(100, 'Episodes in the mean reward', positive=True)
-    log_frequency: int | None = hp(None, 'Print progress every n finished episodes (default: every 2 s)')
-    divergence_monitoring_steps: int | None = hp(
-        None, 'Steps after which plateau lr reduction and early stopping start'
-    )
-    plateau_reduce_factor: float = hp(0.9, 'Factor applied to the learning rate on a plateau', positive=True)
-    plateau_reduce_patience: int = hp(10, 'Progress checks without improvement that make a plateau', positive=True)
-    early_stop_patience: int = hp(3, 'Plateau reductions after which training stops', positive=True)
-    save_interval: float = hp(30.0, 'Seconds between saves of the latest checkpoint and the history', positive=True)
-    display_precision: int = hp(2, 'Decimals shown in progress lines')
-    quiet: bool = hp(False, 'Print nothing while training')
-    tensorboard: bool = hp(
-        False, "TensorBoard scalars (returns, lengths, losses, lr, steps/s) in the run's tensorboard/"
-    )
-    monitor_session: str | None = hp(
-        None, 'Log metrics, losses and videos to this wandb run (offline, in the run, without an account)'
-    )
-    video_interval: int | None = hp(
-        None, "Record training episodes 0, n, 2n, ... as mp4 (in the run's videos/)", positive=True
-    )
-    video_dir: str | None = hp(None, 'Folder for training videos (alone: episodes 0, 1, 8, 27, ..., then every 1000)')
-    eval_interval: int | None = hp(
-        None,
-        'Every n steps, evaluate the greedy policy on separate envs; the best evaluation is the best checkpoint',
-        positive=True,
-    )
-    eval_episodes: int = hp(10, 'Episodes per evaluation', positive=True)
-    snapshot_interval: int | None = hp(
-        None, "Every n steps, keep a checkpoint in the run's snapshots/ (play it with --snapshot)", positive=True
-    )
     jit_compile: bool = hp(
         os.environ.get('XAGENTS_JIT', '1') != '0',
         'Compile the updates of dense models with XLA: faster updates after a compile of a few seconds '
@@ -210,7 +169,6 @@ class AgentConfig:
     def __post_init__(self):
         check_schedules(self)
         check_range('gamma', self.gamma, 0, 1, low_open=True)
-        check_at_least_one(self, 'video_interval', 'eval_interval', 'eval_episodes', 'snapshot_interval')
 
 
 @dataclasses.dataclass
@@ -262,8 +220,3 @@ def preprocess_defaults(hyperparameters: dict, preprocess: bool) -> dict:
     if not preprocess:
         return dict(hyperparameters)
     return {'clip_rewards': True, 'life_loss_terminal': True, **hyperparameters}
-
-
-def records_training(config: AgentConfig) -> bool:
-    """Whether training episodes are recorded as videos (``--video-interval`` or ``--video-dir``)."""
-    return config.video_interval is not None or config.video_dir is not None

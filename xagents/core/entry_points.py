@@ -1,25 +1,51 @@
-"""The agent's public entry points, each handing the agent to the layer that owns the job.
+"""The agent's one door upward: training, resuming, loading and playing, each done by its owner.
 
-They import those layers only when called, so the core imports none of them.
+The core imports no upper layer (the trainer, the run folder, the player, the commands, the
+tuner), with this module as the one documented exception: each method here imports its
+owner when called, so importing the core or an agent loads none of them. The training
+options (:class:`xagents.train.options.TrainingOptions`) are the trainer's; an agent keeps
+those its constructor was given for its fits. The run folder a fit or a resume opened
+belongs to the session (:mod:`xagents.run.session`): ``run_folder`` only asks for it.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import warnings
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from xagents.run.folder import RunFolder
     from xagents.train.callbacks import Callback
+    from xagents.train.options import TrainingOptions
 
 
 class EntryPoints:
-    """``fit`` (:mod:`xagents.train`), ``resume`` and ``load_weights`` (:mod:`xagents.run`), ``play``."""
+    """``fit`` (:mod:`xagents.train`), ``resume``, ``load_weights`` and ``load`` (:mod:`xagents.run`), ``play``."""
+
+    training_options: TrainingOptions
+
+    @staticmethod
+    def split_training_options(keywords: dict) -> tuple[dict, TrainingOptions]:
+        """``keywords`` without the training options, and those options (checked)."""
+        from xagents.train.options import TrainingOptions
+
+        names = TrainingOptions.names()
+        options = TrainingOptions(**{name: value for name, value in keywords.items() if name in names})
+        return {name: value for name, value in keywords.items() if name not in names}, options
 
     def fit(
-        self, target_reward: float | None = None, max_steps: int | None = None, callbacks: list[Callback] = ()
+        self,
+        target_reward: float | None = None,
+        max_steps: int | None = None,
+        callbacks: list[Callback] = (),
+        **options,
     ) -> str:
         """Train until ``target_reward`` (mean over ``reward_buffer_size`` episodes) or ``max_steps``.
 
-        ``callbacks`` (:class:`xagents.train.Callback`) run beside the built-in ones.
+        ``callbacks`` (:class:`xagents.train.Callback`) run beside the built-in ones; ``options``
+        (:class:`xagents.train.options.TrainingOptions`: ``output_dir``, ``eval_interval``,
+        ``quiet``, ...) override those the agent was made with.
 
         Returns:
             Why training stopped: ``target``, ``max_steps``, ``early_stop``, ``interrupted``
@@ -27,21 +53,25 @@ class EntryPoints:
         """
         from xagents.train.trainer import Trainer
 
-        return Trainer(self, callbacks).fit(target_reward, max_steps)
+        unknown = sorted(set(options) - {field.name for field in dataclasses.fields(self.training_options)})
+        if unknown:
+            raise TypeError(f'fit got unknown option(s): {", ".join(unknown)}')
+        given = dataclasses.replace(self.training_options, **options) if options else self.training_options
+        return Trainer(self, callbacks, given).fit(target_reward, max_steps)
 
     def resume(self, run_dir: str) -> None:
         """Restore weights, optimizers, counters, RNG, normalizers (and the buffer) from a run directory."""
         from xagents.run.session import resume
         from xagents.train.console import console_for
 
-        resume(self, run_dir, console_for(self.config))
+        resume(self, run_dir, console_for(self.training_options))
 
     def load_weights(self, paths: list[str]) -> None:
         """Load models (and their normalizer statistics) from checkpoints, one per model, or a run directory."""
         from xagents.run.checkpoints import load_weights
         from xagents.train.console import console_for
 
-        load_weights(self, paths, console_for(self.config))
+        load_weights(self, paths, console_for(self.training_options))
 
     @classmethod
     def load(cls, run_dir: str, checkpoint: str | int = 'best', env=None):
@@ -56,3 +86,16 @@ class EntryPoints:
         from xagents.play.player import play
 
         return play(self, *args, **kwargs)
+
+    @property
+    def run_folder(self) -> RunFolder | None:
+        """The run folder of the agent's last ``fit`` or ``resume`` (paths, history, state), or None."""
+        from xagents.run.session import run_folder_of
+
+        return run_folder_of(self)
+
+    @property
+    def run(self) -> RunFolder | None:
+        """Deprecated name of :attr:`run_folder`."""
+        warnings.warn('agent.run is now agent.run_folder', DeprecationWarning, stacklevel=2)
+        return self.run_folder

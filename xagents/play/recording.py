@@ -129,7 +129,7 @@ def cubic_schedule(episode: int) -> bool:
     return episode % 1000 == 0
 
 
-class TrainingVideos:
+class EpisodeRecorder:
     """Records chosen training episodes of a vector env as mp4 files, while training goes on.
 
     Episodes are numbered from 0 in the order they start (with one env this is the

@@ -80,7 +80,7 @@ class RunFolder:
         self.evaluations_path = self.path / 'evaluations.parquet'
         self.videos = self.path / 'videos'
         self.lock = RunLock(self.path)
-        self.history = None  # utils.history.History tables, once open
+        self.history = None  # run.history.HistoryTable tables, once open
         self.evaluations = None
         # The training loop's own state (elapsed time, best evaluation, ...), as last saved or restored.
         self.state: dict = {}
@@ -158,12 +158,12 @@ class RunFolder:
 
     # ---------------------------------------------------------------- tables
     def open_tables(self, evaluations: bool) -> None:
-        from xagents.run.history import History
+        from xagents.run.history import HistoryTable
 
         if self.history is None:
-            self.history = History(self.history_path)
+            self.history = HistoryTable(self.history_path)
         if evaluations and self.evaluations is None:
-            self.evaluations = History(self.evaluations_path, required=('step', 'mean_reward'))
+            self.evaluations = HistoryTable(self.evaluations_path, required=('step', 'mean_reward'))
 
     def truncate_tables(self, step: int) -> None:
         """Drop rows past ``step``: a resumed run records them again."""
@@ -177,22 +177,25 @@ class RunFolder:
                 table.flush()
 
 
-def run_config(agent, run: RunFolder) -> dict:
-    """What ``config.json`` says of a run: enough to play it or resume it."""
+def run_config(agent, run: RunFolder, training: dict) -> dict:
+    """What ``config.json`` says of a run: enough to play it or resume it.
+
+    ``training`` (the training loop's options that have flags) is saved with the hyperparameters.
+    """
     import gymnasium as gym
     import tensorflow as tf
 
-    import xagents
+    from xagents.registry import __version__
 
     return {
         'agent': type(agent).__name__.lower(),
         **agent.env_recipe.to_config(),
         'n_envs': agent.n_envs,
-        'hyperparameters': dataclasses.asdict(agent.config),
+        'hyperparameters': {**dataclasses.asdict(agent.config), **training},
         'model_files': run.keep_model_files(agent.model_files),
         'checkpoints': [run.relative(path) for path in run.best],
         'history': run.relative(run.history_path),
-        'versions': {'xagents': xagents.__version__, 'tensorflow': tf.__version__, 'gymnasium': gym.__version__},
+        'versions': {'xagents': __version__, 'tensorflow': tf.__version__, 'gymnasium': gym.__version__},
     }
 
 

@@ -50,7 +50,7 @@ def atomic_write_table(table: pa.Table, path: Path) -> None:
             os.unlink(temporary)
 
 
-class History:
+class HistoryTable:
     """Collects one row per finished episode (or evaluation) and rewrites the parquet file atomically.
 
     Args:

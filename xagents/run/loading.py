@@ -6,10 +6,9 @@ import dataclasses
 import os
 from collections.abc import Callable
 
-import xagents
-from xagents.core.config import TRAINING_ONLY
 from xagents.core.errors import CheckpointError
 from xagents.envs.recipe import EnvRecipe
+from xagents.registry import agents
 from xagents.run.checkpoints import check_config, has_checkpoint, load_latest_models, load_weights
 from xagents.run.folder import RunFolder, read_run_config, run_model_files
 
@@ -31,11 +30,11 @@ def load(run_dir: str | os.PathLike, checkpoint: str | int = 'best', env: str | 
         config = read_run_config(run_dir)
     except ValueError as error:
         raise CheckpointError(str(error)) from None
-    cls = xagents.agents[config['agent']]
+    cls = agents[config['agent']]
     if agent is not None and cls is not agent:
         raise CheckpointError(f'{run_dir} is a run of {config["agent"]}, not of {agent.__name__.lower()}')
     recipe = EnvRecipe.from_config(config, env)
-    names = {field.name for field in dataclasses.fields(cls.Config) if field.init} - set(TRAINING_ONLY)
+    names = {field.name for field in dataclasses.fields(cls.Config) if field.init}
     hyperparameters = {key: value for key, value in config['hyperparameters'].items() if key in names}
     loaded = cls.from_env(
         recipe.env,

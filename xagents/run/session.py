@@ -1,50 +1,69 @@
-"""Opening a run folder for an agent: a new run, a resumed one, or the next ``fit`` of the same run."""
+"""An agent's session with its run folder: a new run, a resumed one, or the next ``fit`` of the same run.
+
+The open run folder belongs here, not to the agent: ``run_folder_of(agent)`` is the folder its
+last ``fit`` or ``resume`` opened (the agent asks through its ``run_folder`` door).
+"""
 
 from __future__ import annotations
 
 import os
+import weakref
 from pathlib import Path
 
 from xagents.core.errors import CheckpointError
 from xagents.run.checkpoints import check_config, has_checkpoint, restore_latest, saved_state
 from xagents.run.folder import RunFolder, new_run_dir, read_run_config, run_config
-from xagents.run.history import History
+from xagents.run.history import HistoryTable
+
+# agent -> the run folder its last fit or resume opened (gone with the agent).
+_OPEN_RUNS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def open_for_training(agent, evaluations: bool, console=print) -> RunFolder:
+def run_folder_of(agent) -> RunFolder | None:
+    """The run folder of ``agent``'s last ``fit`` or ``resume``, or None."""
+    return _OPEN_RUNS.get(agent)
+
+
+def open_for_training(agent, options, console=print) -> RunFolder:
     """The agent's run folder, created, checked, locked and with its tables open; config.json written.
 
-    The first call makes the folder (``output_dir``, or a new ``runs/<agent>-<env>-<time>``);
+    The first call makes the folder (``options.output_dir``, or a new ``runs/<agent>-<env>-<time>``);
     a run that already has history continues it. A second writer is refused; the caller
-    releases the lock when training ends.
+    releases the lock when training ends. ``options`` are the fit's
+    :class:`~xagents.train.options.TrainingOptions`.
     """
-    run = agent.run
+    run = run_folder_of(agent)
     if run is None:
-        paths = agent.run_paths
-        for path in paths['checkpoints'] or []:
-            _check_checkpoint_path(Path(path))
-        if paths['history']:
-            History(paths['history'])  # a bad history file is an error before any folder is made
-        folder = Path(paths['output_dir']) if paths['output_dir'] else None
-        if folder is None:
-            folder = new_run_dir(f'{type(agent).__name__.lower()}-{agent.env_recipe.short_name}')
-        folder.mkdir(parents=True, exist_ok=True)
-        run = RunFolder(folder, agent.model_roles, paths['checkpoints'], paths['history'])
-        run.lock.check()  # a live run in the folder is named before anything else is said of it
-        check_new(run)
+        run = _new_folder(agent, options)
     run.lock.acquire()
     try:
         console(f'Run directory: {run.path}')
-        run.open_tables(evaluations)
-        if agent.run is None:
+        run.open_tables(options.eval_interval is not None)
+        if run_folder_of(agent) is None:
             _continue_history(agent, run)
         else:
             run.truncate_tables(agent.steps)
-        run.write_config(run_config(agent, run))
+        run.write_config(run_config(agent, run, options.saved()))
     except BaseException:
         run.lock.release()
         raise
-    agent.run = run
+    _OPEN_RUNS[agent] = run
+    return run
+
+
+def _new_folder(agent, options) -> RunFolder:
+    """The folder of a first fit: made, checked, and not a live or finished run of another."""
+    for path in options.checkpoints or []:
+        _check_checkpoint_path(Path(path))
+    if options.history_checkpoint:
+        HistoryTable(options.history_checkpoint)  # a bad history file is an error before any folder is made
+    folder = Path(options.output_dir) if options.output_dir else None
+    if folder is None:
+        folder = new_run_dir(f'{type(agent).__name__.lower()}-{agent.env_recipe.short_name}')
+    folder.mkdir(parents=True, exist_ok=True)
+    run = RunFolder(folder, agent.model_roles, options.checkpoints, options.history_checkpoint)
+    run.lock.check()  # a live run in the folder is named before anything else is said of it
+    check_new(run)
     return run
 
 
@@ -114,7 +133,7 @@ def resume(agent, run_dir: str | os.PathLike, console=print) -> None:
             run.state.get('best_eval_reward') or float('-inf')
         ):
             run.state['best_eval_reward'] = best['best_eval_reward']
-    agent.run = run
+    _OPEN_RUNS[agent] = run
     buffer = agent.replay_buffer
     if buffer is not None and run.buffer_path.is_file():
         buffer.load(run.buffer_path)

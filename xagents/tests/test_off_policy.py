@@ -131,7 +131,7 @@ def test_the_greedy_actions_an_update_computes_are_those_of_its_new_weights(name
     agent = xagents.agents[name].from_env(env, **options)
     agent.reset_envs()
     agent.warm_up(lambda *_: None)
-    agent.run_iteration()
+    agent.iterate()
     kept = agent.kept_greedy(agent.observations)
     assert kept is not None and agent.kept_greedy(agent.observations.copy()) is None  # other observations
     from_kept = agent.policy(agent.observations, deterministic=True)

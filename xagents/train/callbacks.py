@@ -5,6 +5,7 @@ nothing where no callback has it. Hooks run after an iteration (one rollout and 
 for on-policy agents, one vector step for off-policy ones) or when an episode ends,
 never inside an env step. Every hook gets the :class:`~xagents.train.trainer.Trainer`:
 ``trainer.agent`` (steps, episodes, models, config, mean and best reward),
+``trainer.options`` (the :class:`~xagents.train.options.TrainingOptions`),
 ``trainer.losses``, ``trainer.elapsed()``, ``trainer.now``, ``trainer.record(scalars)``
 (TensorBoard / wandb) and ``trainer.stop(reason)``, which ends training after the
 current round of hooks.
@@ -61,6 +62,25 @@ def next_multiple(steps: int, interval: int | None) -> float:
     return float('inf') if interval is None else (steps // interval + 1) * interval
 
 
+class EveryNSteps(Callback):
+    """Calls ``due(trainer)`` after the update that reaches each multiple of ``interval(trainer)`` steps
+    (none without an interval); a resumed run goes on from the next multiple."""
+
+    def interval(self, trainer) -> int | None:
+        raise NotImplementedError
+
+    def due(self, trainer) -> None:
+        raise NotImplementedError
+
+    def on_training_start(self, trainer):
+        self.next = next_multiple(trainer.agent.steps, self.interval(trainer))
+
+    def on_update(self, trainer):
+        if trainer.agent.steps >= self.next:
+            self.due(trainer)
+            self.next = next_multiple(trainer.agent.steps, self.interval(trainer))
+
+
 class TargetReward(Callback):
     """Stops once the mean over a full ``reward_buffer_size`` window reaches ``target``."""
 
@@ -99,21 +119,21 @@ class PlateauReduction(Callback):
         self.plateau_count = 0 if episode['improved'] else self.plateau_count + 1
 
     def on_update(self, trainer):
-        config = trainer.config
+        options = trainer.options
         if (
             trainer.reason is not None
-            or config.divergence_monitoring_steps is None
-            or trainer.agent.steps < config.divergence_monitoring_steps
-            or self.plateau_count < config.plateau_reduce_patience
+            or options.divergence_monitoring_steps is None
+            or trainer.agent.steps < options.divergence_monitoring_steps
+            or self.plateau_count < options.plateau_reduce_patience
         ):
             return
         self.plateau_count = 0
         self.reductions += 1
         for model in trainer.agent.models.values():
             rate = model.optimizer.learning_rate
-            rate.assign(rate * config.plateau_reduce_factor)
+            rate.assign(rate * options.plateau_reduce_factor)
         trainer.console(f'Learning rate reduced to {float(rate.numpy()):.3g} (plateau {self.reductions})')
-        if self.reductions >= config.early_stop_patience:
+        if self.reductions >= options.early_stop_patience:
             trainer.stop('early_stop', f'Early stopping after {self.reductions} learning rate reductions')
 
     def state(self):
@@ -135,7 +155,7 @@ class Progress(Callback):
         self.interval = FIRST_INTERVAL
 
     def on_update(self, trainer):
-        agent, frequency = trainer.agent, trainer.config.log_frequency
+        agent, frequency = trainer.agent, trainer.options.log_frequency
         if not self.compiled:
             # The first update traces and compiles the graphs: speeds count from its end, not from
             # the start, so no line reports a compile (or the buffer's warm-up) as training speed.
@@ -166,7 +186,7 @@ class Progress(Callback):
                 **{f'train/{name}': value for name, value in trainer.losses.items()},
             }
         )
-        precision = trainer.config.display_precision
+        precision = trainer.options.display_precision
         shown = lambda value: f'{value:.{precision}f}' if np.isfinite(value) else '-'  # noqa: E731
         parts = [
             f'time {datetime.timedelta(seconds=int(trainer.elapsed()))}',
@@ -198,7 +218,7 @@ class LatestCheckpoint(Callback):
         self.last = trainer.now
 
     def on_update(self, trainer):
-        if trainer.now - self.last >= trainer.config.save_interval:
+        if trainer.now - self.last >= trainer.options.save_interval:
             trainer.save_latest()
             self.last = trainer.now
 
@@ -213,7 +233,7 @@ class BestModel(Callback):
         self.pending, self.last = False, float('-inf')
 
     def on_episode_end(self, trainer, episode):
-        self.pending |= episode['improved'] and trainer.config.eval_interval is None
+        self.pending |= episode['improved'] and trainer.options.eval_interval is None
 
     def on_update(self, trainer):
         if self.pending and trainer.now - self.last >= BEST_SAVE_INTERVAL:
@@ -226,16 +246,14 @@ class BestModel(Callback):
             self.pending = False
 
 
-class Snapshots(Callback):
+class Snapshots(EveryNSteps):
     """Every ``snapshot_interval`` steps, the models in the run's ``snapshots/step-<steps>/``."""
 
-    def on_training_start(self, trainer):
-        self.next = next_multiple(trainer.agent.steps, trainer.config.snapshot_interval)
+    def interval(self, trainer):
+        return trainer.options.snapshot_interval
 
-    def on_update(self, trainer):
-        if trainer.agent.steps >= self.next:
-            trainer.save_snapshot()
-            self.next = next_multiple(trainer.agent.steps, trainer.config.snapshot_interval)
+    def due(self, trainer):
+        trainer.save_snapshot()
 
 
 class Monitoring(Callback):
@@ -258,6 +276,6 @@ class Monitoring(Callback):
         trainer.record({f'eval/{name}': value for name, value in summary.items() if name != 'step'})
 
     def on_update(self, trainer):
-        if trainer.now - self.last_flush >= trainer.config.save_interval:
+        if trainer.now - self.last_flush >= trainer.options.save_interval:
             trainer.monitor.flush()
             self.last_flush = trainer.now

@@ -6,15 +6,16 @@ import time
 from collections.abc import Callable
 
 
-def console_for(config) -> Callable[[str], None]:
-    """``print`` (flushed), or nothing with ``quiet``."""
-    if config.quiet:
+def console_for(options) -> Callable[[str], None]:
+    """``print`` (flushed), or nothing with the training options' ``quiet``."""
+    if options.quiet:
         return lambda message: None
     return lambda message: print(message, flush=True)
 
 
-class Progress:
-    """Progress lines for a long operation: one every ``interval`` seconds, and one at the end.
+class OperationProgress:
+    """Progress lines for a long operation (a warm-up, an evaluation): one every ``interval`` seconds
+    and one at the end.
 
     Operations that end within ``interval`` print only the final line.
     """

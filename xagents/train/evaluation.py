@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from xagents.play.episodes import play_in_parallel, summarize
 from xagents.play.player import MAX_PLAY_ENVS
-from xagents.train.callbacks import Callback, next_multiple
-from xagents.train.console import Progress
+from xagents.train.callbacks import EveryNSteps
+from xagents.train.console import OperationProgress
 
 EVAL_SEED_OFFSET = 10_000
 
 
-class Evaluation(Callback):
+class Evaluation(EveryNSteps):
     """Every ``eval_interval`` steps, ``eval_episodes`` greedy episodes; logged in ``evaluations.parquet``.
 
     A new best mean saves the best models. ``trainer.evaluate()`` runs one at any time.
@@ -21,13 +21,11 @@ class Evaluation(Callback):
         self.best = float('-inf')
         self.next = float('inf')
 
-    def on_training_start(self, trainer):
-        self.next = next_multiple(trainer.agent.steps, trainer.config.eval_interval)
+    def interval(self, trainer):
+        return trainer.options.eval_interval
 
-    def on_update(self, trainer):
-        if trainer.agent.steps >= self.next:
-            trainer.evaluate()
-            self.next = next_multiple(trainer.agent.steps, trainer.config.eval_interval)
+    def due(self, trainer):
+        trainer.evaluate()
 
     def close(self) -> None:
         if self.envs is not None:
@@ -35,15 +33,17 @@ class Evaluation(Callback):
             self.envs = None
 
     def evaluate(self, trainer) -> dict[str, float]:
-        agent, config = trainer.agent, trainer.config
+        agent, options, seed = trainer.agent, trainer.options, trainer.config.seed
         agent.weights_changed()
         if self.envs is None:
-            self.envs = agent.env_recipe.make(min(config.eval_episodes, MAX_PLAY_ENVS), async_envs=False)
-            seed = None if config.seed is None else config.seed + EVAL_SEED_OFFSET
+            self.envs = agent.env_recipe.make(min(options.eval_episodes, MAX_PLAY_ENVS), async_envs=False)
+            seed = None if seed is None else seed + EVAL_SEED_OFFSET
         else:
             seed = None  # the envs' own generators go on: fresh starts each time
-        progress = Progress(f'Evaluation at step {agent.steps:,}', config.eval_episodes, 'episodes', trainer.console)
-        results = play_in_parallel(agent, self.envs, config.eval_episodes, True, seed, False, progress=progress)
+        progress = OperationProgress(
+            f'Evaluation at step {agent.steps:,}', options.eval_episodes, 'episodes', trainer.console
+        )
+        results = play_in_parallel(agent, self.envs, options.eval_episodes, True, seed, False, progress=progress)
         summary = summarize(results)
         improved = summary['mean_reward'] > self.best
         if improved:
@@ -53,7 +53,7 @@ class Evaluation(Callback):
             trainer.run.evaluations.append(
                 {'step': agent.steps, 'time': trainer.elapsed(), 'episodes': len(results), **summary}
             )
-        precision = config.display_precision
+        precision = options.display_precision
         progress.finish(
             f'mean reward {summary["mean_reward"]:.{precision}f} '
             f'± {summary["std_reward"]:.{precision}f} over {len(results)} episodes, '

@@ -6,12 +6,11 @@ import math
 import signal
 import time
 
-from xagents.core.config import records_training
 from xagents.core.errors import TrainingDiverged
 from xagents.run import checkpoints
 from xagents.run.session import open_for_training
 from xagents.train import callbacks as builtin
-from xagents.train.console import Progress, console_for
+from xagents.train.console import OperationProgress, console_for
 from xagents.train.evaluation import Evaluation
 from xagents.train.videos import TrainingVideos
 
@@ -27,16 +26,18 @@ MESSAGES = {
 
 
 class Trainer:
-    """Trains ``agent`` in its run folder with the built-in callbacks and ``callbacks``.
+    """Trains ``agent`` in its run folder with the built-in callbacks and ``callbacks``, as ``options`` say.
 
-    Attributes seen by callbacks: ``agent``, ``config``, ``run`` (the run folder),
+    Attributes seen by callbacks: ``agent``, ``config`` (the agent's), ``options`` (the
+    :class:`~xagents.train.options.TrainingOptions`), ``run`` (the run folder),
     ``losses`` (the latest), ``now`` (the clock at the current hook), ``reason`` (why
     training stops, once decided) and ``monitor`` (TensorBoard / wandb, or None).
     """
 
-    def __init__(self, agent, callbacks=()):
+    def __init__(self, agent, callbacks=(), options=None):
         self.agent, self.config = agent, agent.config
-        self.console = console_for(agent.config)
+        self.options = options or agent.training_options
+        self.console = console_for(self.options)
         self.user_callbacks = list(callbacks)
         self.losses = agent.losses
         self.run = self.monitor = None
@@ -49,10 +50,11 @@ class Trainer:
         if target_reward is None and max_steps is None:
             raise ValueError('give a target reward or a maximum number of steps')
         agent = self.agent
+        self.options.check_for(agent)
         agent.set_budget(max_steps)
         self.callbacks = self.default_callbacks(target_reward, max_steps)
         self.hooks = {name: [getattr(c, name) for c in self.callbacks if overrides(c, name)] for name in HOOKS}
-        self.run = open_for_training(agent, self.config.eval_interval is not None, self.console)
+        self.run = open_for_training(agent, self.options, self.console)
         try:
             self.start_training()
         except BaseException:  # nothing is saved: the run stays as it was
@@ -63,7 +65,7 @@ class Trainer:
             with _terminate_as_interrupt():
                 self.warm_up()
                 while self.reason is None:
-                    self.iterate()
+                    self.step()
                 outcome = self.reason
         except KeyboardInterrupt as interrupt:
             outcome = self.reason = 'terminated' if isinstance(interrupt, Terminated) else 'interrupted'
@@ -76,9 +78,9 @@ class Trainer:
         self.console(text.format(steps=agent.steps, run=self.run.path, reason=self.reason))
         return self.reason
 
-    def iterate(self) -> None:
+    def step(self) -> None:
         """One iteration of the agent, then the episode and update hooks."""
-        losses = self.agent.run_iteration()
+        losses = self.agent.iterate()
         for name, value in losses.items():
             if not math.isfinite(value):
                 raise TrainingDiverged(
@@ -179,7 +181,7 @@ class Trainer:
     # --------------------------------------------------------------- set-up
     def default_callbacks(self, target_reward, max_steps) -> list[builtin.Callback]:
         """The built-in callbacks the config asks for, in the order their hooks run, with the user's."""
-        config = self.config
+        options = self.options
         self.evaluation = Evaluation()
         stops = [builtin.TargetReward(target_reward)] if target_reward is not None else []
         stops += [builtin.MaxSteps(max_steps)] if max_steps is not None else []
@@ -187,27 +189,27 @@ class Trainer:
         return [
             builtin.History(),
             self.evaluation,
-            *([builtin.Snapshots()] if config.snapshot_interval is not None else []),
+            *([builtin.Snapshots()] if options.snapshot_interval is not None else []),
             builtin.BestModel(),
             *stops,
             *self.user_callbacks,
             builtin.Progress(),
             builtin.LatestCheckpoint(),
-            *([builtin.Monitoring()] if config.tensorboard or config.monitor_session else []),
-            *([TrainingVideos()] if records_training(config) else []),
+            *([builtin.Monitoring()] if options.tensorboard or options.monitor_session else []),
+            *([TrainingVideos()] if options.records_videos else []),
         ]
 
     def open_monitor(self) -> None:
-        config = self.config
-        if config.tensorboard or config.monitor_session:
+        options = self.options
+        if options.tensorboard or options.monitor_session:
             from xagents.run.folder import run_config
             from xagents.train.monitoring import Monitor
 
             self.monitor = Monitor(
                 self.run.path,
-                config.tensorboard,
-                config.monitor_session,
-                run_config(self.agent, self.run),
+                options.tensorboard,
+                options.monitor_session,
+                run_config(self.agent, self.run, options.saved()),
                 self.console,
             )
 
@@ -217,7 +219,7 @@ class Trainer:
 
         def report(label: str, unit: str, done: int, total: int) -> None:
             nonlocal progress, last
-            progress = progress or Progress(label, total, unit, self.console)
+            progress = progress or OperationProgress(label, total, unit, self.console)
             progress.update(done)
             last = done
 

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import gymnasium as gym
 
-from xagents.play.recording import TrainingVideos as VideoRecorder
-from xagents.play.recording import cubic_schedule, video_fps
+from xagents.play.recording import EpisodeRecorder, cubic_schedule, video_fps
 from xagents.train.callbacks import Callback
 
 
 class RecordedEnvs(gym.vector.VectorWrapper):
     """The training vector env, telling the recorder of every reset and step."""
 
-    def __init__(self, envs, recorder: VideoRecorder):
+    def __init__(self, envs, recorder: EpisodeRecorder):
         super().__init__(envs)
         self.recorder = recorder
 
@@ -32,14 +31,14 @@ class TrainingVideos(Callback):
 
     def __init__(self):
         self.started = 0
-        self.recorder: VideoRecorder | None = None
+        self.recorder: EpisodeRecorder | None = None
 
     def on_training_start(self, trainer):
-        agent, config = trainer.agent, trainer.config
-        interval = config.video_interval
-        self.recorder = VideoRecorder(
+        agent, options = trainer.agent, trainer.options
+        interval = options.video_interval
+        self.recorder = EpisodeRecorder(
             agent.envs,
-            config.video_dir or trainer.run.videos,
+            options.video_dir or trainer.run.videos,
             cubic_schedule if interval is None else lambda episode: episode % interval == 0,
             video_fps(agent.envs, agent.env_recipe.preprocess),
             agent.env_recipe.short_name,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from xagents.commands.common import add_model_flags, check_env, fail, model_files, model_flag
 from xagents.commands.flags import ArgumentParser, add_config_flags, config_from_args
-from xagents.core.config import TRAINING_ONLY, EnvOptions, flag_name
+from xagents.core.config import EnvOptions, flag_name
 from xagents.tune.options import GAMMA_PARAM, TuneError, TuneOptions
 from xagents.tune.space import Dimension, check_values, search_space
 from xagents.tune.study import best_trial, make_pruner, make_storage, open_study
@@ -25,7 +25,7 @@ def build_parser(module) -> ArgumentParser:
     add_config_flags(parser, TuneOptions, 'tune')
     parser.add_argument('--no-presets', action='store_true', dest='no_presets')
     group = parser.add_argument_group('search')
-    skip = {*TRAINING_ONLY, 'quiet'}
+    skip = set()
     for field in [EnvOptions.__dataclass_fields__['n_envs'], *dataclasses.fields(module.CONFIG)]:
         if field.metadata and field.name not in skip:
             group.add_argument(flag_name(field.name), nargs='*', dest=f'space_{field.name}', default=SUPPRESS)

@@ -1,0 +1,87 @@
+"""What the training loop is told: how it logs, saves, evaluates, records and stops early.
+
+These options belong to the trainer (:mod:`xagents.train`), not to the agent: the agent's
+config (:mod:`xagents.core.config`) holds only what its learning reads. ``fit`` takes them
+as keywords, and so does an agent's constructor (as SB3 takes ``verbose`` and
+``tensorboard_log``), which keeps them for its fits. The fields with ``hp()`` metadata are
+the ``xagents train`` flags of the "training:" table and are saved in the run's
+``config.json`` beside the hyperparameters (and restored with ``--resume``); the run paths
+have flags of their own (``--output-dir``, ``--checkpoints``, ``--history-checkpoint``).
+Nothing here imports TensorFlow.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from xagents.core.config import check_at_least_one, flag_name, hp
+
+
+@dataclasses.dataclass
+class TrainingOptions:
+    """Options of the training loop: run paths, console, saving, plateaus, monitoring, evaluation, videos."""
+
+    # Where the run writes (default: a new runs/<agent>-<env>-<time>, best-<role> and history.parquet in it).
+    output_dir: str | None = None
+    checkpoints: list[str] | None = None
+    history_checkpoint: str | None = None
+    log_frequency: int | None = hp(None, 'Print progress every n finished episodes (default: every 2 s)')
+    divergence_monitoring_steps: int | None = hp(
+        None, 'Steps after which plateau lr reduction and early stopping start'
+    )
+    plateau_reduce_factor: float = hp(0.9, 'Factor applied to the learning rate on a plateau', positive=True)
+    plateau_reduce_patience: int = hp(10, 'Progress checks without improvement that make a plateau', positive=True)
+    early_stop_patience: int = hp(3, 'Plateau reductions after which training stops', positive=True)
+    save_interval: float = hp(30.0, 'Seconds between saves of the latest checkpoint and the history', positive=True)
+    display_precision: int = hp(2, 'Decimals shown in progress lines')
+    quiet: bool = hp(False, 'Print nothing while training')
+    tensorboard: bool = hp(
+        False, "TensorBoard scalars (returns, lengths, losses, lr, steps/s) in the run's tensorboard/"
+    )
+    monitor_session: str | None = hp(
+        None, 'Log metrics, losses and videos to this wandb run (offline, in the run, without an account)'
+    )
+    video_interval: int | None = hp(
+        None, "Record training episodes 0, n, 2n, ... as mp4 (in the run's videos/)", positive=True
+    )
+    video_dir: str | None = hp(None, 'Folder for training videos (alone: episodes 0, 1, 8, 27, ..., then every 1000)')
+    eval_interval: int | None = hp(
+        None,
+        'Every n steps, evaluate the greedy policy on separate envs; the best evaluation is the best checkpoint',
+        positive=True,
+    )
+    eval_episodes: int = hp(10, 'Episodes per evaluation', positive=True)
+    snapshot_interval: int | None = hp(
+        None, "Every n steps, keep a checkpoint in the run's snapshots/ (play it with --snapshot)", positive=True
+    )
+
+    def __post_init__(self):
+        check_at_least_one(self, 'video_interval', 'eval_interval', 'eval_episodes', 'snapshot_interval')
+
+    @classmethod
+    def names(cls) -> set[str]:
+        """Every option's keyword."""
+        return {field.name for field in dataclasses.fields(cls)}
+
+    def saved(self) -> dict:
+        """The options saved with a run's hyperparameters (those with flags; the paths are saved apart)."""
+        return {field.name: getattr(self, field.name) for field in dataclasses.fields(self) if field.metadata}
+
+    @property
+    def records_videos(self) -> bool:
+        """Whether training episodes are recorded as videos (``--video-interval`` or ``--video-dir``)."""
+        return self.video_interval is not None or self.video_dir is not None
+
+    def check_for(self, agent) -> None:
+        """What the options cannot do with ``agent``: a clear error before any folder is made."""
+        if 'lr' in agent.schedules and self.divergence_monitoring_steps is not None:
+            raise ValueError(
+                '--lr lin_... and --divergence-monitoring-steps both set the learning rate: give one of them'
+            )
+        if self.checkpoints is not None and len(self.checkpoints) != len(agent.model_roles):
+            raise ValueError(
+                f'{flag_name("checkpoints")} needs {len(agent.model_roles)} path(s) for {type(agent).__name__}, '
+                f'got {len(self.checkpoints)}'
+            )
+        if self.records_videos and getattr(agent.envs, 'render_mode', None) != 'rgb_array':
+            raise ValueError("--video-interval / --video-dir need envs made with render_mode='rgb_array'")
