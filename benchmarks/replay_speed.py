@@ -19,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from xagents.replay.buffers import PrioritizedReplayBuffer, ReplayBuffer
+from xagents.replay.buffers import ReplayBuffer
+from xagents.replay.prioritized import PrioritizedReplayBuffer
 
 
 def fill(buffer: ReplayBuffer, n_envs: int, rng: np.random.Generator) -> None:

@@ -10,7 +10,7 @@ import tensorflow as tf
 from xagents.acer.config import MODEL_ROLES, ACERConfig
 from xagents.core.actor_critic import ActorCritic
 from xagents.nets.distributions import Categorical, host_act, log_softmax
-from xagents.replay.buffers import SegmentBuffer
+from xagents.replay.segments import SegmentBuffer
 from xagents.rl_math import retrace_targets
 
 EPSILON = 1e-6

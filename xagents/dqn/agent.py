@@ -9,7 +9,8 @@ import tensorflow as tf
 
 from xagents.core.off_policy import OffPolicy
 from xagents.dqn.config import BETA_STEPS, DECAY_STEPS, MODEL_ROLES, DQNConfig
-from xagents.replay.buffers import PrioritizedReplayBuffer, ReplayBuffer
+from xagents.replay.buffers import ReplayBuffer
+from xagents.replay.prioritized import PrioritizedReplayBuffer
 from xagents.rl_math import q_targets
 
 

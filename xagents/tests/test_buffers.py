@@ -1,7 +1,9 @@
 import numpy as np
 import pytest
 
-from xagents.replay.buffers import PrioritizedReplayBuffer, ReplayBuffer, SumTree
+from xagents.replay.buffers import ReplayBuffer
+from xagents.replay.prioritized import PrioritizedReplayBuffer
+from xagents.replay.sum_tree import SumTree
 
 
 def test_keeps_dtypes_and_shapes():
@@ -218,7 +220,7 @@ def test_atari_buffer_holds_about_one_frame_per_transition():
 
 
 def test_sum_tree_range_and_batch_updates_give_the_sums_of_their_leaves():
-    from xagents.replay.buffers import SumTree
+    from xagents.replay.sum_tree import SumTree
 
     rng = np.random.default_rng(0)
     tree = SumTree(37)
@@ -242,7 +244,7 @@ def test_sum_tree_range_and_batch_updates_give_the_sums_of_their_leaves():
 
 @pytest.mark.parametrize('capacity', [5, 1000, 5000])
 def test_sum_tree_search_finds_the_leaf_whose_interval_holds_each_value(capacity):
-    from xagents.replay.buffers import SumTree
+    from xagents.replay.sum_tree import SumTree
 
     rng = np.random.default_rng(1)
     tree = SumTree(capacity)
@@ -256,7 +258,7 @@ def test_sum_tree_search_finds_the_leaf_whose_interval_holds_each_value(capacity
 
 
 def test_a_search_that_rounding_leads_into_an_empty_subtree_ends_on_a_non_empty_leaf():
-    from xagents.replay.buffers import SumTree
+    from xagents.replay.sum_tree import SumTree
 
     tree = SumTree(2**13)  # one level below the 12 searched whole
     tree.update(np.array([0, 1, 2]), np.array([1.0, 0.0, 1.0]))
