@@ -591,10 +591,6 @@ def run_peer(task: Task, seed: int, history: Path) -> dict:
 
 
 # -------------------------------------------------------------------------- tables
-def mean_std(values: list[float], digits: int = 1) -> str:
-    return f'{np.mean(values):,.{digits}f} ± {np.std(values):,.{digits}f}' if values else '-'
-
-
 def library_summary(task: Task, runs: list[dict]) -> dict:
     """Means over seeds of one library's runs of one task."""
     wall = [run['wall_s'] for run in runs]
