@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
-from argparse import ArgumentTypeError
 
-from xagents.commands.flags import checked
 from xagents.core import schedules
-from xagents.core.config import field_type, flag_name
+from xagents.core.config import field_type, flag_name, parse_scalar
 from xagents.tune.options import GAMMA_PARAM, TuneError
 
 
@@ -65,8 +63,8 @@ def _convert(field: dataclasses.Field, text: str):
             raise TuneError(f'{flag} takes true or false, got {text!r}')
         return BOOLEAN_WORDS[text.lower()]
     try:  # the same conversion and checks as the train flags
-        value = checked(kind, field.metadata['argparse'].get('positive', False))(text)
-    except ArgumentTypeError as error:
+        value = parse_scalar(kind, text, field.metadata['argparse'].get('positive', False))
+    except ValueError as error:
         raise TuneError(f'{flag}: {error}') from None
     allowed = field.metadata['argparse'].get('choices')
     if allowed and value not in allowed:
