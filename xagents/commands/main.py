@@ -138,7 +138,7 @@ def command_line(argv: list[str]) -> int:
         print(command_help(command, module))
         return 0
     if command == 'tune':
-        from xagents.tune.command import tune
+        from xagents.commands.tune import tune
 
         return tune(rest[0], module, rest[1:])
     rest = [part for arg in rest for part in (arg.split('=', 1) if arg.startswith(('--run=', '--resume=')) else [arg])]

@@ -125,6 +125,14 @@ def search_space(config_classes, given: dict[str, list[str]]) -> dict[str, Dimen
     return {name: dimension(fields[name], texts) for name, texts in given.items()}
 
 
+def add_preset(space: dict[str, Dimension], preset: dict, config_class) -> None:
+    """Fix the hyperparameters of ``preset`` (of ``config_class`` or ``n_envs``) that ``space`` leaves out."""
+    names = {field.name for field in dataclasses.fields(config_class)} | {'n_envs'}
+    for name, value in preset.items():
+        if name not in space and name in names:
+            space[name] = Dimension(name, 'fixed', value=value)
+
+
 def suggest(trial, space: dict[str, Dimension]) -> dict:
     """Hyperparameters for ``trial``: fixed values as given, the others sampled by optuna."""
     values = {}
