@@ -101,7 +101,7 @@ def work(worker: Worker) -> bool:
     """Run the worker's trials until the study has enough; False when interrupted (Ctrl-C or SIGTERM)."""
     previous = signal.signal(signal.SIGTERM, _interrupt)  # a terminated worker ends its trials too
     try:
-        worker.run()
+        worker.work()
     except KeyboardInterrupt:
         print('Interrupted: the running trials are failed; run the same command to go on')
         return False
