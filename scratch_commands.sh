@@ -1,5 +1,9 @@
 #!/usr/bin/env bash
-# Example commands, one per use case. Run from the repository root after `pip install -e .`.
+# scratch_commands.sh: a runnable collection of xagents example commands, one per use case, each
+# under a comment saying what it shows (the original xagents ships a file of this name).
+# Copy the one you need, or run the file from the repository root after `pip install -e .`:
+# it takes hours and stops at the first command that fails (the PostgreSQL study needs a server,
+# myenvs:Corridor-v0 the README's myenvs.py).
 set -euo pipefail
 
 # Train PPO on CartPole until the mean of the last 100 episodes reaches 475 (uses the shipped preset).

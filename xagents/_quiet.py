@@ -5,7 +5,8 @@ neither ``TF_CPP_MIN_LOG_LEVEL`` nor ``warnings`` hides them. Importing xagents 
 one-shot import hook: the first ``import tensorflow`` (wherever it happens) runs with fd 2
 pointed at /dev/null, then discovers the devices (which logs too) and restores it; its
 later INFO lines (XLA compiles) are left out with ``TF_CPP_MIN_LOG_LEVEL=2``. Set
-``XAGENTS_TF_LOGS=1`` to see those lines.
+``XAGENTS_TF_LOGS=1`` to see those lines. The commands and tune's trial processes load
+TensorFlow up front, before their own work, with :func:`import_tensorflow`.
 """
 
 from __future__ import annotations
@@ -66,3 +67,11 @@ def install() -> None:
     os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')  # its later INFO lines (XLA compiles, ...)
     if not any(isinstance(finder, _QuietTensorFlow) for finder in sys.meta_path):
         sys.meta_path.insert(0, _QuietTensorFlow())
+
+
+def import_tensorflow():
+    """TensorFlow, imported now and quietly (see :func:`install`); the module."""
+    install()
+    import tensorflow
+
+    return tensorflow

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
-import os
 import sys
 
 import xagents
+from xagents._quiet import import_tensorflow
 from xagents.core.config import AgentConfig, EnvOptions, flag_name
 
 # With --debug anywhere on the command line, errors show their traceback.
@@ -87,16 +87,9 @@ def check_env(env_id: str) -> None:
         fail(str(error))
 
 
-def import_tensorflow_quietly() -> None:
-    """Import TensorFlow (quietly: see :mod:`xagents._quiet`) before the command's own work."""
-    if os.environ.get('XAGENTS_TF_LOGS') != '1':
-        os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
-    import tensorflow  # noqa: F401
-
-
 def run_guarded(runner, *args) -> int:
     """Run a command with TensorFlow loaded, turning the errors a user can cause into one line and exit 2."""
-    import_tensorflow_quietly()
+    import_tensorflow()
     from xagents.core.errors import CheckpointError, TrainingDiverged, error_line
     from xagents.nets.reader import ModelConfigError
     from xagents.run.history import HistoryError

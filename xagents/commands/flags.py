@@ -5,26 +5,22 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import difflib
-import math
 import shutil
 import sys
 import textwrap
 
 from xagents.core import schedules
-from xagents.core.config import field_type, flag_name
+from xagents.core.config import field_type, flag_name, parse_scalar
 
 
-def checked(kind: type, positive: bool = False):
+def scalar_converter(kind: type, positive: bool = False):
+    """A plain flag's converter: ``kind`` read from the text (:func:`~xagents.core.config.parse_scalar`)."""
+
     def convert(text: str):
         try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f'expected {kind.__name__}, got {text!r}') from None
-        if kind is float and not math.isfinite(value):
-            raise argparse.ArgumentTypeError(f'expected a finite number, got {text!r}')
-        if positive and value <= 0:
-            raise argparse.ArgumentTypeError(f'must be > 0, got {text}')
-        return value
+            return parse_scalar(kind, text, positive)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
 
     convert.__name__ = kind.__name__
     return convert
@@ -72,7 +68,7 @@ def add_config_flags(parser: argparse.ArgumentParser, config_class, title: str, 
         if kind is bool:
             kwargs['action'] = argparse.BooleanOptionalAction if negatable else 'store_true'
         else:
-            kwargs['type'] = checked(kind, positive) if convert is None else converted(convert)
+            kwargs['type'] = scalar_converter(kind, positive) if convert is None else converted(convert)
             kwargs['metavar'] = kind.__name__.upper()
         kwargs.update(extra)
         group.add_argument(flag_name(field.name), **kwargs)

@@ -53,10 +53,13 @@ def command_help(command: str, module=None) -> str:
     if command == 'play':
         sections.append(format_table('playing:', help_rows(PlayOptions)))
     if command == 'tune':
+        from xagents.commands.tune import TRIAL_OPTIONS
         from xagents.tune.options import SEARCH_HELP, TuneOptions
 
         sections.append(format_table('tuning:', help_rows(TuneOptions)))
         sections.append(fit_text(SEARCH_HELP))
+        loop = [row for row in help_rows(TrainingOptions) if row[0][2:].replace('-', '_') in TRIAL_OPTIONS]
+        sections.append(format_table('training loop (fixed per trial):', loop))
     if command in ('train', 'tune'):
         config = module.CONFIG if module else AgentConfig
         base = {field.name for field in dataclasses.fields(AgentConfig)}
@@ -139,7 +142,7 @@ def command_line(argv: list[str]) -> int:
         print(command_help(command, module))
         return 0
     if command == 'tune':
-        from xagents.tune.command import tune
+        from xagents.commands.tune import tune
 
         return tune(rest[0], module, rest[1:])
     rest = [part for arg in rest for part in (arg.split('=', 1) if arg.startswith(('--run=', '--resume=')) else [arg])]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import math
 import os
 import types
 import typing
@@ -95,6 +96,21 @@ def check_at_least_one(config, *names: str) -> None:
         value = getattr(config, name)
         if value is not None and value < 1:
             raise ValueError(f'{flag_name(name)} must be at least 1, got {value}')
+
+
+def parse_scalar(kind: type, text: str, positive: bool = False) -> Any:
+    """``text`` as ``kind`` (int, float or str), as a flag or a tune value gives it; a one-line
+    ValueError for text that is not one, a float that is not finite, or, when ``positive``, a
+    number not above 0."""
+    try:
+        value = kind(text)
+    except ValueError:
+        raise ValueError(f'expected {kind.__name__}, got {text!r}') from None
+    if kind is float and not math.isfinite(value):
+        raise ValueError(f'expected a finite number, got {text!r}')
+    if positive and value <= 0:
+        raise ValueError(f'must be > 0, got {text}')
+    return value
 
 
 def parse_env_kwarg(text: str) -> tuple[str, Any]:

@@ -83,29 +83,41 @@ def make_vector_envs(
             raise ValueError('--preprocess is for Atari ids; a function of your own makes its env as it is')
         return _factory_envs(factory, n_envs, async_envs, render_mode, env_kwargs)
     spec = check_env_id(env_id)
-    name = env_name(env_id)
     if is_user_env(spec):
-        check_env_api(gym.make(name, disable_env_checker=True, **env_kwargs), env_id)
+        check_env_api(gym.make(env_name(env_id), disable_env_checker=True, **env_kwargs), env_id)
     if preprocess:
         if not is_atari(spec):
             raise ValueError(f'--preprocess is for Atari environments, {env_id} is not one')
         return atari_envs(spec, n_envs, max_frame, render_mode, env_kwargs)
-    limit = max_episode_steps or spec.max_episode_steps
-    native_cartpole = spec.vector_entry_point == CartPoleVectorEnv.__module__ + ':CartPoleVectorEnv'
-    if native_cartpole and not async_envs and not env_kwargs:
-        if render_mode not in (None, 'rgb_array'):
-            render_mode = 'rgb_array'
-        envs = SameStepCartPole(n_envs, max_episode_steps=limit or 500, render_mode=render_mode)
-        envs.spec = spec
-        return envs
+    if _is_native_cartpole(spec) and not async_envs and not env_kwargs:
+        return _cartpole_envs(spec, n_envs, render_mode, max_episode_steps)
     if max_episode_steps:
         env_kwargs['max_episode_steps'] = max_episode_steps
     if _is_mujoco(spec):
         return _mujoco_envs(spec, n_envs, async_envs, render_mode, env_kwargs)
+    return _registered_envs(env_id, n_envs, async_envs, render_mode, env_kwargs)
+
+
+def _is_native_cartpole(spec) -> bool:
+    return spec.vector_entry_point == CartPoleVectorEnv.__module__ + ':CartPoleVectorEnv'
+
+
+def _cartpole_envs(spec, n_envs, render_mode, max_episode_steps) -> gym.vector.VectorEnv:
+    """CartPole's own vector env (all copies in one numpy array), with the same-step autoreset."""
+    if render_mode not in (None, 'rgb_array'):
+        render_mode = 'rgb_array'
+    limit = max_episode_steps or spec.max_episode_steps or 500
+    envs = SameStepCartPole(n_envs, max_episode_steps=limit, render_mode=render_mode)
+    envs.spec = spec
+    return envs
+
+
+def _registered_envs(env_id, n_envs, async_envs, render_mode, env_kwargs) -> gym.vector.VectorEnv:
+    """Copies of a registered env made by gymnasium, their spaces checked against what the agents take."""
     if render_mode is not None:  # not passed otherwise: a user's env may take no render_mode
         env_kwargs['render_mode'] = render_mode
     envs = gym.make_vec(
-        name,
+        env_name(env_id),
         n_envs,
         vectorization_mode='async' if async_envs else 'sync',
         vector_kwargs={'autoreset_mode': AutoresetMode.SAME_STEP},

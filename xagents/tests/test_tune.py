@@ -15,7 +15,7 @@ import pytest
 
 from xagents.commands.main import main
 from xagents.tests.test_cli import XAGENTS, run_cli
-from xagents.tune.command import train_flags
+from xagents.tune.report import train_flags
 from xagents.tune.space import Dimension, search_space
 
 PPO_CLI = __import__('xagents.ppo.config', fromlist=['_'])

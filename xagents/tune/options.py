@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from pathlib import Path
 
 from xagents.core.config import hp
 
@@ -52,3 +53,16 @@ class TuneOptions:
     output_dir: str | None = hp(None, 'Folder for trial runs, plots and the best preset (default: tune/<study>)')
     report: bool = hp(False, 'Only report the study: best trial, train command, preset file and plots')
     non_silent: bool = hp(False, "Show the trials' training output (default: one line per finished trial)")
+
+
+def check_options(options: TuneOptions, models: list[str]) -> None:
+    """A one-line TuneError for options that cannot be used: a study name with "/", no trial length, ..."""
+    if not options.study or '/' in options.study:
+        raise TuneError(f'--study needs a name without "/", got {options.study!r}')
+    if options.trial_steps is None and not options.report:
+        raise TuneError('tune needs --trial-steps N: the environment steps each trial trains for')
+    if options.sampler_seed is not None and not 0 <= options.sampler_seed < 2**32:
+        raise TuneError(f'--sampler-seed must be in [0, 2**32), got {options.sampler_seed}')
+    for file in models:
+        if not Path(file).is_file():
+            raise TuneError(f'model file not found: {file}')

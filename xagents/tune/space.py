@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
-from argparse import ArgumentTypeError
 
-from xagents.commands.flags import checked
 from xagents.core import schedules
-from xagents.core.config import field_type, flag_name
+from xagents.core.config import field_type, flag_name, parse_scalar
 from xagents.tune.options import GAMMA_PARAM, TuneError
 
 
@@ -65,8 +63,8 @@ def _convert(field: dataclasses.Field, text: str):
             raise TuneError(f'{flag} takes true or false, got {text!r}')
         return BOOLEAN_WORDS[text.lower()]
     try:  # the same conversion and checks as the train flags
-        value = checked(kind, field.metadata['argparse'].get('positive', False))(text)
-    except ArgumentTypeError as error:
+        value = parse_scalar(kind, text, field.metadata['argparse'].get('positive', False))
+    except ValueError as error:
         raise TuneError(f'{flag}: {error}') from None
     allowed = field.metadata['argparse'].get('choices')
     if allowed and value not in allowed:
@@ -125,6 +123,14 @@ def dimension(field: dataclasses.Field, texts: list[str]) -> Dimension:
 def search_space(config_classes, given: dict[str, list[str]]) -> dict[str, Dimension]:
     fields = {field.name: field for config in config_classes for field in dataclasses.fields(config) if field.metadata}
     return {name: dimension(fields[name], texts) for name, texts in given.items()}
+
+
+def add_preset(space: dict[str, Dimension], preset: dict, config_class) -> None:
+    """Fix the hyperparameters of ``preset`` (of ``config_class`` or ``n_envs``) that ``space`` leaves out."""
+    names = {field.name for field in dataclasses.fields(config_class)} | {'n_envs'}
+    for name, value in preset.items():
+        if name not in space and name in names:
+            space[name] = Dimension(name, 'fixed', value=value)
 
 
 def suggest(trial, space: dict[str, Dimension]) -> dict:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import time
 import warnings
+from pathlib import Path
 
 from xagents.tune import options
-from xagents.tune.options import TuneError
+from xagents.tune.options import TuneError, TuneOptions
 
 
 def make_pruner(name: str, warmup_trials: int):
@@ -82,6 +83,45 @@ def open_study(storage, name: str, sampler: str, pruner, seed=None, existing=Fal
                 raise
             time.sleep(0.5 * (attempt + 1))
     raise AssertionError('unreachable')
+
+
+def study_location(tune_options: TuneOptions) -> tuple[Path, str]:
+    """The study's output folder (``tune/<study>`` by default) and storage URL (by default SQLite in it)."""
+    output_dir = Path(tune_options.output_dir or Path('tune') / tune_options.study)
+    return output_dir, tune_options.storage or f'sqlite:///{output_dir / "study.db"}'
+
+
+def open_tune_study(tune_options: TuneOptions, identity: dict):
+    """The study ``tune_options`` names, created or joined: ``(study, storage, identity)``.
+
+    ``identity`` (agent, env, env flags, trial steps) is saved with the study, and joining a study
+    saved with another is an error: their trials would not compare. With ``--report`` and no
+    ``--trial-steps``, the identity returned takes the study's trial steps.
+    """
+    output_dir, storage_url = study_location(tune_options)
+    if tune_options.report and not tune_options.storage and not (output_dir / 'study.db').is_file():
+        raise TuneError(f'no study {tune_options.study!r}: {output_dir / "study.db"} does not exist')
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise TuneError(f'cannot create the output folder {output_dir}: {error.strerror}') from None
+    storage = make_storage(storage_url)
+    pruner = make_pruner(tune_options.pruner, tune_options.warmup_trials)
+    study = open_study(
+        storage, tune_options.study, tune_options.sampler, pruner, tune_options.sampler_seed, tune_options.report
+    )
+    saved = {key: study.user_attrs.get(key) for key in identity}
+    identity = dict(identity)
+    if tune_options.report and tune_options.trial_steps is None:
+        identity['trial_steps'] = saved['trial_steps']
+    if any(value is not None for value in saved.values()) and saved != identity:
+        raise TuneError(
+            f'study {tune_options.study!r} in {storage_url} was made for: xagents tune {saved["agent"]} --env '
+            f'{saved["env"]} {" ".join(saved["env_flags"])} --trial-steps {saved["trial_steps"]}'
+        )
+    for key, value in identity.items():
+        study.set_user_attr(key, value)
+    return study, storage, identity
 
 
 def fail_dead_trials(study, storage) -> None:

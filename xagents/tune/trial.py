@@ -52,9 +52,9 @@ def run_trial_process(spec_path: str) -> int:
     watch_parent()
     import optuna
 
-    from xagents.commands.common import import_tensorflow_quietly
+    from xagents._quiet import import_tensorflow
 
-    import_tensorflow_quietly()
+    import_tensorflow()
     import xagents
     from xagents.core.errors import TrainingDiverged
 

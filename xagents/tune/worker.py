@@ -39,7 +39,9 @@ class Worker:
         states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.RUNNING)
         return len(self.study.get_trials(deepcopy=False, states=states))
 
-    def run(self) -> None:
+    def work(self) -> None:
+        """Run trials in ``n_jobs`` threads until the study has ``n_trials`` or this worker stops; on
+        KeyboardInterrupt its running trials are ended (and failed) before it is raised again."""
         import optuna
 
         # Heartbeats with ask/tell (not Study.optimize) are what a worker of separate processes needs.
