@@ -86,7 +86,7 @@ class ActorCritic(OnPolicy):
     def _values(self, observations):
         return self.policy_and_values(observations)[1]
 
-    def act(self, observations: np.ndarray, deterministic: bool = False) -> tuple[np.ndarray, ...]:
+    def act(self, observations: np.ndarray, *, deterministic: bool) -> tuple[np.ndarray, ...]:
         """Actions, their log-probabilities and the state values, as NumPy arrays."""
         host = self.host_policy_and_values(observations)
         if host is None:
@@ -95,12 +95,12 @@ class ActorCritic(OnPolicy):
         return (*host_act(self.distribution, outputs, self.rng, deterministic), values)
 
     def rollout_step(self, observations):
-        actions, log_probs, values = self.act(observations)
+        actions, log_probs, values = self.act(observations, deterministic=False)
         return actions, {'log_probs': log_probs, 'values': values}
 
     def values(self, observations):
         host = self.host_policy_and_values(observations)
         return self._values(observations).numpy() if host is None else host[1]
 
-    def policy(self, observations, deterministic=False):
-        return self.act(observations, deterministic)[0]
+    def policy(self, observations, *, deterministic):
+        return self.act(observations, deterministic=deterministic)[0]

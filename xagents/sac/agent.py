@@ -72,7 +72,7 @@ class SAC(ContinuousOffPolicy):
     def greedy_actions(self, observations):
         return self.distribution(observations).mode()
 
-    def policy(self, observations, deterministic=True):
+    def policy(self, observations, *, deterministic):
         """The tanh of the mean; with ``deterministic=False``, a draw from the squashed Gaussian."""
         mean, log_std = self.split_outputs(self.actor_outputs_now(observations))
         if deterministic:

@@ -43,7 +43,7 @@ class TD3(ContinuousOffPolicy):
     def greedy_actions(self, observations):
         return self.actor(observations)
 
-    def policy(self, observations, deterministic=True):
+    def policy(self, observations, *, deterministic):
         """The actor's actions; with ``deterministic=False``, plus the exploration noise of training."""
         actions = self.actor_outputs_now(observations)
         if deterministic:
