@@ -174,7 +174,7 @@ class DQN(OffPolicy):
             self.buffer.update_priorities(indices, td_errors.numpy())
         return losses, None
 
-    def update(self):
+    def update_from_replay(self):
         self.iterations += 1
         if self.iterations % self.config.train_frequency:
             return self.losses
