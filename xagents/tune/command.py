@@ -10,7 +10,7 @@ from argparse import SUPPRESS
 from pathlib import Path
 
 from xagents.commands.common import add_model_flags, check_env, fail, model_files, model_flag
-from xagents.commands.flags import ArgumentParser, add_config_flags, config_from_args
+from xagents.commands.flags import ArgumentParser, add_config_flags, config_from_args, old_flags
 from xagents.core.config import TRAINING_ONLY, EnvOptions, flag_name
 from xagents.tune.options import GAMMA_PARAM, TuneError, TuneOptions
 from xagents.tune.space import Dimension, check_values, search_space
@@ -28,7 +28,8 @@ def build_parser(module) -> ArgumentParser:
     skip = {*TRAINING_ONLY, 'quiet'}
     for field in [EnvOptions.__dataclass_fields__['n_envs'], *dataclasses.fields(module.CONFIG)]:
         if field.metadata and field.name not in skip:
-            group.add_argument(flag_name(field.name), nargs='*', dest=f'space_{field.name}', default=SUPPRESS)
+            flags = [flag_name(field.name), *old_flags(field)]
+            group.add_argument(*flags, nargs='*', dest=f'space_{field.name}', default=SUPPRESS)
     add_model_flags(group, module)
     return parser
 
