@@ -137,6 +137,50 @@ class ACER(ActorCritic):
         self.weights_changed()
         return {name: value.numpy() for name, value in losses.items()}
 
+    def segment_losses(self, flat_observations, actions, rewards, dones, behaviour_probs):
+        """ACER's losses on a segment, inside the update's tape (the policy gradient is eq. 9).
+
+        ``flat_observations`` are the segment's ``n_steps + 1`` steps of every env, flattened;
+        ``actions`` and ``behaviour_probs`` are flattened, ``rewards`` and ``dones`` are
+        ``(n_steps, n_envs)``. Returns the losses to log, then what the gradients are taken
+        of: the policy probabilities, the summed objective and the weighted value loss.
+        """
+        config = self.config
+        n_steps, n_envs = rewards.shape[0], tf.shape(rewards)[1]
+        batch = n_steps * n_envs
+        logits, q_all = self.model(flat_observations, training=True)
+        probs = tf.nn.softmax(logits[:batch])
+        q_values = q_all[:batch]
+        all_values = tf.stop_gradient(tf.reduce_sum(tf.nn.softmax(logits) * q_all, axis=-1))
+        q_taken = tf.gather(q_values, actions, batch_dims=1)
+        ratios = tf.gather(tf.stop_gradient(probs) / (behaviour_probs + EPSILON), actions, batch_dims=1)
+        unflat = lambda tensor: tf.reshape(tensor, [n_steps, n_envs])  # noqa: E731
+        q_retrace = retrace_targets(
+            rewards,
+            dones,
+            unflat(tf.stop_gradient(q_taken)),
+            unflat(all_values[:batch]),
+            unflat(tf.minimum(1.0, ratios)),
+            all_values[batch:],
+            config.gamma,
+        )
+        q_retrace = tf.stop_gradient(tf.reshape(q_retrace, [batch]))
+        entropies = -tf.reduce_sum(probs * tf.math.log(probs + EPSILON), axis=-1)
+        objective = truncated_importance_objective(
+            probs, behaviour_probs, actions, tf.stop_gradient(q_values), q_retrace, config.importance_c
+        )
+        objective += self.graph_values['entropy_coef'] * entropies
+        value_loss = 0.5 * tf.reduce_mean(tf.square(q_retrace - q_taken))
+        policy_loss = -tf.reduce_mean(objective)
+        weighted_value_loss = config.value_loss_coef * value_loss
+        losses = {
+            'loss': policy_loss + weighted_value_loss,
+            'policy_loss': policy_loss,
+            'value_loss': value_loss,
+            'entropy': tf.reduce_mean(entropies),
+        }
+        return losses, probs, tf.reduce_sum(objective), weighted_value_loss
+
     @tf.function(reduce_retracing=True)
     def _train(self, observations, actions, rewards, dones, behaviour_probs):
         config = self.config
@@ -147,33 +191,9 @@ class ACER(ActorCritic):
         actions, behaviour_probs = flat(actions), flat(behaviour_probs)
         variables = self.model.trainable_variables
         with tf.GradientTape(persistent=config.trust_region) as tape:
-            logits, q_all = self.model(flat_observations, training=True)
-            probs = tf.nn.softmax(logits[:batch])
-            q_values = q_all[:batch]
-            all_values = tf.stop_gradient(tf.reduce_sum(tf.nn.softmax(logits) * q_all, axis=-1))
-            q_taken = tf.gather(q_values, actions, batch_dims=1)
-            ratios = tf.gather(tf.stop_gradient(probs) / (behaviour_probs + EPSILON), actions, batch_dims=1)
-            unflat = lambda tensor: tf.reshape(tensor, [n_steps, n_envs])  # noqa: E731
-            q_retrace = retrace_targets(
-                rewards,
-                dones,
-                unflat(tf.stop_gradient(q_taken)),
-                unflat(all_values[:batch]),
-                unflat(tf.minimum(1.0, ratios)),
-                all_values[batch:],
-                config.gamma,
+            losses, probs, objective_sum, weighted_value_loss = self.segment_losses(
+                flat_observations, actions, rewards, dones, behaviour_probs
             )
-            q_retrace = tf.stop_gradient(tf.reshape(q_retrace, [batch]))
-            entropies = -tf.reduce_sum(probs * tf.math.log(probs + EPSILON), axis=-1)
-            objective = truncated_importance_objective(
-                probs, behaviour_probs, actions, tf.stop_gradient(q_values), q_retrace, config.importance_c
-            )
-            objective += self.graph_values['entropy_coef'] * entropies
-            objective_sum = tf.reduce_sum(objective)
-            value_loss = 0.5 * tf.reduce_mean(tf.square(q_retrace - q_taken))
-            policy_loss = -tf.reduce_mean(objective)
-            weighted_value_loss = config.value_loss_coef * value_loss
-            loss = policy_loss + weighted_value_loss
         if config.trust_region:
             average_probs = tf.nn.softmax(self.average_model(flat_observations[:batch])[0])
             probs_gradient = tape.gradient(objective_sum, probs)
@@ -187,14 +207,9 @@ class ACER(ActorCritic):
             ]
             del tape
         else:
-            gradients = tape.gradient(loss, variables)
+            gradients = tape.gradient(losses['loss'], variables)
         gradients, _ = tf.clip_by_global_norm(gradients, config.grad_norm)
         self.model.optimizer.apply_gradients(zip(gradients, variables))
         for average, variable in zip(self.average_model.weights, self.model.weights):
             average.assign(config.ema_alpha * average + (1.0 - config.ema_alpha) * variable)
-        return {
-            'loss': loss,
-            'policy_loss': policy_loss,
-            'value_loss': value_loss,
-            'entropy': tf.reduce_mean(entropies),
-        }
+        return losses

@@ -9,6 +9,7 @@ import sys
 import xagents
 from xagents._quiet import import_tensorflow
 from xagents.core.config import AgentConfig, EnvOptions, flag_name
+from xagents.core.renamed import current_names
 
 # With --debug anywhere on the command line, errors show their traceback.
 DEBUG = False
@@ -55,10 +56,12 @@ def agent_options(module, help_rows) -> list[tuple[str, str, str, str]]:
 
 
 def hyperparameters(module, args, preset: dict, skip=(), training: bool = False) -> dict:
-    """Preset (or saved) values overridden by the given flags; fixed fields such as DDPG's are left out.
+    """Preset (or saved) values overridden by the given flags; fixed fields such as DDPG's are left out
+    (renamed fields saved under an old name are taken under the name now).
 
     With ``training``, the training loop's options (saved with a run's hyperparameters) too.
     """
+    preset = current_names(module.CONFIG, preset)
     names = {field.name for field in dataclasses.fields(module.CONFIG) if field.init and field.name not in skip}
     if training:
         from xagents.train.options import TrainingOptions

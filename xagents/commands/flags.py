@@ -48,10 +48,16 @@ def converted(convert):
     return parse
 
 
+def old_flags(field: dataclasses.Field) -> list[str]:
+    """The hidden old spellings of a field's flag (its ``hp(..., aliases=...)``)."""
+    return [flag_name(alias) for alias in field.metadata['argparse'].get('aliases', ())]
+
+
 def add_config_flags(parser: argparse.ArgumentParser, config_class, title: str, skip=(), negatable=False) -> None:
     """Add one flag per field of ``config_class`` to ``parser``.
 
     With ``negatable``, a switch ``--x`` also gets ``--no-x``, to turn off what a preset turned on.
+    The old names of a renamed field (``hp(..., aliases=...)``) are hidden flags of the same destination.
     """
     group = parser.add_argument_group(title)
     for field in dataclasses.fields(config_class):
@@ -61,6 +67,7 @@ def add_config_flags(parser: argparse.ArgumentParser, config_class, title: str, 
         meta = field.metadata
         extra = dict(meta['argparse'])
         positive = extra.pop('positive', False)
+        extra.pop('aliases', None)
         convert = extra.pop('type', None)
         if extra.pop('schedule', False):
             convert = schedule_converter(positive)
@@ -72,6 +79,8 @@ def add_config_flags(parser: argparse.ArgumentParser, config_class, title: str, 
             kwargs['metavar'] = kind.__name__.upper()
         kwargs.update(extra)
         group.add_argument(flag_name(field.name), **kwargs)
+        for flag in old_flags(field):
+            group.add_argument(flag, **{**kwargs, 'help': argparse.SUPPRESS})
 
 
 def config_from_args(config_class, args: argparse.Namespace, **overrides):
@@ -140,7 +149,6 @@ FLAG_ALIASES = {
     '--ent-coef': ['--entropy-coef'],
     '--vf-coef': ['--value-loss-coef'],
     '--max-grad-norm': ['--grad-norm'],
-    '--clip-range': ['--clip-norm'],
     '--n-epochs': ['--ppo-epochs'],
     '--buffer-size': ['--buffer-max-size'],
     '--batch-size': ['--buffer-batch-size', '--mini-batches (a count: rollout size / batch size)'],
@@ -171,7 +179,11 @@ class ArgumentParser(argparse.ArgumentParser):
     def error(self, message: str):
         if message.startswith('unrecognized arguments: '):
             flags = [word for word in message.split()[2:] if word.startswith('-')]
-            known = [option for option in self._option_string_actions if option.startswith('--')]
+            known = [
+                option
+                for option, action in self._option_string_actions.items()
+                if option.startswith('--') and action.help is not argparse.SUPPRESS  # not the hidden old names
+            ]
             guesses = [guess for flag in flags if (guess := _closest_flag(flag, known))]
             if guesses:
                 message += f' (did you mean {", ".join(guesses)}?)'

@@ -12,6 +12,7 @@ from xagents.commands.common import env_kwargs, fail, hyperparameters, model_fil
 from xagents.commands.flags import config_from_args
 from xagents.core import schedules
 from xagents.core.config import EnvOptions, hp
+from xagents.core.renamed import current_names
 from xagents.run.folder import read_run_config, run_model_files
 
 # Exit codes of a run stopped by a signal, after saving: what shells report for them.
@@ -48,6 +49,7 @@ def train(name: str, module, args) -> int:
             **run['hyperparameters'],
             **{key: run[key] for key in ('n_envs', 'preprocess', 'max_frame', 'env_kwargs') if key in run},
         }
+    preset = current_names(module.CONFIG, preset)  # a run or tune preset of before a field's rename
     env_options = config_from_args(EnvOptions, args, **preset)
     hparams = hyperparameters(module, args, preset, training=True)
     used = {key: value for key, value in preset.items() if key not in vars(args)}  # flags given override

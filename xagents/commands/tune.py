@@ -11,7 +11,7 @@ import signal
 from argparse import SUPPRESS
 
 from xagents.commands.common import add_model_flags, check_env, fail, model_files, model_flag
-from xagents.commands.flags import ArgumentParser, add_config_flags, config_from_args
+from xagents.commands.flags import ArgumentParser, add_config_flags, config_from_args, old_flags
 from xagents.core.config import EnvOptions, flag_name
 from xagents.train.options import TrainingOptions
 from xagents.tune.options import TuneError, TuneOptions, check_options
@@ -43,7 +43,8 @@ def build_parser(module) -> ArgumentParser:
     loop = [field for field in dataclasses.fields(TrainingOptions) if field.name in TRIAL_OPTIONS]
     for field in [EnvOptions.__dataclass_fields__['n_envs'], *dataclasses.fields(module.CONFIG), *loop]:
         if field.metadata:
-            group.add_argument(flag_name(field.name), nargs='*', dest=f'space_{field.name}', default=SUPPRESS)
+            flags = [flag_name(field.name), *old_flags(field)]
+            group.add_argument(*flags, nargs='*', dest=f'space_{field.name}', default=SUPPRESS)
     add_model_flags(group, module)
     return parser
 

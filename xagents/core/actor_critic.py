@@ -14,7 +14,8 @@ from xagents.nets.reader import with_log_std
 class ActorCritic(OnPolicy):
     """On-policy agents with a stochastic policy and a state-value estimate.
 
-    The distribution follows the action space (categorical or diagonal Gaussian). The
+    The distribution follows the action space (``distribution_class``: categorical or
+    diagonal Gaussian; ``policy_distribution(observations)`` is the policy's for a batch). The
     first model is the policy: its first output holds the logits or the means, and for
     continuous actions a state-independent log-std output is appended to it. By
     default the policy model also has the value head as its second output; agents with
@@ -25,7 +26,7 @@ class ActorCritic(OnPolicy):
         if isinstance(envs.single_action_space, gym.spaces.Box):
             models = (with_log_std(models[0], envs.single_action_space.shape[0]), *models[1:])
         super().__init__(envs, *models, **kwargs)
-        self.distribution = distribution_for(self.action_space)
+        self.distribution_class = distribution_for(self.action_space)
         self._act = self.compiled(self.act_in_graph)
 
     @classmethod
@@ -44,9 +45,9 @@ class ActorCritic(OnPolicy):
 
     def make_distribution(self, outputs):
         """The action distribution from the policy model's outputs."""
-        if self.distribution is DiagGaussian:
+        if self.distribution_class is DiagGaussian:
             return DiagGaussian(outputs[0], outputs[-1])
-        return self.distribution(outputs[0] if isinstance(outputs, (list, tuple)) else outputs)
+        return self.distribution_class(outputs[0] if isinstance(outputs, (list, tuple)) else outputs)
 
     def rollout_minibatch_size(self, mini_batches: int) -> int:
         """Rollout transitions per minibatch; a clear error when they do not divide evenly."""
@@ -86,21 +87,21 @@ class ActorCritic(OnPolicy):
     def _values(self, observations):
         return self.policy_and_values(observations)[1]
 
-    def act(self, observations: np.ndarray, deterministic: bool = False) -> tuple[np.ndarray, ...]:
+    def act(self, observations: np.ndarray, *, deterministic: bool) -> tuple[np.ndarray, ...]:
         """Actions, their log-probabilities and the state values, as NumPy arrays."""
         host = self.host_policy_and_values(observations)
         if host is None:
             return tuple(tensor.numpy() for tensor in self._act(observations, np.array(deterministic)))
         outputs, values = host
-        return (*host_act(self.distribution, outputs, self.rng, deterministic), values)
+        return (*host_act(self.distribution_class, outputs, self.rng, deterministic), values)
 
     def rollout_step(self, observations):
-        actions, log_probs, values = self.act(observations)
+        actions, log_probs, values = self.act(observations, deterministic=False)
         return actions, {'log_probs': log_probs, 'values': values}
 
     def values(self, observations):
         host = self.host_policy_and_values(observations)
         return self._values(observations).numpy() if host is None else host[1]
 
-    def policy(self, observations, deterministic=False):
-        return self.act(observations, deterministic)[0]
+    def policy(self, observations, *, deterministic):
+        return self.act(observations, deterministic=deterministic)[0]

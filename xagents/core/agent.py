@@ -155,7 +155,7 @@ class Agent(Building, EntryPoints):
         self.weights_version += 1
 
     # ------------------------------------------------------------ subclass API
-    def policy(self, observations: np.ndarray, deterministic: bool = False) -> np.ndarray:
+    def policy(self, observations: np.ndarray, *, deterministic: bool) -> np.ndarray:
         """Actions for a batch of (normalized) observations."""
         raise NotImplementedError
 
@@ -214,7 +214,9 @@ class Agent(Building, EntryPoints):
             )
         batch = observations[None] if single else observations
         batch = batch.astype(space.dtype if len(space.shape) == 3 else np.float32, copy=False)
-        actions = np.asarray(self.env_actions(self.policy(self.normalize_observations(batch), deterministic)))
+        actions = np.asarray(
+            self.env_actions(self.policy(self.normalize_observations(batch), deterministic=deterministic))
+        )
         discrete = isinstance(self.action_space, gym.spaces.Discrete)
         actions = actions.astype(np.int64 if discrete else self.action_space.dtype, copy=False)
         return actions[0] if single else actions

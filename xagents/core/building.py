@@ -12,6 +12,7 @@ import keras
 
 from xagents.core import schedules
 from xagents.core.config import AgentConfig, preprocess_defaults
+from xagents.core.renamed import current_names
 from xagents.envs.atari import is_atari
 from xagents.envs.recipe import EnvRecipe
 from xagents.nets.reader import ModelReader
@@ -27,6 +28,7 @@ class Building:
 
     @classmethod
     def make_config(cls, **hyperparameters) -> AgentConfig:
+        hyperparameters = current_names(cls.Config, hyperparameters, deprecated=True)
         names = {field.name for field in dataclasses.fields(cls.Config)}
         unknown = sorted(set(hyperparameters) - names)
         if unknown:
@@ -94,7 +96,8 @@ class Building:
 
         >>> agent = PPO.from_env('CartPole-v1', n_envs=16, seed=1)
         """
-        hyperparameters = preprocess_defaults(hyperparameters, preprocess)
+        # Old names of renamed hyperparameters warn here, once, and reach the agent as the names now.
+        hyperparameters = preprocess_defaults(current_names(cls.Config, hyperparameters, deprecated=True), preprocess)
         own, options = cls.split_training_options(hyperparameters)
         config = cls.make_config(**own)
         recipe = EnvRecipe(env, dict(env_kwargs or {}), preprocess, max_frame, async_envs)

@@ -28,7 +28,8 @@ def hp(default: Any, help: str, tune: str | None = None, **argparse_kwargs) -> A
         default: Default value (used by the constructor and the flag).
         help: One line of help shown in the tables.
         tune: Tuning type, one of ``TUNING_TYPES`` or None when not tunable.
-        **argparse_kwargs: Extra ``add_argument`` keywords (``choices``, ``nargs``).
+        **argparse_kwargs: Extra ``add_argument`` keywords (``choices``, ``nargs``), and
+            ``aliases``: old names of a renamed field, still taken (see :mod:`xagents.core.renamed`).
     """
     if tune is not None and tune not in TUNING_TYPES:
         raise ValueError(f'unknown tuning type {tune!r}')

@@ -165,7 +165,7 @@ class ContinuousOffPolicy(OffPolicy):
             losses = self.train_step({name: values[index] for name, values in batches.items()}, losses)
         return losses, self.actor_outputs(observations)
 
-    def update(self):
+    def update_from_replay(self):
         self.iterations += 1
         if self.iterations % self.config.train_frequency:
             return self.losses

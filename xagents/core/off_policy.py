@@ -45,8 +45,10 @@ class OffPolicy(Agent):
         """Actions taken while collecting experience."""
         raise NotImplementedError
 
-    def update(self) -> dict[str, float]:
-        """Train on batches from ``sample()`` (or not, between updates); return the latest losses."""
+    def update_from_replay(self) -> dict[str, float]:
+        """Train on batches from ``sample()`` (or not, between updates); return the latest losses.
+
+        Called once per collected vector step; on-policy agents have ``update(rollout)`` instead."""
         raise NotImplementedError
 
     def reset_envs(self) -> None:
@@ -93,4 +95,4 @@ class OffPolicy(Agent):
         if len(self.buffer) < self.initial_size:
             self.warm_up(lambda *_: None)
         self.collect(self.explore(self.observations))
-        return self.update()
+        return self.update_from_replay()

@@ -22,6 +22,7 @@ class OnPolicy(Agent):
         raise NotImplementedError
 
     def update(self, rollout: dict[str, np.ndarray]) -> dict[str, float]:
+        """Train on ``rollout``; return the losses (off-policy agents have ``update_from_replay()``)."""
         raise NotImplementedError
 
     def collect_rollout(self) -> dict[str, np.ndarray]:

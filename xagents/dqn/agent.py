@@ -106,7 +106,7 @@ class DQN(OffPolicy):
     def greedy_actions(self, observations):
         return tf.argmax(self.q_values(self.model, observations), axis=-1, output_type=tf.int32)
 
-    def policy(self, observations, deterministic=True):
+    def policy(self, observations, *, deterministic):
         """Greedy actions; with ``deterministic=False``, epsilon-greedy at the final epsilon
         (``epsilon_end``: what a trained agent explores with)."""
         return self.greedy_or_random(observations, None if deterministic else self.config.epsilon_end)
@@ -175,7 +175,7 @@ class DQN(OffPolicy):
             self.buffer.update_priorities(indices, td_errors.numpy())
         return losses, None
 
-    def update(self):
+    def update_from_replay(self):
         self.iterations += 1
         if self.iterations % self.config.train_frequency:
             return self.losses

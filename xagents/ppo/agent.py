@@ -23,7 +23,7 @@ class PPO(ActorCritic):
     """
 
     Config = PPOConfig
-    graph_hyperparameters = ('clip_norm', 'entropy_coef')
+    graph_hyperparameters = ('clip_range', 'entropy_coef')
     model_roles = MODEL_ROLES
 
     def __init__(self, envs, model, **kwargs):
@@ -50,7 +50,7 @@ class PPO(ActorCritic):
         mean, variance = tf.nn.moments(advantages, axes=[0])
         advantages = (advantages - mean) / (tf.sqrt(variance) + config.advantage_epsilon)
         ratio = tf.exp(distribution.log_prob(actions) - old_log_probs)
-        clip_range = self.graph_values['clip_norm']
+        clip_range = self.graph_values['clip_range']
         clipped = tf.clip_by_value(ratio, 1 - clip_range, 1 + clip_range)
         policy_loss = -tf.reduce_mean(tf.minimum(ratio * advantages, clipped * advantages))
         value_errors = tf.square(returns - values)

@@ -13,12 +13,13 @@ class PPOConfig(AgentConfig):
     lam: float = hp(0.95, 'GAE lambda', 'log_uniform')
     ppo_epochs: int = hp(10, 'Passes over each rollout', 'categorical', positive=True)
     mini_batches: int = hp(32, 'Minibatches per pass', 'categorical', positive=True)
-    clip_norm: float | str = hp(
+    clip_range: float | str = hp(
         0.2,
         'Clipping range of the probability ratio (lin_X: from X to 0 over --max-steps)',
         'log_uniform',
         positive=True,
         schedule=True,
+        aliases=('clip_norm',),  # xagents 0.2's name: --clip-norm, clip_norm= and old runs still work
     )
     value_clip: float | None = hp(
         None, 'Clipping range of the value change (default: no value clipping)', 'log_uniform'
@@ -48,7 +49,7 @@ PRESETS = {
         lam=0.8,
         gamma=0.98,
         lr='lin_1e-3',
-        clip_norm='lin_0.2',
+        clip_range='lin_0.2',
         entropy_coef=0.0,
     ),
     # RL Zoo's without gSDE, on 8 envs of 256 steps with normalized rewards: 3 of 3 seeds reach a
@@ -61,7 +62,7 @@ PRESETS = {
         lam=0.95,
         gamma=0.9,
         lr=1e-3,
-        clip_norm=0.2,
+        clip_range=0.2,
         entropy_coef=0.0,
         normalize_obs=True,
         normalize_reward=True,
@@ -76,7 +77,7 @@ PRESETS = {
         lam=0.98,
         gamma=0.999,
         lr=3e-4,
-        clip_norm=0.2,
+        clip_range=0.2,
         entropy_coef=0.01,
         opt_epsilon=1e-5,
     ),
@@ -88,7 +89,7 @@ PRESETS = {
         mini_batches=4,
         ppo_epochs=4,
         lr='lin_2.5e-4',
-        clip_norm='lin_0.1',
+        clip_range='lin_0.1',
         entropy_coef=0.01,
         opt_epsilon=1e-5,
     ),

@@ -66,13 +66,14 @@ class SAC(ContinuousOffPolicy):
         clip = tf.clip_by_value if isinstance(outputs, tf.Tensor) else np.clip
         return outputs[..., :half], clip(outputs[..., half:], LOG_STD_MIN, LOG_STD_MAX)
 
-    def distribution(self, observations, training=False) -> SquashedGaussian:
+    def policy_distribution(self, observations, training=False) -> SquashedGaussian:
+        """The actor's squashed Gaussian for a batch of observations."""
         return SquashedGaussian(*self.split_outputs(self.actor(observations, training=training)))
 
     def greedy_actions(self, observations):
-        return self.distribution(observations).mode()
+        return self.policy_distribution(observations).mode()
 
-    def policy(self, observations, deterministic=True):
+    def policy(self, observations, *, deterministic):
         """The tanh of the mean; with ``deterministic=False``, a draw from the squashed Gaussian."""
         mean, log_std = self.split_outputs(self.actor_outputs_now(observations))
         if deterministic:
@@ -81,7 +82,7 @@ class SAC(ContinuousOffPolicy):
 
     # ---------------------------------------------------------------- learning
     def critic_step(self, observations, actions, rewards, next_observations, terminals, discounts, ent_coef):
-        next_actions, next_log_probs = self.distribution(next_observations).sample_with_log_prob(self.tf_rng)
+        next_actions, next_log_probs = self.policy_distribution(next_observations).sample_with_log_prob(self.tf_rng)
         next_q = self.min_q(self.target_critics, next_observations, next_actions) - ent_coef * next_log_probs
         targets = rewards + discounts * (1.0 - tf.cast(terminals, tf.float32)) * next_q
         return self.fit_critics(observations, actions, targets)
@@ -89,7 +90,7 @@ class SAC(ContinuousOffPolicy):
     def actor_step(self, observations, ent_coef):
         """One step of the actor; its loss and the log-probabilities of the actions it drew."""
         with tf.GradientTape() as tape:
-            actions, log_probs = self.distribution(observations, True).sample_with_log_prob(self.tf_rng)
+            actions, log_probs = self.policy_distribution(observations, True).sample_with_log_prob(self.tf_rng)
             loss = tf.reduce_mean(ent_coef * log_probs - self.min_q(self.critics, observations, actions))
         gradients = tape.gradient(loss, self.actor.trainable_variables)
         self.actor.optimizer.apply_gradients(zip(gradients, self.actor.trainable_variables))

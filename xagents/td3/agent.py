@@ -1,4 +1,4 @@
-"""Twin Delayed DDPG."""
+"""Twin Delayed DDPG, and the base of DDPG (``xagents/ddpg/agent.py``)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,9 @@ class TD3(ContinuousOffPolicy):
     and the three target networks move every ``policy_delay`` critic updates, the
     targets by polyak averaging with ``tau``. Deviation from the paper: updates run every
     ``train_frequency`` steps, ``gradient_steps`` at a time (as in Stable-Baselines3).
+
+    :class:`~xagents.ddpg.agent.DDPG` is this class with one critic, a delay of 1 and no
+    smoothing noise, as in Stable-Baselines3.
     """
 
     Config = TD3Config
@@ -40,7 +43,7 @@ class TD3(ContinuousOffPolicy):
     def greedy_actions(self, observations):
         return self.actor(observations)
 
-    def policy(self, observations, deterministic=True):
+    def policy(self, observations, *, deterministic):
         """The actor's actions; with ``deterministic=False``, plus the exploration noise of training."""
         actions = self.actor_outputs_now(observations)
         if deterministic:

@@ -103,9 +103,11 @@ def test_continuous_actions(tmp_path, name):
     agent = make(name, tmp_path, env='Pendulum-v1', n_envs=2, n_steps=64)
     agent.fit(max_steps=1_000)
     observations = np.zeros((5, 3), np.float32)
-    actions = agent.policy(observations)
+    actions = agent.policy(observations, deterministic=False)
     assert actions.shape == (5, 1) and actions.dtype == np.float32
-    np.testing.assert_array_equal(agent.policy(observations, True), agent.policy(observations, True))
+    np.testing.assert_array_equal(
+        agent.policy(observations, deterministic=True), agent.policy(observations, deterministic=True)
+    )
 
 
 # TRPO's case (~14 s) runs with the integration tests.
@@ -118,11 +120,11 @@ def test_atari_smoke_run_plays_back_its_checkpoint(tmp_path, name):
     frames = np.random.default_rng(0).integers(0, 255, (3, 84, 84, 4), dtype=np.uint8)
     player = make(name, tmp_path / 'play', env='PongNoFrameskip-v4', n_envs=1, preprocess=True, n_steps=16)
     player.load_weights([tmp_path / 'run'])  # falls back to the run's latest checkpoint
-    np.testing.assert_array_equal(player.policy(frames, True), agent.policy(frames, True))
+    np.testing.assert_array_equal(player.policy(frames, deterministic=True), agent.policy(frames, deterministic=True))
     save_best(agent)
     player = make(name, tmp_path / 'play2', env='PongNoFrameskip-v4', n_envs=1, preprocess=True, n_steps=16)
     player.load_weights(agent.run.best)
-    np.testing.assert_array_equal(player.policy(frames, True), agent.policy(frames, True))
+    np.testing.assert_array_equal(player.policy(frames, deterministic=True), agent.policy(frames, deterministic=True))
     episodes = player.play(episodes=1, max_steps=100, render=False)
     assert len(episodes) == 1 and episodes[0]['length'] == 100
 

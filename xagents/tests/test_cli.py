@@ -1,6 +1,7 @@
 """The command line: help tables, one-line errors with exit code 2, and real subprocess runs."""
 
 import dataclasses
+import json
 import os
 import subprocess
 import sys
@@ -268,7 +269,57 @@ def test_agent_names_are_case_insensitive_and_help_fits_the_terminal(capsys, mon
     for command in ('train', 'play', 'tune'):
         assert main([command, 'PPO']) == 0
         lines = capsys.readouterr().out.splitlines()
-        assert '  --clip-norm' in '\n'.join(lines)
+        assert '  --clip-range' in '\n'.join(lines)
         assert max(map(len, lines)) <= 80
     assert main(['export']) == 0
     assert max(map(len, capsys.readouterr().out.splitlines())) <= 80
+
+
+def test_the_old_clip_norm_flag_and_keyword_still_set_clip_range(capsys):
+    """PPO's ratio clip range was called clip_norm until it took SB3's name: the old names still work."""
+    from xagents.commands.common import hyperparameters
+    from xagents.commands.main import build_parser
+
+    module = __import__('xagents.ppo.config', fromlist=['_'])
+    parser = build_parser('train', module)
+    for flag in ('--clip-range', '--clip-norm'):
+        args = parser.parse_args(['--env', 'CartPole-v1', flag, 'lin_0.1'])
+        assert args.clip_range == 'lin_0.1' and 'clip_norm' not in vars(args)
+    assert main(['train', 'ppo']) == 0
+    assert '--clip-norm' not in capsys.readouterr().out  # hidden from the help
+    with pytest.raises(SystemExit):
+        main(['train', 'ppo', '--env', 'CartPole-v1', '--max-steps', '9', '--clip-rang', '0.1'])
+    assert '(did you mean --clip-range?)' in capsys.readouterr().err
+    assert hyperparameters(module, args, {'clip_norm': 0.3}) == {'clip_range': 'lin_0.1'}  # a tune preset of before
+    assert hyperparameters(module, parser.parse_args(['--env', 'E']), {'clip_norm': 0.3}) == {'clip_range': 0.3}
+    with pytest.warns(DeprecationWarning, match='clip_norm is deprecated: use clip_range'):
+        agent = xagents.PPO.from_env('CartPole-v1', n_steps=16, mini_batches=1, clip_norm='lin_0.1', quiet=True)
+    assert agent.config.clip_range == 'lin_0.1' and agent.schedules == ['clip_range']
+    assert float(agent.graph_values['clip_range'].numpy()) == pytest.approx(0.1)
+    with pytest.warns(DeprecationWarning, match='clip_norm is deprecated'):
+        direct = xagents.PPO(agent.envs, agent.model, n_steps=16, mini_batches=1, clip_norm=0.3)
+    assert direct.config.clip_range == 0.3
+    with pytest.raises(TypeError, match='clip_norm is the old name of clip_range: give one of them'):
+        xagents.PPO.from_env('CartPole-v1', clip_norm=0.1, clip_range=0.2)
+
+
+def test_a_run_saved_with_clip_norm_resumes_loads_and_plays(tmp_path, monkeypatch, capsys):
+    """A config.json of before the rename (``clip_norm`` in its hyperparameters) still works everywhere."""
+    monkeypatch.chdir(tmp_path)
+    train = 'train ppo --env CartPole-v1 --n-steps 16 --mini-batches 1 --quiet --output-dir run'.split()
+    assert main([*train, '--max-steps', '64', '--clip-range', '0.15']) == 0
+    path = tmp_path / 'run' / 'config.json'
+    config = json.loads(path.read_text())
+    config['hyperparameters']['clip_norm'] = config['hyperparameters'].pop('clip_range')
+    path.write_text(json.dumps(config))
+    assert xagents.load('run', 'latest').config.clip_range == 0.15
+    assert main('play ppo --run run --episodes 1 --max-steps 20'.split()) == 0
+    assert 'over 1 episode(s)' in capsys.readouterr().out
+    assert main([*train[:-2], '--max-steps', '128', '--resume', 'run']) == 0
+    saved = json.loads(path.read_text())['hyperparameters']
+    assert saved['clip_range'] == 0.15 and 'clip_norm' not in saved
+    # A preset xagents tune wrote then: its schedule held at its first value without --max-steps.
+    (tmp_path / 'best.json').write_text(json.dumps({'hyperparameters': {'clip_norm': 'lin_0.1'}}))
+    assert main([*train[:-1], 'preset-run', '--preset', 'best.json', '--target-reward', '1']) == 0
+    assert 'clip_range=lin_0.1 (held at 0.1: no --max-steps)' in capsys.readouterr().out
+    assert json.loads((tmp_path / 'preset-run' / 'config.json').read_text())['hyperparameters']['clip_range'] == 0.1

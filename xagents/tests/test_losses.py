@@ -192,7 +192,7 @@ def discrete_or_continuous_actions(env_id, batch):
 @pytest.mark.parametrize('env_id', ['CartPole-v1', 'Pendulum-v1'], ids=['discrete', 'continuous'])
 def test_ppo_losses(tmp_path, make, env_id, value_clip):
     files, weights, log_std, forward = actor_critic_setup(tmp_path, env_id)
-    config = dict(clip_norm=0.2, value_clip=value_clip, entropy_coef=0.05, value_loss_coef=0.7)
+    config = dict(clip_range=0.2, value_clip=value_clip, entropy_coef=0.05, value_loss_coef=0.7)
     agent = make(PPO, env_id, files, **config)
     load(agent.models['model'], weights, log_std)
     obs = observations(5, 4 if env_id == 'CartPole-v1' else 3)

@@ -23,17 +23,17 @@ def test_values_run_from_the_initial_one_to_zero_over_the_budget():
 
 
 def test_the_agent_sets_optimizers_and_graph_values_from_the_step(tmp_path):
-    agent = PPO.from_env('CartPole-v1', lr='lin_1e-3', clip_norm='lin_0.2', entropy_coef='lin_0.01', **FAST_PPO)
-    assert agent.schedules == ['lr', 'clip_norm', 'entropy_coef']
+    agent = PPO.from_env('CartPole-v1', lr='lin_1e-3', clip_range='lin_0.2', entropy_coef='lin_0.01', **FAST_PPO)
+    assert agent.schedules == ['lr', 'clip_range', 'entropy_coef']
     assert float(agent.model.optimizer.learning_rate.numpy()) == pytest.approx(1e-3)
     agent.set_budget(1000)
     agent.steps = 250
     agent.follow_schedules()
     assert float(agent.model.optimizer.learning_rate.numpy()) == pytest.approx(7.5e-4)
-    assert float(agent.graph_values['clip_norm'].numpy()) == pytest.approx(0.15)
+    assert float(agent.graph_values['clip_range'].numpy()) == pytest.approx(0.15)
     assert float(agent.graph_values['entropy_coef'].numpy()) == pytest.approx(0.0075)
-    constant = PPO.from_env('CartPole-v1', clip_norm=0.3, **FAST_PPO)
-    assert constant.schedules == [] and float(constant.graph_values['clip_norm'].numpy()) == pytest.approx(0.3)
+    constant = PPO.from_env('CartPole-v1', clip_range=0.3, **FAST_PPO)
+    assert constant.schedules == [] and float(constant.graph_values['clip_range'].numpy()) == pytest.approx(0.3)
 
 
 def test_sac_schedules_the_temperature_optimizer_too():

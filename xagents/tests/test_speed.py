@@ -58,10 +58,10 @@ def test_host_acting_matches_the_compiled_policy(name, env):
 def test_host_greedy_actions_match(agent_class, env):
     agent = agent_class.from_env(env, n_envs=3, seed=0, quiet=True, **({'dueling': True} if agent_class is DQN else {}))
     inputs = observations(agent)
-    host = agent.policy(inputs)
+    host = agent.policy(inputs, deterministic=True)
     agent.config.host_inference = False
     agent.hosts.clear()
-    np.testing.assert_allclose(host, agent.policy(inputs), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(host, agent.policy(inputs, deterministic=True), rtol=1e-5, atol=1e-6)
 
 
 def test_host_log_probs_are_those_of_the_distributions():
@@ -102,7 +102,7 @@ def test_a_convolutional_model_stays_in_tensorflow_without_xla():
     assert not agent._train.function._jit_compile
     assert PPO.from_env('CartPole-v1', quiet=True, jit_compile=True)._train.function._jit_compile
     assert agent.host('model') is None
-    assert agent.policy(agent.envs.reset(seed=0)[0]).shape == (1,)
+    assert agent.policy(agent.envs.reset(seed=0)[0], deterministic=False).shape == (1,)
 
 
 def test_atari_frames_come_channels_last_and_contiguous():
@@ -123,7 +123,7 @@ def test_atari_frames_come_channels_last_and_contiguous():
 def test_trpo_with_host_inference_off_acts_in_tensorflow():
     agent = TRPO.from_env('CartPole-v1', n_envs=2, seed=0, quiet=True, host_inference=False)
     assert agent.host('actor') is None
-    assert agent.policy(observations(agent)).shape == (2,)
+    assert agent.policy(observations(agent), deterministic=False).shape == (2,)
 
 
 def test_an_xla_ppo_update_gives_the_plain_update():

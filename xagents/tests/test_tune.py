@@ -368,3 +368,12 @@ def test_a_killed_worker_leaves_the_study_usable(tmp_path, postgres):
     assert states.count(optuna.trial.TrialState.FAIL) >= 1
     assert states.count(optuna.trial.TrialState.COMPLETE) + states.count(optuna.trial.TrialState.PRUNED) == 2
     assert optuna.trial.TrialState.RUNNING not in states
+
+
+def test_the_old_clip_norm_flag_still_tunes_the_clip_range():
+    from xagents.tune.command import build_parser
+
+    args = build_parser(PPO_CLI).parse_args(['--env', 'CartPole-v1', '--study', 's', '--clip-norm', '0.1', '0.3'])
+    assert args.space_clip_range == ['0.1', '0.3']
+    result = space(PPO_CLI, clip_range=args.space_clip_range)
+    assert result['clip_range'] == Dimension('clip_range', 'range', low=0.1, high=0.3, log=True)
