@@ -2,7 +2,8 @@
 
 import dataclasses
 
-from xagents.core.config import AgentConfig, check_range, hp
+from xagents.core.config import AgentConfig
+from xagents.core.schema import check_range, hp
 
 
 @dataclasses.dataclass

@@ -1,18 +1,62 @@
-"""What the commands share: failing with one line, the agent's config module, model and env flags."""
+"""What the commands share: failing with one line, the environment options, the agent's config module, model flags."""
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import importlib
 import sys
+from typing import Any
 
 import xagents
 from xagents._quiet import import_tensorflow
-from xagents.core.config import AgentConfig, EnvOptions, flag_name
+from xagents.core.config import AgentConfig
 from xagents.core.renamed import current_names
+from xagents.core.schema import flag_name, hp
 
 # With --debug anywhere on the command line, errors show their traceback.
 DEBUG = False
+
+
+def parse_env_kwarg(text: str) -> tuple[str, Any]:
+    """``key:value`` (RL Zoo's form) -> (key, value): the value read as a Python literal, as a string otherwise."""
+    key, colon, value = text.partition(':')
+    if not colon or not key.isidentifier():
+        raise ValueError(f'expected key:value, got {text!r}')
+    try:
+        return key, ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        return key, value
+
+
+@dataclasses.dataclass
+class EnvOptions:
+    """How environments are made (shared by train, play and tune)."""
+
+    env: str = hp(None, 'Gymnasium id, or package.module:EnvId (the module registers it)', required=True)
+    env_kwargs: dict | None = hp(
+        None,
+        'Keyword arguments of every env made, as key:value (values read as Python literals)',
+        nargs='+',
+        type=parse_env_kwarg,
+        metavar='KEY:VALUE',
+    )
+    n_envs: int = hp(1, 'Number of environments in the vector environment', 'categorical', positive=True)
+    preprocess: bool = hp(
+        False,
+        "Atari preprocessing as SB3's AtariWrapper: up to 30 no-ops, frame skip 4, FIRE on reset, 84x84 gray, "
+        '4-frame stack (clipped rewards and life loss as terminal in training)',
+    )
+    max_frame: bool = hp(
+        True, 'With --preprocess: each step sees the max of its last two frames (--no-max-frame: the last one)'
+    )
+    async_envs: bool = hp(
+        False, 'Step environments in subprocesses (gymnasium AsyncVectorEnv; Atari envs always step in threads)'
+    )
+
+    def __post_init__(self):
+        if isinstance(self.env_kwargs, list):  # key:value flags, parsed into pairs
+            self.env_kwargs = dict(self.env_kwargs)
 
 
 def fail(message: str, code: int = 2):

@@ -14,7 +14,7 @@ from xagents.commands.flags import (
     format_table,
     help_rows,
 )
-from xagents.core.config import hp
+from xagents.core.schema import hp
 from xagents.run.folder import read_run_config
 
 FORMATS = ('saved_model', 'onnx', 'tflite')

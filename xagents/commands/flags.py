@@ -10,11 +10,11 @@ import sys
 import textwrap
 
 from xagents.core import schedules
-from xagents.core.config import field_type, flag_name, parse_scalar
+from xagents.core.schema import field_type, flag_name, parse_scalar
 
 
 def scalar_converter(kind: type, positive: bool = False):
-    """A plain flag's converter: ``kind`` read from the text (:func:`~xagents.core.config.parse_scalar`)."""
+    """A plain flag's converter: ``kind`` read from the text (:func:`~xagents.core.schema.parse_scalar`)."""
 
     def convert(text: str):
         try:

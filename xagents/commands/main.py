@@ -12,12 +12,20 @@ import sys
 
 import xagents
 from xagents.commands import common
-from xagents.commands.common import add_model_flags, agent_module, agent_options, check_env, fail, run_guarded
+from xagents.commands.common import (
+    EnvOptions,
+    add_model_flags,
+    agent_module,
+    agent_options,
+    check_env,
+    fail,
+    run_guarded,
+)
 from xagents.commands.flags import ArgumentParser, add_config_flags, fit_text, format_table, help_rows
 from xagents.commands.play import PlayOptions, play, run_defaults
 from xagents.commands.plot import plot
 from xagents.commands.train import TrainOptions, check_train, train
-from xagents.core.config import AgentConfig, EnvOptions
+from xagents.core.config import AgentConfig
 from xagents.core.errors import error_line
 from xagents.train.options import TrainingOptions
 

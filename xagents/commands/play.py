@@ -8,9 +8,9 @@ import json
 from pathlib import Path
 
 import xagents
-from xagents.commands.common import env_kwargs, fail, hyperparameters, model_files
+from xagents.commands.common import EnvOptions, env_kwargs, fail, hyperparameters, model_files
 from xagents.commands.flags import config_from_args
-from xagents.core.config import EnvOptions, hp
+from xagents.core.schema import hp
 from xagents.run.folder import RunFolder, read_run_config, run_model_files
 
 

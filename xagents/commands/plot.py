@@ -8,7 +8,7 @@ from pathlib import Path
 
 from xagents.commands.common import fail
 from xagents.commands.flags import ArgumentParser, add_config_flags, config_from_args, format_table, help_rows
-from xagents.core.config import hp
+from xagents.core.schema import hp
 
 
 @dataclasses.dataclass

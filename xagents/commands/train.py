@@ -8,11 +8,11 @@ import json
 from pathlib import Path
 
 import xagents
-from xagents.commands.common import env_kwargs, fail, hyperparameters, model_files
+from xagents.commands.common import EnvOptions, env_kwargs, fail, hyperparameters, model_files
 from xagents.commands.flags import config_from_args
 from xagents.core import schedules
-from xagents.core.config import EnvOptions, hp
 from xagents.core.renamed import current_names
+from xagents.core.schema import hp
 from xagents.run.folder import read_run_config, run_model_files
 
 # Exit codes of a run stopped by a signal, after saving: what shells report for them.

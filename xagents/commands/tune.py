@@ -10,9 +10,9 @@ import shlex
 import signal
 from argparse import SUPPRESS
 
-from xagents.commands.common import add_model_flags, check_env, fail, model_files, model_flag
+from xagents.commands.common import EnvOptions, add_model_flags, check_env, fail, model_files, model_flag
 from xagents.commands.flags import ArgumentParser, add_config_flags, config_from_args, old_flags
-from xagents.core.config import EnvOptions, flag_name
+from xagents.core.schema import flag_name
 from xagents.train.options import TrainingOptions
 from xagents.tune.options import TuneError, TuneOptions, check_options
 from xagents.tune.report import report

@@ -22,8 +22,8 @@ import tensorflow as tf
 
 from xagents.core import schedules
 from xagents.core.building import Building
-from xagents.core.config import flag_name, scheduled_fields
 from xagents.core.entry_points import EntryPoints
+from xagents.core.schema import flag_name, scheduled_fields
 from xagents.envs.autoreset import final_observations
 from xagents.envs.normalizers import ObservationNormalizer, RewardNormalizer
 from xagents.envs.recipe import EnvRecipe

@@ -2,7 +2,8 @@
 
 import dataclasses
 
-from xagents.core.config import OffPolicyConfig, check_at_least_one, check_range, hp
+from xagents.core.config import OffPolicyConfig
+from xagents.core.schema import check_at_least_one, check_range, hp
 
 # Decay lengths of a run without --max-steps (xagents 0.2's fixed defaults), when no flag sets them.
 DECAY_STEPS, BETA_STEPS = 150_000, 100_000

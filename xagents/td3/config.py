@@ -6,7 +6,8 @@ the actor delay and the target smoothing off.
 
 import dataclasses
 
-from xagents.core.config import ContinuousOffPolicyConfig, check_range, hp, learning_rate
+from xagents.core.config import ContinuousOffPolicyConfig
+from xagents.core.schema import check_range, hp, learning_rate
 
 
 @dataclasses.dataclass

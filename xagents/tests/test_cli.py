@@ -12,7 +12,7 @@ import pytest
 
 import xagents
 from xagents.commands.main import main
-from xagents.core.config import field_type, flag_name
+from xagents.core.schema import field_type, flag_name
 
 XAGENTS = [sys.executable, '-m', 'xagents']
 

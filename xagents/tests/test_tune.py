@@ -24,7 +24,7 @@ QUICK = '--trial-steps 600 --eval-episodes 2 --n-steps 16'.split()
 
 
 def space(module, **given):
-    from xagents.core.config import EnvOptions
+    from xagents.commands.common import EnvOptions
 
     return search_space([EnvOptions, module.CONFIG], {name: list(values) for name, values in given.items()})
 

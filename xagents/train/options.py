@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from xagents.core.config import check_at_least_one, flag_name, hp
+from xagents.core.schema import check_at_least_one, flag_name, hp
 
 
 @dataclasses.dataclass

@@ -6,7 +6,7 @@ import dataclasses
 import os
 from pathlib import Path
 
-from xagents.core.config import hp
+from xagents.core.schema import hp
 
 # Seconds between a worker's heartbeats for its running trials, and after which a trial
 # without one (its worker was killed) is failed; the environment can shorten them (tests).

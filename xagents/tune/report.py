@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from xagents.core.config import flag_name
+from xagents.core.schema import flag_name
 from xagents.tune.options import GAMMA_PARAM
 from xagents.tune.study import best_trial
 from xagents.tune.worker import short

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from xagents.core import schedules
-from xagents.core.config import field_type, flag_name, parse_scalar
+from xagents.core.schema import field_type, flag_name, parse_scalar
 from xagents.tune.options import GAMMA_PARAM, TuneError
 
 
