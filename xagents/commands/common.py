@@ -8,11 +8,11 @@ import importlib
 import sys
 from typing import Any
 
-import xagents
 from xagents._quiet import import_tensorflow
 from xagents.core.config import AgentConfig
 from xagents.core.renamed import current_names
 from xagents.core.schema import flag_name, hp
+from xagents.registry import AGENTS
 
 # With --debug anywhere on the command line, errors show their traceback.
 DEBUG = False
@@ -66,8 +66,8 @@ def fail(message: str, code: int = 2):
 
 def agent_module(name: str):
     """The config module of agent ``name`` (``xagents/<name>/config.py``): CONFIG, MODEL_ROLES, PRESETS."""
-    if name not in xagents.AGENTS:
-        fail(f'unknown agent {name!r}, expected one of: {", ".join(xagents.AGENTS)}')
+    if name not in AGENTS:
+        fail(f'unknown agent {name!r}, expected one of: {", ".join(AGENTS)}')
     return importlib.import_module(f'xagents.{name}.config')
 
 

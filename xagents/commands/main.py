@@ -10,7 +10,6 @@ import dataclasses
 import os
 import sys
 
-import xagents
 from xagents.commands import common
 from xagents.commands.common import (
     EnvOptions,
@@ -27,6 +26,7 @@ from xagents.commands.plot import plot
 from xagents.commands.train import TrainOptions, check_train, train
 from xagents.core.config import AgentConfig
 from xagents.core.errors import error_line
+from xagents.registry import AGENTS, __version__
 from xagents.train.options import TrainingOptions
 
 COMMANDS = {
@@ -40,14 +40,14 @@ COMMANDS = {
 
 def usage() -> str:
     lines = [
-        f'xagents {xagents.__version__}: deep reinforcement learning agents (TensorFlow 2, gymnasium)',
+        f'xagents {__version__}: deep reinforcement learning agents (TensorFlow 2, gymnasium)',
         '',
         'usage: xagents <command> [<agent>] [options]',
         '',
         'commands:',
         *[f'  {name:<8}{text}' for name, text in COMMANDS.items()],
         '',
-        f'agents: {", ".join(xagents.AGENTS)}',
+        f'agents: {", ".join(AGENTS)}',
         '',
         "xagents <command> lists its options; xagents <command> <agent> adds the agent's.",
     ]
@@ -128,7 +128,7 @@ def command_line(argv: list[str]) -> int:
         print(usage())
         return 0
     if argv[0] in ('-v', '--version'):
-        print(f'xagents {xagents.__version__}')
+        print(f'xagents {__version__}')
         return 0
     command, rest = argv[0], argv[1:]
     if command not in COMMANDS:
@@ -143,7 +143,7 @@ def command_line(argv: list[str]) -> int:
         print(command_help(command))
         return 0
     if rest[0].startswith('-'):
-        fail(f'{command} needs an agent first: xagents {command} <agent> ... (agents: {", ".join(xagents.AGENTS)})')
+        fail(f'{command} needs an agent first: xagents {command} <agent> ... (agents: {", ".join(AGENTS)})')
     rest = [rest[0].lower(), *rest[1:]]  # PPO, Ppo and ppo are one agent
     module = agent_module(rest[0])
     if len(rest) == 1 or '-h' in rest or '--help' in rest:

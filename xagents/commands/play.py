@@ -7,10 +7,10 @@ import dataclasses
 import json
 from pathlib import Path
 
-import xagents
 from xagents.commands.common import EnvOptions, env_kwargs, fail, hyperparameters, model_files
 from xagents.commands.flags import config_from_args
 from xagents.core.schema import hp
+from xagents.registry import agents
 from xagents.run.folder import RunFolder, read_run_config, run_model_files
 
 
@@ -75,7 +75,7 @@ def play(name: str, module, args) -> int:
     # A run's own hyperparameters (dueling heads, observation normalization, ...) build
     # the same models its weights came from; flags given here still override them.
     saved, saved_env, saved_models = saved_run(args.run)
-    agent = xagents.agents[name].from_env(
+    agent = agents[name].from_env(
         args.env,
         **env_kwargs(config_from_args(EnvOptions, args, **saved_env)),
         model_files=model_files(module, args) or saved_models,

@@ -7,12 +7,12 @@ import dataclasses
 import json
 from pathlib import Path
 
-import xagents
 from xagents.commands.common import EnvOptions, env_kwargs, fail, hyperparameters, model_files
 from xagents.commands.flags import config_from_args
 from xagents.core import schedules
 from xagents.core.renamed import current_names
 from xagents.core.schema import hp
+from xagents.registry import agents
 from xagents.run.folder import read_run_config, run_model_files
 
 # Exit codes of a run stopped by a signal, after saving: what shells report for them.
@@ -72,7 +72,7 @@ def train(name: str, module, args) -> int:
         import tensorflow as tf
 
         tf.config.experimental.enable_op_determinism()
-    agent = xagents.agents[name].from_env(
+    agent = agents[name].from_env(
         args.env,
         **env_kwargs(env_options),
         model_files=model_files(module, args) or (run and run_model_files(args.resume, run)),

@@ -55,8 +55,8 @@ def run_trial_process(spec_path: str) -> int:
     from xagents._quiet import import_tensorflow
 
     import_tensorflow()
-    import xagents
     from xagents.core.errors import TrainingDiverged
+    from xagents.registry import agents
 
     storage = make_storage(spec['storage'])
     study = optuna.load_study(
@@ -64,7 +64,7 @@ def run_trial_process(spec_path: str) -> int:
     )
     pruning = Pruning(optuna.trial.Trial(study, spec['trial_id']), spec['eval_interval'], spec['trial_steps'])
     result = Path(spec['result'])
-    agent = xagents.agents[spec['agent']].from_env(
+    agent = agents[spec['agent']].from_env(
         spec['env'],
         **spec['env_kwargs'],
         model_files=spec['model_files'],
