@@ -371,7 +371,7 @@ def test_a_killed_worker_leaves_the_study_usable(tmp_path, postgres):
 
 
 def test_the_old_clip_norm_flag_still_tunes_the_clip_range():
-    from xagents.tune.command import build_parser
+    from xagents.commands.tune import build_parser
 
     args = build_parser(PPO_CLI).parse_args(['--env', 'CartPole-v1', '--study', 's', '--clip-norm', '0.1', '0.3'])
     assert args.space_clip_range == ['0.1', '0.3']
