@@ -103,6 +103,22 @@ def test_hooks_a_callback_does_not_override_are_never_called(tmp_path):
 
 
 # ---------------------------------------------------------- elapsed time
+def test_fit_takes_the_training_options_and_the_session_keeps_the_run_folder(tmp_path):
+    agent = PPO.from_env('CartPole-v1', eval_episodes=3, **TINY)
+    assert agent.run_folder is None and agent.training_options.eval_episodes == 3
+    with pytest.raises(TypeError, match='fit got unknown option'):
+        agent.fit(max_steps=64, eval_every=32)
+    agent.fit(max_steps=64, output_dir=str(tmp_path / 'run'), eval_interval=32)
+    evaluations = read_history(tmp_path / 'run' / 'evaluations.parquet', required=('episodes',)).to_pydict()
+    assert evaluations['episodes'] and set(evaluations['episodes']) == {3}  # the constructor's option stayed
+    assert agent.run_folder.path == tmp_path / 'run'
+    assert agent.training_options.eval_interval is None  # fit's options are for that fit
+    agent.fit(max_steps=128)  # the next fit goes on in the same folder
+    assert agent.run_folder.path == tmp_path / 'run' and agent.run_folder.history.column('step')[-1] <= 128
+    with pytest.warns(DeprecationWarning, match='run_folder'):
+        assert agent.run is agent.run_folder
+
+
 def test_a_resumed_run_counts_its_time_once(tmp_path):
     from xagents.run.checkpoints import saved_state
 
