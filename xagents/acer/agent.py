@@ -117,7 +117,7 @@ class ACER(ActorCritic):
             actions, probs = self._sample(observations)
             return actions.numpy(), {'behaviour_probs': probs.numpy()}
         logits = model(observations)[0]
-        actions, _ = host_act(Categorical, [logits], self.rng)
+        actions, _ = host_act(Categorical, [logits], self.rng, deterministic=False)
         return actions, {'behaviour_probs': np.exp(log_softmax(logits))}
 
     def train_iteration(self):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from xagents.commands.common import fail, run_guarded
+from xagents.commands.failing import fail, run_guarded
 from xagents.commands.flags import (
     ArgumentParser,
     add_config_flags,

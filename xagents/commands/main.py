@@ -10,20 +10,14 @@ import dataclasses
 import os
 import sys
 
-from xagents.commands import common
-from xagents.commands.common import (
-    EnvOptions,
-    add_model_flags,
-    agent_module,
-    agent_options,
-    check_env,
-    fail,
-    run_guarded,
-)
+from xagents.commands import failing
+from xagents.commands.agent_flags import add_model_flags, agent_module, agent_options
+from xagents.commands.environment import EnvOptions, check_env
+from xagents.commands.failing import fail, run_guarded
 from xagents.commands.flags import ArgumentParser, add_config_flags, fit_text, format_table, help_rows
-from xagents.commands.play import PlayOptions, play, run_defaults
+from xagents.commands.play import PLAY_OPTIONS, PlayOptions, play, run_defaults
 from xagents.commands.plot import plot
-from xagents.commands.train import TrainOptions, check_train, train
+from xagents.commands.train import TrainCommandOptions, check_train, train
 from xagents.core.config import AgentConfig
 from xagents.core.errors import error_line
 from xagents.registry import AGENTS, __version__
@@ -57,7 +51,7 @@ def usage() -> str:
 def command_help(command: str, module=None) -> str:
     sections = [format_table('environment:', help_rows(EnvOptions))]
     if command == 'train':
-        sections.append(format_table('training:', help_rows(TrainOptions) + help_rows(TrainingOptions)))
+        sections.append(format_table('training:', help_rows(TrainCommandOptions) + help_rows(TrainingOptions)))
     if command == 'play':
         sections.append(format_table('playing:', help_rows(PlayOptions)))
     if command == 'tune':
@@ -86,12 +80,12 @@ def command_help(command: str, module=None) -> str:
     return f'usage: xagents {command} <agent> [options]\n\n' + '\n\n'.join(sections)
 
 
-def build_parser(command: str, module) -> ArgumentParser:
+def command_parser(command: str, module) -> ArgumentParser:
     parser = ArgumentParser(prog=f'xagents {command}', add_help=False, allow_abbrev=False)
     add_config_flags(parser, EnvOptions, 'environment', negatable=True)
-    add_config_flags(parser, TrainOptions if command == 'train' else PlayOptions, command)
-    if command == 'train':
-        add_config_flags(parser, TrainingOptions, 'training loop', negatable=True)
+    add_config_flags(parser, TrainCommandOptions if command == 'train' else PlayOptions, command)
+    loop = TrainingOptions.names(without=PLAY_OPTIONS) if command == 'play' else ()
+    add_config_flags(parser, TrainingOptions, 'training loop', skip=loop, negatable=True)
     skip = {'seed'} if command == 'play' else set()
     add_config_flags(parser, module.CONFIG, 'agent', skip=skip, negatable=True)
     add_model_flags(parser, module)
@@ -102,12 +96,12 @@ def main(argv: list[str] | None = None) -> int:
     """The ``xagents`` command: errors a user can cause are one line on stderr with exit code 2,
     a failed run (diverged, or an internal error) exits 1, and ``--debug`` shows tracebacks."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    common.DEBUG = '--debug' in argv
+    failing.DEBUG = '--debug' in argv
     argv = [arg for arg in argv if arg != '--debug']
     try:
         return command_line(argv)
     except KeyboardInterrupt:
-        if common.DEBUG:
+        if failing.DEBUG:
             raise
         sys.stderr.write('xagents: interrupted\n')
         return 130
@@ -115,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
     except Exception as error:
-        if common.DEBUG:
+        if failing.DEBUG:
             raise
         fail(
             f'internal error: {type(error).__name__}: {error_line(error)} (run again with --debug for the traceback)',
@@ -157,7 +151,7 @@ def command_line(argv: list[str]) -> int:
     for flag in ('--run', '--resume'):
         if flag in rest and (command, flag) in (('play', '--run'), ('train', '--resume')):
             rest = run_defaults(rest, flag) + rest[1:]
-    args = build_parser(command, module).parse_args(rest[1:])
+    args = command_parser(command, module).parse_args(rest[1:])
     check_env(args.env)
     if command == 'train':
         check_train(args)

@@ -7,11 +7,18 @@ import dataclasses
 import json
 from pathlib import Path
 
-from xagents.commands.common import EnvOptions, env_kwargs, fail, hyperparameters, model_files
+from xagents.commands.agent_flags import hyperparameters, model_files
+from xagents.commands.environment import EnvOptions, env_kwargs
+from xagents.commands.failing import fail
 from xagents.commands.flags import config_from_args
 from xagents.core.schema import hp
 from xagents.registry import agents
 from xagents.run.folder import RunFolder, read_run_config, run_model_files
+from xagents.train.options import EXTRA_OUTPUTS, RUN_PATHS, TrainingOptions
+
+# The training options play takes, as xagents 0.2 did (``--quiet`` silences the loading lines; the
+# others are accepted and have nothing to do here): none that writes or evaluates.
+PLAY_OPTIONS = TrainingOptions.names(without=(*RUN_PATHS, *EXTRA_OUTPUTS))
 
 
 @dataclasses.dataclass
@@ -79,7 +86,7 @@ def play(name: str, module, args) -> int:
         args.env,
         **env_kwargs(config_from_args(EnvOptions, args, **saved_env)),
         model_files=model_files(module, args) or saved_models,
-        **hyperparameters(module, args, saved),
+        **hyperparameters(module, args, saved, training=PLAY_OPTIONS),
     )
     if args.random:
         print('Playing uniformly random actions (--random): a baseline, not the trained agent')

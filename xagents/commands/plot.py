@@ -6,7 +6,7 @@ import dataclasses
 import os
 from pathlib import Path
 
-from xagents.commands.common import fail
+from xagents.commands.failing import fail
 from xagents.commands.flags import ArgumentParser, add_config_flags, config_from_args, format_table, help_rows
 from xagents.core.schema import hp
 

@@ -7,26 +7,28 @@ import dataclasses
 import json
 from pathlib import Path
 
-from xagents.commands.common import EnvOptions, env_kwargs, fail, hyperparameters, model_files
+from xagents.commands.agent_flags import hyperparameters, model_files
+from xagents.commands.environment import EnvOptions, env_kwargs
+from xagents.commands.failing import fail
 from xagents.commands.flags import config_from_args
 from xagents.core import schedules
 from xagents.core.renamed import current_names
 from xagents.core.schema import hp
 from xagents.registry import agents
 from xagents.run.folder import read_run_config, run_model_files
+from xagents.train.options import TrainingOptions
 
 # Exit codes of a run stopped by a signal, after saving: what shells report for them.
 SIGNAL_EXIT_CODES = {'interrupted': 130, 'terminated': 143}
 
 
 @dataclasses.dataclass
-class TrainOptions:
+class TrainCommandOptions:
+    """What ``xagents train`` is asked beyond the training loop's options (:mod:`xagents.train.options`)."""
+
     target_reward: float | None = hp(None, 'Stop when the mean reward reaches this value')
     max_steps: int | None = hp(None, 'Stop after this many environment steps', positive=True)
-    checkpoints: list[str] | None = hp(None, 'Paths for the best model checkpoints, one per model', nargs='+')
     weights: list[str] | None = hp(None, 'Checkpoints to start from, one per model (or a run directory)', nargs='+')
-    history_checkpoint: str | None = hp(None, 'Parquet file for the per-episode history')
-    output_dir: str | None = hp(None, 'Run directory (default: runs/<agent>-<env>-<time>)')
     resume: str | None = hp(None, 'Continue the run in this run directory')
     no_presets: bool = hp(False, 'Ignore the per-environment presets shipped with the agent')
     preset: str | None = hp(None, 'JSON file of hyperparameters used as the preset (such as xagents tune writes)')
@@ -39,11 +41,11 @@ def check_train(args) -> None:
 
 
 def train(name: str, module, args) -> int:
-    args = argparse.Namespace(**(vars(args) | dataclasses.asdict(config_from_args(TrainOptions, args))))
+    args = argparse.Namespace(**(vars(args) | dataclasses.asdict(config_from_args(TrainCommandOptions, args))))
     preset = {} if args.no_presets else getattr(module, 'PRESETS', {}).get(args.env, {})
     if args.preset:
         preset = read_preset(args.preset)
-    run = run_config(args.resume, name, args.env) if args.resume else None
+    run = resumed_run_config(args.resume, name, args.env) if args.resume else None
     if run is not None:  # the run goes on with its own settings; flags given still override them
         preset = {
             **run['hyperparameters'],
@@ -51,7 +53,7 @@ def train(name: str, module, args) -> int:
         }
     preset = current_names(module.CONFIG, preset)  # a run or tune preset of before a field's rename
     env_options = config_from_args(EnvOptions, args, **preset)
-    hparams = hyperparameters(module, args, preset, training=True)
+    hparams = hyperparameters(module, args, preset, training=TrainingOptions.names())
     used = {key: value for key, value in preset.items() if key not in vars(args)}  # flags given override
     constant = {}
     if args.max_steps is None and run is None:
@@ -76,9 +78,6 @@ def train(name: str, module, args) -> int:
         args.env,
         **env_kwargs(env_options),
         model_files=model_files(module, args) or (run and run_model_files(args.resume, run)),
-        checkpoints=args.checkpoints,
-        history_checkpoint=args.history_checkpoint,
-        output_dir=args.output_dir,
         **hparams,
     )
     if args.resume:
@@ -90,7 +89,7 @@ def train(name: str, module, args) -> int:
     return SIGNAL_EXIT_CODES.get(reason, 0)
 
 
-def run_config(run_dir: str, agent: str, env: str) -> dict | None:
+def resumed_run_config(run_dir: str, agent: str, env: str) -> dict | None:
     """The config.json of a run to resume (None when there is none: resuming then says why)."""
     if not (Path(run_dir) / 'config.json').is_file():
         return None

@@ -10,10 +10,12 @@ import shlex
 import signal
 from argparse import SUPPRESS
 
-from xagents.commands.common import EnvOptions, add_model_flags, check_env, fail, model_files, model_flag
+from xagents.commands.agent_flags import add_model_flags, model_files, model_flag
+from xagents.commands.environment import EnvOptions, check_env
+from xagents.commands.failing import fail
 from xagents.commands.flags import ArgumentParser, add_config_flags, config_from_args, old_flags
 from xagents.core.schema import flag_name
-from xagents.train.options import TrainingOptions
+from xagents.train.options import EXTRA_OUTPUTS, RUN_PATHS, TrainingOptions
 from xagents.tune.options import TuneError, TuneOptions, check_options
 from xagents.tune.report import report
 from xagents.tune.space import add_preset, check_values, search_space
@@ -21,19 +23,11 @@ from xagents.tune.study import open_tune_study, study_location
 from xagents.tune.worker import Worker
 
 # The training loop's options a trial takes as given (a value or values to search, as the agent's);
-# the others are the tuner's own: it evaluates, it is quiet, it records no videos.
-TRIAL_OPTIONS = (
-    'log_frequency',
-    'divergence_monitoring_steps',
-    'plateau_reduce_factor',
-    'plateau_reduce_patience',
-    'early_stop_patience',
-    'save_interval',
-    'display_precision',
-)
+# the others are the tuner's own: it evaluates, it is quiet, it records nothing more.
+TRIAL_OPTIONS = TrainingOptions.names(without=(*RUN_PATHS, *EXTRA_OUTPUTS, 'quiet'))
 
 
-def build_parser(module) -> ArgumentParser:
+def tune_parser(module) -> ArgumentParser:
     """The environment and model flags as train's; the agent's flags take the values to search."""
     parser = ArgumentParser(prog='xagents tune', add_help=False, allow_abbrev=False)
     add_config_flags(parser, EnvOptions, 'environment', skip={'n_envs'}, negatable=True)
@@ -50,7 +44,7 @@ def build_parser(module) -> ArgumentParser:
 
 
 def tune(name: str, module, rest: list[str]) -> int:
-    args = build_parser(module).parse_args(rest)
+    args = tune_parser(module).parse_args(rest)
     check_env(args.env)
     env = config_from_args(EnvOptions, args)
     options = config_from_args(TuneOptions, args)

@@ -93,7 +93,7 @@ class ActorCritic(OnPolicy):
         if host is None:
             return tuple(tensor.numpy() for tensor in self._act(observations, np.array(deterministic)))
         outputs, values = host
-        return (*host_act(self.distribution_class, outputs, self.rng, deterministic), values)
+        return (*host_act(self.distribution_class, outputs, self.rng, deterministic=deterministic), values)
 
     def rollout_step(self, observations):
         actions, log_probs, values = self.act(observations, deterministic=False)

@@ -101,7 +101,7 @@ class Building:
         own, options = cls.split_training_options(hyperparameters)
         config = cls.make_config(**own)
         recipe = EnvRecipe(env, dict(env_kwargs or {}), preprocess, max_frame, async_envs)
-        envs = recipe.make(n_envs, render_mode='rgb_array' if options.records_videos else None)
+        envs = recipe.make(n_envs, render_mode='rgb_array' if options and options.records_videos else None)
         if not preprocess and model_files is None and envs.spec is not None and is_atari(envs.spec):
             envs.close()
             raise ValueError(

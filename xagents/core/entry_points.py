@@ -2,10 +2,12 @@
 
 The core imports no upper layer (the trainer, the run folder, the player, the commands, the
 tuner), with this module as the one documented exception: each method here imports its
-owner when called, so importing the core or an agent loads none of them. The training
-options (:class:`xagents.train.options.TrainingOptions`) are the trainer's; an agent keeps
-those its constructor was given for its fits. The run folder a fit or a resume opened
-belongs to the session (:mod:`xagents.run.session`): ``run_folder`` only asks for it.
+owner when called, so importing the core or an agent loads none of them, nor does making an
+agent without training options. The training options
+(:class:`xagents.train.options.TrainingOptions`) are the trainer's; an agent keeps those its
+constructor was given (checked by that class), for its fits. The run folder a fit or a
+resume opened belongs to the session (:mod:`xagents.run.session`): ``run_folder`` only asks
+for it.
 """
 
 from __future__ import annotations
@@ -23,14 +25,23 @@ if TYPE_CHECKING:
 class EntryPoints:
     """``fit`` (:mod:`xagents.train`), ``resume``, ``load_weights`` and ``load`` (:mod:`xagents.run`), ``play``."""
 
-    training_options: TrainingOptions
+    # The training options the agent was made with, for its fits (None: it was given none).
+    training_options: TrainingOptions | None
 
-    @staticmethod
-    def split_training_options(keywords: dict) -> tuple[dict, TrainingOptions]:
-        """``keywords`` without the training options, and those options (checked)."""
+    @classmethod
+    def split_training_options(cls, keywords: dict) -> tuple[dict, TrainingOptions | None]:
+        """``keywords`` without the training options among them, and those options (checked), or None.
+
+        Keywords that are all fields of ``cls.Config`` give None without importing the trainer's
+        options (:mod:`xagents.train.options`): making an agent loads no upper layer unless it is
+        given training options (``quiet``, ``output_dir``, ``eval_interval``, ...) to keep.
+        """
+        own = {field.name for field in dataclasses.fields(cls.Config)}
+        if all(name in own for name in keywords):
+            return dict(keywords), None
         from xagents.train.options import TrainingOptions
 
-        names = TrainingOptions.names()
+        names = set(TrainingOptions.names())
         options = TrainingOptions(**{name: value for name, value in keywords.items() if name in names})
         return {name: value for name, value in keywords.items() if name not in names}, options
 
@@ -51,12 +62,13 @@ class EntryPoints:
             Why training stopped: ``target``, ``max_steps``, ``early_stop``, ``interrupted``
             or the reason a callback gave.
         """
+        from xagents.train.options import TrainingOptions
         from xagents.train.trainer import Trainer
 
-        unknown = sorted(set(options) - {field.name for field in dataclasses.fields(self.training_options)})
+        unknown = sorted(set(options) - set(TrainingOptions.names()))
         if unknown:
             raise TypeError(f'fit got unknown option(s): {", ".join(unknown)}')
-        given = dataclasses.replace(self.training_options, **options) if options else self.training_options
+        given = dataclasses.replace(self.training_options or TrainingOptions(), **options)
         return Trainer(self, callbacks, given).fit(target_reward, max_steps)
 
     def resume(self, run_dir: str) -> None:

@@ -90,7 +90,7 @@ def log_softmax(logits: np.ndarray) -> np.ndarray:
 
 
 def host_act(
-    distribution: type, outputs: list[np.ndarray], rng: np.random.Generator, deterministic: bool = False
+    distribution: type, outputs: list[np.ndarray], rng: np.random.Generator, *, deterministic: bool
 ) -> tuple[np.ndarray, np.ndarray]:
     """Actions and their log-probabilities from policy outputs in NumPy, drawn with ``rng``.
 

@@ -43,7 +43,7 @@ def _report(results: list[dict], reward: float, length: int, seconds: float, rep
 
 
 def play_in_parallel(
-    agent, envs, episodes: int, deterministic: bool, seed, random: bool, report=False, progress=None
+    agent, envs, episodes: int, *, deterministic: bool, seed, random: bool, report=False, progress=None
 ) -> list[dict]:
     """``episodes`` episodes over the envs of ``envs``, each env playing a fixed share of them
     (so that short episodes are not over-counted)."""

@@ -46,7 +46,9 @@ def play(
     envs = agent.env_recipe.make(1 if in_turn else min(episodes, max_envs), render_mode=render_mode, async_envs=False)
     try:
         if not in_turn:
-            return play_in_parallel(agent, envs, episodes, deterministic, seed, random, report=True)
+            return play_in_parallel(
+                agent, envs, episodes, deterministic=deterministic, seed=seed, random=random, report=True
+            )
         prefix = name_prefix or agent.env_recipe.short_name
         fps = video_fps(envs, agent.env_recipe.preprocess)
         return play_in_turn(

@@ -227,14 +227,26 @@ def test_random_baseline_evaluation_written_as_json(tmp_path):
 
 
 def test_preset_switch_can_be_turned_off():
-    from xagents.commands.common import hyperparameters
-    from xagents.commands.main import build_parser
+    from xagents.commands.agent_flags import hyperparameters
+    from xagents.commands.main import command_parser
 
     module = __import__('xagents.dqn.config', fromlist=['_'])
-    args = build_parser('train', module).parse_args('--env CartPole-v1 --no-dueling'.split())
+    args = command_parser('train', module).parse_args('--env CartPole-v1 --no-dueling'.split())
     assert hyperparameters(module, args, module.PRESETS['CartPole-v1'])['dueling'] is False
-    args = build_parser('train', module).parse_args('--env CartPole-v1'.split())
+    args = command_parser('train', module).parse_args('--env CartPole-v1'.split())
     assert hyperparameters(module, args, module.PRESETS['CartPole-v1'])['dueling'] is True
+
+
+def test_play_takes_the_training_flags_of_0_2_but_none_that_records_or_evaluates():
+    from xagents.commands.main import command_parser
+
+    module = __import__('xagents.ppo.config', fromlist=['_'])
+    parser = command_parser('play', module)
+    args = parser.parse_args('--env CartPole-v1 --quiet --save-interval 5 --log-frequency 3'.split())
+    assert (args.quiet, args.save_interval, args.log_frequency) == (True, 5.0, 3)
+    for flag in ('--eval-interval 5', '--tensorboard', '--video-interval 2', '--output-dir d'):
+        with pytest.raises(SystemExit):
+            parser.parse_args(['--env', 'CartPole-v1', *flag.split()])
 
 
 def test_plot_of_a_non_history_file_is_a_clear_error(tmp_path, capsys):
@@ -277,11 +289,11 @@ def test_agent_names_are_case_insensitive_and_help_fits_the_terminal(capsys, mon
 
 def test_the_old_clip_norm_flag_and_keyword_still_set_clip_range(capsys):
     """PPO's ratio clip range was called clip_norm until it took SB3's name: the old names still work."""
-    from xagents.commands.common import hyperparameters
-    from xagents.commands.main import build_parser
+    from xagents.commands.agent_flags import hyperparameters
+    from xagents.commands.main import command_parser
 
     module = __import__('xagents.ppo.config', fromlist=['_'])
-    parser = build_parser('train', module)
+    parser = command_parser('train', module)
     for flag in ('--clip-range', '--clip-norm'):
         args = parser.parse_args(['--env', 'CartPole-v1', flag, 'lin_0.1'])
         assert args.clip_range == 'lin_0.1' and 'clip_norm' not in vars(args)

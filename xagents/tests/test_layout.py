@@ -188,6 +188,23 @@ def test_the_core_and_the_agents_import_no_files_console_or_command_layer():
         assert 'argparse' not in imported, path
 
 
+MAKE_AGENTS = """
+import sys
+from xagents import DQN, PPO, SAC
+PPO.from_env('CartPole-v1', n_envs=2, seed=0)
+DQN.from_env('CartPole-v1', seed=0)
+SAC.from_env('Pendulum-v1', seed=0)
+print(sorted(module for module in sys.modules if module.startswith('xagents.')))
+"""
+
+
+def test_making_an_agent_without_training_options_loads_no_upper_layer():
+    result = subprocess.run([sys.executable, '-c', MAKE_AGENTS], capture_output=True, text=True, timeout=300)
+    loaded = json.loads(result.stdout.replace("'", '"'))
+    outside = ('xagents.run', 'xagents.train', 'xagents.play', 'xagents.commands', 'xagents.tune')
+    assert [name for name in loaded if name.startswith(outside)] == []
+
+
 # -------------------------------------------------------------- sizes and hooks
 def test_no_module_or_class_over_400_lines():
     for path in PACKAGE.rglob('*.py'):

@@ -67,11 +67,11 @@ def test_host_greedy_actions_match(agent_class, env):
 def test_host_log_probs_are_those_of_the_distributions():
     rng = np.random.default_rng(0)
     logits = rng.normal(size=(5, 4)).astype(np.float32)
-    actions, log_probs = host_act(Categorical, [logits], rng)
+    actions, log_probs = host_act(Categorical, [logits], rng, deterministic=False)
     np.testing.assert_allclose(log_probs, Categorical(logits).log_prob(actions).numpy(), rtol=1e-5)
     assert host_act(Categorical, [logits], rng, deterministic=True)[0].tolist() == logits.argmax(1).tolist()
     mean, log_std = rng.normal(size=(5, 2)).astype(np.float32), np.full((5, 2), -0.5, np.float32)
-    actions, log_probs = host_act(DiagGaussian, [mean, log_std], rng)
+    actions, log_probs = host_act(DiagGaussian, [mean, log_std], rng, deterministic=False)
     np.testing.assert_allclose(log_probs, DiagGaussian(mean, log_std).log_prob(actions).numpy(), rtol=1e-5)
     np.testing.assert_array_equal(host_act(DiagGaussian, [mean, log_std], rng, deterministic=True)[0], mean)
 
@@ -79,7 +79,7 @@ def test_host_log_probs_are_those_of_the_distributions():
 def test_categorical_host_sampling_follows_the_probabilities():
     rng = np.random.default_rng(1)
     logits = np.log(np.array([[0.1, 0.2, 0.7]] * 20_000, np.float32))
-    actions, _ = host_act(Categorical, [logits], rng)
+    actions, _ = host_act(Categorical, [logits], rng, deterministic=False)
     np.testing.assert_allclose(np.bincount(actions, minlength=3) / len(actions), [0.1, 0.2, 0.7], atol=0.015)
 
 

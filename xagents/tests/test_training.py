@@ -115,6 +115,9 @@ def test_fit_takes_the_training_options_and_the_session_keeps_the_run_folder(tmp
     assert agent.training_options.eval_interval is None  # fit's options are for that fit
     agent.fit(max_steps=128)  # the next fit goes on in the same folder
     assert agent.run_folder.path == tmp_path / 'run' and agent.run_folder.history.column('step')[-1] <= 128
+    with pytest.raises(ValueError, match='another output_dir'):
+        agent.fit(max_steps=192, output_dir=str(tmp_path / 'other'))
+    assert not (tmp_path / 'other').exists()
     with pytest.warns(DeprecationWarning, match='run_folder'):
         assert agent.run is agent.run_folder
 

@@ -24,7 +24,7 @@ QUICK = '--trial-steps 600 --eval-episodes 2 --n-steps 16'.split()
 
 
 def space(module, **given):
-    from xagents.commands.common import EnvOptions
+    from xagents.commands.environment import EnvOptions
 
     return search_space([EnvOptions, module.CONFIG], {name: list(values) for name, values in given.items()})
 
@@ -108,11 +108,11 @@ def test_bad_tune_command_lines_are_one_line_errors(tmp_path, capsys, args, mess
 
 
 def test_train_flags_round_trip_through_the_train_parser():
-    from xagents.commands.common import hyperparameters
-    from xagents.commands.main import build_parser
+    from xagents.commands.agent_flags import hyperparameters
+    from xagents.commands.main import command_parser
 
     values = {'lr': 0.00031234567891, 'n_steps': 64, 'normalize_obs': True, 'value_clip': None, 'n_envs': 4}
-    args = build_parser('train', PPO_CLI).parse_args(['--env', 'CartPole-v1', *train_flags(values)])
+    args = command_parser('train', PPO_CLI).parse_args(['--env', 'CartPole-v1', *train_flags(values)])
     assert args.n_envs == 4
     assert hyperparameters(PPO_CLI, args, {}) == {'lr': 0.00031234567891, 'n_steps': 64, 'normalize_obs': True}
 
@@ -371,9 +371,9 @@ def test_a_killed_worker_leaves_the_study_usable(tmp_path, postgres):
 
 
 def test_the_old_clip_norm_flag_still_tunes_the_clip_range():
-    from xagents.commands.tune import build_parser
+    from xagents.commands.tune import tune_parser
 
-    args = build_parser(PPO_CLI).parse_args(['--env', 'CartPole-v1', '--study', 's', '--clip-norm', '0.1', '0.3'])
+    args = tune_parser(PPO_CLI).parse_args(['--env', 'CartPole-v1', '--study', 's', '--clip-norm', '0.1', '0.3'])
     assert args.space_clip_range == ['0.1', '0.3']
     result = space(PPO_CLI, clip_range=args.space_clip_range)
     assert result['clip_range'] == Dimension('clip_range', 'range', low=0.1, high=0.3, log=True)

@@ -208,7 +208,7 @@ class History(Callback):
 
     def on_episode_end(self, trainer, episode):
         row = {name: value for name, value in episode.items() if name != 'improved'}
-        trainer.run.history.append({**row, **trainer.losses})
+        trainer.run_folder.history.append({**row, **trainer.losses})
 
 
 class LatestCheckpoint(Callback):

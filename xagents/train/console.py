@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 
 def console_for(options) -> Callable[[str], None]:
-    """``print`` (flushed), or nothing with the training options' ``quiet``."""
-    if options.quiet:
+    """``print`` (flushed), or nothing with the training options' ``quiet`` (``options`` may be None)."""
+    if options is not None and options.quiet:
         return lambda message: None
     return lambda message: print(message, flush=True)
 

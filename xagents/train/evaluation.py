@@ -43,14 +43,16 @@ class Evaluation(EveryNSteps):
         progress = OperationProgress(
             f'Evaluation at step {agent.steps:,}', options.eval_episodes, 'episodes', trainer.console
         )
-        results = play_in_parallel(agent, self.envs, options.eval_episodes, True, seed, False, progress=progress)
+        results = play_in_parallel(
+            agent, self.envs, options.eval_episodes, deterministic=True, seed=seed, random=False, progress=progress
+        )
         summary = summarize(results)
         improved = summary['mean_reward'] > self.best
         if improved:
             self.best = summary['mean_reward']
             trainer.save_best()
-        if trainer.run.evaluations is not None:
-            trainer.run.evaluations.append(
+        if trainer.run_folder.evaluations is not None:
+            trainer.run_folder.evaluations.append(
                 {'step': agent.steps, 'time': trainer.elapsed(), 'episodes': len(results), **summary}
             )
         precision = options.display_precision

@@ -5,9 +5,8 @@ config (:mod:`xagents.core.config`) holds only what its learning reads. ``fit`` 
 as keywords, and so does an agent's constructor (as SB3 takes ``verbose`` and
 ``tensorboard_log``), which keeps them for its fits. The fields with ``hp()`` metadata are
 the ``xagents train`` flags of the "training:" table and are saved in the run's
-``config.json`` beside the hyperparameters (and restored with ``--resume``); the run paths
-have flags of their own (``--output-dir``, ``--checkpoints``, ``--history-checkpoint``).
-Nothing here imports TensorFlow.
+``config.json`` beside the hyperparameters (and restored with ``--resume``), all but the run
+paths, which ``config.json`` keeps apart. Nothing here imports TensorFlow.
 """
 
 from __future__ import annotations
@@ -16,15 +15,28 @@ import dataclasses
 
 from xagents.core.schema import check_at_least_one, flag_name, hp
 
+# Where a run writes: saved in config.json apart from the options (as its checkpoints and history).
+RUN_PATHS = ('output_dir', 'checkpoints', 'history_checkpoint')
+# What makes a run write or evaluate beyond its history and checkpoints: a tuning trial and
+# play take none of these (the tuner evaluates on its own; play records on its own).
+EXTRA_OUTPUTS = (
+    'tensorboard',
+    'monitor_session',
+    'video_interval',
+    'video_dir',
+    'eval_interval',
+    'eval_episodes',
+    'snapshot_interval',
+)
+
 
 @dataclasses.dataclass
 class TrainingOptions:
     """Options of the training loop: run paths, console, saving, plateaus, monitoring, evaluation, videos."""
 
-    # Where the run writes (default: a new runs/<agent>-<env>-<time>, best-<role> and history.parquet in it).
-    output_dir: str | None = None
-    checkpoints: list[str] | None = None
-    history_checkpoint: str | None = None
+    output_dir: str | None = hp(None, 'Run directory (default: runs/<agent>-<env>-<time>)')
+    checkpoints: list[str] | None = hp(None, 'Paths for the best model checkpoints, one per model', nargs='+')
+    history_checkpoint: str | None = hp(None, 'Parquet file for the per-episode history')
     log_frequency: int | None = hp(None, 'Print progress every n finished episodes (default: every 2 s)')
     divergence_monitoring_steps: int | None = hp(
         None, 'Steps after which plateau lr reduction and early stopping start'
@@ -59,13 +71,13 @@ class TrainingOptions:
         check_at_least_one(self, 'video_interval', 'eval_interval', 'eval_episodes', 'snapshot_interval')
 
     @classmethod
-    def names(cls) -> set[str]:
-        """Every option's keyword."""
-        return {field.name for field in dataclasses.fields(cls)}
+    def names(cls, without: tuple[str, ...] = ()) -> list[str]:
+        """Every option's keyword, but ``without``."""
+        return [field.name for field in dataclasses.fields(cls) if field.name not in without]
 
     def saved(self) -> dict:
-        """The options saved with a run's hyperparameters (those with flags; the paths are saved apart)."""
-        return {field.name: getattr(self, field.name) for field in dataclasses.fields(self) if field.metadata}
+        """The options saved with a run's hyperparameters (all but the paths, which the run keeps apart)."""
+        return {name: getattr(self, name) for name in self.names(without=RUN_PATHS)}
 
     @property
     def records_videos(self) -> bool:

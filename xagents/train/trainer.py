@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import signal
 import time
+import warnings
 
 from xagents.core.errors import TrainingDiverged
 from xagents.run import checkpoints
@@ -12,6 +13,7 @@ from xagents.run.session import open_for_training
 from xagents.train import callbacks as builtin
 from xagents.train.console import OperationProgress, console_for
 from xagents.train.evaluation import Evaluation
+from xagents.train.options import TrainingOptions
 from xagents.train.videos import TrainingVideos
 
 # State of callbacks a run may not have this time (no videos now), kept for the next time.
@@ -29,18 +31,18 @@ class Trainer:
     """Trains ``agent`` in its run folder with the built-in callbacks and ``callbacks``, as ``options`` say.
 
     Attributes seen by callbacks: ``agent``, ``config`` (the agent's), ``options`` (the
-    :class:`~xagents.train.options.TrainingOptions`), ``run`` (the run folder),
+    :class:`~xagents.train.options.TrainingOptions`), ``run_folder`` (the run folder),
     ``losses`` (the latest), ``now`` (the clock at the current hook), ``reason`` (why
     training stops, once decided) and ``monitor`` (TensorBoard / wandb, or None).
     """
 
     def __init__(self, agent, callbacks=(), options=None):
         self.agent, self.config = agent, agent.config
-        self.options = options or agent.training_options
+        self.options = options or agent.training_options or TrainingOptions()
         self.console = console_for(self.options)
         self.user_callbacks = list(callbacks)
         self.losses = agent.losses
-        self.run = self.monitor = None
+        self.run_folder = self.monitor = None
         self.reason = self.message = None
         self.now = self.start = time.perf_counter()
         self.elapsed_before = 0.0
@@ -54,7 +56,7 @@ class Trainer:
         agent.set_budget(max_steps)
         self.callbacks = self.default_callbacks(target_reward, max_steps)
         self.hooks = {name: [getattr(c, name) for c in self.callbacks if overrides(c, name)] for name in HOOKS}
-        self.run = open_for_training(agent, self.options, self.console)
+        self.run_folder = open_for_training(agent, self.options, self.console)
         try:
             self.start_training()
         except BaseException:  # nothing is saved: the run stays as it was
@@ -75,7 +77,7 @@ class Trainer:
         finally:
             self.finish(outcome)
         text = self.message or MESSAGES.get(self.reason, 'Stopped by a callback: {reason}')
-        self.console(text.format(steps=agent.steps, run=self.run.path, reason=self.reason))
+        self.console(text.format(steps=agent.steps, run=self.run_folder.path, reason=self.reason))
         return self.reason
 
     def step(self) -> None:
@@ -84,7 +86,7 @@ class Trainer:
         for name, value in losses.items():
             if not math.isfinite(value):
                 raise TrainingDiverged(
-                    f'{name} is {value} at step {self.agent.steps:,}{checkpoints.last_good(self.run)}'
+                    f'{name} is {value} at step {self.agent.steps:,}{checkpoints.last_good(self.run_folder)}'
                 )
         self.dispatch_episodes()
         self.losses = losses
@@ -102,14 +104,14 @@ class Trainer:
     def start_training(self) -> None:
         """State restored, monitor open, ``on_training_start``, envs reset and a first checkpoint."""
         for callback in self.callbacks:
-            callback.load_state(self.run.state)
-        self.elapsed_before = self.run.state.get('elapsed', 0.0)
+            callback.load_state(self.run_folder.state)
+        self.elapsed_before = self.run_folder.state.get('elapsed', 0.0)
         self.now = self.start = time.perf_counter()
         self.open_monitor()
         self.call('on_training_start')
         if self.agent.observations is None:
             self.agent.reset_envs()
-        if not checkpoints.has_checkpoint(self.run.latest):
+        if not checkpoints.has_checkpoint(self.run_folder.latest):
             self.save_latest()  # a run killed at any moment from now on can be resumed
 
     def finish(self, outcome: str) -> None:
@@ -135,9 +137,15 @@ class Trainer:
             if self.monitor is not None:
                 self.monitor.close()
                 self.monitor = None
-            self.run.lock.release()
+            self.run_folder.lock.release()
 
     # --------------------------------------------------------- for callbacks
+    @property
+    def run(self):
+        """Deprecated name of ``run_folder``."""
+        warnings.warn('trainer.run is now trainer.run_folder', DeprecationWarning, stacklevel=2)
+        return self.run_folder
+
     def stop(self, reason: str, message: str | None = None) -> None:
         """End training after the current hooks; ``message`` is printed (default: one for the reason)."""
         if self.reason is None:
@@ -162,21 +170,21 @@ class Trainer:
 
     def state(self) -> dict:
         """Everything saved with a checkpoint: the agent's state, the elapsed time and the callbacks'."""
-        carried = {key: self.run.state[key] for key in CARRIED if key in self.run.state}
+        carried = {key: self.run_folder.state[key] for key in CARRIED if key in self.run_folder.state}
         state = {**carried, **self.agent.state(), 'elapsed': self.elapsed()}
         for callback in self.callbacks:
             state.update(callback.state())
-        self.run.state = state
+        self.run_folder.state = state
         return state
 
     def save_latest(self) -> None:
-        checkpoints.save_latest(self.agent, self.run, self.state())
+        checkpoints.save_latest(self.agent, self.run_folder, self.state())
 
     def save_best(self) -> None:
-        checkpoints.save_models(self.agent, self.run, self.run.best, self.state())
+        checkpoints.save_models(self.agent, self.run_folder, self.run_folder.best, self.state())
 
     def save_snapshot(self) -> None:
-        checkpoints.save_models(self.agent, self.run, self.run.snapshot(self.agent.steps), self.state())
+        checkpoints.save_models(self.agent, self.run_folder, self.run_folder.snapshot(self.agent.steps), self.state())
 
     # --------------------------------------------------------------- set-up
     def default_callbacks(self, target_reward, max_steps) -> list[builtin.Callback]:
@@ -206,10 +214,10 @@ class Trainer:
             from xagents.train.monitoring import Monitor
 
             self.monitor = Monitor(
-                self.run.path,
+                self.run_folder.path,
                 options.tensorboard,
                 options.monitor_session,
-                run_config(self.agent, self.run, options.saved()),
+                run_config(self.agent, self.run_folder, options.saved()),
                 self.console,
             )
 

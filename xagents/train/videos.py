@@ -38,7 +38,7 @@ class TrainingVideos(Callback):
         interval = options.video_interval
         self.recorder = EpisodeRecorder(
             agent.envs,
-            options.video_dir or trainer.run.videos,
+            options.video_dir or trainer.run_folder.videos,
             cubic_schedule if interval is None else lambda episode: episode % interval == 0,
             video_fps(agent.envs, agent.env_recipe.preprocess),
             agent.env_recipe.short_name,

@@ -1,1 +1,1 @@
-"""The original xagents\x27 import path ``xagents.utils.common``; nothing else lives here."""
+"""The original xagents' import path ``xagents.utils.common``; nothing else lives here."""

@@ -1,0 +1,62 @@
+"""An agent's part of a command line: its config module, its model-file flags, its hyperparameters."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+from collections.abc import Collection
+
+from xagents.commands.failing import fail
+from xagents.core.config import AgentConfig
+from xagents.core.renamed import current_names
+from xagents.core.schema import flag_name
+from xagents.registry import AGENTS
+
+
+def agent_module(name: str):
+    """The config module of agent ``name`` (``xagents/<name>/config.py``): CONFIG, MODEL_ROLES, PRESETS."""
+    if name not in AGENTS:
+        fail(f'unknown agent {name!r}, expected one of: {", ".join(AGENTS)}')
+    return importlib.import_module(f'xagents.{name}.config')
+
+
+def model_flag(role: str) -> str:
+    """The destination of a role's model-file flag: ``model`` or ``<role>_model``."""
+    return 'model' if role == 'model' else f'{role}_model'
+
+
+def add_model_flags(parser, module) -> None:
+    for role in module.MODEL_ROLES:
+        parser.add_argument(flag_name(model_flag(role)), dest=model_flag(role), default=None)
+
+
+def model_files(module, args) -> list[str] | None:
+    """The model files given with the model flags: all of them or None."""
+    files = [getattr(args, model_flag(role)) for role in module.MODEL_ROLES]
+    if all(file is None for file in files):
+        return None
+    if any(file is None for file in files):
+        fail('give every model file or none: ' + ' '.join(flag_name(model_flag(r)) for r in module.MODEL_ROLES))
+    return files
+
+
+def agent_options(module, help_rows) -> list[tuple[str, str, str, str]]:
+    """Help rows of an agent's own flags (those all agents share are listed apart) and its model flags."""
+    base = {field.name for field in dataclasses.fields(AgentConfig)}
+    own = [row for row in help_rows(module.CONFIG) if row[0][2:].replace('-', '_') not in base]
+    models = [(flag_name(model_flag(role)), f'{role} .cfg file', 'agent default', '-') for role in module.MODEL_ROLES]
+    return own + models
+
+
+def hyperparameters(module, args, preset: dict, skip=(), training: Collection[str] = ()) -> dict:
+    """Preset (or saved) values overridden by the given flags; fixed fields such as DDPG's are left out
+    (renamed fields saved under an old name are taken under the name now).
+
+    ``training`` names the training loop's options taken too (a run saves them with its hyperparameters).
+    """
+    preset = current_names(module.CONFIG, preset)
+    names = {field.name for field in dataclasses.fields(module.CONFIG) if field.init and field.name not in skip}
+    names |= set(training)
+    values = {name: value for name, value in preset.items() if name in names}
+    values.update({name: value for name, value in vars(args).items() if name in names})
+    return values
