@@ -15,9 +15,8 @@ from xagents.commands.flags import (
     help_rows,
 )
 from xagents.core.schema import hp
+from xagents.export import FORMATS
 from xagents.run.folder import read_run_config
-
-FORMATS = ('saved_model', 'onnx', 'tflite')
 
 
 @dataclasses.dataclass

@@ -16,10 +16,8 @@ from xagents.core.renamed import current_names
 from xagents.core.schema import hp
 from xagents.registry import agents
 from xagents.run.folder import read_run_config, run_model_files
+from xagents.train import SIGNAL_EXIT_CODES
 from xagents.train.options import TrainingOptions
-
-# Exit codes of a run stopped by a signal, after saving: what shells report for them.
-SIGNAL_EXIT_CODES = {'interrupted': 130, 'terminated': 143}
 
 
 @dataclasses.dataclass

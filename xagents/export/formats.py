@@ -8,9 +8,9 @@ from pathlib import Path
 
 import tensorflow as tf
 
+from xagents.export import FORMATS
 from xagents.export.policy import OUTPUT_NAME, Policy
 
-FORMATS = ('saved_model', 'onnx', 'tflite')
 ONNX_OPSET = 17
 
 

@@ -10,11 +10,10 @@ import threading
 import time
 from pathlib import Path
 
+from xagents.train import SIGNAL_EXIT_CODES
 from xagents.train.callbacks import Callback
 from xagents.tune.options import PRUNED_EXIT
 from xagents.tune.study import make_pruner, make_storage
-
-SIGNAL_EXIT_CODES = {'interrupted': 130, 'terminated': 143}
 
 
 class Pruning(Callback):
