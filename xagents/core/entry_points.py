@@ -56,7 +56,8 @@ class EntryPoints:
 
         ``callbacks`` (:class:`xagents.train.Callback`) run beside the built-in ones; ``options``
         (:class:`xagents.train.options.TrainingOptions`: ``output_dir``, ``eval_interval``,
-        ``quiet``, ...) override those the agent was made with.
+        ``quiet``, ...) override those the agent was made with. A later fit, or a fit after
+        ``resume``, goes on in the agent's run: run paths other than its own are an error.
 
         Returns:
             Why training stopped: ``target``, ``max_steps``, ``early_stop``, ``interrupted``
@@ -68,6 +69,11 @@ class EntryPoints:
         unknown = sorted(set(options) - set(TrainingOptions.names()))
         if unknown:
             raise TypeError(f'fit got unknown option(s): {", ".join(unknown)}')
+        if self.run_folder is not None:
+            from xagents.run.session import check_same_paths
+            from xagents.train.options import RUN_PATHS
+
+            check_same_paths(self.run_folder, **{name: value for name, value in options.items() if name in RUN_PATHS})
         given = dataclasses.replace(self.training_options or TrainingOptions(), **options)
         return Trainer(self, callbacks, given).fit(target_reward, max_steps)
 

@@ -35,8 +35,6 @@ def open_for_training(agent, options, console=print) -> RunFolder:
     run = run_folder_of(agent)
     if run is None:
         run = _new_folder(agent, options)
-    else:
-        _check_same_paths(run, options)
     run.lock.acquire()
     try:
         console(f'Run directory: {run.path}')
@@ -53,19 +51,19 @@ def open_for_training(agent, options, console=print) -> RunFolder:
     return run
 
 
-def _check_same_paths(run: RunFolder, options) -> None:
-    """A later fit (or a fit after ``resume``) goes on in the agent's run: other paths are an error, not ignored."""
+def check_same_paths(run: RunFolder, output_dir=None, checkpoints=None, history_checkpoint=None) -> None:
+    """Run paths given to a later ``fit`` (or a fit after ``resume``) must be the run's own: the agent goes
+    on in its run, and other paths are an error, not ignored (those the agent was made with only say
+    where a first fit writes)."""
     same = lambda given, path: Path(given).resolve() == Path(path).resolve()  # noqa: E731
-    if options.output_dir is not None and not same(options.output_dir, run.path):
-        raise ValueError(
-            f'this agent trains in {run.path}: another output_dir ({options.output_dir}) needs a new agent'
-        )
-    if options.checkpoints is not None and not all(map(same, options.checkpoints, run.best)):
+    if output_dir is not None and not same(output_dir, run.path):
+        raise ValueError(f'this agent trains in {run.path}: another output_dir ({output_dir}) needs a new agent')
+    if checkpoints is not None and not all(map(same, checkpoints, run.best)):
         raise ValueError(
             f'this agent saves its best models in {", ".join(map(str, run.best))}, not the checkpoints given'
         )
-    if options.history_checkpoint is not None and not same(options.history_checkpoint, run.history_path):
-        raise ValueError(f'this agent writes its history to {run.history_path}, not {options.history_checkpoint}')
+    if history_checkpoint is not None and not same(history_checkpoint, run.history_path):
+        raise ValueError(f'this agent writes its history to {run.history_path}, not {history_checkpoint}')
 
 
 def _new_folder(agent, options) -> RunFolder:
