@@ -3,10 +3,17 @@
 Each leaves a run (or an output path) that the next command can use: nothing lost, nothing left half-written.
 """
 
+import os
+import signal
+import subprocess
+import sys
+import time
+
 import pytest
 
 import xagents
 from xagents.run.history import read_history
+from xagents.tests.test_cli import run_cli
 from xagents.tests.test_faults import check_killed_run, checkpoint_state
 from xagents.train import Callback
 
@@ -67,3 +74,88 @@ def test_a_callback_that_raises_on_the_episodes_of_an_interrupted_iteration_stil
     resumed.resume(run)  # the lock was released
     resumed.fit(max_steps=96)
     assert episodes_of(run) == list(range(1, resumed.episodes + 1)) and resumed.episodes == 24
+
+
+# ------------------------------------------------------------------ export
+@pytest.fixture(scope='module')
+def trained_run(tmp_path_factory):
+    run = tmp_path_factory.mktemp('export') / 'run'
+    agent = xagents.PPO.from_env('CartPole-v1', n_envs=2, n_steps=16, mini_batches=4, quiet=True, output_dir=str(run))
+    agent.fit(max_steps=100)
+    return run
+
+
+def export_args(run, format: str, output) -> list[str]:
+    return ['export', '--run', str(run), '--format', format, '--output', str(output)]
+
+
+def leftovers(folder) -> list[str]:
+    return sorted(path.name for path in folder.iterdir())
+
+
+@pytest.mark.parametrize('fault, code', [(OSError(28, 'No space left on device'), 2), (KeyboardInterrupt(), 130)])
+def test_an_export_that_fails_leaves_nothing_and_the_same_command_works_after(
+    trained_run, tmp_path, monkeypatch, capsys, fault, code
+):
+    from xagents.commands.main import main
+    from xagents.export import formats
+
+    for format, writer in list(formats.WRITERS.items()):
+
+        def fails_when_written(policy, output, writer=writer):
+            writer(policy, output)  # all of it written, then the fault: the rename never comes
+            raise fault
+
+        output = tmp_path / f'policy-{format}'
+        monkeypatch.setitem(formats.WRITERS, format, fails_when_written)
+        capsys.readouterr()
+        with pytest.raises(SystemExit) as exit_info:
+            main(export_args(trained_run, format, output))
+        error = capsys.readouterr().err
+        assert exit_info.value.code == code and error.count('\n') == 1 and error.startswith('xagents: error: ')
+        assert leftovers(tmp_path) == [], format
+        monkeypatch.setitem(formats.WRITERS, format, writer)
+        assert main(export_args(trained_run, format, output)) == 0
+        assert leftovers(tmp_path) == [output.name]
+        formats._remove(output)
+
+
+# The real command in a process of its own, with a writer that takes its time once it has written
+# (a stand-in for a large model): the signal always comes while the temporary is there.
+SLOW_EXPORT = """
+import signal, sys, time
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal (a background job ignores it)
+from xagents.export import formats
+from xagents.commands.main import main
+writer = formats.WRITERS['saved_model']
+
+def slow(policy, output):
+    writer(policy, output)
+    time.sleep(120)
+
+formats.WRITERS['saved_model'] = slow
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.parametrize('signum, code', [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_signal_during_an_export_leaves_nothing_and_the_same_command_works_after(trained_run, tmp_path, signum, code):
+    output = tmp_path / 'policy'
+    env = {**os.environ, 'TF_CPP_MIN_LOG_LEVEL': '2'}
+    args = export_args(trained_run, 'saved_model', output)
+    process = subprocess.Popen(
+        [sys.executable, '-c', SLOW_EXPORT, *args], cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.time() + 120
+    while not (tmp_path / '.policy.tmp' / 'saved_model.pb').is_file() and process.poll() is None:
+        assert time.time() < deadline, 'the export did not start'
+        time.sleep(0.02)
+    process.send_signal(signum)
+    _, error = process.communicate(timeout=60)
+    assert process.returncode == code, error
+    stopped = f'export stopped by {signum.name}: nothing was written to {output} (the same command starts again)'
+    assert error == f'xagents: error: {stopped}\n'
+    assert leftovers(tmp_path) == []
+    result = run_cli(tmp_path, *args)
+    assert result.returncode == 0, result.stderr
+    assert leftovers(tmp_path) == ['policy'] and (output / 'saved_model.pb').is_file()
