@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -159,3 +160,78 @@ def test_a_signal_during_an_export_leaves_nothing_and_the_same_command_works_aft
     result = run_cli(tmp_path, *args)
     assert result.returncode == 0, result.stderr
     assert leftovers(tmp_path) == ['policy'] and (output / 'saved_model.pb').is_file()
+
+
+# ------------------------------------------------------------- full disk
+PPO_RUN = 'train ppo --env CartPole-v1 --n-envs 2 --n-steps 16 --mini-batches 4 --save-interval 0.1'.split()
+DQN_RUN = 'train dqn --env CartPole-v1 --save-interval 0.1 --save-buffer --buffer-initial-size 300'.split()
+ENOSPC = OSError(28, 'No space left on device')
+
+
+def full_disk(monkeypatch, case: str) -> None:
+    """From the second write of ``case`` on, the disk is full: each write leaves part of its file, then fails
+    as TensorFlow (ResourceExhaustedError) or Python (OSError ENOSPC) does."""
+    import numpy as np
+    import pyarrow.parquet as pq
+    import tensorflow as tf
+
+    from xagents.replay import buffers
+    from xagents.run import checkpoints, history
+
+    calls = []
+
+    def failing(write, target, prefix: str, error: Exception):
+        def write_until_full(*args, **kwargs):
+            path = Path(args[target])
+            if prefix in str(path):
+                calls.append(path)
+                if len(calls) > 1:
+                    if path.is_dir():
+                        (path / 'ckpt-99_temp').mkdir()
+                        (path / 'ckpt-99_temp' / 'part-00000-of-00001.data-00000-of-00001').write_bytes(b'half')
+                    else:
+                        Path(path).write_bytes(b'half')
+                    raise error
+            return write(*args, **kwargs)
+
+        return write_until_full
+
+    disk_full = tf.errors.ResourceExhaustedError(None, None, 'ckpt-99_temp/part-00000; No space left on device')
+    if case in ('latest', 'best'):
+        monkeypatch.setattr(checkpoints, '_save', failing(checkpoints._save, 1, f'/{case}', disk_full))
+    elif case == 'history':
+        monkeypatch.setattr(history.pq, 'write_table', failing(pq.write_table, 1, 'history.parquet', ENOSPC))
+    else:
+        monkeypatch.setattr(buffers.np, 'savez', failing(np.savez, 0, 'replay-buffer', ENOSPC))
+
+
+@pytest.mark.parametrize(
+    'case, command, saving',
+    [
+        ('latest', PPO_RUN, 'run/latest: the previous checkpoint (step '),
+        ('best', PPO_RUN, 'run/best-model: the previous model there (step '),
+        ('history', PPO_RUN, 'run/history.parquet: the previous history and the previous checkpoint (step '),
+        ('buffer', DQN_RUN, 'run/replay-buffer.npz: the checkpoint (step '),
+    ],
+)
+def test_a_full_disk_while_saving_is_one_line_leaves_no_temporary_and_the_run_resumes(
+    tmp_path, monkeypatch, capsys, case, command, saving
+):
+    from xagents.commands.main import main
+
+    monkeypatch.chdir(tmp_path)
+    full_disk(monkeypatch, case)
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_info:
+        main([*command, '--max-steps', '3000', '--output-dir', 'run'])
+    error = capsys.readouterr().err
+    monkeypatch.undo()
+    assert exit_info.value.code == 1 and error.count('\n') == 1, error
+    assert error.startswith(f'xagents: error: no space left on device while saving {saving}'), error
+    assert error.endswith('; free space and --resume run\n'), error
+    left = [path.name for path in (tmp_path / 'run').rglob('*') if '_temp' in path.name or '.tmp' in path.name]
+    assert left == []
+    state = check_killed_run(tmp_path / 'run')
+    monkeypatch.chdir(tmp_path)
+    assert main([*command, '--max-steps', str(state['steps'] + 300), '--resume', 'run']) == 0
+    assert check_killed_run(tmp_path / 'run')['steps'] >= state['steps'] + 300
