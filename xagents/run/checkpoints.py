@@ -137,23 +137,32 @@ def save_models(agent, run: RunFolder, paths: list[Path], state: dict) -> None:
             _save(_model_checkpoint(agent, role, variable), path)
 
 
-# Errors of a write that found no room: a full disk, a quota, a file size limit.
-NO_ROOM = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+# Why a write found no room, and what to do: by errno, and as TensorFlow reports them.
+NO_ROOM = {
+    errno.ENOSPC: ('no space left on device', 'free space'),
+    errno.EDQUOT: ('disk quota exceeded', 'free space'),
+    errno.EFBIG: ('file size limit reached', 'raise the limit (ulimit -f)'),
+}
 
 
 @contextlib.contextmanager
 def _disk_full_says(run: RunFolder, path: Path, kept: str):
-    """A full disk while writing ``path`` becomes :class:`DiskFull` (one line: the path and what was
-    kept), with the half-written checkpoint files of ``path`` removed."""
+    """A full disk (or a quota, a file size limit) while writing ``path`` becomes :class:`DiskFull`:
+    one line naming the path and what was kept, with the half-written checkpoint files of ``path`` removed."""
     try:
         yield
-    except (tf.errors.ResourceExhaustedError, OSError) as error:  # TensorFlow's ENOSPC is ResourceExhausted
-        if isinstance(error, OSError) and error.errno not in NO_ROOM:
+    except (tf.errors.ResourceExhaustedError, tf.errors.OutOfRangeError, OSError) as error:
+        if isinstance(error, OSError):
+            number = error.errno
+        else:  # TensorFlow's ENOSPC is ResourceExhausted, its EFBIG OutOfRange
+            number = errno.ENOSPC if isinstance(error, tf.errors.ResourceExhaustedError) else errno.EFBIG
+        if number not in NO_ROOM:
             raise
         if Path(path).is_dir():
             _remove_unsaved(Path(path))
+        cause, remedy = NO_ROOM[number]
         again = f'--resume {run.path}' if has_checkpoint(run.latest) else 'start the run again'
-        raise DiskFull(f'no space left on device while saving {path}: {kept}; free space and {again}') from error
+        raise DiskFull(f'{cause} while saving {path}: {kept}; {remedy} and {again}') from error
 
 
 def _kept(folder: Path, what: str, run: RunFolder) -> str:

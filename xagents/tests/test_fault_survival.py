@@ -14,7 +14,7 @@ import pytest
 
 import xagents
 from xagents.run.history import read_history
-from xagents.tests.test_cli import run_cli
+from xagents.tests.test_cli import XAGENTS, run_cli
 from xagents.tests.test_faults import check_killed_run, checkpoint_state
 from xagents.train import Callback
 
@@ -235,3 +235,31 @@ def test_a_full_disk_while_saving_is_one_line_leaves_no_temporary_and_the_run_re
     monkeypatch.chdir(tmp_path)
     assert main([*command, '--max-steps', str(state['steps'] + 300), '--resume', 'run']) == 0
     assert check_killed_run(tmp_path / 'run')['steps'] >= state['steps'] + 300
+
+
+def test_a_file_size_limit_hit_by_a_real_checkpoint_write_is_one_line_and_the_run_resumes(tmp_path):
+    """The real writers against a real limit (RLIMIT_FSIZE: TensorFlow's OutOfRange, EFBIG) in a process of its own."""
+    import resource
+
+    run = tmp_path / 'run'
+    assert run_cli(tmp_path, *PPO_RUN, '--max-steps', '200', '--output-dir', 'run').returncode == 0
+    state = checkpoint_state(run / 'latest')
+    largest = max(path.stat().st_size for path in (run / 'latest').iterdir())
+    limit = largest // 2  # the checkpoint's data file no longer fits; config.json, the lock and the history do
+
+    def limited():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
+
+    env = {**os.environ, 'TF_CPP_MIN_LOG_LEVEL': '2'}
+    command = [*XAGENTS, *PPO_RUN, '--max-steps', '100000', '--resume', 'run']
+    result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, preexec_fn=limited)
+    assert result.returncode == 1 and result.stderr.count('\n') == 1, result.stderr
+    assert result.stderr == (
+        'xagents: error: file size limit reached while saving run/latest: the previous checkpoint '
+        f'(step {state["steps"]:,}) is kept; raise the limit (ulimit -f) and --resume run\n'
+    )
+    assert [path.name for path in run.rglob('*') if '_temp' in path.name or '.tmp' in path.name] == []
+    assert check_killed_run(run) == state
+    result = run_cli(tmp_path, *PPO_RUN, '--max-steps', str(state['steps'] + 300), '--resume', 'run')
+    assert result.returncode == 0, result.stderr
+    assert check_killed_run(run)['steps'] >= state['steps'] + 300
