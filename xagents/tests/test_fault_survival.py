@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -132,6 +131,7 @@ writer = formats.WRITERS['saved_model']
 
 def slow(policy, output):
     writer(policy, output)
+    print('written', flush=True)
     time.sleep(120)
 
 formats.WRITERS['saved_model'] = slow
@@ -145,12 +145,17 @@ def test_a_signal_during_an_export_leaves_nothing_and_the_same_command_works_aft
     env = {**os.environ, 'TF_CPP_MIN_LOG_LEVEL': '2'}
     args = export_args(trained_run, 'saved_model', output)
     process = subprocess.Popen(
-        [sys.executable, '-c', SLOW_EXPORT, *args], cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True
+        [sys.executable, '-c', SLOW_EXPORT, *args],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
-    deadline = time.time() + 120
-    while not (tmp_path / '.policy.tmp' / 'saved_model.pb').is_file() and process.poll() is None:
-        assert time.time() < deadline, 'the export did not start'
-        time.sleep(0.02)
+    for line in process.stdout:  # the temporary is complete, and not yet renamed
+        if line.strip() == 'written':
+            break
+    assert (tmp_path / '.policy.tmp' / 'saved_model.pb').is_file(), process.stderr.read()
     process.send_signal(signum)
     _, error = process.communicate(timeout=60)
     assert process.returncode == code, error
