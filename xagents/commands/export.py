@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import signal
 from pathlib import Path
 
+from xagents.commands import failing
 from xagents.commands.failing import fail, run_guarded
 from xagents.commands.flags import (
     ArgumentParser,
@@ -17,6 +19,7 @@ from xagents.commands.flags import (
 from xagents.core.schema import hp
 from xagents.export import FORMATS
 from xagents.run.folder import read_run_config
+from xagents.train import SIGNAL_EXIT_CODES
 
 
 @dataclasses.dataclass
@@ -55,7 +58,44 @@ def export_command(rest: list[str]) -> int:
         checkpoint = int(checkpoint)
     if Path(options.output).exists():
         fail(f'{options.output} already exists: give a new --output path')
-    return run_guarded(_export, options, config, checkpoint)
+    return _export_unless_stopped(options, config, checkpoint)
+
+
+def _export_unless_stopped(options: ExportOptions, config: dict, checkpoint: str | int) -> int:
+    """The export, with SIGTERM and Ctrl-C one line (exit 143 / 130): the output is whole or absent."""
+    previous = _on_sigterm(_terminate)
+    try:
+        return run_guarded(_export, options, config, checkpoint)
+    except KeyboardInterrupt as interrupt:  # the export removed its temporary on the way out
+        if failing.DEBUG:
+            raise
+        name, reason = ('SIGTERM', 'terminated') if isinstance(interrupt, Terminated) else ('SIGINT', 'interrupted')
+        if Path(options.output).exists():  # the signal came after the rename: the export is complete
+            fail(f'{name} after the export was complete: {options.output} is whole', SIGNAL_EXIT_CODES[reason])
+        fail(
+            f'export stopped by {name}: nothing was written to {options.output} (the same command starts again)',
+            SIGNAL_EXIT_CODES[reason],
+        )
+    finally:
+        _on_sigterm(previous)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM during an export: handled as Ctrl-C is (the temporary removed), exit 143."""
+
+
+def _terminate(signum, frame):
+    raise Terminated
+
+
+def _on_sigterm(handler):
+    """Install ``handler`` for SIGTERM (None: leave it); the one it replaces (None off the main thread)."""
+    if handler is None:
+        return None
+    try:
+        return signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: signals stay as they are
+        return None
 
 
 def _export(options: ExportOptions, config: dict, checkpoint: str | int) -> int:

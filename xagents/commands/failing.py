@@ -18,7 +18,7 @@ def fail(message: str, code: int = 2):
 def run_guarded(runner, *args) -> int:
     """Run a command with TensorFlow loaded, turning the errors a user can cause into one line and exit 2."""
     import_tensorflow()
-    from xagents.core.errors import CheckpointError, TrainingDiverged, error_line
+    from xagents.core.errors import CheckpointError, DiskFull, TrainingDiverged, error_line
     from xagents.nets.reader import ModelConfigError
     from xagents.run.history import HistoryError
 
@@ -28,6 +28,10 @@ def run_guarded(runner, *args) -> int:
         if DEBUG:
             raise
         fail(f'training diverged: {error}', code=1)
+    except DiskFull as error:  # the command was right, the run failed: 1, as a divergence
+        if DEBUG:
+            raise
+        fail(str(error), code=1)
     # OSError: output paths a user got wrong (a file where a folder goes, no permission).
     except (ValueError, TypeError, CheckpointError, HistoryError, ModelConfigError, OSError) as error:  # noqa: B014
         if DEBUG:

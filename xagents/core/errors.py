@@ -11,6 +11,10 @@ class TrainingDiverged(RuntimeError):
     """A loss or a parameter became NaN or infinite; nothing after the last good save was saved."""
 
 
+class DiskFull(RuntimeError):
+    """No space left while saving: what was saved before is kept, the half-written files are removed."""
+
+
 def error_line(error: Exception) -> str:
     """One line for an error: its first (with the next when the first only introduces it), or for
     an error raised in compiled TensorFlow code its last."""

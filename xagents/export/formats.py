@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import warnings
 from pathlib import Path
 
@@ -45,10 +46,18 @@ def _onnx(policy: Policy, output: Path) -> None:
 WRITERS = {'saved_model': _saved_model, 'onnx': _onnx, 'tflite': _tflite}
 
 
+def temporary_path(output: str | os.PathLike) -> Path:
+    """Where an export to ``output`` is written until complete: a hidden name in the same folder."""
+    output = Path(output)
+    return output.with_name(f'.{output.name}.tmp')
+
+
 def export(agent, output: str | os.PathLike, format: str) -> Path:
     """Write the agent's greedy policy to ``output`` (a folder for ``saved_model``, a file otherwise).
 
-    An existing ``output`` is an error: an export never writes over files.
+    An existing ``output`` is an error: an export never writes over files. The policy is written
+    under :func:`temporary_path` and renamed to ``output`` once complete, so ``output`` is whole or
+    absent; any exception (a KeyboardInterrupt too) removes the temporary.
     """
     if format not in WRITERS:
         raise ValueError(f'unknown export format {format!r}, expected one of: {", ".join(FORMATS)}')
@@ -56,10 +65,20 @@ def export(agent, output: str | os.PathLike, format: str) -> Path:
     if output.exists():
         raise ValueError(f'{output} already exists: give a new --output path')
     output.parent.mkdir(parents=True, exist_ok=True)
+    temporary = temporary_path(output)
+    _remove(temporary)  # one fixed name: what a kill -9 left is written over, not piled up
     try:
-        WRITERS[format](Policy(agent), output)
-    except BaseException:
-        if output.is_file():
-            output.unlink()
-        raise
+        WRITERS[format](Policy(agent), temporary)
+        if output.exists():  # made by someone else meanwhile: it stays as it is
+            raise ValueError(f'{output} already exists: give a new --output path')
+        os.replace(temporary, output)
+    finally:
+        _remove(temporary)
     return output
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    elif path.exists() or path.is_symlink():
+        path.unlink()

@@ -200,8 +200,11 @@ class ReplayBuffer:
         """Write the buffer to ``path`` (``.npz``), replacing any previous file only once complete."""
         path = Path(path)
         temporary = path.with_name(path.name + '.tmp.npz')
-        np.savez(temporary, **self.arrays())
-        os.replace(temporary, path)
+        try:
+            np.savez(temporary, **self.arrays())
+            os.replace(temporary, path)
+        finally:
+            temporary.unlink(missing_ok=True)  # what a full disk left half-written
 
     def load(self, path: str | os.PathLike) -> None:
         """Restore a buffer written by ``save``; its capacity and shapes must match this buffer's."""

@@ -8,15 +8,18 @@ previous complete checkpoint in force.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
+import shutil
 import warnings
 from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
 
-from xagents.core.errors import CheckpointError, TrainingDiverged, error_line
+from xagents.core.errors import CheckpointError, DiskFull, TrainingDiverged, error_line
 from xagents.run.folder import RunFolder, read_run_config
 
 # The saved state (steps, episodes, best rewards, ...) inside every checkpoint.
@@ -114,10 +117,15 @@ def save_latest(agent, run: RunFolder, state: dict) -> None:
     buffer at most one save older than the checkpoint (never newer), which resume reports.
     """
     check_weights(agent, run)
-    run.flush_tables()
-    _save(_full_checkpoint(agent, _state_variable(state)), run.latest)
+    kept = _kept(run.latest, 'the previous checkpoint', run)
+    with _disk_full_says(run, run.history_path, f'the previous history and {kept}'):
+        run.flush_tables()
+    with _disk_full_says(run, run.latest, kept):
+        _save(_full_checkpoint(agent, _state_variable(state)), run.latest)
     if agent.replay_buffer is not None and agent.config.save_buffer:
-        agent.replay_buffer.save(run.buffer_path)
+        saved = f'the checkpoint (step {agent.steps:,}) is saved and the previous buffer kept'
+        with _disk_full_says(run, run.buffer_path, saved):
+            agent.replay_buffer.save(run.buffer_path)
 
 
 def save_models(agent, run: RunFolder, paths: list[Path], state: dict) -> None:
@@ -125,7 +133,59 @@ def save_models(agent, run: RunFolder, paths: list[Path], state: dict) -> None:
     check_weights(agent, run)
     variable = _state_variable(state)
     for role, path in zip(agent.model_roles, paths):
-        _save(_model_checkpoint(agent, role, variable), path)
+        with _disk_full_says(run, path, _kept(path, 'the previous model there', run)):
+            _save(_model_checkpoint(agent, role, variable), path)
+
+
+# Why a write found no room, and what to do: by errno, and as TensorFlow reports them.
+NO_ROOM = {
+    errno.ENOSPC: ('no space left on device', 'free space'),
+    errno.EDQUOT: ('disk quota exceeded', 'free space'),
+    errno.EFBIG: ('file size limit reached', 'raise the limit (ulimit -f)'),
+}
+
+
+@contextlib.contextmanager
+def _disk_full_says(run: RunFolder, path: Path, kept: str):
+    """A full disk (or a quota, a file size limit) while writing ``path`` becomes :class:`DiskFull`:
+    one line naming the path and what was kept, with the half-written checkpoint files of ``path`` removed."""
+    try:
+        yield
+    except (tf.errors.ResourceExhaustedError, tf.errors.OutOfRangeError, OSError) as error:
+        if isinstance(error, OSError):
+            number = error.errno
+        else:  # TensorFlow's ENOSPC is ResourceExhausted, its EFBIG OutOfRange
+            number = errno.ENOSPC if isinstance(error, tf.errors.ResourceExhaustedError) else errno.EFBIG
+        if number not in NO_ROOM:
+            raise
+        if Path(path).is_dir():
+            _remove_unsaved(Path(path))
+        cause, remedy = NO_ROOM[number]
+        again = f'--resume {run.path}' if has_checkpoint(run.latest) else 'start the run again'
+        raise DiskFull(f'{cause} while saving {path}: {kept}; {remedy} and {again}') from error
+
+
+def _kept(folder: Path, what: str, run: RunFolder) -> str:
+    saved = saved_state(folder)
+    latest = saved_state(run.latest) if saved is None else saved
+    if saved is not None:
+        return f'{what} (step {saved["steps"]:,}) is kept'
+    if latest is not None:
+        return f'the latest checkpoint (step {latest["steps"]:,}) is kept'
+    return 'nothing was saved before'
+
+
+def _remove_unsaved(folder: Path) -> None:
+    """The checkpoint files of ``folder`` but those its pointer names (a ``ckpt-N_temp/``, a ``ckpt-N.index``)."""
+    latest = tf.train.latest_checkpoint(str(folder))
+    kept = Path(latest).name if latest else None
+    for entry in folder.glob('ckpt-*'):  # only the manager's own files: a --checkpoints folder may hold others
+        if kept and entry.name.startswith(f'{kept}.'):
+            continue
+        if entry.is_dir():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
 
 
 def restore_latest(agent, run: RunFolder) -> dict:

@@ -204,11 +204,16 @@ class Progress(Callback):
 
 
 class History(Callback):
-    """One history row per finished episode, with the losses known when it ended."""
+    """One history row per finished episode, with the losses known when it ended.
 
-    def on_episode_end(self, trainer, episode):
-        row = {name: value for name, value in episode.items() if name != 'improved'}
-        trainer.run_folder.history.append({**row, **trainer.losses})
+    The trainer hands it each batch of finished episodes whole, before any ``on_episode_end``
+    hook runs: a hook that raises cannot keep an episode the checkpoint counts out of the history.
+    """
+
+    def append_episodes(self, trainer, episodes: list[dict]) -> None:
+        for episode in episodes:
+            row = {name: value for name, value in episode.items() if name != 'improved'}
+            trainer.run_folder.history.append({**row, **trainer.losses})
 
 
 class LatestCheckpoint(Callback):

@@ -95,9 +95,16 @@ class Trainer:
             hook(self)
 
     def dispatch_episodes(self) -> None:
-        """``on_episode_end`` for each episode finished since the last call, with the losses known then."""
-        for episode in self.agent.take_finished():
+        """``on_episode_end`` for each episode finished since the last call, with the losses known then.
+
+        The history records every one of them first: a hook that raises (a user's callback) stops
+        the run with its error, but the checkpoint saved then counts no episode the history lacks.
+        """
+        episodes = self.agent.take_finished()
+        for episode in episodes:
             episode['time'] = self.elapsed_before + max(0.0, episode.pop('finished_at') - self.start)
+        self.history_callback.append_episodes(self, episodes)
+        for episode in episodes:
             for hook in self.hooks['on_episode_end']:
                 hook(self, episode)
 
@@ -116,8 +123,16 @@ class Trainer:
 
     def finish(self, outcome: str) -> None:
         """The last save (not after a divergence: the last good checkpoint stays as it is), then ``close``."""
-        if outcome != 'diverged':
-            self.dispatch_episodes()  # those of an interrupted iteration belong in the history too
+        try:
+            if outcome != 'diverged':
+                self.dispatch_episodes()  # those of an interrupted iteration belong in the history too
+        except BaseException:  # a hook that raised: its episodes are in the history, so save them
+            self.save_and_close('error')
+            raise
+        self.save_and_close(outcome)
+
+    def save_and_close(self, outcome: str) -> None:
+        """The clock stopped, the latest checkpoint saved (not after a divergence), then ``close``."""
         self.elapsed_before, self.start = self.elapsed(), None
         self.now = time.perf_counter()
         try:
@@ -190,12 +205,12 @@ class Trainer:
     def default_callbacks(self, target_reward, max_steps) -> list[builtin.Callback]:
         """The built-in callbacks the config asks for, in the order their hooks run, with the user's."""
         options = self.options
-        self.evaluation = Evaluation()
+        self.evaluation, self.history_callback = Evaluation(), builtin.History()
         stops = [builtin.TargetReward(target_reward)] if target_reward is not None else []
         stops += [builtin.MaxSteps(max_steps)] if max_steps is not None else []
         stops.append(builtin.PlateauReduction())  # counts plateaus always; acts with divergence_monitoring_steps
         return [
-            builtin.History(),
+            self.history_callback,
             self.evaluation,
             *([builtin.Snapshots()] if options.snapshot_interval is not None else []),
             builtin.BestModel(),
