@@ -125,7 +125,7 @@ class Trainer:
             self.save_latest()  # a run killed at any moment from now on can be resumed
 
     def finish(self, outcome: str) -> None:
-        """The last save (not after a divergence or an env error: the last checkpoint stays as it is), then ``close``."""
+        """The last save (not after a divergence or an env error: the last checkpoint stays), then ``close``."""
         if outcome not in ('diverged', 'unsaved'):
             self.dispatch_episodes()  # those of an interrupted iteration belong in the history too
         self.elapsed_before, self.start = self.elapsed(), None
