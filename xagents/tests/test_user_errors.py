@@ -1,0 +1,155 @@
+"""What a user's module, file or call can do wrong is one line naming it (exit 2 through the CLI,
+a clear exception in Python), with nothing written: env modules and functions that raise, values
+the flags refuse given in Python, and callbacks that are not callbacks."""
+
+import sys
+
+import pytest
+
+import xagents
+from xagents.commands.main import main
+from xagents.run.checkpoints import saved_state
+from xagents.tests.test_cli import run_cli
+
+TINY = 'xagents.tests.tiny_envs'
+
+
+def train_fails(capsys, run, *args) -> str:
+    """The one line of a train command that must fail with exit 2 and leave no run folder."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(['train', 'ppo', *args, '--max-steps', '100', '--output-dir', str(run)])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and err.startswith('xagents: error: '), err
+    assert not run.exists()
+    return err
+
+
+@pytest.fixture
+def env_modules(tmp_path, monkeypatch):
+    """Env modules of a user's own that raise on import, importable from ``tmp_path``."""
+    folder = tmp_path / 'modules'
+    folder.mkdir()
+    (folder / 'syntax_envs.py').write_text('import gymnasium\ndef broken(:\n    pass\n')
+    (folder / 'simulator_envs.py').write_text("raise RuntimeError('the simulator is not installed')\n")
+    monkeypatch.syspath_prepend(str(folder))
+    yield folder
+    for name in ('syntax_envs', 'simulator_envs'):
+        sys.modules.pop(name, None)
+
+
+@pytest.mark.parametrize(
+    'env, message',
+    [
+        ('syntax_envs:Env-v0', '--env syntax_envs:Env-v0: importing syntax_envs raised SyntaxError: invalid syntax'),
+        (
+            'simulator_envs:Env-v0',
+            '--env simulator_envs:Env-v0: importing simulator_envs raised RuntimeError: the simulator is not installed',
+        ),
+    ],
+)
+def test_an_env_module_that_raises_on_import_is_one_line(tmp_path, capsys, env_modules, env, message):
+    assert message in train_fails(capsys, tmp_path / 'run', '--env', env)
+
+
+@pytest.mark.parametrize(
+    'args, message',
+    [
+        (
+            [f'{TINY}:NoSimulator-v0'],
+            f'{TINY}:NoSimulator-v0 raised RuntimeError while making the env: the simulator is not installed',
+        ),
+        ([f'{TINY}:ResetDivides-v0'], f'{TINY}:ResetDivides-v0 raised ZeroDivisionError in reset(): division by zero'),
+        (
+            [f'{TINY}:Corridor-v0', '--env-kwargs', 'pole:1'],
+            f"{TINY}:Corridor-v0 raised TypeError while making the env (env kwargs {{'pole': 1}}): ",
+        ),
+        (
+            [f'{TINY}:StepFailsLater-v0', '--env-kwargs', 'fail_after:0'],
+            f'{TINY}:StepFailsLater-v0 raised OSError in step(): the simulator lost its connection',
+        ),
+        ([f'{TINY}:make_broken'], f'{TINY}:make_broken raised ZeroDivisionError while making the env: division by'),
+    ],
+)
+def test_an_env_that_raises_when_made_reset_or_stepped_is_one_line_before_any_file(tmp_path, capsys, args, message):
+    assert message in train_fails(capsys, tmp_path / 'run', '--env', *args)
+
+
+def test_an_env_function_that_raises_is_a_value_error_in_python(tmp_path):
+    from xagents.tests.tiny_envs import make_broken
+
+    with pytest.raises(ValueError, match='make_broken raised ZeroDivisionError while making the env'):
+        xagents.PPO.from_env(make_broken, output_dir=tmp_path / 'run')
+    with pytest.raises(ValueError, match=r'ResetDivides-v0 raised ZeroDivisionError in reset\(\)'):
+        xagents.PPO.from_env(f'{TINY}:ResetDivides-v0', output_dir=tmp_path / 'run')
+    assert not (tmp_path / 'run').exists()
+
+
+def test_an_env_step_that_raises_mid_training_is_one_line_and_the_run_stays_as_last_saved(tmp_path):
+    """The real command: exit 2, one line, and the latest checkpoint as saved before the error."""
+    command = f'train ppo --env {TINY}:StepFailsLater-v0 --env-kwargs fail_after:200 --n-steps 32 --mini-batches 4'
+    result = run_cli(tmp_path, *command.split(), '--max-steps', '5000', '--output-dir', 'run', '--quiet')
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.count('\n') == 1 and 'Traceback' not in result.stderr, result.stderr
+    assert 'StepFailsLater-v0 raised OSError in step(): the simulator lost its connection' in result.stderr
+    assert 'the run is kept as last saved (step 0) in run' in result.stderr
+    assert saved_state(tmp_path / 'run' / 'latest')['steps'] == 0  # not the steps of the failed iteration
+
+
+@pytest.mark.parametrize(
+    'keywords, message',
+    [
+        ({'n_steps': 0}, '--n-steps: must be > 0, got 0'),
+        ({'n_steps': -64}, '--n-steps: must be > 0, got -64'),
+        ({'n_steps': 'many'}, "--n-steps: expected int, got 'many'"),
+        ({'n_steps': 2.5}, '--n-steps: expected int, got 2.5'),
+        ({'gamma': 'high'}, "--gamma: expected float, got 'high'"),
+        ({'grad_norm': float('inf')}, '--grad-norm: expected a finite number, got inf'),
+        ({'opt_epsilon': 0}, '--opt-epsilon: must be > 0, got 0'),
+        ({'eval_episodes': 0}, '--eval-episodes: must be > 0, got 0'),  # a training option
+        ({'save_interval': -1.0}, '--save-interval: must be > 0, got -1.0'),
+    ],
+)
+def test_from_env_refuses_what_the_flags_refuse_before_any_run_folder(tmp_path, keywords, message):
+    with pytest.raises(ValueError) as error:
+        xagents.PPO.from_env('CartPole-v1', output_dir=tmp_path / 'run', **keywords)
+    assert str(error.value) == message
+    assert not (tmp_path / 'run').exists()
+
+
+def test_the_cli_and_python_give_the_same_message(tmp_path, capsys):
+    err = train_fails(capsys, tmp_path / 'run', '--env', 'CartPole-v1', '--n-steps', '0')
+    with pytest.raises(ValueError) as error:
+        xagents.PPO.from_env('CartPole-v1', n_steps=0)
+    assert str(error.value) in err
+
+
+def test_an_integral_float_is_taken_for_an_int():
+    assert xagents.DQN.Config(buffer_max_size=1e5).buffer_max_size == 100_000
+
+
+@pytest.fixture(scope='module')
+def agent(tmp_path_factory):
+    return xagents.PPO.from_env('CartPole-v1', n_steps=16, mini_batches=4, quiet=True)
+
+
+@pytest.mark.parametrize(
+    'keywords, error, message',
+    [
+        ({'max_steps': -5}, ValueError, '--max-steps: must be > 0, got -5'),
+        ({'max_steps': 0}, ValueError, '--max-steps: must be > 0, got 0'),
+        ({'max_steps': 'lots'}, ValueError, "--max-steps: expected int, got 'lots'"),
+        ({'target_reward': 'high'}, ValueError, "--target-reward: expected float, got 'high'"),
+        ({'max_steps': 10, 'callbacks': [object()]}, TypeError, 'callbacks= takes xagents.train.Callback objects'),
+        (
+            {'max_steps': 10, 'callbacks': [xagents.train.Callback]},
+            TypeError,
+            '(the class: pass Callback())',
+        ),
+    ],
+)
+def test_fit_refuses_bad_arguments_before_any_run_folder(tmp_path, agent, keywords, error, message):
+    with pytest.raises(error) as raised:
+        agent.fit(output_dir=tmp_path / 'run', **keywords)
+    assert message in str(raised.value)
+    assert not (tmp_path / 'run').exists()
