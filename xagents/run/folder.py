@@ -123,6 +123,13 @@ class RunFolder:
             kept.append(self.relative(copy))
         return kept
 
+    def latest_gone(self) -> bool:
+        """Whether ``latest/`` was deleted from a run that had saved (its best models or history remain)."""
+        return not self.latest.exists() and (self.history_path.is_file() or any(path.exists() for path in self.best))
+
+    def latest_gone_message(self, what_works: str) -> str:
+        return f'{self.path} has no latest checkpoint (latest/ is missing): {what_works}'
+
     # ------------------------------------------------------------- snapshots
     def snapshot(self, step: int) -> list[Path]:
         """The checkpoint folders, one per model, of the snapshot at ``step``."""

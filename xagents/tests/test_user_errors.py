@@ -2,6 +2,7 @@
 a clear exception in Python), with nothing written: env modules and functions that raise, values
 the flags refuse given in Python, and callbacks that are not callbacks."""
 
+import shutil
 import sys
 
 import pytest
@@ -153,3 +154,46 @@ def test_fit_refuses_bad_arguments_before_any_run_folder(tmp_path, agent, keywor
         agent.fit(output_dir=tmp_path / 'run', **keywords)
     assert message in str(raised.value)
     assert not (tmp_path / 'run').exists()
+
+
+@pytest.fixture(scope='module')
+def trained_run(tmp_path_factory):
+    """A finished tiny PPO run, copied by each test that damages it."""
+    run = tmp_path_factory.mktemp('trained') / 'run'
+    args = ['train', 'ppo', '--env', 'CartPole-v1', '--n-envs', '2', '--n-steps', '16', '--mini-batches', '4']
+    assert main([*args, '--max-steps', '600', '--seed', '0', '--quiet', '--output-dir', str(run)]) == 0
+    return run
+
+
+@pytest.fixture
+def run_copy(trained_run, tmp_path):
+    copy = tmp_path / 'run'
+    shutil.copytree(trained_run, copy)
+    return copy
+
+
+def command_fails(capsys, *args) -> str:
+    with pytest.raises(SystemExit) as exit_info:
+        main(list(args))
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and err.startswith('xagents: error: '), err
+    return err
+
+
+def test_a_run_whose_latest_folder_is_gone_says_so_and_what_still_works(run_copy, tmp_path, capsys):
+    shutil.rmtree(run_copy / 'latest')
+    before = sorted(path.name for path in run_copy.iterdir())
+    err = command_fails(capsys, 'train', 'ppo', '--resume', str(run_copy), '--max-steps', '1000')
+    assert f'{run_copy} has no latest checkpoint (latest/ is missing): it cannot be resumed' in err
+    assert f'its best checkpoint still plays and exports (xagents play --run {run_copy})' in err
+    output = tmp_path / 'policy.onnx'
+    err = command_fails(
+        capsys, 'export', '--run', str(run_copy), '--checkpoint', 'latest', '--format', 'onnx', '--output', str(output)
+    )
+    assert 'has no latest checkpoint (latest/ is missing): its best checkpoint still loads and exports' in err
+    with pytest.raises(ValueError) as error:
+        xagents.load(run_copy, checkpoint='latest')
+    assert 'latest/ is missing' in str(error.value)
+    assert main(['play', 'ppo', '--run', str(run_copy), '--quiet']) == 0  # the best checkpoint plays
+    assert sorted(path.name for path in run_copy.iterdir()) == before and not output.exists()
