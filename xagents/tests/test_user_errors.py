@@ -2,6 +2,7 @@
 a clear exception in Python), with nothing written: env modules and functions that raise, values
 the flags refuse given in Python, and callbacks that are not callbacks."""
 
+import json
 import shutil
 import sys
 
@@ -197,3 +198,49 @@ def test_a_run_whose_latest_folder_is_gone_says_so_and_what_still_works(run_copy
     assert 'latest/ is missing' in str(error.value)
     assert main(['play', 'ppo', '--run', str(run_copy), '--quiet']) == 0  # the best checkpoint plays
     assert sorted(path.name for path in run_copy.iterdir()) == before and not output.exists()
+
+
+CONFIG_EDITS = [
+    ('a missing key', lambda config: config.pop('hyperparameters'), 'no "hyperparameters": the run cannot be rebuilt'),
+    ('a list where an object goes', lambda config: config.update(env_kwargs=['length', 7]), '"env_kwargs" must be an'),
+    ('an unknown agent', lambda config: config.update(agent='rainbow'), '"agent" is "rainbow", expected one of: a2c'),
+    ('a non-string env', lambda config: config.update(env=5), '"env" must be a string, got 5'),
+    ('a count of envs as text', lambda config: config.update(n_envs='4'), '"n_envs" must be a number of envs'),
+    (
+        'a hyperparameter of the wrong type',
+        lambda config: config['hyperparameters'].update(n_steps='many'),
+        'in "hyperparameters", --n-steps: expected int, got \'many\'',
+    ),
+    (
+        'an unknown hyperparameter',
+        lambda config: config['hyperparameters'].update(learning_rate=0.01),
+        '"hyperparameters" has an unknown key \'learning_rate\'',
+    ),
+    (
+        'a training option of the wrong type',
+        lambda config: config['hyperparameters'].update(save_interval=[30]),
+        'in "hyperparameters", --save-interval: expected float, got [30]',
+    ),
+]
+
+
+@pytest.mark.parametrize('what, edit, message', CONFIG_EDITS, ids=[case[0] for case in CONFIG_EDITS])
+def test_a_hand_edited_config_is_the_same_line_in_every_command(run_copy, tmp_path, capsys, what, edit, message):
+    path = run_copy / 'config.json'
+    config = json.loads(path.read_text())
+    edit(config)
+    path.write_text(json.dumps(config))
+    before = sorted(str(file) for file in run_copy.rglob('*'))
+    line = f'xagents: error: {path}: '
+    commands = [
+        ['play', 'ppo', '--run', str(run_copy)],
+        ['train', 'ppo', '--resume', str(run_copy), '--max-steps', '2000'],
+        ['export', '--run', str(run_copy), '--format', 'onnx', '--output', str(tmp_path / 'policy.onnx')],
+    ]
+    for command in commands:
+        err = command_fails(capsys, *command)
+        assert err.startswith(line) and message in err, (command, err)
+    with pytest.raises(ValueError) as error:
+        xagents.load(run_copy)
+    assert f'xagents: error: {error.value}\n' == err
+    assert sorted(str(file) for file in run_copy.rglob('*')) == before and path.read_text() == json.dumps(config)
