@@ -244,3 +244,33 @@ def test_a_hand_edited_config_is_the_same_line_in_every_command(run_copy, tmp_pa
         xagents.load(run_copy)
     assert f'xagents: error: {error.value}\n' == err
     assert sorted(str(file) for file in run_copy.rglob('*')) == before and path.read_text() == json.dumps(config)
+
+
+@pytest.mark.parametrize(
+    'output, message',
+    [
+        ('/proc/curve.png', 'cannot write --output /proc/curve.png: No such file or directory'),
+        ('{tmp}/nowhere/curve.png', 'folder for --output does not exist: {tmp}/nowhere'),
+        ('{tmp}/folder.png', '--output must be a .png file, {tmp}/folder.png is a folder'),
+    ],
+)
+def test_plot_checks_its_output_before_drawing(trained_run, tmp_path, capsys, output, message):
+    (tmp_path / 'folder.png').mkdir()
+    before = sorted(tmp_path.rglob('*'))
+    output, message = output.format(tmp=tmp_path), message.format(tmp=tmp_path)
+    assert message in command_fails(capsys, 'plot', str(trained_run / 'history.parquet'), '--output', output)
+    assert sorted(tmp_path.rglob('*')) == before
+
+
+def test_plot_refuses_an_empty_history(trained_run, tmp_path, capsys):
+    import pyarrow.parquet as pq
+
+    empty = tmp_path / 'empty.parquet'
+    pq.write_table(pq.read_table(trained_run / 'history.parquet').slice(0, 0), empty)
+    err = command_fails(capsys, 'plot', str(empty), '--output', str(tmp_path / 'curve.png'))
+    assert f'{empty} has no episodes yet: nothing to plot' in err
+    assert not (tmp_path / 'curve.png').exists()
+    from xagents.run.history import plot_history
+
+    with pytest.raises(ValueError, match='has no episodes yet'):
+        plot_history([empty])
