@@ -274,3 +274,13 @@ def test_plot_refuses_an_empty_history(trained_run, tmp_path, capsys):
 
     with pytest.raises(ValueError, match='has no episodes yet'):
         plot_history([empty])
+
+
+def test_the_real_command_on_a_foreign_config_is_one_line_before_tensorflow(run_copy):
+    path = run_copy / 'config.json'
+    path.write_text(json.dumps({**json.loads(path.read_text()), 'agent': 'rainbow'}))
+    result = run_cli(run_copy.parent, 'play', 'ppo', '--run', 'run', timeout=120)
+    assert result.returncode == 2 and result.stderr.count('\n') == 1, result.stderr
+    assert result.stderr == 'xagents: error: run/config.json: "agent" is "rainbow", expected one of: ' + (
+        'a2c, acer, ddpg, dqn, ppo, sac, td3, trpo\n'
+    )
