@@ -24,6 +24,23 @@ def plot_help() -> str:
     return 'usage: xagents plot HISTORY [HISTORY ...] [options]\n\n' + format_table('plotting:', help_rows(PlotOptions))
 
 
+def checked_output(output: Path) -> Path:
+    """The PNG path to write, refused before anything is drawn: a folder, a missing or unwritable folder."""
+    if output.is_dir():
+        fail(f'--output must be a .png file, {output} is a folder')
+    if output.suffix.lower() != '.png':
+        fail(f'--output must be a .png file, got {output}')
+    if not output.parent.is_dir():
+        fail(f'folder for --output does not exist: {output.parent}')
+    probe = output.with_name(f'.{output.name}.part.png')  # the file saving writes first
+    try:
+        probe.touch()
+        probe.unlink()
+    except OSError as error:
+        fail(f'cannot write --output {output}: {error.strerror}')
+    return output
+
+
 def plot(rest: list[str]) -> int:
     if not rest or rest[0] in ('-h', '--help') or '--help' in rest or '-h' in rest:
         print(plot_help())
@@ -40,19 +57,19 @@ def plot(rest: list[str]) -> int:
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
 
+    output = checked_output(Path(options.output))
     figure, ax = plt.subplots(figsize=(8, 5))
     try:
         plot_history(args.histories, options.labels, options.env, options.history_interval, options.x, ax=ax)
     except (HistoryError, ValueError) as error:
         fail(str(error))
-    output = Path(options.output)
-    if output.suffix.lower() != '.png' or output.is_dir():
-        fail(f'--output must be a .png file, got {output}')
-    if not output.parent.is_dir():
-        fail(f'folder for --output does not exist: {output.parent}')
     figure.tight_layout()
     temporary = output.with_name(f'.{output.name}.part.png')
-    figure.savefig(temporary, dpi=120)
-    os.replace(temporary, output)
+    try:
+        figure.savefig(temporary, dpi=120)
+        os.replace(temporary, output)
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        fail(f'cannot write --output {output}: {error.strerror}')
     print(f'Plot saved to {output}')
     return 0

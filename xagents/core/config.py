@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import os
 
-from xagents.core.schema import check_range, check_schedules, hp, learning_rate
+from xagents.core.schema import check_fields, check_range, check_schedules, hp, learning_rate
 
 
 @dataclasses.dataclass
@@ -41,6 +41,7 @@ class AgentConfig:
     seed: int | None = hp(None, 'Random seed: the same seed repeats a CPU run exactly')
 
     def __post_init__(self):
+        check_fields(self)
         check_schedules(self)
         check_range('gamma', self.gamma, 0, 1, low_open=True)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 import types
 import typing
 from typing import Any
@@ -96,6 +97,37 @@ def check_at_least_one(config, *names: str) -> None:
         value = getattr(config, name)
         if value is not None and value < 1:
             raise ValueError(f'{flag_name(name)} must be at least 1, got {value}')
+
+
+def checked_scalar(name: str, value: Any, kind: type, positive: bool = False) -> Any:
+    """``value`` given in Python for the flag of ``name`` checked as the flag's text is (the same
+    messages as :func:`parse_scalar`): an int or a float (an integral float for an int), finite, and
+    above 0 when ``positive``; None passes."""
+    if value is None or kind not in (int, float):
+        return value
+    number = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if number and kind is int and not isinstance(value, numbers.Integral):
+        number = math.isfinite(value) and float(value).is_integer()
+        value = int(value) if number else value
+    if not number:
+        raise ValueError(f'{flag_name(name)}: expected {kind.__name__}, got {value!r}')
+    if not math.isfinite(value):
+        raise ValueError(f'{flag_name(name)}: expected a finite number, got {value!r}')
+    if positive and value <= 0:
+        raise ValueError(f'{flag_name(name)}: must be > 0, got {value}')
+    return value
+
+
+def check_fields(config) -> None:
+    """The numbers of ``config`` (a dataclass of :func:`hp` fields) as their flags take them: of the
+    field's type, finite, and above 0 where declared ``positive`` (schedules: :func:`check_schedules`).
+    Configs call it first in ``__post_init__``, so values given in Python meet the CLI's checks."""
+    for field in dataclasses.fields(config):
+        if not field.metadata or field.metadata['argparse'].get('schedule') or 'list' in str(field.type):
+            continue
+        positive = field.metadata['argparse'].get('positive', False)
+        value = checked_scalar(field.name, getattr(config, field.name), field_type(field), positive)
+        setattr(config, field.name, value)
 
 
 def parse_scalar(kind: type, text: str, positive: bool = False) -> Any:

@@ -1,7 +1,9 @@
-"""A user's environment checked against what the agents take, with one line naming what is wrong."""
+"""A user's environment checked against what the agents take, with one line naming what is wrong,
+and its exceptions (at construction, ``reset()`` or ``step()``) as one line naming it."""
 
 from __future__ import annotations
 
+import contextlib
 import numbers
 
 import gymnasium as gym
@@ -10,6 +12,47 @@ import numpy as np
 
 class EnvAPIError(ValueError):
     """An environment that breaks the gymnasium API, or has spaces no agent takes."""
+
+
+class EnvError(ValueError):
+    """An environment raised an exception of its own: a user can fix it, xagents cannot."""
+
+
+def first_line(error: BaseException) -> str:
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return lines[0][:300] if lines else ''
+
+
+@contextlib.contextmanager
+def env_calls(name: str, call: str):
+    """Any exception of the environment ``name`` as an EnvError saying where (``call``: ``in reset()``, ...)."""
+    try:
+        yield
+    except (EnvAPIError, EnvError):
+        raise
+    except Exception as error:
+        raise EnvError(f'{name} raised {type(error).__name__} {call}: {first_line(error)}') from error
+
+
+def made_with(env_kwargs: dict) -> str:
+    """How an env was made, for :func:`env_calls`."""
+    return 'while making the env' + (f' (env kwargs {env_kwargs})' if env_kwargs else '')
+
+
+class GuardedEnv(gym.Wrapper):
+    """A user's env whose exceptions in ``reset()`` and ``step()`` are EnvErrors naming it (one line, exit 2)."""
+
+    def __init__(self, env: gym.Env, name: str):
+        super().__init__(env)
+        self.name = name
+
+    def reset(self, **kwargs):
+        with env_calls(self.name, 'in reset()'):
+            return self.env.reset(**kwargs)
+
+    def step(self, action):
+        with env_calls(self.name, 'in step()'):
+            return self.env.step(action)
 
 
 def check_spaces(observation_space: gym.Space, action_space: gym.Space, name: str) -> None:
@@ -44,7 +87,9 @@ def _kind(value) -> str:
 
 
 def check_env_api(env: gym.Env, name: str) -> None:
-    """One reset and one step of ``env`` (closed afterwards), checked against the gymnasium API."""
+    """One reset and one step of ``env`` (closed afterwards), checked against the gymnasium API; an
+    exception of its own in either is an EnvError naming it."""
+    env = env if isinstance(env, GuardedEnv) else GuardedEnv(env, name)
     try:
         check_spaces(env.observation_space, env.action_space, name)
         result = env.reset(seed=0)
@@ -67,4 +112,5 @@ def check_env_api(env: gym.Env, name: str) -> None:
         if not isinstance(info, dict):
             raise EnvAPIError(f'{name}: step() returned info of type {type(info).__name__}, not a dict')
     finally:
-        env.close()
+        with env_calls(name, 'in close()'):
+            env.close()

@@ -42,6 +42,9 @@ def import_env_module(module: str, env: str) -> None:
     except ImportError as error:
         hint = ' (run from its folder, or put that folder on PYTHONPATH)' if error.name == module.split('.')[0] else ''
         raise UnknownEnv(f'--env {env}: cannot import {module}: {error}{hint}') from None
+    except Exception as error:  # a syntax error, a simulator missing: the module's own, named so
+        line = next((part.strip() for part in str(error).splitlines() if part.strip()), '')
+        raise UnknownEnv(f'--env {env}: importing {module} raised {type(error).__name__}: {line}') from error
 
 
 def find_factory(env: str) -> Callable | None:

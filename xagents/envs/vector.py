@@ -20,8 +20,8 @@ from gymnasium.vector import AutoresetMode
 
 from xagents.envs.atari import atari_envs, is_atari
 from xagents.envs.autoreset import SameStepCartPole
-from xagents.envs.checks import check_env_api, check_spaces
-from xagents.envs.ids import callable_name, check_env_id, env_name, find_factory, is_user_env
+from xagents.envs.checks import GuardedEnv, check_env_api, check_spaces, env_calls, made_with
+from xagents.envs.ids import callable_name, check_env_id, env_name, find_factory, import_path, is_user_env
 
 
 def use_headless_backends() -> None:
@@ -83,8 +83,11 @@ def make_vector_envs(
             raise ValueError('--preprocess is for Atari ids; a function of your own makes its env as it is')
         return _factory_envs(factory, n_envs, async_envs, render_mode, env_kwargs)
     spec = check_env_id(env_id)
-    if is_user_env(spec):
-        check_env_api(gym.make(env_name(env_id), disable_env_checker=True, **env_kwargs), env_id)
+    user_env = is_user_env(spec)
+    if user_env:
+        with env_calls(env_id, made_with(env_kwargs)):
+            env = gym.make(env_name(env_id), disable_env_checker=True, **env_kwargs)
+        check_env_api(env, env_id)
     if preprocess:
         if not is_atari(spec):
             raise ValueError(f'--preprocess is for Atari environments, {env_id} is not one')
@@ -95,7 +98,7 @@ def make_vector_envs(
         env_kwargs['max_episode_steps'] = max_episode_steps
     if _is_mujoco(spec):
         return _mujoco_envs(spec, n_envs, async_envs, render_mode, env_kwargs)
-    return _registered_envs(env_id, n_envs, async_envs, render_mode, env_kwargs)
+    return _registered_envs(env_id, n_envs, async_envs, render_mode, env_kwargs, user_env)
 
 
 def _is_native_cartpole(spec) -> bool:
@@ -112,17 +115,20 @@ def _cartpole_envs(spec, n_envs, render_mode, max_episode_steps) -> gym.vector.V
     return envs
 
 
-def _registered_envs(env_id, n_envs, async_envs, render_mode, env_kwargs) -> gym.vector.VectorEnv:
-    """Copies of a registered env made by gymnasium, their spaces checked against what the agents take."""
+def _registered_envs(env_id, n_envs, async_envs, render_mode, env_kwargs, user_env) -> gym.vector.VectorEnv:
+    """Copies of a registered env made by gymnasium, their spaces checked against what the agents take
+    (a user's env: its exceptions in reset() and step() name it)."""
     if render_mode is not None:  # not passed otherwise: a user's env may take no render_mode
         env_kwargs['render_mode'] = render_mode
-    envs = gym.make_vec(
-        env_name(env_id),
-        n_envs,
-        vectorization_mode='async' if async_envs else 'sync',
-        vector_kwargs={'autoreset_mode': AutoresetMode.SAME_STEP},
-        **env_kwargs,
-    )
+    with env_calls(env_id, made_with(env_kwargs)):
+        envs = gym.make_vec(
+            env_name(env_id),
+            n_envs,
+            vectorization_mode='async' if async_envs else 'sync',
+            vector_kwargs={'autoreset_mode': AutoresetMode.SAME_STEP},
+            wrappers=[functools.partial(GuardedEnv, name=env_id)] if user_env else None,
+            **env_kwargs,
+        )
     check_spaces(envs.single_observation_space, envs.single_action_space, env_id)
     return envs
 
@@ -130,10 +136,8 @@ def _registered_envs(env_id, n_envs, async_envs, render_mode, env_kwargs) -> gym
 def _factory_envs(factory, n_envs, async_envs, render_mode, env_kwargs) -> gym.vector.VectorEnv:
     """Copies of the env a function makes; checked once, with a spec naming the function."""
     name = callable_name(factory)
-    make = functools.partial(_call_factory, factory, render_mode, env_kwargs)
+    make = functools.partial(_call_factory, factory, render_mode, env_kwargs, import_path(factory) or name)
     env = make()
-    if not isinstance(env, gym.Env):
-        raise ValueError(f'{name}() returned {type(env).__name__}, not a gymnasium.Env')
     check_env_api(env, name)
     vector_class = gym.vector.AsyncVectorEnv if async_envs else gym.vector.SyncVectorEnv
     envs = vector_class([make] * n_envs, autoreset_mode=AutoresetMode.SAME_STEP)
@@ -142,7 +146,8 @@ def _factory_envs(factory, n_envs, async_envs, render_mode, env_kwargs) -> gym.v
     return envs
 
 
-def _call_factory(factory, render_mode, env_kwargs) -> gym.Env:
+def _call_factory(factory, render_mode, env_kwargs, name) -> GuardedEnv:
+    """The env ``factory`` makes, its exceptions (in the call, reset() and step()) naming it."""
     try:
         parameters = inspect.signature(factory).parameters
     except (TypeError, ValueError):
@@ -150,7 +155,11 @@ def _call_factory(factory, render_mode, env_kwargs) -> gym.Env:
     takes_render_mode = 'render_mode' in parameters or any(
         parameter.kind is inspect.Parameter.VAR_KEYWORD for parameter in parameters.values()
     )
-    return factory(**env_kwargs, **({'render_mode': render_mode} if takes_render_mode else {}))
+    with env_calls(name, made_with(env_kwargs)):
+        env = factory(**env_kwargs, **({'render_mode': render_mode} if takes_render_mode else {}))
+    if not isinstance(env, gym.Env):
+        raise ValueError(f'{name} returned {type(env).__name__}, not a gymnasium.Env')
+    return GuardedEnv(env, name)
 
 
 def _mujoco_envs(spec, n_envs, async_envs, render_mode, env_kwargs):

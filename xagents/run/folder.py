@@ -39,9 +39,60 @@ def read_run_config(run_dir: str | os.PathLike) -> dict:
         raise ValueError(f'{run_dir} is not an xagents run directory (no config.json)') from None
     except ValueError as error:
         raise ValueError(f'{path} is damaged: {error}') from None
-    if not isinstance(config, dict) or any(key not in config for key in RUN_KEYS):
+    missing = [key for key in RUN_KEYS if isinstance(config, dict) and key not in config]
+    if isinstance(config, dict) and 'agent' in config and missing:  # an xagents config, edited
+        raise ValueError(f'{path}: no {", ".join(map(json.dumps, missing))}: the run cannot be rebuilt without it')
+    if not isinstance(config, dict) or missing:
         raise ValueError(f'{run_dir} is not an xagents run directory (its config.json is not an xagents run config)')
+    check_run_fields(config, path)
     return config
+
+
+# The fields of config.json a run is rebuilt from, and what each must be (None: may be null).
+FIELD_KINDS = {
+    'env': (str, 'a string'),
+    'hyperparameters': (dict, 'an object'),
+    'checkpoints': (list, 'a list of paths'),
+    'history': (str, 'a path'),
+    'env_kwargs': ((dict, type(None)), 'an object'),
+    'n_envs': (int, 'a number of envs'),
+    'preprocess': (bool, 'true or false'),
+    'max_frame': (bool, 'true or false'),
+    'model_files': ((list, type(None)), 'a list of paths'),
+}
+
+
+def check_run_fields(config: dict, path: Path) -> None:
+    """A hand-edited or foreign config.json: a ValueError naming the first field that is wrong."""
+    import difflib
+    import importlib
+
+    from xagents.registry import AGENTS
+
+    if not isinstance(config['agent'], str) or config['agent'] not in AGENTS:
+        raise ValueError(f'{path}: "agent" is {json.dumps(config["agent"])}, expected one of: {", ".join(AGENTS)}')
+    for key, (kind, text) in FIELD_KINDS.items():
+        value = config.get(key)
+        wrong = not isinstance(value, kind) or (kind is int and (isinstance(value, bool) or value < 1))
+        if key in config and (wrong or (kind is list and not all(isinstance(item, str) for item in value))):
+            raise ValueError(f'{path}: "{key}" must be {text}, got {json.dumps(value)}')
+    agent_config = importlib.import_module(f'xagents.{config["agent"]}.config').CONFIG
+    from xagents.core.renamed import current_names
+    from xagents.train.options import TrainingOptions
+
+    saved = current_names(agent_config, config['hyperparameters'])
+    fields = {field.name: field.init for field in dataclasses.fields(agent_config)}
+    training = TrainingOptions.names()
+    for key in saved:
+        if key not in fields and key not in training:
+            close = difflib.get_close_matches(key, [*fields, *training], n=1)
+            guess = f' (did you mean {close[0]}?)' if close else ''
+            raise ValueError(f'{path}: "hyperparameters" has an unknown key {key!r}{guess}')
+    try:
+        agent_config(**{key: value for key, value in saved.items() if fields.get(key)})
+        TrainingOptions(**{key: value for key, value in saved.items() if key in training})
+    except (TypeError, ValueError) as error:
+        raise ValueError(f'{path}: in "hyperparameters", {error}') from None
 
 
 def new_run_dir(name: str, parent: str | os.PathLike = 'runs') -> Path:
@@ -122,6 +173,13 @@ class RunFolder:
                 shutil.copyfile(file, copy)
             kept.append(self.relative(copy))
         return kept
+
+    def latest_gone(self) -> bool:
+        """Whether ``latest/`` was deleted from a run that had saved (its best models or history remain)."""
+        return not self.latest.exists() and (self.history_path.is_file() or any(path.exists() for path in self.best))
+
+    def latest_gone_message(self, what_works: str) -> str:
+        return f'{self.path} has no latest checkpoint (latest/ is missing): {what_works}'
 
     # ------------------------------------------------------------- snapshots
     def snapshot(self, step: int) -> list[Path]:

@@ -144,7 +144,10 @@ def plot_history(
     ax = ax or plt.gca()
     groups: dict[str, list[pa.Table]] = {}
     for path, label in zip(paths, labels):
-        groups.setdefault(label, []).append(read_history(path))
+        table = read_history(path)
+        if table.num_rows == 0:
+            raise HistoryError(f'{path} has no episodes yet: nothing to plot')
+        groups.setdefault(label, []).append(table)
     for label, tables in groups.items():
         curves = [
             (np.asarray(t.column(x), float)[::history_interval], np.asarray(t.column(y), float)[::history_interval])

@@ -51,6 +51,9 @@ def load(run_dir: str | os.PathLike, checkpoint: str | int = 'best', env: str | 
     if checkpoint == 'best':
         load_weights(loaded, [run_dir], quiet)
     elif checkpoint == 'latest':
+        if run.latest_gone():
+            works = "its best checkpoint still loads and exports (--checkpoint best; checkpoint='best' in Python)"
+            raise CheckpointError(run.latest_gone_message(works))
         if not has_checkpoint(run.latest):
             raise CheckpointError(f'{run_dir} has no latest checkpoint yet')
         load_latest_models(loaded, run)

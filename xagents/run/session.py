@@ -134,6 +134,13 @@ def resume(agent, run_dir: str | os.PathLike, console=print) -> None:
     config = check_config(agent, run_dir)
     run = RunFolder.of_config(run_dir, config, agent.model_roles)
     run.lock.check()  # refused early; training takes the lock (open_for_training)
+    if run.latest_gone():
+        raise CheckpointError(
+            run.latest_gone_message(
+                f'it cannot be resumed; its best checkpoint still plays and exports (xagents play --run {run_dir}), '
+                f'and --weights {run_dir} starts a new run from it'
+            )
+        )
     if not has_checkpoint(run.latest):
         raise CheckpointError(f'{run_dir} stopped before its first checkpoint: start it again (same --output-dir)')
     state = restore_latest(agent, run)

@@ -84,6 +84,36 @@ class StartAtOne(Corridor):
         self.action_space = gym.spaces.Discrete(2, start=1)
 
 
+class NoSimulator(Corridor):
+    def __init__(self, **kwargs):
+        raise RuntimeError('the simulator is not installed')
+
+
+class ResetDivides(Corridor):
+    def reset(self, seed=None, options=None):
+        return 1 / 0
+
+
+class StepFailsLater(Corridor):
+    """Steps ``fail_after`` times, then raises: the checks pass and training fails on the way."""
+
+    def __init__(self, fail_after: int = 100, **kwargs):
+        super().__init__(**kwargs)
+        self.fail_after, self.steps = fail_after, 0
+
+    def step(self, action):
+        self.steps += 1
+        if self.steps > self.fail_after:
+            raise OSError('the simulator lost its connection')
+        return super().step(action)
+
+
+def make_broken(length: int = 5):
+    """A function that makes no env: it raises."""
+    raise ZeroDivisionError('division by zero')
+
+
 gym.register('Corridor-v0', entry_point=Corridor, max_episode_steps=50)
-for _bad in (BadDtype, BadShape, OldReset, DictObservations, MultiDiscreteActions):
+for _bad in (BadDtype, BadShape, OldReset, DictObservations, MultiDiscreteActions, NoSimulator, ResetDivides):
     gym.register(f'{_bad.__name__}-v0', entry_point=_bad, max_episode_steps=50)
+gym.register('StepFailsLater-v0', entry_point=StepFailsLater, max_episode_steps=50)

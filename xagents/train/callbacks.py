@@ -47,7 +47,7 @@ class Callback:
 
     def on_training_end(self, trainer, reason: str) -> None:
         """After the final save: why training stopped (``diverged`` when a loss went NaN, ``unsaved``
-        when the final save failed, ``error`` after an exception)."""
+        when the final save failed or an env raised, ``error`` after an exception)."""
 
     def state(self) -> dict:
         """What this callback saves with every checkpoint (JSON; keys unique among callbacks)."""

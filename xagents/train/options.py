@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from xagents.core.schema import check_at_least_one, flag_name, hp
+from xagents.core.schema import check_at_least_one, check_fields, flag_name, hp
 
 # Where a run writes: saved in config.json apart from the options (as its checkpoints and history).
 RUN_PATHS = ('output_dir', 'checkpoints', 'history_checkpoint')
@@ -68,6 +68,7 @@ class TrainingOptions:
     )
 
     def __post_init__(self):
+        check_fields(self)
         check_at_least_one(self, 'video_interval', 'eval_interval', 'eval_episodes', 'snapshot_interval')
 
     @classmethod

@@ -8,6 +8,8 @@ import time
 import warnings
 
 from xagents.core.errors import TrainingDiverged
+from xagents.core.schema import checked_scalar
+from xagents.envs.checks import EnvError
 from xagents.run import checkpoints
 from xagents.run.session import open_for_training
 from xagents.train import callbacks as builtin
@@ -40,7 +42,7 @@ class Trainer:
         self.agent, self.config = agent, agent.config
         self.options = options or agent.training_options or TrainingOptions()
         self.console = console_for(self.options)
-        self.user_callbacks = list(callbacks)
+        self.user_callbacks = checked_callbacks(callbacks)
         self.losses = agent.losses
         self.run_folder = self.monitor = None
         self.reason = self.message = None
@@ -51,6 +53,8 @@ class Trainer:
         """Train until a stop rule or callback says so; returns the reason."""
         if target_reward is None and max_steps is None:
             raise ValueError('give a target reward or a maximum number of steps')
+        max_steps = checked_scalar('max_steps', max_steps, int, positive=True)
+        target_reward = checked_scalar('target_reward', target_reward, float)
         agent = self.agent
         self.options.check_for(agent)
         agent.set_budget(max_steps)
@@ -74,6 +78,12 @@ class Trainer:
         except TrainingDiverged:
             outcome = 'diverged'
             raise
+        except EnvError as error:  # the envs are in an unknown state: the run stays as last saved
+            outcome = 'unsaved'
+            saved = checkpoints.saved_state(self.run_folder.latest) or {'steps': 0}
+            raise EnvError(
+                f'{error}; the run is kept as last saved (step {saved["steps"]:,}) in {self.run_folder.path}'
+            ) from error
         finally:
             self.finish(outcome)
         text = self.message or MESSAGES.get(self.reason, 'Stopped by a callback: {reason}')
@@ -122,9 +132,9 @@ class Trainer:
             self.save_latest()  # a run killed at any moment from now on can be resumed
 
     def finish(self, outcome: str) -> None:
-        """The last save (not after a divergence: the last good checkpoint stays as it is), then ``close``."""
+        """The last save (not after a divergence or an env error: the last checkpoint stays), then ``close``."""
         try:
-            if outcome != 'diverged':
+            if outcome not in ('diverged', 'unsaved'):
                 self.dispatch_episodes()  # those of an interrupted iteration belong in the history too
         except BaseException:  # a hook that raised: its episodes are in the history, so save them
             self.save_and_close('error')
@@ -132,11 +142,11 @@ class Trainer:
         self.save_and_close(outcome)
 
     def save_and_close(self, outcome: str) -> None:
-        """The clock stopped, the latest checkpoint saved (not after a divergence), then ``close``."""
+        """The clock stopped, the latest checkpoint saved (not after a divergence or an env error), then ``close``."""
         self.elapsed_before, self.start = self.elapsed(), None
         self.now = time.perf_counter()
         try:
-            if outcome != 'diverged':
+            if outcome not in ('diverged', 'unsaved'):
                 self.save_latest()  # first: the run can be resumed even if a later save fails
         except BaseException:
             self.close('unsaved')
@@ -254,6 +264,16 @@ class Trainer:
     def call(self, hook: str, *args) -> None:
         for function in self.hooks[hook]:
             function(self, *args)
+
+
+def checked_callbacks(callbacks) -> list[builtin.Callback]:
+    """The user's callbacks as a list, each a :class:`xagents.train.Callback`; a TypeError naming any other."""
+    callbacks = [callbacks] if isinstance(callbacks, builtin.Callback) else list(callbacks)
+    for callback in callbacks:
+        if not isinstance(callback, builtin.Callback):
+            made = f' (the class: pass {callback.__name__}())' if isinstance(callback, type) else ''
+            raise TypeError(f'callbacks= takes xagents.train.Callback objects, got {callback!r}{made}')
+    return callbacks
 
 
 def overrides(callback: builtin.Callback, hook: str) -> bool:
