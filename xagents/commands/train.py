@@ -13,7 +13,7 @@ from xagents.commands.failing import fail
 from xagents.commands.flags import closest_flag, config_from_args
 from xagents.core import schedules
 from xagents.core.renamed import current_names, renamed_fields
-from xagents.core.schema import flag_name, hp
+from xagents.core.schema import flag_name, hp, without_ignored
 from xagents.registry import agents
 from xagents.run.folder import read_run_config, run_model_files
 from xagents.train import SIGNAL_EXIT_CODES
@@ -50,7 +50,7 @@ def train(name: str, module, args) -> int:
     run = resumed_run_config(args.resume, name, args.env) if args.resume else None
     if run is not None:  # the run goes on with its own settings; flags given still override them
         preset = {
-            **run['hyperparameters'],
+            **without_ignored(module.CONFIG, current_names(module.CONFIG, run['hyperparameters'])),
             **{key: run[key] for key in ('n_envs', 'preprocess', 'max_frame', 'env_kwargs') if key in run},
         }
     preset = current_names(module.CONFIG, preset)  # a run or tune preset of before a field's rename
