@@ -11,6 +11,7 @@ from xagents.commands.agent_flags import hyperparameters, model_files
 from xagents.commands.environment import EnvOptions, env_kwargs
 from xagents.commands.failing import fail
 from xagents.commands.flags import closest_flag, config_from_args
+from xagents.commands.resuming import ENV_KEYS, check_resume_flags, given_flags
 from xagents.core import schedules
 from xagents.core.renamed import current_names, renamed_fields
 from xagents.core.schema import flag_name, hp, without_ignored
@@ -43,15 +44,18 @@ def check_train(args) -> None:
 
 
 def train(name: str, module, args) -> int:
+    given = given_flags(args, module)
     args = argparse.Namespace(**(vars(args) | dataclasses.asdict(config_from_args(TrainCommandOptions, args))))
+    run = resumed_run_config(args.resume, name, args.env) if args.resume else None
+    if args.resume:
+        check_resume_flags(args, given, run, module)
     preset = {} if args.no_presets else getattr(module, 'PRESETS', {}).get(args.env, {})
     if args.preset:
         preset = read_preset(args.preset, module)
-    run = resumed_run_config(args.resume, name, args.env) if args.resume else None
-    if run is not None:  # the run goes on with its own settings; flags given still override them
+    if run is not None:  # the run goes on with its own settings (flags that would change them are refused)
         preset = {
             **without_ignored(module.CONFIG, current_names(module.CONFIG, run['hyperparameters'])),
-            **{key: run[key] for key in ('n_envs', 'preprocess', 'max_frame', 'env_kwargs') if key in run},
+            **{key: run[key] for key in ENV_KEYS if key in run},
         }
     preset = current_names(module.CONFIG, preset)  # a run or tune preset of before a field's rename
     env_options = config_from_args(EnvOptions, args, **preset)

@@ -148,3 +148,66 @@ def test_a_searched_field_replaces_the_presets_other_way_in_tuning():
     space = {'exploration_fraction': Dimension('exploration_fraction', 'range', low=0.05, high=0.3)}
     add_preset(space, {'epsilon_decay_steps': 10_000, 'n_step': 3}, DQNConfig)
     assert 'epsilon_decay_steps' not in space and space['n_step'].value == 3
+
+
+# ------------------------------------------------------------------ flags given with --resume
+MAY_CHANGE_LINE = 'on a resume only these may change: --max-steps, --target-reward, --quiet, --log-frequency'
+
+
+@pytest.fixture(scope='module')
+def trained_run(tmp_path_factory):
+    """A short PPO run (seed 3, two envs), trained once for the resume cases."""
+    folder = tmp_path_factory.mktemp('resume') / 'run'
+    assert main([*TRAIN, '--seed', '3', '--output-dir', str(folder)]) == 0
+    return folder
+
+
+def folder_state(folder) -> dict:
+    """Every file of a folder with its bytes: what a refused command must leave unchanged."""
+    return {path: path.read_bytes() for path in sorted(folder.rglob('*')) if path.is_file()}
+
+
+@pytest.mark.parametrize(
+    'flags, message',
+    [
+        (['--lr', '0.1'], "--resume goes on with the run's own settings: --lr would change it"),
+        (['--normalize-obs'], '--normalize-obs would change it'),
+        (['--n-envs', '3', '--env-kwargs', 'sutton_barto_reward:True'], '--env-kwargs, --n-envs would change it'),
+        (['--seed', '4'], '--seed would change it'),
+        (['--plateau-reduce-patience', '2'], '--plateau-reduce-patience would change it'),
+        (['--preset', 'p.json'], '--preset would change it'),
+        (['--no-presets'], '--no-presets would change it'),
+        (['--weights', 'w'], '--weights would change it'),
+        (['--model', 'm.cfg'], '--model would change it'),
+        (['--output-dir', 'elsewhere'], "--output-dir with --resume: a resume continues in the run's own folder"),
+        (['--checkpoints', 'c'], '--checkpoints with --resume: a resumed run keeps its own paths'),
+        (['--history-checkpoint', 'h.parquet'], '--history-checkpoint with --resume: a resumed run keeps'),
+    ],
+)
+def test_a_flag_that_would_change_a_resumed_run_is_refused(trained_run, capsys, flags, message):
+    before = folder_state(trained_run)
+    line = error_of(capsys, ['train', 'ppo', '--resume', str(trained_run), '--max-steps', '128', *flags])
+    assert message in line
+    if not flags[0].startswith(('--output-dir', '--checkpoints', '--history')):
+        assert MAY_CHANGE_LINE in line
+    assert folder_state(trained_run) == before
+
+
+def test_a_resume_takes_what_may_change_and_flags_the_run_already_has(trained_run, capsys):
+    """How long, what it prints and records may change; a flag with the run's own value changes nothing."""
+    same = ['--n-envs', '2', '--n-steps', '16', '--mini-batches', '1', '--seed', '3', '--env', 'CartPole-v1']
+    argv = ['train', 'ppo', '--resume', str(trained_run), '--max-steps', '128', *same]
+    assert main([*argv, '--tensorboard', '--eval-interval', '64', '--eval-episodes', '1', '--save-interval', '5']) == 0
+    config = json.loads((trained_run / 'config.json').read_text())
+    assert config['n_envs'] == 2 and config['hyperparameters']['seed'] == 3
+    assert (trained_run / 'tensorboard').is_dir() and (trained_run / 'evaluations.parquet').is_file()
+
+
+def test_a_refused_resume_through_the_command_changes_nothing(tmp_path):
+    assert main([*TRAIN, '--output-dir', 'run']) == 0
+    before = folder_state(tmp_path / 'run')
+    result = run_cli(tmp_path, 'train', 'ppo', '--resume', 'run', '--max-steps', '128', '--lr', '0.01', '--n-envs', '4')
+    assert result.returncode == 2 and result.stdout == ''
+    assert result.stderr.startswith("xagents: error: --resume goes on with the run's own settings: --lr, --n-envs")
+    assert result.stderr.count('\n') == 1 and MAY_CHANGE_LINE in result.stderr
+    assert folder_state(tmp_path / 'run') == before
