@@ -76,10 +76,11 @@ def train(name: str, module, args) -> int:
                 for key, value in used.items()
             )
         )
-    if getattr(args, 'seed', None) is not None:
-        import tensorflow as tf
+    # Every run has a seed (given, saved or drawn), and --seed with it must repeat the run exactly:
+    # so every run computes deterministically, not only those given --seed.
+    import tensorflow as tf
 
-        tf.config.experimental.enable_op_determinism()
+    tf.config.experimental.enable_op_determinism()
     agent = agents[name].from_env(
         args.env,
         **env_kwargs(env_options),

@@ -211,3 +211,39 @@ def test_a_refused_resume_through_the_command_changes_nothing(tmp_path):
     assert result.stderr.startswith("xagents: error: --resume goes on with the run's own settings: --lr, --n-envs")
     assert result.stderr.count('\n') == 1 and MAY_CHANGE_LINE in result.stderr
     assert folder_state(tmp_path / 'run') == before
+
+
+# ------------------------------------------------------------------ the seed of a run without --seed
+def test_an_agent_made_without_a_seed_draws_one_and_keeps_it(tmp_path, capsys):
+    import xagents
+
+    agent = xagents.PPO.from_env('CartPole-v1', n_steps=16, mini_batches=1, output_dir='run')
+    assert isinstance(agent.config.seed, int) and 0 <= agent.config.seed < 2**31 and agent.seed_drawn
+    agent.fit(max_steps=32)
+    out = capsys.readouterr().out
+    seed = json.loads((tmp_path / 'run' / 'config.json').read_text())['hyperparameters']['seed']
+    assert seed == agent.config.seed
+    assert f'Seed {seed} drawn (no seed given): --seed {seed} repeats this run' in out
+    direct = xagents.PPO(agent.envs, agent.model, n_steps=16, mini_batches=1, quiet=True, output_dir='quiet')
+    assert direct.seed_drawn and direct.config.seed is not None and direct.config.seed != seed
+    direct.fit(max_steps=32)
+    assert 'drawn' not in capsys.readouterr().out  # quiet says nothing
+    given = xagents.PPO.from_env('CartPole-v1', n_steps=16, mini_batches=1, seed=5)
+    assert given.config.seed == 5 and not given.seed_drawn
+
+
+def test_the_stored_seed_repeats_a_run_without_seed_exactly(tmp_path):
+    import pyarrow.parquet as pq
+
+    train = [*TRAIN[:-3], '--max-steps', '640', '--quiet', '--no-presets']
+    first = run_cli(tmp_path, *train, '--output-dir', 'first')
+    assert first.returncode == 0, first.stderr
+    seed = json.loads((tmp_path / 'first' / 'config.json').read_text())['hyperparameters']['seed']
+    assert isinstance(seed, int)
+    again = run_cli(tmp_path, *train, '--output-dir', 'again', '--seed', str(seed))
+    assert again.returncode == 0, again.stderr
+
+    def rewards(run):
+        return pq.read_table(tmp_path / run / 'history.parquet').column('episode_reward').to_pylist()
+
+    assert len(rewards('first')) > 10 and rewards('again') == rewards('first')
