@@ -3,6 +3,7 @@ two flags that set one thing, flags given with --resume."""
 
 import json
 
+import numpy as np
 import pytest
 
 from xagents.commands.main import main
@@ -247,3 +248,58 @@ def test_the_stored_seed_repeats_a_run_without_seed_exactly(tmp_path):
         return pq.read_table(tmp_path / run / 'history.parquet').column('episode_reward').to_pylist()
 
     assert len(rewards('first')) > 10 and rewards('again') == rewards('first')
+
+
+# ------------------------------------------------------------------ every logged scalar reaches both monitors
+def tensorboard_scalars(folder) -> dict[str, list[tuple[int, float]]]:
+    """Every scalar of the TensorBoard event files in ``folder``: tag -> [(step, value), ...]."""
+    import tensorflow as tf
+
+    logged = {}
+    for path in sorted(folder.glob('events.out.tfevents.*')):
+        for event in tf.compat.v1.train.summary_iterator(str(path)):
+            for value in event.summary.value:
+                logged.setdefault(value.tag, []).append((event.step, float(tf.make_ndarray(value.tensor))))
+    return logged
+
+
+def wandb_scalars(run_file) -> dict[str, list[tuple[int, float]]]:
+    """Every scalar of a wandb offline run file: key -> [(env step, value), ...]."""
+    from xagents.tests.test_monitoring import wandb_records
+
+    logged = {}
+    for record in wandb_records(run_file):
+        if record.WhichOneof('record_type') != 'history':
+            continue
+        items = {item.key or '/'.join(item.nested_key): json.loads(item.value_json) for item in record.history.item}
+        step = items.get('env_step', items['_step'])  # wandb's own step, where values were logged at it
+        for key, value in items.items():
+            if isinstance(value, (int, float)) and not key.startswith('_') and key != 'env_step':
+                logged.setdefault(key, []).append((step, value))
+    return logged
+
+
+def test_every_scalar_reaches_wandb_and_tensorboard(tmp_path, monkeypatch):
+    """Episodes (of four envs) and evaluations logged at steps below the last logged one: none is dropped."""
+    import pyarrow.parquet as pq
+
+    monkeypatch.setenv('WANDB_MODE', 'offline')
+    monkeypatch.setenv('WANDB_CONFIG_DIR', str(tmp_path / 'wandb-config'))
+    argv = 'train a2c --env CartPole-v1 --n-envs 4 --max-steps 3000 --eval-interval 500 --eval-episodes 2 --quiet'
+    result = run_cli(tmp_path, *argv.split(), '--tensorboard', '--monitor-session', 's', '--output-dir', 'run')
+    assert result.returncode == 0, result.stderr
+    assert 'less than the current step' not in result.stdout + result.stderr
+    history = pq.read_table(tmp_path / 'run' / 'history.parquet').to_pydict()
+    episodes = list(zip(history['step'], history['episode_reward']))
+    assert len(episodes) > 40
+    board = tensorboard_scalars(tmp_path / 'run' / 'tensorboard')
+    assert {'eval/mean_reward', 'train/loss', 'time/steps_per_second'} <= set(board)
+    (run_file,) = (tmp_path / 'run' / 'wandb').glob('offline-run-*/run-*.wandb')
+    wandb = wandb_scalars(run_file)
+    assert sorted(board['episode/reward']) == sorted(episodes)
+    assert sorted(wandb['episode/reward']) == sorted(episodes)
+    assert set(wandb) == set(board)  # every scalar, not only the episodes', reaches both
+    for tag, values in board.items():
+        mine, theirs = sorted(wandb[tag]), sorted(values)
+        assert [step for step, _ in mine] == [step for step, _ in theirs], tag
+        np.testing.assert_allclose([value for _, value in mine], [value for _, value in theirs], rtol=1e-5)
