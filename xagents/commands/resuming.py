@@ -44,8 +44,10 @@ def check_resume_flags(args, given: set[str], run: dict | None, module) -> None:
     paths = [name for name in ('checkpoints', 'history_checkpoint') if name in given]
     if paths:
         fail(f'{" and ".join(map(flag_name, paths))} with --resume: a resumed run keeps its own paths')
-    saved = current_names(module.CONFIG, run['hyperparameters']) if run else {}
-    saved |= {key: run[key] for key in ENV_KEYS if run and key in run}
+    if run is None:
+        return  # not a run: resuming says so
+    saved = current_names(module.CONFIG, run['hyperparameters'])
+    saved |= {key: run[key] for key in ENV_KEYS if key in run}
     changed = [
         name
         for name in sorted(given - {'env', 'resume', *MAY_CHANGE})

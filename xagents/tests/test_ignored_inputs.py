@@ -2,6 +2,7 @@
 two flags that set one thing, flags given with --resume."""
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -283,6 +284,8 @@ def test_every_scalar_reaches_wandb_and_tensorboard(tmp_path, monkeypatch):
     """Episodes (of four envs) and evaluations logged at steps below the last logged one: none is dropped."""
     import pyarrow.parquet as pq
 
+    for name in [name for name in os.environ if 'WANDB' in name]:  # such as a wandb service of this process
+        monkeypatch.delenv(name)
     monkeypatch.setenv('WANDB_MODE', 'offline')
     monkeypatch.setenv('WANDB_CONFIG_DIR', str(tmp_path / 'wandb-config'))
     argv = 'train a2c --env CartPole-v1 --n-envs 4 --max-steps 3000 --eval-interval 500 --eval-episodes 2 --quiet'
@@ -303,3 +306,15 @@ def test_every_scalar_reaches_wandb_and_tensorboard(tmp_path, monkeypatch):
         mine, theirs = sorted(wandb[tag]), sorted(values)
         assert [step for step, _ in mine] == [step for step, _ in theirs], tag
         np.testing.assert_allclose([value for _, value in mine], [value for _, value in theirs], rtol=1e-5)
+
+
+@pytest.mark.parametrize('agent', ['td3', 'sac'])
+def test_a_seeded_twin_critic_starts_apart_from_the_critic(agent):
+    """Every run has a seed now: the twin, a clone of the critic, must not take the critic's initial weights."""
+    import xagents
+
+    made = xagents.agents[agent].from_env('Pendulum-v1', quiet=True, seed=3)
+    critic, twin = made.critics
+    assert not np.array_equal(critic.get_weights()[0], twin.get_weights()[0])
+    again = xagents.agents[agent].from_env('Pendulum-v1', quiet=True, seed=3)
+    assert all(np.array_equal(a, b) for a, b in zip(twin.get_weights(), again.critics[1].get_weights()))
