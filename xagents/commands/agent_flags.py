@@ -57,6 +57,9 @@ def hyperparameters(module, args, preset: dict, skip=(), training: Collection[st
     preset = current_names(module.CONFIG, preset)
     names = {field.name for field in dataclasses.fields(module.CONFIG) if field.init and field.name not in skip}
     names |= set(training)
-    values = {name: value for name, value in preset.items() if name in names}
-    values.update({name: value for name, value in vars(args).items() if name in names})
+    given = {name: value for name, value in vars(args).items() if name in names}
+    # A flag given replaces the preset's other way of setting the same thing (only two given conflict).
+    replaced = {name for pair in module.CONFIG.ALTERNATIVES if given.keys() & set(pair) for name in pair}
+    values = {name: value for name, value in preset.items() if name in names and name not in replaced}
+    values.update(given)
     return values

@@ -50,6 +50,10 @@ class EnvOptions:
         if isinstance(self.env_kwargs, list):  # key:value flags, parsed into pairs
             self.env_kwargs = dict(self.env_kwargs)
 
+    @classmethod
+    def names(cls) -> list[str]:
+        return [field.name for field in dataclasses.fields(cls)]
+
 
 def env_kwargs(options: EnvOptions) -> dict:
     """The ``from_env`` keywords of the environment options (all but the id)."""

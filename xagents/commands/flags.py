@@ -165,7 +165,8 @@ FLAG_ALIASES = {
 }
 
 
-def _closest_flag(flag: str, known: list[str]) -> str | None:
+def closest_flag(flag: str, known: list[str]) -> str | None:
+    """The flag of ``known`` that ``flag`` most likely means (another library's name, a typo), or None."""
     for alias in FLAG_ALIASES.get(flag, []):  # a flag, and maybe a note on its units
         if alias.split()[0] in known:
             return alias
@@ -184,7 +185,7 @@ class ArgumentParser(argparse.ArgumentParser):
                 for option, action in self._option_string_actions.items()
                 if option.startswith('--') and action.help is not argparse.SUPPRESS  # not the hidden old names
             ]
-            guesses = [guess for flag in flags if (guess := _closest_flag(flag, known))]
+            guesses = [guess for flag in flags if (guess := closest_flag(flag, known))]
             if guesses:
                 message += f' (did you mean {", ".join(guesses)}?)'
         sys.stderr.write(f'xagents: error: {message}\n')

@@ -11,7 +11,8 @@ from xagents.commands.agent_flags import hyperparameters, model_files
 from xagents.commands.environment import EnvOptions, env_kwargs
 from xagents.commands.failing import fail
 from xagents.commands.flags import config_from_args
-from xagents.core.schema import hp
+from xagents.core.renamed import current_names
+from xagents.core.schema import hp, without_ignored
 from xagents.registry import agents
 from xagents.run.folder import RunFolder, read_run_config, run_model_files
 from xagents.train.options import EXTRA_OUTPUTS, RUN_PATHS, TrainingOptions
@@ -82,6 +83,7 @@ def play(name: str, module, args) -> int:
     # A run's own hyperparameters (dueling heads, observation normalization, ...) build
     # the same models its weights came from; flags given here still override them.
     saved, saved_env, saved_models = saved_run(args.run)
+    saved = without_ignored(module.CONFIG, current_names(module.CONFIG, saved))  # a run of an older xagents
     agent = agents[name].from_env(
         args.env,
         **env_kwargs(config_from_args(EnvOptions, args, **saved_env)),

@@ -10,14 +10,15 @@ from pathlib import Path
 from xagents.commands.agent_flags import hyperparameters, model_files
 from xagents.commands.environment import EnvOptions, env_kwargs
 from xagents.commands.failing import fail
-from xagents.commands.flags import config_from_args
+from xagents.commands.flags import closest_flag, config_from_args
+from xagents.commands.resuming import ENV_KEYS, check_resume_flags, given_flags
 from xagents.core import schedules
-from xagents.core.renamed import current_names
-from xagents.core.schema import hp
+from xagents.core.renamed import current_names, renamed_fields
+from xagents.core.schema import flag_name, hp, without_ignored
 from xagents.registry import agents
 from xagents.run.folder import read_run_config, run_model_files
 from xagents.train import SIGNAL_EXIT_CODES
-from xagents.train.options import TrainingOptions
+from xagents.train.options import TRIAL_OPTIONS, TrainingOptions
 
 
 @dataclasses.dataclass
@@ -31,6 +32,10 @@ class TrainCommandOptions:
     no_presets: bool = hp(False, 'Ignore the per-environment presets shipped with the agent')
     preset: str | None = hp(None, 'JSON file of hyperparameters used as the preset (such as xagents tune writes)')
 
+    @classmethod
+    def names(cls) -> list[str]:
+        return [field.name for field in dataclasses.fields(cls)]
+
 
 def check_train(args) -> None:
     """What is wrong with a train command line before TensorFlow loads."""
@@ -39,15 +44,18 @@ def check_train(args) -> None:
 
 
 def train(name: str, module, args) -> int:
+    given = given_flags(args, module)
     args = argparse.Namespace(**(vars(args) | dataclasses.asdict(config_from_args(TrainCommandOptions, args))))
+    run = resumed_run_config(args.resume, name, args.env) if args.resume else None
+    if args.resume:
+        check_resume_flags(args, given, run, module)
     preset = {} if args.no_presets else getattr(module, 'PRESETS', {}).get(args.env, {})
     if args.preset:
-        preset = read_preset(args.preset)
-    run = resumed_run_config(args.resume, name, args.env) if args.resume else None
-    if run is not None:  # the run goes on with its own settings; flags given still override them
+        preset = read_preset(args.preset, module)
+    if run is not None:  # the run goes on with its own settings (flags that would change them are refused)
         preset = {
-            **run['hyperparameters'],
-            **{key: run[key] for key in ('n_envs', 'preprocess', 'max_frame', 'env_kwargs') if key in run},
+            **without_ignored(module.CONFIG, current_names(module.CONFIG, run['hyperparameters'])),
+            **{key: run[key] for key in ENV_KEYS if key in run},
         }
     preset = current_names(module.CONFIG, preset)  # a run or tune preset of before a field's rename
     env_options = config_from_args(EnvOptions, args, **preset)
@@ -68,10 +76,11 @@ def train(name: str, module, args) -> int:
                 for key, value in used.items()
             )
         )
-    if getattr(args, 'seed', None) is not None:
-        import tensorflow as tf
+    # Every run has a seed (given, saved or drawn), and --seed with it must repeat the run exactly:
+    # so every run computes deterministically, not only those given --seed.
+    import tensorflow as tf
 
-        tf.config.experimental.enable_op_determinism()
+    tf.config.experimental.enable_op_determinism()
     agent = agents[name].from_env(
         args.env,
         **env_kwargs(env_options),
@@ -100,8 +109,12 @@ def resumed_run_config(run_dir: str, agent: str, env: str) -> dict | None:
     return config
 
 
-def read_preset(path: str) -> dict:
-    """Hyperparameters from a preset file: ``{"hyperparameters": {...}}`` (xagents tune's) or a plain mapping."""
+def read_preset(path: str, module) -> dict:
+    """Hyperparameters from a preset file: ``{"hyperparameters": {...}}`` (xagents tune's) or a plain mapping.
+
+    It may hold what xagents tune writes: the agent's hyperparameters (under their old names too), the
+    environment options but the id, and the training loop's options a tuning trial takes.
+    """
     try:
         content = json.loads(Path(path).read_text())
     except FileNotFoundError:
@@ -111,4 +124,24 @@ def read_preset(path: str) -> dict:
     values = content.get('hyperparameters', content) if isinstance(content, dict) else None
     if not isinstance(values, dict):
         fail(f'{path} is not a JSON preset file (expected an object of hyperparameters)')
+    check_preset_keys(path, values, module)
     return values
+
+
+def check_preset_keys(path: str, values: dict, module) -> None:
+    """A one-line error naming the file and the first key a preset may not hold, with a "did you mean"."""
+    fields = [field for field in dataclasses.fields(module.CONFIG) if field.init and field.metadata]
+    allowed = [field.name for field in fields] + [name for name in EnvOptions.names() if name != 'env']
+    allowed += TRIAL_OPTIONS
+    renamed = renamed_fields(module.CONFIG)
+    for key in values:
+        if key in allowed or key in renamed:
+            continue
+        if key in TrainingOptions.names() or key in EnvOptions.names() or key in TrainCommandOptions.names():
+            fail(
+                f'{path}: {key} cannot be in a preset (it holds what xagents tune writes: hyperparameters, '
+                f'environment options, plateau and logging options): give {flag_name(key)} on the command line'
+            )
+        guess = closest_flag(flag_name(str(key)), [flag_name(name) for name in allowed])
+        hint = f' (did you mean {guess.split()[0][2:].replace("-", "_")}?)' if guess else ''
+        fail(f'{path}: unknown preset key {key!r} for {module.__name__.split(".")[1]}{hint}')

@@ -15,16 +15,12 @@ from xagents.commands.environment import EnvOptions, check_env
 from xagents.commands.failing import fail
 from xagents.commands.flags import ArgumentParser, add_config_flags, config_from_args, old_flags
 from xagents.core.schema import flag_name
-from xagents.train.options import EXTRA_OUTPUTS, RUN_PATHS, TrainingOptions
+from xagents.train.options import TRIAL_OPTIONS, TrainingOptions
 from xagents.tune.options import TuneError, TuneOptions, check_options
 from xagents.tune.report import report
 from xagents.tune.space import add_preset, check_values, search_space
 from xagents.tune.study import open_tune_study, study_location
 from xagents.tune.worker import Worker
-
-# The training loop's options a trial takes as given (a value or values to search, as the agent's);
-# the others are the tuner's own: it evaluates, it is quiet, it records nothing more.
-TRIAL_OPTIONS = TrainingOptions.names(without=(*RUN_PATHS, *EXTRA_OUTPUTS, 'quiet'))
 
 
 def tune_parser(module) -> ArgumentParser:

@@ -50,6 +50,8 @@ class Agent(Building, EntryPoints):
 
     def __init__(self, envs: gym.vector.VectorEnv, *models: keras.Model, **hyperparameters):
         hyperparameters, self.training_options = self.split_training_options(hyperparameters)
+        # Whether the seed was drawn here (no seed given): training says so, with the seed that repeats it.
+        self.seed_drawn = hyperparameters.get('seed') is None
         self.config = self.make_config(**hyperparameters)
         if len(models) != len(self.model_roles):
             raise ValueError(f'{type(self).__name__} takes {len(self.model_roles)} model(s), got {len(models)}')
@@ -63,13 +65,8 @@ class Agent(Building, EntryPoints):
             if getattr(model, 'optimizer', None) is None:
                 model.compile(optimizer=self.make_optimizer())
             model.optimizer.build(model.trainable_variables)
-        seed = self.config.seed
-        self.rng = np.random.default_rng(seed)
-        # Without a seed, a fresh one from the OS (from_non_deterministic_state refuses to run
-        # once a seeded command has turned TensorFlow's op determinism on in this process).
-        self.tf_rng = tf.random.Generator.from_seed(
-            seed if seed is not None else np.random.SeedSequence().entropy % 2**63
-        )
+        self.rng = np.random.default_rng(self.config.seed)
+        self.tf_rng = tf.random.Generator.from_seed(self.config.seed)
         self.obs_normalizer = ObservationNormalizer(self.observation_space.shape) if self.config.normalize_obs else None
         self.reward_normalizer = (
             RewardNormalizer(self.n_envs, self.config.gamma) if self.config.normalize_reward else None

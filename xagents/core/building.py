@@ -9,6 +9,7 @@ from pathlib import Path
 
 import gymnasium as gym
 import keras
+import numpy as np
 
 from xagents.core import schedules
 from xagents.core.config import AgentConfig, preprocess_defaults
@@ -16,6 +17,11 @@ from xagents.core.renamed import current_names
 from xagents.envs.atari import is_atari
 from xagents.envs.recipe import EnvRecipe
 from xagents.nets.reader import ModelReader
+
+
+def draw_seed() -> int:
+    """A seed from the OS's entropy, below 2**31 (NumPy's, Keras' and the envs' seeds, plus step counts, fit)."""
+    return int(np.random.SeedSequence().entropy % 2**31)
 
 
 class Building:
@@ -28,7 +34,10 @@ class Building:
 
     @classmethod
     def make_config(cls, **hyperparameters) -> AgentConfig:
+        """The agent's config; without a seed, one drawn, so that the run keeps (and can repeat) it."""
         hyperparameters = current_names(cls.Config, hyperparameters, deprecated=True)
+        if hyperparameters.get('seed') is None:
+            hyperparameters['seed'] = draw_seed()
         names = {field.name for field in dataclasses.fields(cls.Config)}
         unknown = sorted(set(hyperparameters) - names)
         if unknown:
@@ -100,6 +109,8 @@ class Building:
         hyperparameters = preprocess_defaults(current_names(cls.Config, hyperparameters, deprecated=True), preprocess)
         own, options = cls.split_training_options(hyperparameters)
         config = cls.make_config(**own)
+        drawn = own.get('seed') is None
+        hyperparameters['seed'] = config.seed  # the same drawn seed builds the models and the agent
         recipe = EnvRecipe(env, dict(env_kwargs or {}), preprocess, max_frame, async_envs)
         envs = recipe.make(n_envs, render_mode='rgb_array' if options and options.records_videos else None)
         if not preprocess and model_files is None and envs.spec is not None and is_atari(envs.spec):
@@ -112,6 +123,7 @@ class Building:
             cls.check_envs(envs)
             models = cls.build_models(envs, model_files, config)
             agent = cls(envs, *models, **hyperparameters)
+            agent.seed_drawn = drawn
         except BaseException:
             envs.close()
             raise

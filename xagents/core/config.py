@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from typing import ClassVar
 
-from xagents.core.schema import check_fields, check_range, check_schedules, hp, learning_rate
+from xagents.core.schema import check_alternatives, check_fields, check_range, check_schedules, hp, learning_rate
 
 
 @dataclasses.dataclass
@@ -40,9 +41,13 @@ class AgentConfig:
     )
     seed: int | None = hp(None, 'Random seed: the same seed repeats a CPU run exactly')
 
+    # Pairs of fields that set one thing two ways, (used, ignored) when old runs saved both: what they set.
+    ALTERNATIVES: ClassVar[dict[tuple[str, str], str]] = {}
+
     def __post_init__(self):
         check_fields(self)
         check_schedules(self)
+        check_alternatives(self)
         check_range('gamma', self.gamma, 0, 1, low_open=True)
 
 

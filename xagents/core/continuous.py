@@ -33,7 +33,7 @@ class ContinuousOffPolicy(OffPolicy):
         self.actor, self.critic = actor, critic
         self.critics = [critic]
         if self.config.twin_critics:
-            twin = keras.models.clone_model(critic)
+            twin = keras.models.clone_model(critic, clone_function=_reseeded)
             twin.compile(optimizer=self.make_optimizer())
             twin.optimizer.build(twin.trainable_variables)
             self.critics.append(twin)
@@ -173,3 +173,19 @@ class ContinuousOffPolicy(OffPolicy):
         self.weights_changed()
         self.keep_greedy(self.observations, outputs)
         return {name: float(value) for name, value in losses.items()}
+
+
+# Added to the seeds of the twin critic's initializers: a seeded twin cloned with the critic's own
+# seeds would start (and, trained on the same batches, stay) equal to it, and the minimum of the two
+# would be one critic's value.
+TWIN_SEED_OFFSET = 7919
+
+
+def _reseeded(layer: keras.layers.Layer) -> keras.layers.Layer:
+    """A new layer as ``layer``, its seeded initializers offset by :data:`TWIN_SEED_OFFSET`."""
+    config = layer.get_config()
+    for value in config.values():
+        seed = value.get('config', {}).get('seed') if isinstance(value, dict) else None
+        if isinstance(seed, int):
+            value['config']['seed'] = seed + TWIN_SEED_OFFSET
+    return type(layer).from_config(config)

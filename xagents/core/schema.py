@@ -91,6 +91,30 @@ def scheduled_fields(config) -> list[str]:
     return [field.name for field in _schedulable(config) if schedules.is_scheduled(getattr(config, field.name))]
 
 
+def check_alternatives(config) -> None:
+    """A one-line error when two fields of ``config`` that set one thing two ways are both given.
+
+    ``config.ALTERNATIVES`` maps each pair ``(used, ignored)`` (``used`` is the one that won when both
+    were taken, as old runs saved them) to what the two set.
+    """
+    for (first, second), what in config.ALTERNATIVES.items():
+        if getattr(config, first) is not None and getattr(config, second) is not None:
+            raise ValueError(f'{flag_name(first)} and {flag_name(second)} both set {what}: give one of them')
+
+
+def without_ignored(config_class, values: dict) -> dict:
+    """A saved run's hyperparameters without the value each pair of alternatives ignored.
+
+    Runs saved before two alternatives were refused together can hold both (the default of one
+    beside the other given): the one used then is kept.
+    """
+    values = dict(values)
+    for used, ignored in config_class.ALTERNATIVES:
+        if values.get(used) is not None:
+            values.pop(ignored, None)
+    return values
+
+
 def check_at_least_one(config, *names: str) -> None:
     """A clear error for any of the optional count fields ``names`` of ``config`` set below 1."""
     for name in names:

@@ -8,7 +8,7 @@ import numpy as np
 import tensorflow as tf
 
 from xagents.core.off_policy import OffPolicy
-from xagents.dqn.config import BETA_STEPS, DECAY_STEPS, MODEL_ROLES, DQNConfig
+from xagents.dqn.config import BETA_STEPS, DECAY_STEPS, EXPLORATION_FRACTION, MODEL_ROLES, DQNConfig
 from xagents.replay.buffers import ReplayBuffer
 from xagents.replay.prioritized import PrioritizedReplayBuffer
 from xagents.rl_math import q_targets
@@ -81,7 +81,8 @@ class DQN(OffPolicy):
         config = self.config
         if config.epsilon_decay_steps is not None:
             return config.epsilon_decay_steps
-        return DECAY_STEPS if self.budget is None else max(1, round(config.exploration_fraction * self.budget))
+        fraction = EXPLORATION_FRACTION if config.exploration_fraction is None else config.exploration_fraction
+        return DECAY_STEPS if self.budget is None else max(1, round(fraction * self.budget))
 
     @property
     def epsilon(self) -> float:

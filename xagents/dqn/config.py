@@ -7,6 +7,8 @@ from xagents.core.schema import check_at_least_one, check_range, hp
 
 # Decay lengths of a run without --max-steps (xagents 0.2's fixed defaults), when no flag sets them.
 DECAY_STEPS, BETA_STEPS = 150_000, 100_000
+# The share of --max-steps over which epsilon decays when no flag sets its length (SB3's).
+EXPLORATION_FRACTION = 0.1
 
 
 @dataclasses.dataclass
@@ -19,8 +21,11 @@ class DQNConfig(OffPolicyConfig):
     epsilon_decay_steps: int | None = hp(
         None, 'Steps over which epsilon decays linearly (default: a share of the run)', 'int', positive=True
     )
-    exploration_fraction: float = hp(
-        0.1, f"Share of --max-steps over which epsilon decays (SB3's 0.1; no --max-steps: {DECAY_STEPS:,})", 'uniform'
+    exploration_fraction: float | None = hp(
+        None,
+        f'Share of --max-steps over which epsilon decays (default: {EXPLORATION_FRACTION}, as SB3; '
+        f'no --max-steps: {DECAY_STEPS:,} steps)',
+        'uniform',
     )
     target_sync_steps: int = hp(1000, 'Steps between copies of the online network to the target', 'int', positive=True)
     train_frequency: int = hp(
@@ -46,9 +51,12 @@ class DQNConfig(OffPolicyConfig):
     )
     per_epsilon: float = hp(1e-6, 'With --prioritized: added to |TD error| in priorities', 'log_uniform', positive=True)
 
+    ALTERNATIVES = {('epsilon_decay_steps', 'exploration_fraction'): 'how long epsilon decays'}
+
     def __post_init__(self):
         super().__post_init__()
-        check_range('exploration_fraction', self.exploration_fraction, 0, 1, low_open=True)
+        if self.exploration_fraction is not None:
+            check_range('exploration_fraction', self.exploration_fraction, 0, 1, low_open=True)
         check_range('per_alpha', self.per_alpha, 0, 1)
         check_at_least_one(self, 'epsilon_decay_steps', 'per_beta_steps')
         check_range('per_beta', self.per_beta, 0, 1)

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from xagents.core.errors import CheckpointError
 from xagents.core.renamed import current_names
+from xagents.core.schema import without_ignored
 from xagents.envs.recipe import EnvRecipe
 from xagents.registry import agents
 from xagents.run.checkpoints import check_config, has_checkpoint, load_latest_models, load_weights
@@ -36,7 +37,8 @@ def load(run_dir: str | os.PathLike, checkpoint: str | int = 'best', env: str | 
         raise CheckpointError(f'{run_dir} is a run of {config["agent"]}, not of {agent.__name__.lower()}')
     recipe = EnvRecipe.from_config(config, env)
     names = {field.name for field in dataclasses.fields(cls.Config) if field.init}
-    saved = current_names(cls.Config, config['hyperparameters'])  # a run of before a field's rename
+    # A run of an older xagents: renamed fields, and both of two alternatives saved.
+    saved = without_ignored(cls.Config, current_names(cls.Config, config['hyperparameters']))
     hyperparameters = {key: value for key, value in saved.items() if key in names}
     loaded = cls.from_env(
         recipe.env,

@@ -38,6 +38,8 @@ def open_for_training(agent, options, console=print) -> RunFolder:
     run.lock.acquire()
     try:
         console(f'Run directory: {run.path}')
+        if agent.seed_drawn and not agent.steps:
+            console(f'Seed {agent.config.seed} drawn (no seed given): --seed {agent.config.seed} repeats this run')
         run.open_tables(options.eval_interval is not None)
         if run_folder_of(agent) is None:
             _continue_history(agent, run)

@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from xagents.core.continuous import ContinuousOffPolicy
 from xagents.nets.distributions import SquashedGaussian
-from xagents.sac.config import MODEL_ROLES, SACConfig
+from xagents.sac.config import INIT_ENT_COEF, MODEL_ROLES, SACConfig
 
 # Bounds of the actor's log-std outputs (SB3's and the authors' code).
 LOG_STD_MIN, LOG_STD_MAX = -20.0, 2.0
@@ -39,8 +39,9 @@ class SAC(ContinuousOffPolicy):
         super().__init__(envs, actor, critic, **kwargs)
         config = self.config
         self.learns_temperature = config.ent_coef is None
+        initial = INIT_ENT_COEF if config.init_ent_coef is None else config.init_ent_coef
         self.log_ent_coef = tf.Variable(
-            math.log(config.init_ent_coef if self.learns_temperature else config.ent_coef), dtype=tf.float32
+            math.log(initial if self.learns_temperature else config.ent_coef), dtype=tf.float32
         )
         self.ent_coef_optimizer = self.make_optimizer()
         self.ent_coef_optimizer.build([self.log_ent_coef])

@@ -5,6 +5,9 @@ import dataclasses
 from xagents.core.config import ContinuousOffPolicyConfig
 from xagents.core.schema import check_range, hp, learning_rate
 
+# The learned entropy temperature's first value when no flag sets it (SB3's).
+INIT_ENT_COEF = 1.0
+
 
 @dataclasses.dataclass
 class SACConfig(ContinuousOffPolicyConfig):
@@ -15,14 +18,23 @@ class SACConfig(ContinuousOffPolicyConfig):
     ent_coef: float | None = hp(
         None, 'Fixed entropy temperature alpha (default: learned, from --init-ent-coef)', 'log_uniform'
     )
-    init_ent_coef: float = hp(1.0, 'Initial entropy temperature when it is learned', 'log_uniform', positive=True)
+    init_ent_coef: float | None = hp(
+        None, f'Initial entropy temperature when it is learned (default: {INIT_ENT_COEF})', 'log_uniform', positive=True
+    )
     target_entropy: float | None = hp(
         None, 'Entropy the learned temperature aims at (default: minus the action dimensions)'
     )
     twin_critics: bool = dataclasses.field(default=True, init=False)
 
+    ALTERNATIVES = {
+        ('ent_coef', 'init_ent_coef'): 'the entropy temperature (fixed, or where the learned one starts)',
+        ('ent_coef', 'target_entropy'): 'the entropy temperature (fixed, or learned towards a target entropy)',
+    }
+
     def __post_init__(self):
         super().__post_init__()
+        if self.init_ent_coef is not None:
+            check_range('init_ent_coef', self.init_ent_coef, 0, float('inf'), low_open=True, high_open=True)
         if self.ent_coef is not None:
             check_range('ent_coef', self.ent_coef, 0, float('inf'), low_open=True, high_open=True)
 

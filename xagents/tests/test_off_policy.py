@@ -154,7 +154,7 @@ def test_dqn_epsilon_and_beta_anneal_over_shares_of_the_run_unless_given_in_step
     assert agent.per_beta == pytest.approx(0.4 + 0.6 * 1_000 / 20_000)  # beta reaches 1 at the end of the run
     agent.steps = 2_000
     assert agent.epsilon == pytest.approx(0.02)
-    fixed = DQN.from_env(corridor, quiet=True, epsilon_decay_steps=500, per_beta_steps=1_000, exploration_fraction=0.5)
+    fixed = DQN.from_env(corridor, quiet=True, epsilon_decay_steps=500, per_beta_steps=1_000)
     fixed.budget, fixed.steps = 20_000, 250
     assert fixed.epsilon_decay_steps == 500 and fixed.epsilon == pytest.approx(1.0 + 0.5 * (0.02 - 1.0))
     assert fixed.per_beta == pytest.approx(0.4 + 0.6 * 0.25)

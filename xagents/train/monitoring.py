@@ -8,6 +8,10 @@ from pathlib import Path
 
 WANDB_PROJECT = 'xagents'
 WANDB_INIT_TIMEOUT = 30
+# The x axis of every wandb chart: the environment step each value belongs to. Episodes are logged at
+# the steps they ended, before those of the update logged just before them: wandb drops values logged
+# at a step below its own, so its own step only counts the logs and the charts use this one.
+STEP_METRIC = 'env_step'
 
 
 class Monitor:
@@ -58,13 +62,14 @@ class Monitor:
             reason = 'WANDB_MODE=offline'
         else:
             try:
-                return wandb.init(**options, settings=wandb.Settings(init_timeout=WANDB_INIT_TIMEOUT, **settings))
+                run = wandb.init(**options, settings=wandb.Settings(init_timeout=WANDB_INIT_TIMEOUT, **settings))
+                return _stepped_by_env_steps(run)
             except Exception as error:  # no account, no network, server refusing: all mean offline
                 reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         run = wandb.init(**options, mode='offline', settings=wandb.Settings(**settings))
         folder = Path(run.dir).parent
         console(f'wandb offline ({reason}): logging to {folder}; upload later with: wandb sync {folder}')
-        return run
+        return _stepped_by_env_steps(run)
 
     def scalars(self, step: int, values: dict[str, float]) -> None:
         if self.writer is not None:
@@ -74,13 +79,13 @@ class Monitor:
                 for name, value in values.items():
                     tf.summary.scalar(name, value)
         if self.wandb_run is not None:
-            self.wandb_run.log(values, step=step)
+            self.wandb_run.log({**values, STEP_METRIC: step})
 
     def video(self, step: int, path: str | os.PathLike, name: str = 'video') -> None:
         if self.wandb_run is not None:
             import wandb
 
-            self.wandb_run.log({name: wandb.Video(str(path), format='mp4')}, step=step)
+            self.wandb_run.log({name: wandb.Video(str(path), format='mp4'), STEP_METRIC: step})
 
     def flush(self) -> None:
         if self.writer is not None:
@@ -93,3 +98,10 @@ class Monitor:
         if self.wandb_run is not None:
             self.wandb_run.finish()
             self.wandb_run = None
+
+
+def _stepped_by_env_steps(run):
+    """``run`` with every metric charted against :data:`STEP_METRIC`."""
+    run.define_metric(STEP_METRIC)
+    run.define_metric('*', step_metric=STEP_METRIC)
+    return run

@@ -98,3 +98,8 @@ class TrainingOptions:
             )
         if self.records_videos and getattr(agent.envs, 'render_mode', None) != 'rgb_array':
             raise ValueError("--video-interval / --video-dir need envs made with render_mode='rgb_array'")
+
+
+# The options a tuning trial takes as given, as the agent's hyperparameters, and so what a preset may
+# hold (xagents tune writes them in its best preset): all but the run paths, the extra outputs and quiet.
+TRIAL_OPTIONS = tuple(TrainingOptions.names(without=(*RUN_PATHS, *EXTRA_OUTPUTS, 'quiet')))

@@ -128,6 +128,8 @@ def search_space(config_classes, given: dict[str, list[str]]) -> dict[str, Dimen
 def add_preset(space: dict[str, Dimension], preset: dict, config_class) -> None:
     """Fix the hyperparameters of ``preset`` (of ``config_class`` or ``n_envs``) that ``space`` leaves out."""
     names = {field.name for field in dataclasses.fields(config_class)} | {'n_envs'}
+    # A searched field replaces the preset's other way of setting the same thing.
+    names -= {name for pair in config_class.ALTERNATIVES if space.keys() & set(pair) for name in pair}
     for name, value in preset.items():
         if name not in space and name in names:
             space[name] = Dimension(name, 'fixed', value=value)

@@ -1,0 +1,66 @@
+"""What ``xagents train --resume`` takes on its command line: what may change when a trained run goes on.
+
+A resumed run goes on with its own settings (``config.json``). Flags that would change what it
+learns, or where it writes, are refused in one line naming them and what may change; a flag
+given with the value the run already has changes nothing and is taken.
+"""
+
+from __future__ import annotations
+
+from xagents.commands.agent_flags import model_flag
+from xagents.commands.failing import fail
+from xagents.core.renamed import current_names
+from xagents.core.schema import flag_name
+from xagents.train.options import EXTRA_OUTPUTS
+
+# How long it trains, what it prints, saves, evaluates and records, how it computes (not what):
+# what a resume may change. Everything else the run keeps.
+MAY_CHANGE = (
+    'max_steps',
+    'target_reward',
+    'quiet',
+    'log_frequency',
+    'display_precision',
+    'save_interval',
+    *EXTRA_OUTPUTS,
+    'jit_compile',
+    'host_inference',
+    'async_envs',
+)
+# What the run keeps beside its hyperparameters in config.json.
+ENV_KEYS = ('n_envs', 'preprocess', 'max_frame', 'env_kwargs')
+
+
+def given_flags(args, module) -> set[str]:
+    """The destinations of the flags given on the command line (the parser leaves the others out)."""
+    models = {model_flag(role) for role in module.MODEL_ROLES}
+    return {name for name, value in vars(args).items() if not (name in models and value is None)}
+
+
+def check_resume_flags(args, given: set[str], run: dict | None, module) -> None:
+    """A one-line error for flags given with ``--resume`` that would change the run or where it writes."""
+    if 'output_dir' in given:
+        fail(f"--output-dir with --resume: a resume continues in the run's own folder ({args.resume})")
+    paths = [name for name in ('checkpoints', 'history_checkpoint') if name in given]
+    if paths:
+        fail(f'{" and ".join(map(flag_name, paths))} with --resume: a resumed run keeps its own paths')
+    if run is None:
+        return  # not a run: resuming says so
+    saved = current_names(module.CONFIG, run['hyperparameters'])
+    saved |= {key: run[key] for key in ENV_KEYS if key in run}
+    changed = [
+        name
+        for name in sorted(given - {'env', 'resume', *MAY_CHANGE})
+        if name not in saved or not _same(name, getattr(args, name), saved[name])
+    ]
+    if changed:
+        fail(
+            f"--resume goes on with the run's own settings: {', '.join(map(flag_name, changed))} would change it "
+            f'(on a resume only these may change: {", ".join(map(flag_name, MAY_CHANGE))})'
+        )
+
+
+def _same(name: str, given, saved) -> bool:
+    if name == 'env_kwargs' and isinstance(given, list):  # key:value flags, parsed into pairs
+        given = dict(given)
+    return given == saved
