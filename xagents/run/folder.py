@@ -78,9 +78,11 @@ def check_run_fields(config: dict, path: Path) -> None:
             raise ValueError(f'{path}: "{key}" must be {text}, got {json.dumps(value)}')
     agent_config = importlib.import_module(f'xagents.{config["agent"]}.config').CONFIG
     from xagents.core.renamed import current_names
+    from xagents.core.schema import without_ignored
     from xagents.train.options import TrainingOptions
 
-    saved = current_names(agent_config, config['hyperparameters'])
+    # As a run is rebuilt: renamed fields under their names now, an older run's ignored alternative dropped.
+    saved = without_ignored(agent_config, current_names(agent_config, config['hyperparameters']))
     fields = {field.name: field.init for field in dataclasses.fields(agent_config)}
     training = TrainingOptions.names()
     for key in saved:
