@@ -23,15 +23,20 @@ def first_line(error: BaseException) -> str:
     return lines[0][:300] if lines else ''
 
 
+def env_error(error: Exception, name: str, call: str) -> EnvError:
+    """``error`` of the environment ``name`` as an EnvError saying where (``call``: ``in reset()``, ...)."""
+    return EnvError(f'{name} raised {type(error).__name__} {call}: {first_line(error)}')
+
+
 @contextlib.contextmanager
 def env_calls(name: str, call: str):
-    """Any exception of the environment ``name`` as an EnvError saying where (``call``: ``in reset()``, ...)."""
+    """Any exception of the environment ``name`` as an EnvError saying where; xagents' own checks pass."""
     try:
         yield
     except (EnvAPIError, EnvError):
         raise
     except Exception as error:
-        raise EnvError(f'{name} raised {type(error).__name__} {call}: {first_line(error)}') from error
+        raise env_error(error, name, call) from error
 
 
 def made_with(env_kwargs: dict) -> str:
@@ -46,13 +51,22 @@ class GuardedEnv(gym.Wrapper):
         super().__init__(env)
         self.name = name
 
+    # Plain try/except, not env_calls: a context manager per step costs each step of every env.
     def reset(self, **kwargs):
-        with env_calls(self.name, 'in reset()'):
+        try:
             return self.env.reset(**kwargs)
+        except (EnvAPIError, EnvError):
+            raise
+        except Exception as error:
+            raise env_error(error, self.name, 'in reset()') from error
 
     def step(self, action):
-        with env_calls(self.name, 'in step()'):
+        try:
             return self.env.step(action)
+        except (EnvAPIError, EnvError):
+            raise
+        except Exception as error:
+            raise env_error(error, self.name, 'in step()') from error
 
 
 def check_spaces(observation_space: gym.Space, action_space: gym.Space, name: str) -> None:

@@ -212,6 +212,8 @@ def load_weights(agent, paths: list[str | os.PathLike], console=print) -> None:
             console(f'No best checkpoint in {run.path} yet; loading its latest checkpoint')
             load_latest_models(agent, run)
             return
+        if not any(has_checkpoint(path) for path in paths):
+            raise CheckpointError(_nothing_to_load(run))
     if len(paths) != len(agent.model_roles):
         raise CheckpointError(
             f'--weights needs {len(agent.model_roles)} path(s) for {type(agent).__name__}, got {len(paths)}'
@@ -222,6 +224,19 @@ def load_weights(agent, paths: list[str | os.PathLike], console=print) -> None:
             continue
         _read(_model_checkpoint(agent, role, variable, optimizer=False), path, exact=False)
         agent.load_normalizer_state(json.loads(variable.numpy().decode()))
+
+
+def _nothing_to_load(run: RunFolder) -> str:
+    """What a run with neither a best nor a latest checkpoint can still give."""
+    saved = ' or '.join(run.relative(path) + '/' for path in run.best)
+    steps = run.snapshot_steps()
+    left = (
+        f'its snapshots (steps {steps[0]:,} to {steps[-1]:,}) still play and export '
+        f'(xagents play --snapshot {steps[-1]}, xagents export --checkpoint {steps[-1]})'
+        if steps
+        else 'only its history is left (xagents plot)'
+    )
+    return f'{run.path} has no checkpoint to load (neither {saved} nor latest/ holds one): {left}'
 
 
 def load_latest_models(agent, run: RunFolder) -> dict:

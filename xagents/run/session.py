@@ -6,6 +6,7 @@ last ``fit`` or ``resume`` opened (the agent asks through its ``run_folder`` doo
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import weakref
 from pathlib import Path
@@ -131,6 +132,17 @@ def _continue_history(agent, run: RunFolder) -> None:
     agent.best_reward = float(last['best_reward']) if last['best_reward'] is not None else float('-inf')
 
 
+def _adopt_seed(agent, config: dict, run_dir) -> None:
+    """A resumed agent goes on with its run's seed: a drawn one gives way, another given one is an error."""
+    seed = config['hyperparameters'].get('seed')
+    if seed is None or seed == agent.config.seed:
+        return
+    if not agent.seed_drawn:
+        raise ValueError(f'{run_dir} is a run of seed {seed}: make the agent with seed={seed}, or with no seed')
+    agent.config = dataclasses.replace(agent.config, seed=seed)
+    agent.seed_drawn = False
+
+
 def resume(agent, run_dir: str | os.PathLike, console=print) -> None:
     """Restore weights, optimizers, counters, RNG, normalizers and (when saved) the buffer from a run."""
     config = check_config(agent, run_dir)
@@ -145,6 +157,7 @@ def resume(agent, run_dir: str | os.PathLike, console=print) -> None:
         )
     if not has_checkpoint(run.latest):
         raise CheckpointError(f'{run_dir} stopped before its first checkpoint: start it again (same --output-dir)')
+    _adopt_seed(agent, config, run_dir)
     state = restore_latest(agent, run)
     agent.load_state(state)
     run.state = state

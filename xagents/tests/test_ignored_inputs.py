@@ -234,6 +234,22 @@ def test_an_agent_made_without_a_seed_draws_one_and_keeps_it(tmp_path, capsys):
     assert given.config.seed == 5 and not given.seed_drawn
 
 
+def test_a_resumed_agent_goes_on_with_its_runs_seed(tmp_path):
+    import xagents
+
+    small = dict(n_steps=16, mini_batches=1, quiet=True)
+    xagents.PPO.from_env('CartPole-v1', seed=7, output_dir='run', **small).fit(max_steps=32)
+    drawn = xagents.PPO.from_env('CartPole-v1', **small)
+    assert drawn.seed_drawn and drawn.config.seed != 7
+    drawn.resume('run')
+    assert drawn.config.seed == 7 and not drawn.seed_drawn
+    drawn.fit(max_steps=64)
+    assert json.loads((tmp_path / 'run' / 'config.json').read_text())['hyperparameters']['seed'] == 7
+    other = xagents.PPO.from_env('CartPole-v1', seed=8, **small)
+    with pytest.raises(ValueError, match='run is a run of seed 7: make the agent with seed=7, or with no seed'):
+        other.resume('run')
+
+
 def test_the_stored_seed_repeats_a_run_without_seed_exactly(tmp_path):
     import pyarrow.parquet as pq
 

@@ -200,6 +200,22 @@ def test_a_run_whose_latest_folder_is_gone_says_so_and_what_still_works(run_copy
     assert sorted(path.name for path in run_copy.iterdir()) == before and not output.exists()
 
 
+def test_a_run_with_no_checkpoint_left_says_what_is_left(run_copy, capsys):
+    best = run_copy / json.loads((run_copy / 'config.json').read_text())['checkpoints'][0]
+    shutil.rmtree(run_copy / 'latest')
+    shutil.rmtree(best)
+    before = sorted(path.name for path in run_copy.iterdir())
+    output = run_copy.parent / 'policy.onnx'
+    export = ['export', '--run', str(run_copy), '--format', 'onnx', '--output', str(output)]
+    for command in (['play', 'ppo', '--run', str(run_copy)], export):
+        err = command_fails(capsys, *command)
+        assert f'{run_copy} has no checkpoint to load (neither {best.name}/ nor latest/ holds one)' in err
+        assert 'only its history is left (xagents plot)' in err
+    with pytest.raises(ValueError, match='has no checkpoint to load'):
+        xagents.load(run_copy)
+    assert sorted(path.name for path in run_copy.iterdir()) == before and not output.exists()
+
+
 CONFIG_EDITS = [
     ('a missing key', lambda config: config.pop('hyperparameters'), 'no "hyperparameters": the run cannot be rebuilt'),
     ('a list where an object goes', lambda config: config.update(env_kwargs=['length', 7]), '"env_kwargs" must be an'),
