@@ -66,7 +66,7 @@ def train(name: str, module, args) -> int:
         # A preset's schedule runs over --max-steps; without it, the schedule's first value throughout.
         constant = {key: schedules.initial(value) for key, value in used.items() if schedules.is_scheduled(value)}
         hparams.update(constant)
-    if used and run is None:
+    if used and run is None and not getattr(args, 'quiet', False):
         print(
             f'Using the {args.preset or args.env} preset of {name}'
             + ('' if args.preset else ' (--no-presets to ignore)')
@@ -89,7 +89,8 @@ def train(name: str, module, args) -> int:
     )
     if args.resume:
         agent.resume(args.resume)
-        print(f'Resuming {args.resume} at step {agent.steps:,}, episode {agent.episodes:,}')
+        if not getattr(args, 'quiet', False):
+            print(f'Resuming {args.resume} at step {agent.steps:,}, episode {agent.episodes:,}')
     if args.weights:
         agent.load_weights(args.weights)
     reason = agent.fit(target_reward=args.target_reward, max_steps=args.max_steps)

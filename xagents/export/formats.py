@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import warnings
 from pathlib import Path
 
@@ -69,12 +71,26 @@ def export(agent, output: str | os.PathLike, format: str) -> Path:
     _remove(temporary)  # one fixed name: what a kill -9 left is written over, not piled up
     try:
         WRITERS[format](Policy(agent), temporary)
-        if output.exists():  # made by someone else meanwhile: it stays as it is
-            raise ValueError(f'{output} already exists: give a new --output path')
-        os.replace(temporary, output)
+        with _signals_held():
+            if output.exists():  # made by someone else meanwhile: it stays as it is
+                raise ValueError(f'{output} already exists: give a new --output path')
+            os.replace(temporary, output)
     finally:
-        _remove(temporary)
+        with _signals_held():
+            _remove(temporary)
     return output
+
+
+@contextlib.contextmanager
+def _signals_held():
+    """Ctrl-C and SIGTERM wait until the block is done (then arrive): a rename or a clean-up is never
+    cut halfway, so no half-removed temporary is left."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _remove(path: Path) -> None:

@@ -264,6 +264,8 @@ def test_errors_from_compiled_code_show_their_message_line():
     assert error_line(error) == 'TypeError: dtypes differ'
     assert error_line(ValueError('--lr must be > 0\nmore')) == '--lr must be > 0'
     assert error_line(ValueError()) == 'ValueError'
+    long = error_line(ValueError('space ' + 'Box(0, 255) ' * 60 + 'flatten or wrap it'))
+    assert long.endswith('Box(0, 255) ...') and 500 < len(long) <= 604  # cut between words, not in one
 
 
 def test_hints_know_the_flag_names_of_rl_zoo_and_cleanrl(capsys):
@@ -332,6 +334,15 @@ def test_a_run_saved_with_clip_norm_resumes_loads_and_plays(tmp_path, monkeypatc
     assert saved['clip_range'] == 0.15 and 'clip_norm' not in saved
     # A preset xagents tune wrote then: its schedule held at its first value without --max-steps.
     (tmp_path / 'best.json').write_text(json.dumps({'hyperparameters': {'clip_norm': 'lin_0.1'}}))
-    assert main([*train[:-1], 'preset-run', '--preset', 'best.json', '--target-reward', '1']) == 0
+    loud = [argument for argument in train[:-1] if argument != '--quiet']
+    assert main([*loud, 'preset-run', '--preset', 'best.json', '--target-reward', '1']) == 0
     assert 'clip_range=lin_0.1 (held at 0.1: no --max-steps)' in capsys.readouterr().out
     assert json.loads((tmp_path / 'preset-run' / 'config.json').read_text())['hyperparameters']['clip_range'] == 0.1
+
+
+def test_quiet_training_prints_nothing_new_or_resumed(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    train = ['train', 'ppo', '--env', 'CartPole-v1', '--n-steps', '16', '--quiet', '--output-dir', 'run']
+    assert main([*train, '--max-steps', '128']) == 0  # with the CartPole-v1 preset
+    assert main(['train', 'ppo', '--resume', 'run', '--max-steps', '256', '--quiet']) == 0
+    assert capsys.readouterr().out == ''

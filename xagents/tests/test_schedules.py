@@ -114,6 +114,6 @@ def test_tune_searches_a_range_of_schedules():
 
 def test_a_preset_schedule_without_max_steps_holds_its_first_value(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
-    main('train ppo --env CartPole-v1 --target-reward 30 --output-dir run --quiet --seed 0'.split())
+    main('train ppo --env CartPole-v1 --target-reward 30 --output-dir run --seed 0'.split())
     assert 'lr=lin_1e-3 (held at 0.001: no --max-steps)' in capsys.readouterr().out
     assert json.loads((tmp_path / 'run' / 'config.json').read_text())['hyperparameters']['lr'] == 0.001
