@@ -154,6 +154,7 @@ def test_errors_through_the_real_entry_point(tmp_path, args, message):
     assert 'Traceback' not in result.stderr
 
 
+@pytest.mark.integration  # subprocesses: the default run stays under 10 minutes on 2 cores
 def test_train_play_plot_subprocess(tmp_path):
     train = run_cli(
         tmp_path,
@@ -203,6 +204,7 @@ def test_off_policy_run_resumes_with_its_buffer_and_plays(tmp_path, agent):
     assert 'over 1 episode(s)' in play.stdout
 
 
+@pytest.mark.integration  # subprocesses: the default run stays under 10 minutes on 2 cores
 def test_dueling_dqn_plays_from_its_run_directory(tmp_path):
     """The preset's dueling head changes the model's outputs: play --run must build the same model."""
     train = run_cli(tmp_path, *'train dqn --env CartPole-v1 --max-steps 1500 --output-dir run --seed 0'.split())

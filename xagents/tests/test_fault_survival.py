@@ -139,6 +139,7 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
+@pytest.mark.integration  # subprocesses: the default run stays under 10 minutes on 2 cores
 @pytest.mark.parametrize('signum, code', [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_a_signal_during_an_export_leaves_nothing_and_the_same_command_works_after(trained_run, tmp_path, signum, code):
     output = tmp_path / 'policy'
@@ -242,6 +243,7 @@ def test_a_full_disk_while_saving_is_one_line_leaves_no_temporary_and_the_run_re
     assert check_killed_run(tmp_path / 'run')['steps'] >= state['steps'] + 300
 
 
+@pytest.mark.integration  # subprocesses: the default run stays under 10 minutes on 2 cores
 def test_a_file_size_limit_hit_by_a_real_checkpoint_write_is_one_line_and_the_run_resumes(tmp_path):
     """The real writers against a real limit (RLIMIT_FSIZE: TensorFlow's OutOfRange, EFBIG) in a process of its own."""
     import resource

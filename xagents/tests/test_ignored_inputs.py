@@ -250,6 +250,7 @@ def test_a_resumed_agent_goes_on_with_its_runs_seed(tmp_path):
         other.resume('run')
 
 
+@pytest.mark.integration  # subprocesses: the default run stays under 10 minutes on 2 cores
 def test_the_stored_seed_repeats_a_run_without_seed_exactly(tmp_path):
     import pyarrow.parquet as pq
 
