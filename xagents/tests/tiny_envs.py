@@ -171,9 +171,9 @@ class GrayPointer(Pointer):
 
 
 class UndeclaredRenderModes(Pointer):
-    """Renders rgb_array frames without declaring ``render_modes`` in its metadata."""
+    """Renders rgb_array frames without declaring them: its metadata is ``gymnasium.Env``'s own."""
 
-    metadata = {'render_fps': 4}
+    metadata = gym.Env.metadata
 
 
 class NoFrames(UndeclaredRenderModes):
