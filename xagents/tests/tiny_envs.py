@@ -129,15 +129,24 @@ class Pointer(gym.Env):
         size: Height and width of the image.
         channels: Channels of the image, or None for a height x width image without a channel axis.
         length: Steps per episode.
+        continuous: A Box action of four values (the largest names the corner) instead of Discrete(4).
     """
 
     metadata = {'render_modes': ['rgb_array'], 'render_fps': 4}
 
-    def __init__(self, size: int = 7, channels: int | None = 3, length: int = 5, render_mode: str | None = None):
+    def __init__(
+        self,
+        size: int = 7,
+        channels: int | None = 3,
+        length: int = 5,
+        continuous: bool = False,
+        render_mode: str | None = None,
+    ):
         self.size, self.channels, self.length, self.render_mode = size, channels, length, render_mode
         shape = (size, size) if channels is None else (size, size, channels)
         self.observation_space = gym.spaces.Box(0, 255, shape, np.uint8)
-        self.action_space = gym.spaces.Discrete(4)
+        self.continuous = continuous
+        self.action_space = gym.spaces.Box(-1.0, 1.0, (4,), np.float32) if continuous else gym.spaces.Discrete(4)
         self.corners = [(0, 0), (0, size - 1), (size - 1, 0), (size - 1, size - 1)]
         self.target, self.steps = 0, 0
 
@@ -152,7 +161,8 @@ class Pointer(gym.Env):
         return self.observation(), {}
 
     def step(self, action):
-        reward = 1.0 if int(action) == self.target else 0.0
+        choice = int(np.argmax(action)) if self.continuous else int(action)
+        reward = 1.0 if choice == self.target else 0.0
         self.steps += 1
         self.target = int(self.np_random.integers(4))
         return self.observation(), reward, self.steps >= self.length, False, {}
