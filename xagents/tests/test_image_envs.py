@@ -65,6 +65,19 @@ def test_a_2d_float_table_is_flattened_into_dense_layers():
     assert [output.shape[1:] for output in model.outputs] == [(2,), (1,)]
 
 
+def test_a_2d_float_env_learns_with_dense_layers_acting_on_the_host(tmp_path):
+    agent = xagents.PPO.from_env(GRAY, env_kwargs={'scaled': True}, seed=1, quiet=True, **FAST['ppo'])
+    assert [Path(file).name for file in agent.model_files] == ['ann-actor-critic.cfg']
+    assert agent.host('model') is not None
+    agent.fit(max_steps=3000)
+    assert agent.mean_reward > 3.0, agent.mean_reward  # random play: 1.25
+    observations = image_observations(agent, 200)
+    assert observations.dtype == np.float32
+    expected = agent.predict(observations)
+    actions = run_exported(export(agent, tmp_path / 'policy.onnx', 'onnx'), 'onnx', observations)
+    np.testing.assert_array_equal(actions, expected)
+
+
 def test_an_off_policy_buffer_keeps_colour_images_whole():
     """The channels of an RGB image are not a frame stack: each sampled observation is one the env gave
     (a single lit corner, all three channels at 255), stored as uint8."""

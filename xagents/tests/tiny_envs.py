@@ -130,6 +130,7 @@ class Pointer(gym.Env):
         channels: Channels of the image, or None for a height x width image without a channel axis.
         length: Steps per episode.
         continuous: A Box action of four values (the largest names the corner) instead of Discrete(4).
+        scaled: float32 observations in [0, 1] instead of uint8 ones (not an image: a table of values).
     """
 
     metadata = {'render_modes': ['rgb_array'], 'render_fps': 4}
@@ -140,19 +141,23 @@ class Pointer(gym.Env):
         channels: int | None = 3,
         length: int = 5,
         continuous: bool = False,
+        scaled: bool = False,
         render_mode: str | None = None,
     ):
         self.size, self.channels, self.length, self.render_mode = size, channels, length, render_mode
         shape = (size, size) if channels is None else (size, size, channels)
-        self.observation_space = gym.spaces.Box(0, 255, shape, np.uint8)
+        self.scaled = scaled
+        self.observation_space = (
+            gym.spaces.Box(0.0, 1.0, shape, np.float32) if scaled else gym.spaces.Box(0, 255, shape, np.uint8)
+        )
         self.continuous = continuous
         self.action_space = gym.spaces.Box(-1.0, 1.0, (4,), np.float32) if continuous else gym.spaces.Discrete(4)
         self.corners = [(0, 0), (0, size - 1), (size - 1, 0), (size - 1, size - 1)]
         self.target, self.steps = 0, 0
 
     def observation(self) -> np.ndarray:
-        image = np.zeros(self.observation_space.shape, np.uint8)
-        image[self.corners[self.target]] = 255
+        image = np.zeros(self.observation_space.shape, self.observation_space.dtype)
+        image[self.corners[self.target]] = 1.0 if self.scaled else 255
         return image
 
     def reset(self, seed=None, options=None):
@@ -168,7 +173,7 @@ class Pointer(gym.Env):
         return self.observation(), reward, self.steps >= self.length, False, {}
 
     def render(self):
-        image = self.observation()
+        image = (self.observation() * (255 if self.scaled else 1)).astype(np.uint8)
         image = image if self.channels is not None else image[..., None]
         return np.kron(np.broadcast_to(image[..., :1], (self.size, self.size, 3)), np.ones((8, 8, 1), np.uint8))
 
