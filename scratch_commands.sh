@@ -79,3 +79,9 @@ pip install -e '.[export]'
 xagents export --run runs/corridor --format onnx --output corridor.onnx
 xagents export --run runs/corridor --format saved_model --output corridor-policy
 xagents export --run runs/corridor --format tflite --output corridor.tflite
+
+# Image observations outside Atari: a 7x7x3 uint8 env gets the small CNN (cnn-small-*.cfg; NatureCNN
+# from 36x36 up), scaled to [0, 1] in the model; played with video, exported with a uint8 input.
+xagents train ppo --env xagents.tests.tiny_envs:Pointer-v0 --n-envs 4 --n-steps 64 --mini-batches 4 --ppo-epochs 4 --max-steps 4000 --output-dir runs/pointer
+xagents play ppo --run runs/pointer --episodes 5 --video-dir videos/pointer
+xagents export --run runs/pointer --format onnx --output pointer.onnx

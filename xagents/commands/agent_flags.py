@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 from collections.abc import Collection
+from pathlib import Path
 
 from xagents.commands.failing import fail
 from xagents.core.config import AgentConfig
@@ -44,8 +45,22 @@ def agent_options(module, help_rows) -> list[tuple[str, str, str, str]]:
     """Help rows of an agent's own flags (those all agents share are listed apart) and its model flags."""
     base = {field.name for field in dataclasses.fields(AgentConfig)}
     own = [row for row in help_rows(module.CONFIG) if row[0][2:].replace('-', '_') not in base]
-    models = [(flag_name(model_flag(role)), f'{role} .cfg file', 'agent default', '-') for role in module.MODEL_ROLES]
+    rule = default_models_rule(module)
+    models = [
+        (flag_name(model_flag(role)), f'{role} .cfg file ({rule})', 'agent default', '-') for role in module.MODEL_ROLES
+    ]
     return own + models
+
+
+def default_models_rule(module) -> str:
+    """How the agent's default model files are picked, for the help of its model flags."""
+    folder = Path(module.__file__).parent / 'models'
+    if not any(folder.glob('cnn-*.cfg')):
+        return 'default ann-*.cfg, for vector observations'
+    return (
+        'default: ann-*.cfg for vectors; for images (uint8 HxWxC or HxW) cnn-*.cfg, NatureCNN, '
+        'from 36x36 up, cnn-small-*.cfg below'
+    )
 
 
 def hyperparameters(module, args, preset: dict, skip=(), training: Collection[str] = ()) -> dict:

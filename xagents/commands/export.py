@@ -101,7 +101,7 @@ def _on_sigterm(handler):
 def _export(options: ExportOptions, config: dict, checkpoint: str | int) -> int:
     from xagents._quiet import silenced
     from xagents.export.formats import export
-    from xagents.export.policy import input_dtype
+    from xagents.nets.observations import model_input_dtype
     from xagents.run.loading import load
 
     agent = load(options.run, checkpoint)
@@ -114,5 +114,5 @@ def _export(options: ExportOptions, config: dict, checkpoint: str | int) -> int:
         f'{output} ({options.format}, {size / 1024:,.0f} KiB)'
     )
     shape = ', '.join(map(str, space.shape))
-    print(f'  input "observation": {input_dtype(space).name} (n, {shape}); output "action": {out}')
+    print(f'  input "observation": {model_input_dtype(space).name} (n, {shape}); output "action": {out}')
     return 0

@@ -29,6 +29,7 @@ from xagents.envs.normalizers import ObservationNormalizer, RewardNormalizer
 from xagents.envs.recipe import EnvRecipe
 from xagents.nets.compiled import ConcreteCalls
 from xagents.nets.host import HostModel
+from xagents.nets.observations import is_image, model_input_dtype
 
 
 class Agent(Building, EntryPoints):
@@ -67,6 +68,11 @@ class Agent(Building, EntryPoints):
             model.optimizer.build(model.trainable_variables)
         self.rng = np.random.default_rng(self.config.seed)
         self.tf_rng = tf.random.Generator.from_seed(self.config.seed)
+        if self.config.normalize_obs and is_image(self.observation_space):
+            raise ValueError(
+                f'--normalize-obs is for vectors: these observations are images '
+                f'{self.observation_space.shape} uint8, which the models scale to [0, 1]; drop it'
+            )
         self.obs_normalizer = ObservationNormalizer(self.observation_space.shape) if self.config.normalize_obs else None
         self.reward_normalizer = (
             RewardNormalizer(self.n_envs, self.config.gamma) if self.config.normalize_reward else None
@@ -210,7 +216,7 @@ class Agent(Building, EntryPoints):
                 f'got shape {observations.shape}'
             )
         batch = observations[None] if single else observations
-        batch = batch.astype(space.dtype if len(space.shape) == 3 else np.float32, copy=False)
+        batch = batch.astype(model_input_dtype(space), copy=False)
         actions = np.asarray(
             self.env_actions(self.policy(self.normalize_observations(batch), deterministic=deterministic))
         )

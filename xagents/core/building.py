@@ -16,7 +16,8 @@ from xagents.core.config import AgentConfig, preprocess_defaults
 from xagents.core.renamed import current_names
 from xagents.envs.atari import is_atari
 from xagents.envs.recipe import EnvRecipe
-from xagents.nets.reader import ModelReader
+from xagents.nets.observations import model_input_dtype, network_kind
+from xagents.nets.reader import ModelReader, convolutions_fit
 
 
 def draw_seed() -> int:
@@ -29,7 +30,7 @@ class Building:
 
     Config = AgentConfig
     model_roles: tuple[str, ...] = ('model',)
-    # Default `.cfg` basenames per role, without the ann-/cnn- prefix.
+    # Default `.cfg` basenames per role, without the ann-/cnn-/cnn-small- prefix.
     model_configs: tuple[str, ...] = ('actor-critic',)
 
     @classmethod
@@ -64,9 +65,14 @@ class Building:
 
     @classmethod
     def default_model_files(cls, observation_space: gym.Space) -> list[Path]:
-        kind = 'cnn' if len(observation_space.shape) == 3 else 'ann'
-        folder = Path(sys.modules[cls.__module__].__file__).parent
-        return [folder / 'models' / f'{kind}-{name}.cfg' for name in cls.model_configs]
+        """``ann-*.cfg`` for vectors; for images, ``cnn-*.cfg`` (NatureCNN) where its convolutions fit
+        them (36x36 and larger), else ``cnn-small-*.cfg``."""
+        folder = Path(sys.modules[cls.__module__].__file__).parent / 'models'
+        kind = network_kind(observation_space)
+        files = [folder / f'{kind}-{name}.cfg' for name in cls.model_configs]
+        if kind == 'cnn' and not all(convolutions_fit(file, observation_space.shape) for file in files):
+            files = [folder / f'cnn-small-{name}.cfg' for name in cls.model_configs]
+        return files
 
     @classmethod
     def build_models(cls, envs, model_files=None, config: AgentConfig | None = None) -> list[keras.Model]:
@@ -78,7 +84,7 @@ class Building:
             raise ValueError(f'{cls.__name__} needs {len(cls.model_roles)} model file(s), got {len(files)}')
         if config.seed is not None:
             keras.utils.set_random_seed(config.seed)
-        input_dtype = space.dtype if len(space.shape) == 3 else 'float32'
+        input_dtype = model_input_dtype(space)
         return [
             ModelReader(path, units, space.shape, seed=config.seed, input_dtype=input_dtype).build_model()
             for path, units in zip(files, cls.output_units(envs, config))

@@ -66,7 +66,11 @@ class ContinuousOffPolicy(OffPolicy):
         config = config or cls.Config()
         space = envs.single_observation_space
         if len(space.shape) != 1:
-            raise ValueError(f'{cls.__name__} needs flat observations, {envs.spec.id} has shape {space.shape}')
+            raise ValueError(
+                f'{cls.__name__} takes vector observations (its critic reads them joined to the action), '
+                f'{envs.spec.id} gives shape {space.shape} {space.dtype}: train PPO, A2C or TRPO, which take '
+                'images and continuous actions, or flatten them (gymnasium.wrappers.FlattenObservation)'
+            )
         files = model_files or cls.default_model_files(space)
         if config.seed is not None:
             keras.utils.set_random_seed(config.seed)

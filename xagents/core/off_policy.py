@@ -24,9 +24,10 @@ class OffPolicy(Agent):
         return self.buffer
 
     def make_buffer(self, buffer_class: type[ReplayBuffer] = ReplayBuffer, **options) -> ReplayBuffer:
-        """The replay buffer for these envs; frame stacks of uint8 images are stored once per frame."""
+        """The replay buffer for these envs; Atari's frame stacks are stored once per frame."""
         space = self.observation_space
-        stacked = len(space.shape) == 3 and space.dtype == np.uint8
+        # Only Atari's pipeline stacks frames on the last axis; the channels of other images are colours.
+        stacked = self.env_recipe.preprocess
         # float64 observations (MuJoCo) are kept as float32, what the models take.
         return buffer_class(
             self.config.buffer_max_size,

@@ -70,12 +70,12 @@ class GuardedEnv(gym.Wrapper):
 
 
 def check_spaces(observation_space: gym.Space, action_space: gym.Space, name: str) -> None:
-    """Observations must be a Box (vectors, or images of height x width x channels); actions
-    Discrete or a 1-D Box."""
-    if not isinstance(observation_space, gym.spaces.Box) or len(observation_space.shape) not in (1, 3):
+    """Observations must be a Box of vectors, of height x width (uint8 images; other dtypes are
+    flattened) or of height x width x channels; actions Discrete or a 1-D Box."""
+    if not isinstance(observation_space, gym.spaces.Box) or len(observation_space.shape) not in (1, 2, 3):
         raise EnvAPIError(
-            f'{name} has observation space {observation_space}: xagents takes a Box of vectors (1-D) '
-            'or images (height, width, channels); flatten or wrap the others'
+            f'{name} has observation space {observation_space}: xagents takes a Box of vectors (1-D), '
+            'images (height, width[, channels]) or 3-D arrays; flatten or wrap the others'
         )
     discrete = isinstance(action_space, gym.spaces.Discrete)
     if discrete and action_space.start != 0:

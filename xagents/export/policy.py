@@ -12,13 +12,10 @@ import gymnasium as gym
 import numpy as np
 import tensorflow as tf
 
+from xagents.nets.observations import model_input_dtype
+
 INPUT_NAME = 'observation'
 OUTPUT_NAME = 'action'
-
-
-def input_dtype(space: gym.spaces.Box) -> np.dtype:
-    """What an exported policy takes: images in their own dtype (uint8), vectors as float32."""
-    return space.dtype if len(space.shape) == 3 else np.dtype(np.float32)
 
 
 def _constant(value) -> tf.Variable:
@@ -36,7 +33,7 @@ class Policy(tf.Module):
     def __init__(self, agent):
         super().__init__(name='policy')
         space = agent.observation_space
-        self.input_spec = tf.TensorSpec([None, *space.shape], input_dtype(space), name=INPUT_NAME)
+        self.input_spec = tf.TensorSpec([None, *space.shape], model_input_dtype(space), name=INPUT_NAME)
         self.networks = list(agent.models.values())  # tracked, so their weights are saved
         normalizer = agent.obs_normalizer
         self.normalizer = None

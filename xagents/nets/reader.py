@@ -10,6 +10,10 @@ A file is a list of sections applied in order::
 ``common=1`` marks the end of a shared trunk: every layer after an ``output=1`` layer
 starts again from the last common layer (or the input when there is none), so one file
 describes either a shared-trunk actor-critic or two separate networks.
+
+A convolution applied to height x width observations sees them with one channel; a dense
+layer applied to more than one axis (observations, or a convolution's outputs) sees them
+flattened.
 """
 
 from __future__ import annotations
@@ -35,6 +39,25 @@ KEYS = {
 
 class ModelConfigError(ValueError):
     """A model ``.cfg`` file that cannot be built."""
+
+
+def _spatial_size(size: int, kernel: int, stride: int, padding: str) -> int:
+    if padding == 'same':
+        return -(-size // stride)
+    return (size - kernel) // stride + 1
+
+
+def convolutions_fit(cfg_file: str | os.PathLike, image_shape: tuple[int, ...]) -> bool:
+    """Whether the convolutions of ``cfg_file`` leave a positive height and width for ``image_shape``."""
+    parser = configparser.ConfigParser()
+    parser.read(cfg_file)
+    sides = list(image_shape[:2])
+    for section in parser.sections():
+        if section.startswith('convolutional'):
+            options = parser[section]
+            kernel, stride = int(options.get('size', 1)), int(options.get('stride', 1))
+            sides = [_spatial_size(side, kernel, stride, options.get('padding', 'valid')) for side in sides]
+    return min(sides) >= 1
 
 
 class LogStd(keras.layers.Layer):
@@ -164,6 +187,15 @@ class ModelReader:
             raise self._error(section, 'missing units')
         return keras.layers.Dense(units, **common)
 
+    @staticmethod
+    def _shaped_for(layer: keras.layers.Layer, x):
+        """``x`` with a channel axis for a convolution of height x width inputs, flattened for a dense layer."""
+        if isinstance(layer, keras.layers.Conv2D) and len(x.shape) == 3:
+            return keras.layers.Reshape((*x.shape[1:], 1))(x)
+        if isinstance(layer, keras.layers.Dense) and len(x.shape) > 2:
+            return keras.layers.Flatten()(x)
+        return x
+
     def build_model(self) -> keras.Model:
         """Build (and compile with the optimizer, if given) the described model."""
         sections = self.parser.sections()
@@ -180,6 +212,7 @@ class ModelReader:
             options = self.parser[section]
             layer = self._layer(section, len(outputs))
             self._layers.append(layer)
+            x = self._shaped_for(layer, x)
             try:
                 x = layer(x)
             except ValueError as error:
@@ -197,8 +230,7 @@ class ModelReader:
             if len(output.shape) != 2:
                 raise ModelConfigError(
                     f'{self.path}: outputs of shape {tuple(output.shape)[1:]} per observation, not one vector: '
-                    f'observations of shape {self.input_shape} need convolutional layers and a flatten '
-                    '(as in the cnn-*.cfg models)'
+                    'make each output=1 layer a dense one'
                 )
         model = keras.Model(inputs, outputs)
         if self.optimizer is not None:

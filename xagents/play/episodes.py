@@ -12,7 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from xagents.play.recording import GifFile, VideoFile, render_one, save_frame
+from xagents.envs.rendering import render_one
+from xagents.play.recording import GifFile, VideoFile, save_frame
 
 PROGRESS_INTERVAL = 2.0
 
@@ -90,12 +91,14 @@ def play_in_turn(
     """One env plays the episodes in turn; ``outputs`` names the video, frame and gif destinations."""
     video_dir, frame_dir, gif_path = outputs['video_dir'], outputs['frame_dir'], outputs['gif']
     recording = records(outputs)
+    observations, _ = envs.reset(seed=seed)
+    if recording:
+        render_one(envs)  # an env that gives no frames is refused before anything is written
     if frame_dir is not None:
         Path(frame_dir).mkdir(parents=True, exist_ok=True)
     gif = GifFile(gif_path, fps / frame_frequency) if gif_path is not None else None
     first_video = first_free_episode(video_dir, prefix)
     video, results = None, []
-    observations, _ = envs.reset(seed=seed)
     episode_reward, episode_steps, total_steps = 0.0, 0, 0
     start = last_line = time.perf_counter()
     try:

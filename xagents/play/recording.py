@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from xagents.envs.rendering import render_one
+
 GIF_MAX_WIDTH = 320
 ALE_FPS = 60
 ATARI_FRAME_SKIP = 4
@@ -22,17 +24,6 @@ def video_fps(envs, preprocess: bool = False) -> float:
     if preprocess:
         return ALE_FPS / ATARI_FRAME_SKIP
     return float(envs.metadata.get('render_fps') or 30)
-
-
-def render_one(envs, index: int = 0) -> np.ndarray:
-    """The RGB frame of environment ``index`` of a vector env, rendering only that one where possible."""
-    base = envs.unwrapped
-    if hasattr(base, 'render_one'):
-        return base.render_one(index)
-    if hasattr(base, 'envs'):
-        return np.asarray(base.envs[index].render())
-    frames = base.render()
-    return np.asarray(frames[index] if isinstance(frames, (list, tuple)) else frames)
 
 
 def _partial(path: Path) -> Path:

@@ -117,3 +117,86 @@ gym.register('Corridor-v0', entry_point=Corridor, max_episode_steps=50)
 for _bad in (BadDtype, BadShape, OldReset, DictObservations, MultiDiscreteActions, NoSimulator, ResetDivides):
     gym.register(f'{_bad.__name__}-v0', entry_point=_bad, max_episode_steps=50)
 gym.register('StepFailsLater-v0', entry_point=StepFailsLater, max_episode_steps=50)
+
+
+class Pointer(gym.Env):
+    """A small uint8 image in which one lit cell of four (the corners) names the rewarded action.
+
+    Each step shows a new corner; an episode is ``length`` steps, reward 1 for the action of the
+    lit corner (random play: a quarter of ``length``).
+
+    Args:
+        size: Height and width of the image.
+        channels: Channels of the image, or None for a height x width image without a channel axis.
+        length: Steps per episode.
+        continuous: A Box action of four values (the largest names the corner) instead of Discrete(4).
+        scaled: float32 observations in [0, 1] instead of uint8 ones (not an image: a table of values).
+    """
+
+    metadata = {'render_modes': ['rgb_array'], 'render_fps': 4}
+
+    def __init__(
+        self,
+        size: int = 7,
+        channels: int | None = 3,
+        length: int = 5,
+        continuous: bool = False,
+        scaled: bool = False,
+        render_mode: str | None = None,
+    ):
+        self.size, self.channels, self.length, self.render_mode = size, channels, length, render_mode
+        shape = (size, size) if channels is None else (size, size, channels)
+        self.scaled = scaled
+        self.observation_space = (
+            gym.spaces.Box(0.0, 1.0, shape, np.float32) if scaled else gym.spaces.Box(0, 255, shape, np.uint8)
+        )
+        self.continuous = continuous
+        self.action_space = gym.spaces.Box(-1.0, 1.0, (4,), np.float32) if continuous else gym.spaces.Discrete(4)
+        self.corners = [(0, 0), (0, size - 1), (size - 1, 0), (size - 1, size - 1)]
+        self.target, self.steps = 0, 0
+
+    def observation(self) -> np.ndarray:
+        image = np.zeros(self.observation_space.shape, self.observation_space.dtype)
+        image[self.corners[self.target]] = 1.0 if self.scaled else 255
+        return image
+
+    def reset(self, seed=None, options=None):
+        super().reset(seed=seed)
+        self.target, self.steps = int(self.np_random.integers(4)), 0
+        return self.observation(), {}
+
+    def step(self, action):
+        choice = int(np.argmax(action)) if self.continuous else int(action)
+        reward = 1.0 if choice == self.target else 0.0
+        self.steps += 1
+        self.target = int(self.np_random.integers(4))
+        return self.observation(), reward, self.steps >= self.length, False, {}
+
+    def render(self):
+        image = (self.observation() * (255 if self.scaled else 1)).astype(np.uint8)
+        image = image if self.channels is not None else image[..., None]
+        return np.kron(np.broadcast_to(image[..., :1], (self.size, self.size, 3)), np.ones((8, 8, 1), np.uint8))
+
+
+class GrayPointer(Pointer):
+    """:class:`Pointer` as a height x width image (no channel axis)."""
+
+    def __init__(self, size: int = 8, **kwargs):
+        super().__init__(size=size, channels=None, **kwargs)
+
+
+class UndeclaredRenderModes(Pointer):
+    """Renders rgb_array frames without declaring them: its metadata is ``gymnasium.Env``'s own."""
+
+    metadata = gym.Env.metadata
+
+
+class NoFrames(UndeclaredRenderModes):
+    """Declares no ``render_modes`` and renders nothing."""
+
+    def render(self):
+        return None
+
+
+for _image in (Pointer, GrayPointer, UndeclaredRenderModes, NoFrames):
+    gym.register(f'{_image.__name__}-v0', entry_point=_image)

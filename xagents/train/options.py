@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 
 from xagents.core.schema import check_at_least_one, check_fields, flag_name, hp
+from xagents.envs.rendering import render_one
 
 # Where a run writes: saved in config.json apart from the options (as its checkpoints and history).
 RUN_PATHS = ('output_dir', 'checkpoints', 'history_checkpoint')
@@ -98,6 +99,11 @@ class TrainingOptions:
             )
         if self.records_videos and getattr(agent.envs, 'render_mode', None) != 'rgb_array':
             raise ValueError("--video-interval / --video-dir need envs made with render_mode='rgb_array'")
+        if self.records_videos and agent.observations is None:
+            # A first frame, from the reset training starts with anyway: an env that gives none is
+            # refused here, not at its first recorded episode.
+            agent.envs.reset(seed=agent.config.seed)
+            render_one(agent.envs)
 
 
 # The options a tuning trial takes as given, as the agent's hyperparameters, and so what a preset may

@@ -1,0 +1,39 @@
+"""The RGB frames of a vector env's environments, as videos, frames and gifs record them.
+
+An env renders when made with ``render_mode='rgb_array'``. One whose metadata declares no
+``render_modes`` is recorded all the same when its ``render()`` returns RGB frames; when it
+returns something else the recording is refused in one line that names the fix.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from xagents.envs.checks import EnvAPIError
+
+RENDER_FIX = (
+    "declare metadata = {'render_modes': ['rgb_array']} and return (height, width, 3) uint8 frames from render()"
+)
+
+
+def render_one(envs, index: int = 0) -> np.ndarray:
+    """The RGB frame of environment ``index`` of a vector env, rendering only that one where possible."""
+    base = envs.unwrapped
+    if hasattr(base, 'render_one'):
+        return base.render_one(index)
+    if hasattr(base, 'envs'):
+        return rgb_frame(base.envs[index].render(), base.envs[index])
+    frames = base.render()
+    return rgb_frame(frames[index] if isinstance(frames, (list, tuple)) else frames, base)
+
+
+def rgb_frame(frame, env) -> np.ndarray:
+    """``frame``, what ``env.render()`` returned, as an RGB array; an EnvAPIError naming the fix otherwise."""
+    array = np.asarray(frame) if frame is not None else np.empty(0)
+    if array.ndim == 3 and array.shape[-1] in (3, 4) and np.issubdtype(array.dtype, np.number):
+        return array
+    name = env.spec.id if env.spec is not None else type(env.unwrapped).__name__
+    modes = env.metadata.get('render_modes')
+    declared = f'render_modes {modes}' if modes else 'no render_modes'
+    got = 'None' if frame is None else f'{type(frame).__name__} of shape {array.shape}'
+    raise EnvAPIError(f'{name} cannot be recorded: it declares {declared} and render() returned {got}: {RENDER_FIX}')
