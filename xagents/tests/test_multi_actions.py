@@ -7,7 +7,6 @@ import io
 import json
 import os
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,6 +16,7 @@ import xagents
 from xagents.commands.main import main
 from xagents.export.formats import FORMATS, export
 from xagents.nets.distributions import Bernoulli, MultiCategorical, host_act, log_softmax
+from xagents.tests.test_custom_envs import history_steps
 from xagents.tests.test_export import env_observations, run_exported
 
 DIALS = 'xagents.tests.tiny_envs:Dials-v0'  # MultiDiscrete([3 2 4])
@@ -138,12 +138,6 @@ def test_each_agent_learns_on_multi_action_envs(name, env, learned):
     # the TensorFlow acting path (convolutional models, --no-host-inference) takes the same greedy actions
     inputs = agent.normalize_observations(observations.astype(np.float32))
     np.testing.assert_array_equal(agent._act(inputs, np.array(True))[0].numpy(), actions)
-
-
-def history_steps(run: Path) -> list[int]:
-    import pyarrow.parquet as pq
-
-    return pq.read_table(run / 'history.parquet').column('step').to_pylist()
 
 
 def test_a_multi_discrete_run_from_the_cli_plays_with_a_video_resumes_and_exports(tmp_path, capsys):
