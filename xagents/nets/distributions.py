@@ -195,6 +195,7 @@ def host_act(
 
 
 def _host_multi_categorical(nvec, logits, rng, deterministic):
+    """MultiCategorical in NumPy: Gumbel-max per dimension, log-probabilities summed over dimensions."""
     bounds = np.cumsum(nvec)[:-1]
     log_probs = np.concatenate([log_softmax(part) for part in np.split(logits, bounds, axis=-1)], axis=-1)
     if not deterministic:
@@ -205,6 +206,7 @@ def _host_multi_categorical(nvec, logits, rng, deterministic):
 
 
 def _host_bernoulli(logits, rng, deterministic):
+    """Bernoulli in NumPy: a bit is 1 with probability sigmoid(logit) (greedy: logit > 0)."""
     if deterministic:
         ones = logits > 0
     else:

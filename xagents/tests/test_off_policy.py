@@ -78,7 +78,7 @@ def test_resume_continues_with_the_same_buffer_and_counters(tmp_path, agent_clas
 
     agent = build(tmp_path)
     agent.fit(max_steps=2_000)
-    resumed = build(tmp_path / 'other', seed=7)
+    resumed = build(tmp_path / 'other', seed=None)  # a drawn seed gives way to the run's
     resumed.resume(tmp_path)
     assert (resumed.steps, resumed.episodes, resumed.iterations) == (agent.steps, agent.episodes, agent.iterations)
     for name, array in agent.buffer.arrays().items():
