@@ -67,6 +67,8 @@ def test_bernoulli_log_prob_entropy_kl_hand_computed():
     kl = 0.5 * np.log(0.5 / 0.75) + 0.5 * np.log(0.5 / 0.25) + 0.75 * np.log(0.75 / 0.5) + 0.25 * np.log(0.25 / 0.5)
     np.testing.assert_allclose(distribution.kl(other).numpy(), [kl], rtol=1e-6)
     np.testing.assert_array_equal(distribution.mode().numpy(), [[0, 1]])  # a tie (p = 1/2) is a 0
+    greedy, _ = host_act(Bernoulli, [np.array([[0.0, np.log(3.0)]], np.float32)], None, deterministic=True)
+    np.testing.assert_array_equal(greedy, [[0, 1]])  # in NumPy too
 
 
 def test_host_acting_takes_the_same_greedy_actions_with_the_same_log_probs_as_tensorflow():
