@@ -82,7 +82,7 @@ class ACER(ActorCritic):
     @classmethod
     def check_envs(cls, envs):
         if not isinstance(envs.single_action_space, gym.spaces.Discrete):
-            raise ValueError(f'ACER needs a discrete action space, {envs.spec.id} has {envs.single_action_space}')
+            raise cls.action_space_error(envs, 'a discrete action space')
 
     @classmethod
     def output_units(cls, envs, config):

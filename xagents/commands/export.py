@@ -101,18 +101,19 @@ def _on_sigterm(handler):
 def _export(options: ExportOptions, config: dict, checkpoint: str | int) -> int:
     from xagents._quiet import silenced
     from xagents.export.formats import export
+    from xagents.export.policy import output_signature
     from xagents.nets.observations import model_input_dtype
     from xagents.run.loading import load
 
     agent = load(options.run, checkpoint)
     output = silenced(lambda: export(agent, options.output, options.format))  # the converters' C++ logs
     size = sum(path.stat().st_size for path in [output, *output.rglob('*')] if path.is_file())
-    space, action = agent.observation_space, agent.action_space
-    out = f'int64 (n,) in 0..{action.n - 1}' if hasattr(action, 'n') else f'float32 (n, {action.shape[0]})'
+    space = agent.observation_space
     print(
         f'Exported the {options.checkpoint} {config["agent"]} policy of {options.run} ({config["env"]}) to '
         f'{output} ({options.format}, {size / 1024:,.0f} KiB)'
     )
     shape = ', '.join(map(str, space.shape))
-    print(f'  input "observation": {model_input_dtype(space).name} (n, {shape}); output "action": {out}')
+    action = output_signature(agent.action_space)
+    print(f'  input "observation": {model_input_dtype(space).name} (n, {shape}); output "action": {action}')
     return 0

@@ -14,9 +14,10 @@ from xagents.nets.reader import with_log_std
 class ActorCritic(OnPolicy):
     """On-policy agents with a stochastic policy and a state-value estimate.
 
-    The distribution follows the action space (``distribution_class``: categorical or
-    diagonal Gaussian; ``policy_distribution(observations)`` is the policy's for a batch). The
-    first model is the policy: its first output holds the logits or the means, and for
+    The distribution follows the action space (``distribution_class``: categorical, diagonal
+    Gaussian, or one categorical per dimension or one Bernoulli per bit;
+    ``policy_distribution(observations)`` is the policy's for a batch). The first model is the
+    policy: its first output holds the logits (of every dimension, side by side) or the means, and for
     continuous actions a state-independent log-std output is appended to it. By
     default the policy model also has the value head as its second output; agents with
     a separate critic override ``policy_and_values``.
@@ -39,9 +40,14 @@ class ActorCritic(OnPolicy):
 
     @staticmethod
     def policy_units(envs) -> int:
-        """Outputs of the policy head: logits per action, or means per action dimension."""
+        """Outputs of the policy head: logits per action (of each dimension of a MultiDiscrete, side by
+        side), means per action dimension of a Box, or a logit per bit of a MultiBinary."""
         space = envs.single_action_space
-        return space.n if isinstance(space, gym.spaces.Discrete) else space.shape[0]
+        if isinstance(space, gym.spaces.Discrete):
+            return space.n
+        if isinstance(space, gym.spaces.MultiDiscrete):
+            return int(space.nvec.sum())
+        return space.shape[0]
 
     def make_distribution(self, outputs):
         """The action distribution from the policy model's outputs."""

@@ -182,6 +182,9 @@ class Agent(Building, EntryPoints):
         space, n = self.action_space, n or self.n_envs
         if isinstance(space, gym.spaces.Discrete):
             return self.rng.integers(0, space.n, n)
+        if isinstance(space, (gym.spaces.MultiDiscrete, gym.spaces.MultiBinary)):
+            high = space.nvec if isinstance(space, gym.spaces.MultiDiscrete) else 2
+            return self.rng.integers(0, high, (n, *space.shape))
         return self.rng.uniform(space.low, space.high, (n, *space.shape)).astype(space.dtype)
 
     def action_bounds(self) -> tuple[np.ndarray, ...]:
@@ -220,8 +223,7 @@ class Agent(Building, EntryPoints):
         actions = np.asarray(
             self.env_actions(self.policy(self.normalize_observations(batch), deterministic=deterministic))
         )
-        discrete = isinstance(self.action_space, gym.spaces.Discrete)
-        actions = actions.astype(np.int64 if discrete else self.action_space.dtype, copy=False)
+        actions = actions.astype(self.action_space.dtype, copy=False)  # int64 Discrete, int8 MultiBinary, ...
         return actions[0] if single else actions
 
     def set_budget(self, max_steps: int | None) -> None:

@@ -49,6 +49,16 @@ class Building:
     def check_envs(cls, envs: gym.vector.VectorEnv) -> None:
         """Raise a clear error when the environment's spaces do not suit the agent."""
 
+    @classmethod
+    def action_space_error(cls, envs: gym.vector.VectorEnv, needs: str) -> ValueError:
+        """The error of an agent that needs ``needs`` (and the agents to use for a MultiDiscrete or MultiBinary)."""
+        space = envs.single_action_space
+        others = ''
+        if isinstance(space, (gym.spaces.MultiDiscrete, gym.spaces.MultiBinary)):
+            others = f'; {type(space).__name__} actions are taken by PPO, A2C and TRPO'
+        name = envs.spec.id if envs.spec is not None else 'the env'
+        return ValueError(f'{cls.__name__} needs {needs}, {name} has {space}{others}')
+
     def make_optimizer(self) -> keras.optimizers.Optimizer:
         config = self.config
         return keras.optimizers.Adam(

@@ -56,9 +56,7 @@ class ContinuousOffPolicy(OffPolicy):
     def check_envs(cls, envs):
         space = envs.single_action_space
         if not isinstance(space, gym.spaces.Box) or not np.all(np.isfinite(space.low) & np.isfinite(space.high)):
-            raise ValueError(
-                f'{cls.__name__} needs a bounded continuous (Box) action space, {envs.spec.id} has {space}'
-            )
+            raise cls.action_space_error(envs, 'a bounded continuous (Box) action space')
 
     @classmethod
     def build_models(cls, envs, model_files=None, config=None):

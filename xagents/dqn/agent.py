@@ -62,7 +62,7 @@ class DQN(OffPolicy):
     @classmethod
     def check_envs(cls, envs):
         if not isinstance(envs.single_action_space, gym.spaces.Discrete):
-            raise ValueError(f'DQN needs a discrete action space, {envs.spec.id} has {envs.single_action_space}')
+            raise cls.action_space_error(envs, 'a discrete action space')
 
     def trackables(self):
         return {'target_model': self.target_model}

@@ -71,17 +71,36 @@ class GuardedEnv(gym.Wrapper):
 
 def check_spaces(observation_space: gym.Space, action_space: gym.Space, name: str) -> None:
     """Observations must be a Box of vectors, of height x width (uint8 images; other dtypes are
-    flattened) or of height x width x channels; actions Discrete or a 1-D Box."""
+    flattened) or of height x width x channels; actions Discrete, a 1-D Box, or a 1-D MultiDiscrete
+    or MultiBinary (each agent checks its own kind)."""
     if not isinstance(observation_space, gym.spaces.Box) or len(observation_space.shape) not in (1, 2, 3):
         raise EnvAPIError(
             f'{name} has observation space {observation_space}: xagents takes a Box of vectors (1-D), '
             'images (height, width[, channels]) or 3-D arrays; flatten or wrap the others'
         )
+    if isinstance(action_space, (gym.spaces.MultiDiscrete, gym.spaces.MultiBinary)):
+        _check_multi_actions(action_space, name)
+        return
     discrete = isinstance(action_space, gym.spaces.Discrete)
     if discrete and action_space.start != 0:
         raise EnvAPIError(f'{name} has action space {action_space}: xagents takes Discrete actions from 0 to n-1')
     if not (discrete or (isinstance(action_space, gym.spaces.Box) and len(action_space.shape) == 1)):
-        raise EnvAPIError(f'{name} has action space {action_space}: xagents takes Discrete or a 1-D Box')
+        raise EnvAPIError(
+            f'{name} has action space {action_space}: xagents takes Discrete, a 1-D Box, '
+            'or a 1-D MultiDiscrete or MultiBinary'
+        )
+
+
+def _check_multi_actions(space: gym.spaces.MultiDiscrete | gym.spaces.MultiBinary, name: str) -> None:
+    if len(space.shape) != 1:
+        raise EnvAPIError(
+            f'{name} has a {type(space).__name__} action space of shape {space.shape}: xagents takes 1-D '
+            f'{type(space).__name__} actions; flatten them with an action wrapper'
+        )
+    if isinstance(space, gym.spaces.MultiDiscrete) and np.any(space.start != 0):
+        raise EnvAPIError(
+            f'{name} has action space {space}: xagents takes MultiDiscrete actions from 0 to nvec-1 (start 0)'
+        )
 
 
 def _check_observation(observation, space: gym.spaces.Box, call: str, name: str) -> None:

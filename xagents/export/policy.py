@@ -2,8 +2,10 @@
 
 The graph takes a batch of raw observations as the env returns them (``float32`` vectors
 or ``uint8`` images) and returns the env actions: observation normalization with the
-statistics saved with the weights, the networks, argmax or mean, and the rescaling of
-continuous actions to the env's bounds.
+statistics saved with the weights, the networks, argmax (per dimension of a MultiDiscrete,
+the likelier value of each bit of a MultiBinary) or mean, and the rescaling of continuous
+actions to the env's bounds. Integer actions are ``int64``, of shape ``(n,)`` for Discrete and
+``(n, dimensions)`` for MultiDiscrete and MultiBinary.
 """
 
 from __future__ import annotations
@@ -16,6 +18,19 @@ from xagents.nets.observations import model_input_dtype
 
 INPUT_NAME = 'observation'
 OUTPUT_NAME = 'action'
+
+
+def output_signature(space: gym.Space) -> str:
+    """What an exported policy returns for actions of ``space``, as ``xagents export`` prints it."""
+    if isinstance(space, gym.spaces.Box):
+        return f'float32 (n, {space.shape[0]})'
+    if isinstance(space, gym.spaces.Discrete):
+        return f'int64 (n,) in 0..{space.n - 1}'
+    highs = space.nvec - 1 if isinstance(space, gym.spaces.MultiDiscrete) else np.ones(space.shape, np.int64)
+    shape = f'int64 (n, {space.shape[0]})'
+    if np.all(highs == highs[0]):
+        return f'{shape} in 0..{highs[0]}'
+    return f'{shape}, per dimension in ' + ', '.join(f'0..{high}' for high in highs)
 
 
 def _constant(value) -> tf.Variable:

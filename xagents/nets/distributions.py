@@ -1,4 +1,6 @@
-"""Action distributions chosen by the action space, not by a layer's activation."""
+"""Action distributions chosen by the action space, not by a layer's activation: Categorical
+(Discrete), DiagGaussian (Box), MultiCategorical (MultiDiscrete), Bernoulli (MultiBinary).
+"""
 
 from __future__ import annotations
 
@@ -32,6 +34,83 @@ class Categorical:
 
     def kl(self, other: Categorical) -> tf.Tensor:
         return tf.reduce_sum(tf.exp(self.log_probs_all) * (self.log_probs_all - other.log_probs_all), axis=-1)
+
+
+class MultiCategorical:
+    """One categorical per dimension of a MultiDiscrete space, from the logits of all dimensions
+    side by side (``sum(nvec)`` of them): log-probabilities, entropies and KLs summed over dimensions.
+
+    ``nvec`` (categories per dimension) belongs to the space, so each space has its own subclass
+    (:meth:`over`), built like the other distributions from the logits alone.
+    """
+
+    nvec: tuple[int, ...] = ()
+
+    @classmethod
+    def over(cls, nvec) -> type[MultiCategorical]:
+        """The distribution class of a MultiDiscrete space with ``nvec`` categories per dimension."""
+        return type(cls.__name__, (cls,), {'nvec': tuple(int(n) for n in nvec)})
+
+    def __init__(self, logits: tf.Tensor):
+        self.logits = logits
+        self.log_probs_all = tf.concat([tf.nn.log_softmax(part) for part in self.split(logits)], axis=-1)
+        # Where each dimension's logits start: action i of dimension d is column offsets[d] + i.
+        self.offsets = tf.constant(np.cumsum((0, *self.nvec[:-1])), tf.int32)
+
+    def split(self, columns: tf.Tensor) -> list[tf.Tensor]:
+        return tf.split(columns, self.nvec, axis=-1)
+
+    def argmax_per_dimension(self, scores: tf.Tensor) -> tf.Tensor:
+        return tf.stack([tf.argmax(part, axis=-1, output_type=tf.int32) for part in self.split(scores)], axis=-1)
+
+    def sample(self, generator: tf.random.Generator) -> tf.Tensor:
+        uniform = generator.uniform(tf.shape(self.logits), minval=1e-12, maxval=1.0)
+        return self.argmax_per_dimension(self.logits - tf.math.log(-tf.math.log(uniform)))
+
+    def mode(self) -> tf.Tensor:
+        return self.argmax_per_dimension(self.logits)
+
+    def log_prob(self, actions: tf.Tensor) -> tf.Tensor:
+        columns = tf.cast(actions, tf.int32) + self.offsets
+        return tf.reduce_sum(tf.gather(self.log_probs_all, columns, batch_dims=1), axis=-1)
+
+    def entropy(self) -> tf.Tensor:
+        # The sum over all columns is the sum of the dimensions' entropies.
+        return -tf.reduce_sum(tf.exp(self.log_probs_all) * self.log_probs_all, axis=-1)
+
+    def kl(self, other: MultiCategorical) -> tf.Tensor:
+        return tf.reduce_sum(tf.exp(self.log_probs_all) * (self.log_probs_all - other.log_probs_all), axis=-1)
+
+
+class Bernoulli:
+    """Independent bits of a MultiBinary space, one logit each (``p(1) = sigmoid(logit)``);
+    log-probabilities, entropies and KLs summed over bits."""
+
+    def __init__(self, logits: tf.Tensor):
+        self.logits = logits
+
+    def sample(self, generator: tf.random.Generator) -> tf.Tensor:
+        uniform = generator.uniform(tf.shape(self.logits))
+        return tf.cast(uniform < tf.sigmoid(self.logits), tf.int32)
+
+    def mode(self) -> tf.Tensor:
+        return tf.cast(self.logits > 0, tf.int32)
+
+    def log_prob(self, actions: tf.Tensor) -> tf.Tensor:
+        # log p(a) = a x - softplus(x): log sigmoid(x) for a 1, log sigmoid(-x) for a 0.
+        bits = tf.cast(actions, self.logits.dtype)
+        return tf.reduce_sum(bits * self.logits - tf.nn.softplus(self.logits), axis=-1)
+
+    def entropy(self) -> tf.Tensor:
+        # -p log p - (1 - p) log(1 - p) = softplus(x) - p x.
+        return tf.reduce_sum(tf.nn.softplus(self.logits) - tf.sigmoid(self.logits) * self.logits, axis=-1)
+
+    def kl(self, other: Bernoulli) -> tf.Tensor:
+        # p (x - y) - softplus(x) + softplus(y): the log-probability difference, expected under p.
+        p = tf.sigmoid(self.logits)
+        return tf.reduce_sum(
+            p * (self.logits - other.logits) - tf.nn.softplus(self.logits) + tf.nn.softplus(other.logits), axis=-1
+        )
 
 
 class DiagGaussian:
@@ -104,11 +183,36 @@ def host_act(
             logits = logits + rng.gumbel(size=logits.shape)
         actions = logits.argmax(-1).astype(np.int32)
         return actions, log_probs[np.arange(len(actions)), actions]
-    mean, log_std = outputs[0], outputs[-1]
-    noise = np.zeros_like(mean) if deterministic else rng.standard_normal(mean.shape, np.float32)
-    actions = mean + np.exp(log_std) * noise
-    log_probs = (-0.5 * np.square(noise) - log_std - np.float32(0.5 * math.log(2 * math.pi))).sum(-1)
-    return actions, log_probs
+    if distribution is DiagGaussian:
+        mean, log_std = outputs[0], outputs[-1]
+        noise = np.zeros_like(mean) if deterministic else rng.standard_normal(mean.shape, np.float32)
+        actions = mean + np.exp(log_std) * noise
+        log_probs = (-0.5 * np.square(noise) - log_std - np.float32(0.5 * math.log(2 * math.pi))).sum(-1)
+        return actions, log_probs
+    if distribution is Bernoulli:
+        return _host_bernoulli(outputs[0], rng, deterministic)
+    return _host_multi_categorical(distribution.nvec, outputs[0], rng, deterministic)
+
+
+def _host_multi_categorical(nvec, logits, rng, deterministic):
+    """MultiCategorical in NumPy: Gumbel-max per dimension, log-probabilities summed over dimensions."""
+    bounds = np.cumsum(nvec)[:-1]
+    log_probs = np.concatenate([log_softmax(part) for part in np.split(logits, bounds, axis=-1)], axis=-1)
+    if not deterministic:
+        logits = logits + rng.gumbel(size=logits.shape)
+    actions = np.stack([part.argmax(-1) for part in np.split(logits, bounds, axis=-1)], axis=-1).astype(np.int32)
+    columns = actions + np.concatenate([[0], bounds])
+    return actions, np.take_along_axis(log_probs, columns, axis=-1).sum(-1)
+
+
+def _host_bernoulli(logits, rng, deterministic):
+    """Bernoulli in NumPy: a bit is 1 with probability sigmoid(logit) (greedy: logit > 0)."""
+    if deterministic:
+        ones = logits > 0
+    else:
+        ones = rng.random(logits.shape, np.float32) < 0.5 * (np.tanh(0.5 * logits) + 1.0)
+    log_probs = np.where(ones, logits, np.float32(0.0)) - np.logaddexp(np.float32(0.0), logits)
+    return ones.astype(np.int32), log_probs.sum(-1)
 
 
 def distribution_for(action_space: gym.Space):
@@ -117,4 +221,8 @@ def distribution_for(action_space: gym.Space):
         return Categorical
     if isinstance(action_space, gym.spaces.Box) and len(action_space.shape) == 1:
         return DiagGaussian
+    if isinstance(action_space, gym.spaces.MultiDiscrete) and len(action_space.shape) == 1:
+        return MultiCategorical.over(action_space.nvec)
+    if isinstance(action_space, gym.spaces.MultiBinary) and len(action_space.shape) == 1:
+        return Bernoulli
     raise ValueError(f'unsupported action space {action_space}')

@@ -169,7 +169,7 @@ def test_a_signal_during_an_export_leaves_nothing_and_the_same_command_works_aft
 
 
 # ------------------------------------------------------------- full disk
-PPO_RUN = 'train ppo --env CartPole-v1 --n-envs 2 --n-steps 16 --mini-batches 4 --save-interval 0.1'.split()
+PPO_RUN = 'train ppo --env CartPole-v1 --n-envs 2 --n-steps 16 --mini-batches 4 --save-interval 0.1 --seed 0'.split()
 DQN_RUN = 'train dqn --env CartPole-v1 --save-interval 0.1 --save-buffer --buffer-initial-size 300'.split()
 ENOSPC = OSError(28, 'No space left on device')
 

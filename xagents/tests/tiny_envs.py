@@ -1,7 +1,8 @@
 """Small environments of a user's own, registered when this module is imported (never by xagents).
 
-``--env xagents.tests.tiny_envs:Corridor-v0`` imports it; the ``Bad*`` ones each break the
-gymnasium API in one way.
+``--env xagents.tests.tiny_envs:Corridor-v0`` imports it; ``Dials-v0`` (MultiDiscrete actions) and
+``Switches-v0`` (MultiBinary) are contextual bandits of ``length`` steps; the ``Bad*`` ones and those
+refused below each break the gymnasium API, or what xagents takes, in one way.
 """
 
 from __future__ import annotations
@@ -72,16 +73,80 @@ class DictObservations(Corridor):
         self.observation_space = gym.spaces.Dict({'position': gym.spaces.Box(0.0, 1.0, (2,), np.float32)})
 
 
-class MultiDiscreteActions(Corridor):
+class BitGridActions(Corridor):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self.action_space = gym.spaces.MultiDiscrete([2, 2])
+        self.action_space = gym.spaces.MultiBinary([2, 2])
 
 
 class StartAtOne(Corridor):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.action_space = gym.spaces.Discrete(2, start=1)
+
+
+class Dials(gym.Env):
+    """Turn each dial to the position the observation shows (one-hot per dial): reward the share of
+    dials right, for ``length`` steps. Random dials of 3, 2 and 4 positions score 0.36 a step, the
+    right ones 1.
+
+    Args:
+        nvec: Positions of each dial (the MultiDiscrete action space's ``nvec``).
+        length: Steps per episode.
+    """
+
+    metadata = {'render_modes': ['rgb_array'], 'render_fps': 10}
+
+    def __init__(self, nvec=(3, 2, 4), length: int = 10, render_mode: str | None = None):
+        self.nvec, self.length, self.render_mode = np.array(nvec), length, render_mode
+        self.action_space = gym.spaces.MultiDiscrete(self.nvec)
+        self.observation_space = gym.spaces.Box(0.0, 1.0, (int(self.nvec.sum()),), np.float32)
+        self.targets, self.steps = np.zeros(len(self.nvec), np.int64), 0
+
+    def observation(self):
+        return np.concatenate([np.eye(n, dtype=np.float32)[target] for n, target in zip(self.nvec, self.targets)])
+
+    def draw(self):
+        self.targets = self.np_random.integers(0, self.nvec)
+        return self.observation()
+
+    def reset(self, seed=None, options=None):
+        super().reset(seed=seed)
+        self.steps = 0
+        return self.draw(), {}
+
+    def reward(self, action) -> float:
+        return float(np.mean(np.asarray(action) == self.targets))
+
+    def step(self, action):
+        reward = self.reward(action)
+        self.steps += 1
+        return self.draw(), reward, self.steps == self.length, False, {}
+
+    def render(self):
+        frame = np.zeros((16, 16 * len(self.targets), 3), np.uint8)
+        for index, (target, n) in enumerate(zip(self.targets, self.nvec)):
+            frame[:, 16 * index : 16 * (index + 1)] = 255 * target // max(n - 1, 1)
+        return frame
+
+
+class Switches(Dials):
+    """Turn each of ``n`` lamps the other way (the observation shows which are on): reward the share
+    of switches right, for ``length`` steps. Random switches score 0.5 a step, the right ones 1."""
+
+    def __init__(self, n: int = 4, length: int = 10, render_mode: str | None = None):
+        super().__init__((2,) * n, length, render_mode)
+        self.action_space = gym.spaces.MultiBinary(n)
+        self.observation_space = gym.spaces.Box(0.0, 1.0, (n,), np.float32)
+
+    def observation(self):
+        return (1 - self.targets).astype(np.float32)
+
+
+class DialsFromOne(Dials):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.action_space = gym.spaces.MultiDiscrete(self.nvec, start=np.ones_like(self.nvec))
 
 
 class NoSimulator(Corridor):
@@ -114,7 +179,9 @@ def make_broken(length: int = 5):
 
 
 gym.register('Corridor-v0', entry_point=Corridor, max_episode_steps=50)
-for _bad in (BadDtype, BadShape, OldReset, DictObservations, MultiDiscreteActions, NoSimulator, ResetDivides):
+gym.register('Dials-v0', entry_point=Dials)
+gym.register('Switches-v0', entry_point=Switches)
+for _bad in (BadDtype, BadShape, OldReset, DictObservations, BitGridActions, DialsFromOne, NoSimulator, ResetDivides):
     gym.register(f'{_bad.__name__}-v0', entry_point=_bad, max_episode_steps=50)
 gym.register('StepFailsLater-v0', entry_point=StepFailsLater, max_episode_steps=50)
 
