@@ -102,6 +102,9 @@ class Agent(Building, EntryPoints):
         self.best_reward = float('-inf')
         self.losses: dict[str, float] = {}
         self.finished: list[dict] = []  # records of episodes finished since the loop last took them
+        # True while episodes are counted and recorded: the loop holds an interrupt until it is False,
+        # so a checkpoint never counts an episode that has no record.
+        self.counting_episodes = False
         self.weights_version = 0
         self.observations: np.ndarray | None = None
         self.raw_observations: np.ndarray | None = None
@@ -321,6 +324,13 @@ class Agent(Building, EntryPoints):
 
     def finish_episodes(self, done: np.ndarray) -> None:
         """Count the episodes that ended, update the reward statistics and keep a record of each."""
+        self.counting_episodes = True
+        try:
+            self._count_episodes(done)
+        finally:
+            self.counting_episodes = False
+
+    def _count_episodes(self, done: np.ndarray) -> None:
         now = time.perf_counter()
         for index in np.flatnonzero(done):
             self.episodes += 1

@@ -3,6 +3,7 @@
 Each leaves a run (or an output path) that the next command can use: nothing lost, nothing left half-written.
 """
 
+import collections
 import os
 import signal
 import subprocess
@@ -270,3 +271,27 @@ def test_a_file_size_limit_hit_by_a_real_checkpoint_write_is_one_line_and_the_ru
     result = run_cli(tmp_path, *PPO_RUN, '--max-steps', str(state['steps'] + 300), '--resume', 'run')
     assert result.returncode == 0, result.stderr
     assert check_killed_run(run)['steps'] >= state['steps'] + 300
+
+
+class SignalOnCount(collections.deque):
+    """An agent's deque of episode rewards that sends ``signum`` to this process when the 5th episode
+    is counted: after the episode counter moved and before its record is kept."""
+
+    def __init__(self, rewards, signum):
+        super().__init__(rewards, rewards.maxlen)
+        self.signum = signum
+
+    def append(self, reward):
+        super().append(reward)
+        if len(self) == 5:
+            os.kill(os.getpid(), self.signum)
+
+
+@pytest.mark.parametrize('signum, reason', [(signal.SIGTERM, 'terminated'), (signal.SIGINT, 'interrupted')])
+def test_a_signal_while_an_episode_is_counted_waits_for_its_record(tmp_path, signum, reason):
+    agent = xagents.PPO.from_env('CartPole-v1', n_envs=2, n_steps=64, seed=0, quiet=True, output_dir=tmp_path / 'run')
+    agent.episode_rewards = SignalOnCount(agent.episode_rewards, signum)
+    assert agent.fit(max_steps=100_000) == reason
+    saved = checkpoint_state(tmp_path / 'run' / 'latest')
+    assert saved['episodes'] >= 5 and saved['steps'] % 128 == 0  # held to the end of the iteration
+    assert episodes_of(tmp_path / 'run') == list(range(1, saved['episodes'] + 1))

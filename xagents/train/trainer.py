@@ -45,6 +45,7 @@ class Trainer:
         self.user_callbacks = checked_callbacks(callbacks)
         self.losses = agent.losses
         self.run_folder = self.monitor = None
+        self.interruptions = _Interruptions(agent)  # entered while fit trains
         self.reason = self.message = None
         self.now = self.start = time.perf_counter()
         self.elapsed_before = 0.0
@@ -68,7 +69,7 @@ class Trainer:
             raise
         outcome = 'error'
         try:
-            with _terminate_as_interrupt():
+            with self.interruptions:
                 self.warm_up()
                 while self.reason is None:
                     self.step()
@@ -93,6 +94,7 @@ class Trainer:
     def step(self) -> None:
         """One iteration of the agent, then the episode and update hooks."""
         losses = self.agent.iterate()
+        self.interruptions.raise_held()
         for name, value in losses.items():
             if not math.isfinite(value):
                 raise TrainingDiverged(
@@ -255,8 +257,10 @@ class Trainer:
             progress = progress or OperationProgress(label, total, unit, self.console)
             progress.update(done)
             last = done
+            self.interruptions.raise_held()
 
         self.agent.warm_up(report)
+        self.interruptions.raise_held()
         if progress is not None:
             progress.finish(f'{last:,} {progress.unit}')
         self.dispatch_episodes()
@@ -285,21 +289,37 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM, handled as an interrupt: the run is saved, then the process exits 143."""
 
 
-class _terminate_as_interrupt:
-    """While training, SIGTERM raises :class:`Terminated` (in the main thread only)."""
+class _Interruptions:
+    """While training (in the main thread), Ctrl-C raises KeyboardInterrupt and SIGTERM :class:`Terminated`,
+    except while the agent counts finished episodes: then the interrupt waits for the end of the
+    iteration (:meth:`raise_held`), so the saved count and the history agree."""
+
+    def __init__(self, agent):
+        self.agent, self.held, self.previous = agent, None, {}
 
     def __enter__(self):
-        self.previous = None
-        try:
-            self.previous = signal.signal(signal.SIGTERM, self.handle)
-        except ValueError:  # not the main thread: leave signals alone
-            pass
+        self.held, self.previous = None, {}
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            if signum == signal.SIGINT and signal.getsignal(signum) is not signal.default_int_handler:
+                continue  # Ctrl-C ignored (a background job) or handled by the user's own handler: kept
+            try:
+                self.previous[signum] = signal.signal(signum, self.handle)
+            except ValueError:  # not the main thread: leave signals alone
+                break
+        return self
 
-    @staticmethod
-    def handle(signum, frame):
-        raise Terminated
+    def handle(self, signum, frame):
+        interrupt = Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
+        if self.agent.counting_episodes:
+            self.held = interrupt
+            return
+        raise interrupt
+
+    def raise_held(self) -> None:
+        if self.held is not None:
+            raise self.held
 
     def __exit__(self, *exc):
-        if self.previous is not None:
-            signal.signal(signal.SIGTERM, self.previous)
+        for signum, previous in self.previous.items():
+            signal.signal(signum, previous)
         return False
