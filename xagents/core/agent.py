@@ -29,6 +29,7 @@ from xagents.envs.normalizers import ObservationNormalizer, RewardNormalizer
 from xagents.envs.recipe import EnvRecipe
 from xagents.nets.compiled import ConcreteCalls
 from xagents.nets.host import HostModel
+from xagents.nets.multi_input import input_batch
 from xagents.nets.observations import is_image, model_input_dtype
 
 
@@ -58,6 +59,7 @@ class Agent(Building, EntryPoints):
             raise ValueError(f'{type(self).__name__} takes {len(self.model_roles)} model(s), got {len(models)}')
         self.envs = envs
         self.n_envs = envs.num_envs
+        self.check_observation_space(envs)
         self.check_envs(envs)
         self.action_space = envs.single_action_space
         self.observation_space = envs.single_observation_space
@@ -68,6 +70,8 @@ class Agent(Building, EntryPoints):
             model.optimizer.build(model.trainable_variables)
         self.rng = np.random.default_rng(self.config.seed)
         self.tf_rng = tf.random.Generator.from_seed(self.config.seed)
+        if self.config.normalize_obs and isinstance(self.observation_space, gym.spaces.Dict):
+            raise ValueError('--normalize-obs is not available for Dict observations yet: drop it')
         if self.config.normalize_obs and is_image(self.observation_space):
             raise ValueError(
                 f'--normalize-obs is for vectors: these observations are images '
@@ -117,8 +121,10 @@ class Agent(Building, EntryPoints):
     def host(self, role: str) -> HostModel | None:
         """The NumPy version of a model, with current weights, or None (TensorFlow acts): None when
         ``host_inference`` is off or the model has layers without a NumPy version (convolutions)."""
-        if role not in self.hosts:
-            self.hosts[role] = HostModel.of(self.models[role]) if self.config.host_inference else None
+        if role not in self.hosts:  # Dict observations: TensorFlow acts
+            dict_observations = isinstance(self.observation_space, gym.spaces.Dict)
+            host = self.config.host_inference and not dict_observations
+            self.hosts[role] = HostModel.of(self.models[role]) if host else None
             if self.hosts[role] is not None:
                 self.hosts[role].version = self.weights_version
         host = self.hosts[role]
@@ -208,15 +214,17 @@ class Agent(Building, EntryPoints):
         agent; ``deterministic=False`` acts as in training), action rescaling and dtype are handled
         here: the result goes to ``env.step`` as it is."""
         space = self.observation_space
-        observations = np.asarray(observations)
-        single = observations.shape == space.shape
-        if not single and observations.shape[1:] != space.shape:
-            raise ValueError(
-                f'predict takes one observation of shape {space.shape} or a batch of them, '
-                f'got shape {observations.shape}'
-            )
-        batch = observations[None] if single else observations
-        batch = batch.astype(model_input_dtype(space), copy=False)
+        if isinstance(space, gym.spaces.Dict):
+            batch, single = input_batch(observations, space, chosen=bool(self.env_recipe.obs_keys))
+        else:
+            observations = np.asarray(observations)
+            single = observations.shape == space.shape
+            if not single and observations.shape[1:] != space.shape:
+                raise ValueError(
+                    f'predict takes one observation of shape {space.shape} or a batch of them, '
+                    f'got shape {observations.shape}'
+                )
+            batch = (observations[None] if single else observations).astype(model_input_dtype(space), copy=False)
         actions = np.asarray(
             self.env_actions(self.policy(self.normalize_observations(batch), deterministic=deterministic))
         )
