@@ -1,9 +1,9 @@
 """An agent's greedy policy as one TensorFlow graph, with everything ``predict`` does inside it.
 
 The graph takes a batch of raw observations as the env returns them (``float32`` vectors
-or ``uint8`` images) and returns the env actions: observation normalization with the
-statistics saved with the weights, the networks, argmax or mean, and the rescaling of
-continuous actions to the env's bounds.
+or ``uint8`` images; Dict observations as one input per key, named after it) and returns the
+env actions: observation normalization with the statistics saved with the weights, the
+networks, argmax or mean, and the rescaling of continuous actions to the env's bounds.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import gymnasium as gym
 import numpy as np
 import tensorflow as tf
 
+from xagents.nets.multi_input import key_dtype
 from xagents.nets.observations import model_input_dtype
 
 INPUT_NAME = 'observation'
@@ -33,7 +34,15 @@ class Policy(tf.Module):
     def __init__(self, agent):
         super().__init__(name='policy')
         space = agent.observation_space
-        self.input_spec = tf.TensorSpec([None, *space.shape], model_input_dtype(space), name=INPUT_NAME)
+        if isinstance(space, gym.spaces.Dict):
+            self.keys = list(space.spaces)
+            self.input_specs = [
+                tf.TensorSpec([None, *subspace.shape], key_dtype(subspace), name=key)
+                for key, subspace in space.spaces.items()
+            ]
+        else:
+            self.keys = None
+            self.input_specs = [tf.TensorSpec([None, *space.shape], model_input_dtype(space), name=INPUT_NAME)]
         self.networks = list(agent.models.values())  # tracked, so their weights are saved
         normalizer = agent.obs_normalizer
         self.normalizer = None
@@ -44,7 +53,8 @@ class Policy(tf.Module):
         if isinstance(agent.action_space, gym.spaces.Box):
             self.bounds = [_constant(value) for value in agent.action_bounds()]
         self.greedy_actions = agent.greedy_actions
-        self.serve = tf.function(self.actions, input_signature=[self.input_spec])
+        actions = self.actions if self.keys is None else self.key_actions
+        self.serve = tf.function(actions, input_signature=self.input_specs)
 
     def actions(self, observations: tf.Tensor) -> dict[str, tf.Tensor]:
         inputs = observations
@@ -57,8 +67,14 @@ class Policy(tf.Module):
         low, high, center, scale = self.bounds
         return {OUTPUT_NAME: center + scale * tf.clip_by_value(actions, low, high)}
 
+    def key_actions(self, *observations: tf.Tensor) -> dict[str, tf.Tensor]:
+        """``actions`` of Dict observations given as one tensor per key, in the order of ``keys``."""
+        return self.actions(dict(zip(self.keys, observations)))
+
     def __call__(self, observations) -> dict[str, tf.Tensor]:
-        return self.serve(observations)
+        if self.keys is None:
+            return self.serve(observations)
+        return self.serve(*(observations[key] for key in self.keys))
 
     def concrete(self):
         return self.serve.get_concrete_function()

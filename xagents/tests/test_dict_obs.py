@@ -5,13 +5,16 @@ training, play with video, resume, ``xagents.load`` and ``predict``; ``--obs-key
 import json
 import subprocess
 import sys
+import warnings
 
 import gymnasium as gym
 import numpy as np
 import pytest
+import tensorflow as tf
 
 import xagents
 from xagents.commands.main import main
+from xagents.export.formats import FORMATS, export
 from xagents.nets.multi_input import build_multi_input_model
 from xagents.run.checkpoints import saved_state
 from xagents.tests.test_image_envs import fails
@@ -154,3 +157,32 @@ def test_minigrid_trains_from_the_command_line_with_chosen_keys(tmp_path):
     assert result.returncode == 0, result.stderr
     assert 'Maximum steps exceeded' in result.stdout
 
+
+def run_exported(path, format: str, observations: dict) -> np.ndarray:
+    """The actions of an exported policy, its inputs given by key."""
+    if format == 'saved_model':
+        return tf.saved_model.load(str(path)).signatures['serving_default'](**observations)['action'].numpy()
+    if format == 'onnx':
+        import onnxruntime
+
+        return onnxruntime.InferenceSession(str(path)).run(['action'], observations)[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')  # tf.lite.Interpreter's notice that LiteRT is its new home
+        interpreter = tf.lite.Interpreter(str(path))
+    assert interpreter.get_signature_list()['serving_default']['inputs'] == ['flip', 'image', 'signal']
+    return interpreter.get_signature_runner('serving_default')(**observations)['action']
+
+
+def test_every_export_format_takes_one_named_input_per_key_and_acts_as_predict(tmp_path, capsys):
+    run = tmp_path / 'run'
+    agent = xagents.PPO.from_env(ENV, seed=0, output_dir=str(run), quiet=True, **FAST)
+    agent.fit(max_steps=256)
+    observations = observations_of(agent, 64)
+    expected = agent.predict(observations)
+    for format in FORMATS:
+        actions = run_exported(export(agent, tmp_path / f'policy.{format}', format), format, observations)
+        np.testing.assert_array_equal(actions, expected, err_msg=format)
+    capsys.readouterr()
+    assert main(['export', '--run', str(run), '--format', 'onnx', '--output', str(tmp_path / 'p.onnx')]) == 0
+    out = capsys.readouterr().out
+    assert 'inputs "flip": int64 (n,), "image": uint8 (n, 6, 6), "signal": float32 (n, 2); output "action"' in out
