@@ -25,11 +25,11 @@ from xagents.core.building import Building
 from xagents.core.entry_points import EntryPoints
 from xagents.core.schema import flag_name, scheduled_fields
 from xagents.envs.autoreset import final_observations
-from xagents.envs.normalizers import ObservationNormalizer, RewardNormalizer
+from xagents.envs.normalizers import KeyNormalizer, ObservationNormalizer, RewardNormalizer
 from xagents.envs.recipe import EnvRecipe
 from xagents.nets.compiled import ConcreteCalls
 from xagents.nets.host import HostModel
-from xagents.nets.multi_input import input_batch
+from xagents.nets.multi_input import input_batch, vector_keys
 from xagents.nets.observations import is_image, model_input_dtype
 
 
@@ -70,14 +70,12 @@ class Agent(Building, EntryPoints):
             model.optimizer.build(model.trainable_variables)
         self.rng = np.random.default_rng(self.config.seed)
         self.tf_rng = tf.random.Generator.from_seed(self.config.seed)
-        if self.config.normalize_obs and isinstance(self.observation_space, gym.spaces.Dict):
-            raise ValueError('--normalize-obs is not available for Dict observations yet: drop it')
         if self.config.normalize_obs and is_image(self.observation_space):
             raise ValueError(
                 f'--normalize-obs is for vectors: these observations are images '
                 f'{self.observation_space.shape} uint8, which the models scale to [0, 1]; drop it'
             )
-        self.obs_normalizer = ObservationNormalizer(self.observation_space.shape) if self.config.normalize_obs else None
+        self.obs_normalizer = self.make_obs_normalizer() if self.config.normalize_obs else None
         self.reward_normalizer = (
             RewardNormalizer(self.n_envs, self.config.gamma) if self.config.normalize_reward else None
         )
@@ -96,6 +94,13 @@ class Agent(Building, EntryPoints):
         }
         self.hosts: dict[str, HostModel | None] = {}
         self.greedy_kept: tuple | None = None  # (weights version, observations, greedy actions)
+
+    def make_obs_normalizer(self) -> ObservationNormalizer | KeyNormalizer:
+        """Running statistics of the observations: of each vector key of Dict observations."""
+        space = self.observation_space
+        if not isinstance(space, gym.spaces.Dict):
+            return ObservationNormalizer(space.shape)
+        return KeyNormalizer(vector_keys(space))
 
     def reset_counters(self) -> None:
         """Steps, episodes, rewards and the state of the envs' current episodes, as before any training."""

@@ -37,6 +37,13 @@ def batch_size(observations) -> int:
     return len(observations)
 
 
+def map_arrays(function, observations):
+    """``function`` of one array, or of each array of a dict."""
+    if isinstance(observations, dict):
+        return {key: function(value) for key, value in observations.items()}
+    return function(observations)
+
+
 def select(observations, index):
     """``observations[index]`` of one array or of each array of a dict."""
     if isinstance(observations, dict):

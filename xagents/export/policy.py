@@ -24,6 +24,16 @@ def _constant(value) -> tf.Variable:
     return tf.Variable(np.asarray(value, np.float32), trainable=False)
 
 
+def _statistics(normalizer) -> tuple[tf.Variable, tf.Variable, float]:
+    """The mean, the spread and the clip of an observation normalizer."""
+    std = np.sqrt(normalizer.stats.var + normalizer.epsilon)
+    return _constant(normalizer.stats.mean), _constant(std), float(normalizer.clip)
+
+
+def _normalized(observations: tf.Tensor, mean: tf.Variable, std: tf.Variable, clip: float) -> tf.Tensor:
+    return tf.clip_by_value((tf.cast(observations, tf.float32) - mean) / std, -clip, clip)
+
+
 class Policy(tf.Module):
     """``policy(observations) -> {'action': actions}`` for one agent, as a traceable module.
 
@@ -46,9 +56,10 @@ class Policy(tf.Module):
         self.networks = list(agent.models.values())  # tracked, so their weights are saved
         normalizer = agent.obs_normalizer
         self.normalizer = None
-        if normalizer is not None:
-            std = np.sqrt(normalizer.stats.var + normalizer.epsilon)
-            self.normalizer = (_constant(normalizer.stats.mean), _constant(std), float(normalizer.clip))
+        if normalizer is not None and self.keys is not None:  # each vector key with its statistics
+            self.normalizer = {key: _statistics(each) for key, each in normalizer.normalizers.items()}
+        elif normalizer is not None:
+            self.normalizer = _statistics(normalizer)
         self.bounds = None
         if isinstance(agent.action_space, gym.spaces.Box):
             self.bounds = [_constant(value) for value in agent.action_bounds()]
@@ -58,9 +69,12 @@ class Policy(tf.Module):
 
     def actions(self, observations: tf.Tensor) -> dict[str, tf.Tensor]:
         inputs = observations
-        if self.normalizer is not None:
-            mean, std, clip = self.normalizer
-            inputs = tf.clip_by_value((tf.cast(observations, tf.float32) - mean) / std, -clip, clip)
+        if self.normalizer is not None and self.keys is not None:
+            inputs = dict(observations)
+            for key, statistics in self.normalizer.items():
+                inputs[key] = _normalized(observations[key], *statistics)
+        elif self.normalizer is not None:
+            inputs = _normalized(observations, *self.normalizer)
         actions = self.greedy_actions(inputs)
         if self.bounds is None:
             return {OUTPUT_NAME: tf.cast(actions, tf.int64)}

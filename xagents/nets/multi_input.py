@@ -123,3 +123,19 @@ def input_batch(observations, space: gym.spaces.Dict, chosen: bool = False) -> t
         for key, array in arrays.items()
     }
     return batch, single
+
+
+def vector_keys(space: gym.spaces.Dict) -> dict[str, tuple[int, ...]]:
+    """The shapes of the keys ``--normalize-obs`` normalizes: vector Boxes (images and the
+    integer keys are not); a one-line error when there are none."""
+    keys = {
+        key: subspace.shape
+        for key, subspace in space.spaces.items()
+        if isinstance(subspace, gym.spaces.Box) and network_kind(subspace) == 'ann'
+    }
+    if not keys:
+        raise ValueError(
+            f'--normalize-obs is for vector keys: the keys {" ".join(space.spaces)} hold none (images are '
+            'scaled to [0, 1], integer keys one-hot); drop it'
+        )
+    return keys

@@ -85,6 +85,38 @@ def test_ppo_learns_from_every_key_and_predicts_one_observation_or_a_batch():
         agent.predict({**one, 'signal': observations['signal'][:2]})
 
 
+def test_dqn_learns_from_every_key_with_one_buffer_array_per_key_in_its_dtype():
+    agent = xagents.DQN.from_env(ENV, n_envs=4, seed=1, quiet=True, buffer_initial_size=500)
+    agent.fit(max_steps=4000)
+    observations = observations_of(agent, 400)
+    accuracy = (agent.predict(observations) == targets(observations)).mean()
+    assert accuracy > 0.9, accuracy
+    batch = agent.buffer.sample(64)
+    for name in ('observations', 'next_observations'):
+        kinds = {key: (array.dtype, array.shape) for key, array in batch[name].items()}
+        assert kinds == {
+            'flip': (np.int64, (64,)),
+            'image': (np.uint8, (64, 6, 6)),
+            'signal': (np.float32, (64, 2)),
+        }
+    # each stored observation is one the env gave: one lit column of 255s, the other dark
+    lit = (batch['observations']['image'] == 255).all(axis=1)
+    assert (lit.sum(axis=1) == 1).all() and lit[:, [0, -1]].any(axis=1).all()
+
+
+def test_dqn_saves_its_buffer_by_key_and_resumes_from_the_command_line(tmp_path):
+    run = tmp_path / 'run'
+    train = ['train', 'dqn', '--env', ENV, '--buffer-initial-size', '100', '--save-buffer', '--seed', '1']
+    assert main([*train, '--max-steps', '300', '--quiet', '--output-dir', str(run)]) == 0
+    with np.load(run / 'replay-buffer.npz') as stored:
+        assert stored['frames.image'].dtype == np.uint8 and stored['frames.flip'].dtype == np.int64
+        assert 'frames' not in stored
+    assert main(['train', 'dqn', '--resume', str(run), '--max-steps', '600', '--quiet']) == 0
+    assert saved_state(run / 'latest')['steps'] >= 600
+    with np.load(run / 'replay-buffer.npz') as stored:
+        assert int(stored['count']) >= 600
+
+
 @pytest.mark.parametrize('name', ['a2c', 'trpo'])
 def test_a2c_and_trpo_train_on_dict_observations(name):
     agent = xagents.agents[name].from_env(ENV, n_envs=2, n_steps=16, seed=0, quiet=True)
@@ -95,7 +127,7 @@ def test_a2c_and_trpo_train_on_dict_observations(name):
 def test_the_command_line_trains_plays_with_video_resumes_and_loads(tmp_path, capsys):
     run = tmp_path / 'run'
     train = ['train', 'ppo', '--env', ENV, '--n-envs', '2', '--n-steps', '32', '--mini-batches', '2']
-    assert main([*train, '--max-steps', '256', '--seed', '1', '--quiet', '--output-dir', str(run)]) == 0
+    assert main([*train, '--max-steps', '256', '--normalize-obs', '--quiet', '--output-dir', str(run)]) == 0
     config = json.loads((run / 'config.json').read_text())
     assert config['model_files'] == ['models/model.cfg']
     assert main(['play', 'ppo', '--run', str(run), '--episodes', '1', '--video-dir', str(tmp_path / 'v')]) == 0
@@ -103,6 +135,8 @@ def test_the_command_line_trains_plays_with_video_resumes_and_loads(tmp_path, ca
     assert main(['train', 'ppo', '--resume', str(run), '--max-steps', '512', '--quiet']) == 0
     assert saved_state(run / 'latest')['steps'] >= 512
     loaded = xagents.load(run, 'latest')
+    statistics = loaded.obs_normalizer.normalizers['signal'].stats  # the vector key's, saved with the run
+    assert statistics.count > 512 and abs(statistics.mean[0]) < 0.2 and 0.8 < statistics.var[0] < 1.2
     observations = observations_of(loaded, 16)
     assert loaded.predict(observations).shape == (16,)
 
@@ -129,7 +163,7 @@ def test_obs_keys_chooses_keys_saved_with_the_run(tmp_path):
         (['--env-kwargs', 'extra:text'], '--obs-keys flip image signal (obs_keys= in Python), or wrap the env'),
         (['--env-kwargs', 'extra:nested'], "observation key 'more' is itself a Dict: xagents takes one level"),
         (['--obs-keys', 'image', 'colour'], '--obs-keys colour: not a key of the observations'),
-        (['--normalize-obs'], '--normalize-obs is not available for Dict observations yet'),
+        (['--normalize-obs', '--obs-keys', 'image', 'flip'], '--normalize-obs is for vector keys: the keys flip image'),
     ],
 )
 def test_keys_the_networks_cannot_take_are_refused_naming_the_key(tmp_path, capsys, args, message):
@@ -143,7 +177,7 @@ def test_obs_keys_on_a_box_env_and_dict_observations_for_an_agent_without_them_a
     error = fails(capsys, 'train', 'ppo', '--env', 'CartPole-v1', '--obs-keys', 'x', '--max-steps', '64')
     assert '--obs-keys chooses keys of a Dict observation, CartPole-v1 has no Dict observation' in error
     error = fails(capsys, 'train', 'acer', '--env', ENV, '--max-steps', '64')
-    assert 'ACER does not take Dict observations yet' in error and 'train PPO, A2C or TRPO' in error
+    assert 'ACER does not take Dict observations yet' in error and 'train PPO, A2C, TRPO or DQN' in error
 
 
 @pytest.mark.integration
@@ -175,9 +209,12 @@ def run_exported(path, format: str, observations: dict) -> np.ndarray:
 
 def test_every_export_format_takes_one_named_input_per_key_and_acts_as_predict(tmp_path, capsys):
     run = tmp_path / 'run'
-    agent = xagents.PPO.from_env(ENV, seed=0, output_dir=str(run), quiet=True, **FAST)
+    agent = xagents.PPO.from_env(ENV, seed=0, output_dir=str(run), normalize_obs=True, quiet=True, **FAST)
     agent.fit(max_steps=256)
     observations = observations_of(agent, 64)
+    statistics = agent.obs_normalizer.normalizers['signal'].stats
+    assert list(agent.obs_normalizer.normalizers) == ['signal'] and statistics.count > 256
+    statistics.update(observations['signal'] * 3.0 + 0.5)  # a mean and a spread of their own
     expected = agent.predict(observations)
     for format in FORMATS:
         actions = run_exported(export(agent, tmp_path / f'policy.{format}', format), format, observations)
