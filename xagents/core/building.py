@@ -60,7 +60,7 @@ class Building:
             name = envs.spec.id if envs.spec else 'the env'
             raise ValueError(
                 f'{cls.__name__} does not take Dict observations yet ({name} gives keys {" ".join(space.spaces)}): '
-                'train PPO, A2C, TRPO or DQN, or flatten them (gymnasium.wrappers.FlattenObservation)'
+                'train PPO, A2C, TRPO, DQN, DDPG, TD3 or SAC, or flatten them (gymnasium.wrappers.FlattenObservation)'
             )
 
     def make_optimizer(self) -> keras.optimizers.Optimizer:

@@ -88,8 +88,10 @@ def check_dict_space(space: gym.spaces.Dict, name: str) -> None:
             )
         numeric = not isinstance(subspace, gym.spaces.Box) or np.issubdtype(subspace.dtype, np.number)
         if not isinstance(subspace, KEY_SPACES) or not numeric:
+            # A Box of strings in full; other spaces by their kind (a repr may hold a function's address).
+            kind = subspace if isinstance(subspace, gym.spaces.Box) else f'a {type(subspace).__name__}'
             raise EnvAPIError(
-                f'{name}: observation key {key!r} is {subspace}, which the networks cannot take (they take Box, '
+                f'{name}: observation key {key!r} is {kind}, which the networks cannot take (they take Box, '
                 f'Discrete, MultiDiscrete and MultiBinary keys); {way_out(space, key)}'
             )
         if isinstance(subspace, gym.spaces.Box) and len(subspace.shape) not in (1, 2, 3):

@@ -76,7 +76,7 @@ def key_features(key_input, space: gym.Space, cnn_reader: Callable[[], ModelRead
 
 def build_multi_input_model(
     ann_file: str | os.PathLike,
-    cnn_files: Callable[[tuple[int, ...]], str | os.PathLike],
+    cnn_files: Callable[[tuple[int, ...]], str | os.PathLike] | None,
     output_units: list[int],
     space: gym.spaces.Dict,
     seed: int | None = None,

@@ -88,7 +88,7 @@ def test_a_run_of_a_function_in_main_is_loaded_with_the_function_given_again(tmp
         ('BadDtype-v0', 'reset() returned an observation of dtype float64, its observation_space has float32'),
         ('BadShape-v0', 'reset() returned an observation of shape (3,), its observation_space has (2,)'),
         ('OldReset-v0', 'reset() must return (observation, info dict), it returned ndarray'),
-        ('DictObservations-v0', "observation key 'note' is Text("),
+        ('DictObservations-v0', "observation key 'note' is a Text, which the networks cannot take"),
         ('MultiDiscreteActions-v0', 'has action space MultiDiscrete([2 2]): xagents takes Discrete or a 1-D Box'),
         ('Nope-v0', "unknown environment 'Nope-v0' (importing xagents.tests.tiny_envs did not register it)"),
     ],

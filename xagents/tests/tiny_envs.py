@@ -209,7 +209,9 @@ for _image in (Pointer, GrayPointer, UndeclaredRenderModes, NoFrames):
 class DictPointer(gym.Env):
     """Dict observations where the rewarded action needs every key: a uint8 image (one of two
     columns lit: the high bit of the action), a float vector (the sign of its first value: the low
-    bit) and a Discrete ``flip`` (1 flips the low bit), optionally a nested Dict or a text key.
+    bit) and a Discrete ``flip`` (1 flips the low bit), optionally a nested Dict or a text key. With
+    ``image=False`` a MultiBinary ``side`` replaces the image; ``continuous``: a Box action of four
+    values (the largest names the action) instead of Discrete(4).
 
     Each step shows a new draw; an episode is ``length`` steps, reward 1 for the right action of four
     (random play: a quarter of ``length``).
@@ -217,10 +219,21 @@ class DictPointer(gym.Env):
 
     metadata = {'render_modes': ['rgb_array'], 'render_fps': 4}
 
-    def __init__(self, size: int = 6, length: int = 8, extra: str | None = None, render_mode: str | None = None):
+    def __init__(
+        self,
+        size: int = 6,
+        length: int = 8,
+        extra: str | None = None,
+        image: bool = True,
+        continuous: bool = False,
+        render_mode: str | None = None,
+    ):
         self.size, self.length, self.render_mode = size, length, render_mode
+        self.image, self.continuous = image, continuous
         spaces = {
-            'image': gym.spaces.Box(0, 255, (size, size), np.uint8),
+            'image' if image else 'side': (
+                gym.spaces.Box(0, 255, (size, size), np.uint8) if image else gym.spaces.MultiBinary(1)
+            ),
             'signal': gym.spaces.Box(-1.0, 1.0, (2,), np.float32),
             'flip': gym.spaces.Discrete(2),
         }
@@ -230,7 +243,7 @@ class DictPointer(gym.Env):
             spaces['mission'] = gym.spaces.Text(20)
         self.extra = extra
         self.observation_space = gym.spaces.Dict(spaces)
-        self.action_space = gym.spaces.Discrete(4)
+        self.action_space = gym.spaces.Box(-1.0, 1.0, (4,), np.float32) if continuous else gym.spaces.Discrete(4)
         self.side, self.sign, self.flip, self.steps = 0, 0, 0, 0
 
     def draw(self) -> None:
@@ -243,7 +256,11 @@ class DictPointer(gym.Env):
         image = np.zeros((self.size, self.size), np.uint8)
         image[:, 0 if self.side == 0 else self.size - 1] = 255
         signal = np.array([1.0 if self.sign else -1.0, self.np_random.uniform(-1, 1)], np.float32)
-        observation = {'image': image, 'signal': signal, 'flip': self.flip}
+        observation = {'signal': signal, 'flip': self.flip}
+        if self.image:
+            observation['image'] = image
+        else:
+            observation['side'] = np.array([self.side], np.int8)
         if self.extra == 'nested':
             observation['more'] = {'inner': 0}
         elif self.extra == 'text':
@@ -257,13 +274,16 @@ class DictPointer(gym.Env):
         return self.observation(), {}
 
     def step(self, action):
-        reward = 1.0 if int(action) == self.target() else 0.0
+        choice = int(np.argmax(action)) if self.continuous else int(action)
+        reward = 1.0 if choice == self.target() else 0.0
         self.steps += 1
         self.draw()
         return self.observation(), reward, self.steps >= self.length, False, {}
 
     def render(self):
-        image = np.broadcast_to(self.observation()['image'][..., None], (self.size, self.size, 3))
+        image = np.zeros((self.size, self.size), np.uint8)
+        image[:, 0 if self.side == 0 else self.size - 1] = 255
+        image = np.broadcast_to(image[..., None], (self.size, self.size, 3))
         return np.kron(image, np.ones((8, 8, 1), np.uint8))
 
 
