@@ -85,3 +85,11 @@ xagents export --run runs/corridor --format tflite --output corridor.tflite
 xagents train ppo --env xagents.tests.tiny_envs:Pointer-v0 --n-envs 4 --n-steps 64 --mini-batches 4 --ppo-epochs 4 --max-steps 4000 --output-dir runs/pointer
 xagents play ppo --run runs/pointer --episodes 5 --video-dir videos/pointer
 xagents export --run runs/pointer --format onnx --output pointer.onnx
+
+# Dict observations: one named input per key (image, vector, Discrete); MiniGrid's text mission left
+# out with --obs-keys (pip install minigrid); exports take one input per key.
+xagents train ppo --env xagents.tests.tiny_envs:DictPointer-v0 --n-envs 4 --n-steps 32 --mini-batches 4 --lr 1e-3 --max-steps 6000 --output-dir runs/dict-pointer
+xagents play ppo --run runs/dict-pointer --episodes 5 --video-dir videos/dict-pointer
+xagents train dqn --env xagents.tests.tiny_envs:DictPointer-v0 --n-envs 4 --buffer-initial-size 500 --save-buffer --max-steps 4000 --output-dir runs/dict-pointer-dqn
+xagents train ppo --env minigrid:MiniGrid-DoorKey-5x5-v0 --obs-keys image direction --n-envs 4 --n-steps 128 --max-steps 4096 --output-dir runs/doorkey
+xagents export --run runs/doorkey --format onnx --output doorkey.onnx

@@ -46,7 +46,9 @@ def rollout_advantages(rollout: dict[str, np.ndarray], gamma: float, lam: float)
 
 
 def flatten_time(array: np.ndarray) -> np.ndarray:
-    """A time-major ``(n_steps, n_envs, ...)`` array as one batch ``(n_steps * n_envs, ...)``."""
+    """A time-major ``(n_steps, n_envs, ...)`` array (or dict of them) as one batch ``(n_steps * n_envs, ...)``."""
+    if isinstance(array, dict):
+        return {key: flatten_time(value) for key, value in array.items()}
     return array.reshape(-1, *array.shape[2:])
 
 

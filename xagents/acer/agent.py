@@ -63,6 +63,7 @@ class ACER(ActorCritic):
     """
 
     Config = ACERConfig
+    takes_dict_observations = False  # its replay keeps one observation array
     graph_hyperparameters = ('entropy_coef',)
     model_roles = MODEL_ROLES
 

@@ -33,6 +33,9 @@ class EnvOptions:
         type=parse_env_kwarg,
         metavar='KEY:VALUE',
     )
+    obs_keys: list[str] | None = hp(
+        None, 'The keys of a Dict observation the agent sees (default: all), e.g. image direction', nargs='+'
+    )
     n_envs: int = hp(1, 'Number of environments in the vector environment', 'categorical', positive=True)
     preprocess: bool = hp(
         False,

@@ -99,9 +99,12 @@ def _on_sigterm(handler):
 
 
 def _export(options: ExportOptions, config: dict, checkpoint: str | int) -> int:
+    import gymnasium as gym
+
     from xagents._quiet import silenced
     from xagents.export.formats import export
     from xagents.export.policy import output_signature
+    from xagents.nets.multi_input import key_dtype
     from xagents.nets.observations import model_input_dtype
     from xagents.run.loading import load
 
@@ -113,7 +116,13 @@ def _export(options: ExportOptions, config: dict, checkpoint: str | int) -> int:
         f'Exported the {options.checkpoint} {config["agent"]} policy of {options.run} ({config["env"]}) to '
         f'{output} ({options.format}, {size / 1024:,.0f} KiB)'
     )
-    shape = ', '.join(map(str, space.shape))
-    action = output_signature(agent.action_space)
-    print(f'  input "observation": {model_input_dtype(space).name} (n, {shape}); output "action": {action}')
+    if isinstance(space, gym.spaces.Dict):
+        inputs = [(key, key_dtype(subspace), subspace.shape) for key, subspace in space.spaces.items()]
+    else:
+        inputs = [('observation', model_input_dtype(space), space.shape)]
+    named = ', '.join(
+        f'"{name}": {dtype.name} ({", ".join(["n", *map(str, shape)])}{"" if shape else ","})'
+        for name, dtype, shape in inputs
+    )
+    print(f'  input{"s" if len(inputs) > 1 else ""} {named}; output "action": {output_signature(agent.action_space)}')
     return 0

@@ -73,6 +73,10 @@ def tune(name: str, module, rest: list[str]) -> int:
     return 0
 
 
+# The environment options a trial makes its envs with.
+ENV_OPTIONS = ('preprocess', 'max_frame', 'async_envs', 'env_kwargs', 'obs_keys')
+
+
 def env_flags(env: EnvOptions) -> list[str]:
     """The flags that make the environment as ``env`` does (saved with the study, shown in its train command)."""
     flags = [flag_name(key) for key in ('preprocess', 'async_envs') if getattr(env, key)]
@@ -80,6 +84,8 @@ def env_flags(env: EnvOptions) -> list[str]:
         flags.append('--no-max-frame')
     if env.env_kwargs:
         flags += ['--env-kwargs', *[shlex.quote(f'{key}:{value!r}') for key, value in env.env_kwargs.items()]]
+    if env.obs_keys:
+        flags += ['--obs-keys', *map(shlex.quote, env.obs_keys)]
     return flags
 
 
@@ -88,7 +94,7 @@ def trial_spec(name: str, env: EnvOptions, models: list[str], storage_url: str, 
     return {
         'agent': name,
         'env': env.env,
-        'env_kwargs': {key: getattr(env, key) for key in ('preprocess', 'max_frame', 'async_envs', 'env_kwargs')},
+        'env_kwargs': {key: getattr(env, key) for key in ENV_OPTIONS},
         'model_files': models or None,
         'storage': storage_url,
         'study': options.study,

@@ -23,6 +23,8 @@ class ActorCritic(OnPolicy):
     a separate critic override ``policy_and_values``.
     """
 
+    takes_dict_observations = True
+
     def __init__(self, envs, *models, **kwargs):
         if isinstance(envs.single_action_space, gym.spaces.Box):
             models = (with_log_std(models[0], envs.single_action_space.shape[0]), *models[1:])

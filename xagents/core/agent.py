@@ -25,10 +25,11 @@ from xagents.core.building import Building
 from xagents.core.entry_points import EntryPoints
 from xagents.core.schema import flag_name, scheduled_fields
 from xagents.envs.autoreset import final_observations
-from xagents.envs.normalizers import ObservationNormalizer, RewardNormalizer
+from xagents.envs.normalizers import KeyNormalizer, ObservationNormalizer, RewardNormalizer
 from xagents.envs.recipe import EnvRecipe
 from xagents.nets.compiled import ConcreteCalls
 from xagents.nets.host import HostModel
+from xagents.nets.multi_input import input_batch, vector_keys
 from xagents.nets.observations import is_image, model_input_dtype
 
 
@@ -58,6 +59,7 @@ class Agent(Building, EntryPoints):
             raise ValueError(f'{type(self).__name__} takes {len(self.model_roles)} model(s), got {len(models)}')
         self.envs = envs
         self.n_envs = envs.num_envs
+        self.check_observation_space(envs)
         self.check_envs(envs)
         self.action_space = envs.single_action_space
         self.observation_space = envs.single_observation_space
@@ -73,7 +75,7 @@ class Agent(Building, EntryPoints):
                 f'--normalize-obs is for vectors: these observations are images '
                 f'{self.observation_space.shape} uint8, which the models scale to [0, 1]; drop it'
             )
-        self.obs_normalizer = ObservationNormalizer(self.observation_space.shape) if self.config.normalize_obs else None
+        self.obs_normalizer = self.make_obs_normalizer() if self.config.normalize_obs else None
         self.reward_normalizer = (
             RewardNormalizer(self.n_envs, self.config.gamma) if self.config.normalize_reward else None
         )
@@ -93,6 +95,13 @@ class Agent(Building, EntryPoints):
         self.hosts: dict[str, HostModel | None] = {}
         self.greedy_kept: tuple | None = None  # (weights version, observations, greedy actions)
 
+    def make_obs_normalizer(self) -> ObservationNormalizer | KeyNormalizer:
+        """Running statistics of the observations: of each vector key of Dict observations."""
+        space = self.observation_space
+        if not isinstance(space, gym.spaces.Dict):
+            return ObservationNormalizer(space.shape)
+        return KeyNormalizer(vector_keys(space))
+
     def reset_counters(self) -> None:
         """Steps, episodes, rewards and the state of the envs' current episodes, as before any training."""
         self.steps = 0
@@ -102,8 +111,7 @@ class Agent(Building, EntryPoints):
         self.best_reward = float('-inf')
         self.losses: dict[str, float] = {}
         self.finished: list[dict] = []  # records of episodes finished since the loop last took them
-        # True while episodes are counted and recorded: the loop holds an interrupt until it is False,
-        # so a checkpoint never counts an episode that has no record.
+        # While episodes are counted, the loop holds interrupts: no checkpoint counts one without its record.
         self.counting_episodes = False
         self.weights_version = 0
         self.observations: np.ndarray | None = None
@@ -120,8 +128,10 @@ class Agent(Building, EntryPoints):
     def host(self, role: str) -> HostModel | None:
         """The NumPy version of a model, with current weights, or None (TensorFlow acts): None when
         ``host_inference`` is off or the model has layers without a NumPy version (convolutions)."""
-        if role not in self.hosts:
-            self.hosts[role] = HostModel.of(self.models[role]) if self.config.host_inference else None
+        if role not in self.hosts:  # Dict observations: TensorFlow acts
+            dict_observations = isinstance(self.observation_space, gym.spaces.Dict)
+            host = self.config.host_inference and not dict_observations
+            self.hosts[role] = HostModel.of(self.models[role]) if host else None
             if self.hosts[role] is not None:
                 self.hosts[role].version = self.weights_version
         host = self.hosts[role]
@@ -214,15 +224,17 @@ class Agent(Building, EntryPoints):
         agent; ``deterministic=False`` acts as in training), action rescaling and dtype are handled
         here: the result goes to ``env.step`` as it is."""
         space = self.observation_space
-        observations = np.asarray(observations)
-        single = observations.shape == space.shape
-        if not single and observations.shape[1:] != space.shape:
-            raise ValueError(
-                f'predict takes one observation of shape {space.shape} or a batch of them, '
-                f'got shape {observations.shape}'
-            )
-        batch = observations[None] if single else observations
-        batch = batch.astype(model_input_dtype(space), copy=False)
+        if isinstance(space, gym.spaces.Dict):
+            batch, single = input_batch(observations, space, chosen=bool(self.env_recipe.obs_keys))
+        else:
+            observations = np.asarray(observations)
+            single = observations.shape == space.shape
+            if not single and observations.shape[1:] != space.shape:
+                raise ValueError(
+                    f'predict takes one observation of shape {space.shape} or a batch of them, '
+                    f'got shape {observations.shape}'
+                )
+            batch = (observations[None] if single else observations).astype(model_input_dtype(space), copy=False)
         actions = np.asarray(
             self.env_actions(self.policy(self.normalize_observations(batch), deterministic=deterministic))
         )
@@ -324,13 +336,7 @@ class Agent(Building, EntryPoints):
 
     def finish_episodes(self, done: np.ndarray) -> None:
         """Count the episodes that ended, update the reward statistics and keep a record of each."""
-        self.counting_episodes = True
-        try:
-            self._count_episodes(done)
-        finally:
-            self.counting_episodes = False
-
-    def _count_episodes(self, done: np.ndarray) -> None:
+        self.counting_episodes = True  # (at worst left True by an error: interrupts then wait an iteration)
         now = time.perf_counter()
         for index in np.flatnonzero(done):
             self.episodes += 1
@@ -357,6 +363,7 @@ class Agent(Building, EntryPoints):
             )
         self.episode_returns[done] = 0
         self.episode_lengths[done] = 0
+        self.counting_episodes = False
 
     # ------------------------------------------------------------------ state
     def state(self) -> dict:

@@ -16,6 +16,7 @@ from xagents.core.config import AgentConfig, preprocess_defaults
 from xagents.core.renamed import current_names
 from xagents.envs.atari import is_atari
 from xagents.envs.recipe import EnvRecipe
+from xagents.nets.multi_input import build_multi_input_model
 from xagents.nets.observations import model_input_dtype, network_kind
 from xagents.nets.reader import ModelReader, convolutions_fit
 
@@ -32,6 +33,8 @@ class Building:
     model_roles: tuple[str, ...] = ('model',)
     # Default `.cfg` basenames per role, without the ann-/cnn-/cnn-small- prefix.
     model_configs: tuple[str, ...] = ('actor-critic',)
+    # Whether the agent takes Dict observations (a multi-input network, dicts of arrays in its data path).
+    takes_dict_observations = False
 
     @classmethod
     def make_config(cls, **hyperparameters) -> AgentConfig:
@@ -59,6 +62,16 @@ class Building:
         name = envs.spec.id if envs.spec is not None else 'the env'
         return ValueError(f'{cls.__name__} needs {needs}, {name} has {space}{others}')
 
+    def check_observation_space(cls, envs: gym.vector.VectorEnv) -> None:
+        """A clear error for Dict observations given to an agent that does not take them."""
+        space = envs.single_observation_space
+        if isinstance(space, gym.spaces.Dict) and not cls.takes_dict_observations:
+            name = envs.spec.id if envs.spec else 'the env'
+            raise ValueError(
+                f'{cls.__name__} does not take Dict observations yet ({name} gives keys {" ".join(space.spaces)}): '
+                'train PPO, A2C, TRPO, DQN, DDPG, TD3 or SAC, or flatten them (gymnasium.wrappers.FlattenObservation)'
+            )
+
     def make_optimizer(self) -> keras.optimizers.Optimizer:
         config = self.config
         return keras.optimizers.Adam(
@@ -78,11 +91,24 @@ class Building:
         """``ann-*.cfg`` for vectors; for images, ``cnn-*.cfg`` (NatureCNN) where its convolutions fit
         them (36x36 and larger), else ``cnn-small-*.cfg``."""
         folder = Path(sys.modules[cls.__module__].__file__).parent / 'models'
+        if isinstance(observation_space, gym.spaces.Dict):  # the dense layers after the keys' features
+            return [folder / f'ann-{name}.cfg' for name in cls.model_configs]
         kind = network_kind(observation_space)
         files = [folder / f'{kind}-{name}.cfg' for name in cls.model_configs]
         if kind == 'cnn' and not all(convolutions_fit(file, observation_space.shape) for file in files):
             files = [folder / f'cnn-small-{name}.cfg' for name in cls.model_configs]
         return files
+
+    @classmethod
+    def cnn_file_for(cls, name: str) -> Callable[[tuple[int, ...]], Path]:
+        """The agent's CNN file of the model ``name`` for images of a shape (Dict observations' image keys)."""
+        folder = Path(sys.modules[cls.__module__].__file__).parent / 'models'
+
+        def cnn_file(shape: tuple[int, ...]) -> Path:
+            file = folder / f'cnn-{name}.cfg'
+            return file if convolutions_fit(file, shape) else folder / f'cnn-small-{name}.cfg'
+
+        return cnn_file
 
     @classmethod
     def build_models(cls, envs, model_files=None, config: AgentConfig | None = None) -> list[keras.Model]:
@@ -94,6 +120,11 @@ class Building:
             raise ValueError(f'{cls.__name__} needs {len(cls.model_roles)} model file(s), got {len(files)}')
         if config.seed is not None:
             keras.utils.set_random_seed(config.seed)
+        if isinstance(space, gym.spaces.Dict):
+            return [
+                build_multi_input_model(path, cls.cnn_file_for(name), units, space, seed=config.seed)
+                for path, name, units in zip(files, cls.model_configs, cls.output_units(envs, config))
+            ]
         input_dtype = model_input_dtype(space)
         return [
             ModelReader(path, units, space.shape, seed=config.seed, input_dtype=input_dtype).build_model()
@@ -110,12 +141,14 @@ class Building:
         async_envs: bool = False,
         env_kwargs: dict | None = None,
         model_files: list[str] | None = None,
+        obs_keys: list[str] | None = None,
         **hyperparameters,
     ):
         """Make the environments and default models, then the agent.
 
         ``env`` is a registered id, ``package.module:EnvId`` (the module registers it), or a
-        function returning a ``gymnasium.Env``; ``env_kwargs`` reach every environment made.
+        function returning a ``gymnasium.Env``; ``env_kwargs`` reach every environment made;
+        ``obs_keys`` chooses the keys of a Dict observation the agent sees (default: all).
         ``hyperparameters`` are the fields of ``Config`` and the options of the agent's fits
         (``output_dir``, ``quiet``, ``eval_interval``, ...: see ``__init__``).
 
@@ -127,7 +160,7 @@ class Building:
         config = cls.make_config(**own)
         drawn = own.get('seed') is None
         hyperparameters['seed'] = config.seed  # the same drawn seed builds the models and the agent
-        recipe = EnvRecipe(env, dict(env_kwargs or {}), preprocess, max_frame, async_envs)
+        recipe = EnvRecipe(env, dict(env_kwargs or {}), preprocess, max_frame, async_envs, obs_keys)
         envs = recipe.make(n_envs, render_mode='rgb_array' if options and options.records_videos else None)
         if not preprocess and model_files is None and envs.spec is not None and is_atari(envs.spec):
             envs.close()
@@ -136,6 +169,7 @@ class Building:
                 '--preprocess (84x84 grayscale, 4 stacked frames), or give your own --model'
             )
         try:
+            cls.check_observation_space(envs)
             cls.check_envs(envs)
             models = cls.build_models(envs, model_files, config)
             agent = cls(envs, *models, **hyperparameters)

@@ -8,8 +8,13 @@ import numpy as np
 import tensorflow as tf
 
 from xagents.core.off_policy import OffPolicy
+from xagents.nets.multi_input import build_multi_input_model
+from xagents.nets.observations import network_kind
 from xagents.nets.reader import ModelReader
 from xagents.rl_math import polyak_update
+
+# The critic's input of the action, beside the keys of Dict observations.
+ACTION_KEY = 'action'
 
 
 class ContinuousOffPolicy(OffPolicy):
@@ -25,6 +30,7 @@ class ContinuousOffPolicy(OffPolicy):
 
     model_roles = ('actor', 'critic')
     model_configs = ('actor', 'critic')
+    takes_dict_observations = True
     # The losses ``train_step`` returns (the loop starts them at 0).
     loss_names: tuple[str, ...] = ()
 
@@ -63,6 +69,8 @@ class ContinuousOffPolicy(OffPolicy):
         """The actor reads observations; the critic reads observations and actions, concatenated."""
         config = config or cls.Config()
         space = envs.single_observation_space
+        if isinstance(space, gym.spaces.Dict):
+            return cls.build_dict_models(envs, model_files, config)
         if len(space.shape) != 1:
             raise ValueError(
                 f'{cls.__name__} takes vector observations (its critic reads them joined to the action), '
@@ -76,6 +84,28 @@ class ContinuousOffPolicy(OffPolicy):
         return [
             ModelReader(path, units, size, seed=config.seed).build_model()
             for path, units, size in zip(files, cls.output_units(envs, config), inputs)
+        ]
+
+    @classmethod
+    def build_dict_models(cls, envs, model_files, config) -> list[keras.Model]:
+        """For Dict observations: the actor reads every key, the critic every key and the action (an
+        input of its own, ``ACTION_KEY``), joined as the observation's features are."""
+        space = envs.single_observation_space
+        images = [key for key, subspace in space.spaces.items() if network_kind(subspace) == 'cnn']
+        if images or ACTION_KEY in space.spaces:
+            reason = f'image keys ({" ".join(images)})' if images else f'a key named {ACTION_KEY}'
+            raise ValueError(
+                f'{cls.__name__} takes Dict observations without {reason}: choose other keys with --obs-keys, '
+                'or train PPO, A2C or TRPO, which take images and continuous actions'
+            )
+        files = model_files or cls.default_model_files(space)
+        if config.seed is not None:
+            keras.utils.set_random_seed(config.seed)
+        critic_space = gym.spaces.Dict({**space.spaces, ACTION_KEY: envs.single_action_space})
+        actor_units, critic_units = cls.output_units(envs, config)
+        return [
+            build_multi_input_model(files[0], None, actor_units, space, seed=config.seed),
+            build_multi_input_model(files[1], None, critic_units, critic_space, seed=config.seed),
         ]
 
     def trackables(self):
@@ -123,6 +153,8 @@ class ContinuousOffPolicy(OffPolicy):
 
     # ---------------------------------------------------------------- learning
     def q_value(self, critic, observations, actions, training=False):
+        if isinstance(observations, dict):  # the action is an input of its own
+            return tf.squeeze(critic({**observations, ACTION_KEY: actions}, training=training), -1)
         return tf.squeeze(critic(tf.concat([observations, actions], -1), training=training), -1)
 
     def min_q(self, critics, observations, actions):
@@ -164,7 +196,7 @@ class ContinuousOffPolicy(OffPolicy):
         for ``observations`` with the new weights (compiled as ``_train``)."""
         losses = {name: tf.constant(0.0) for name in self.loss_names}
         for index in tf.range(tf.shape(batches['rewards'])[0]):
-            losses = self.train_step({name: values[index] for name, values in batches.items()}, losses)
+            losses = self.train_step(tf.nest.map_structure(lambda values, index=index: values[index], batches), losses)
         return losses, self.actor_outputs(observations)
 
     def update_from_replay(self):

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import gymnasium as gym
 import numpy as np
 
 from xagents.core.agent import Agent
 from xagents.core.config import OffPolicyConfig
+from xagents.envs.dict_spaces import map_arrays
+from xagents.nets.multi_input import key_dtype
 from xagents.replay.buffers import ReplayBuffer
 
 
@@ -28,12 +31,16 @@ class OffPolicy(Agent):
         space = self.observation_space
         # Only Atari's pipeline stacks frames on the last axis; the channels of other images are colours.
         stacked = self.env_recipe.preprocess
-        # float64 observations (MuJoCo) are kept as float32, what the models take.
+        if isinstance(space, gym.spaces.Dict):  # one array per key, in the dtype the models take
+            shape = {key: subspace.shape for key, subspace in space.spaces.items()}
+            dtype = {key: key_dtype(subspace) for key, subspace in space.spaces.items()}
+        else:  # float64 observations (MuJoCo) are kept as float32, what the models take.
+            shape, dtype = space.shape, np.float32 if space.dtype == np.float64 else space.dtype
         return buffer_class(
             self.config.buffer_max_size,
             self.n_envs,
-            space.shape,
-            np.float32 if space.dtype == np.float64 else space.dtype,
+            shape,
+            dtype,
             self.action_space.shape,
             self.action_space.dtype,
             frame_stack=space.shape[-1] if stacked else None,
@@ -90,7 +97,8 @@ class OffPolicy(Agent):
         """``count`` batches drawn at once, stacked on a new leading axis (for a compiled loop of steps)."""
         size = self.config.buffer_batch_size
         batch = self.sample(batch_size=count * size)
-        return {name: values.reshape(count, size, *values.shape[1:]) for name, values in batch.items()}
+        reshaped = lambda values: values.reshape(count, size, *values.shape[1:])  # noqa: E731
+        return {name: map_arrays(reshaped, values) for name, values in batch.items()}
 
     def train_iteration(self) -> dict[str, float]:
         if len(self.buffer) < self.initial_size:

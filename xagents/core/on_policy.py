@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from xagents.core.agent import Agent
+from xagents.envs.dict_spaces import select, stack
 
 
 class OnPolicy(Agent):
@@ -42,7 +43,8 @@ class OnPolicy(Agent):
             if transition['truncated'].any():
                 truncated = transition['truncated']
                 rewards = rewards.copy()
-                rewards[truncated] += self.config.gamma * self.values(transition['final_observations'][truncated])
+                finals = select(transition['final_observations'], truncated)
+                rewards[truncated] += self.config.gamma * self.values(finals)
             steps.append(
                 {
                     'observations': observations,
@@ -52,7 +54,7 @@ class OnPolicy(Agent):
                     **extras,
                 }
             )
-        rollout = {name: np.stack([step[name] for step in steps]) for name in steps[0]}
+        rollout = {name: stack([step[name] for step in steps]) for name in steps[0]}
         rollout['last_observations'] = self.observations
         rollout['last_values'] = self.values(self.observations)
         return rollout

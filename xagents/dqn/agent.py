@@ -35,6 +35,7 @@ class DQN(OffPolicy):
     Config = DQNConfig
     model_roles = MODEL_ROLES
     model_configs = ('dqn',)
+    takes_dict_observations = True
 
     def __init__(self, envs, model, **kwargs):
         super().__init__(envs, model, **kwargs)
@@ -157,7 +158,7 @@ class DQN(OffPolicy):
         for ``observations`` with the new weights (compiled as ``_train_batches``)."""
         losses = {'loss': tf.constant(0.0), 'q': tf.constant(0.0)}
         for index in tf.range(tf.shape(batches['rewards'])[0]):
-            losses, _ = self.gradient_step(**{name: values[index] for name, values in batches.items()})
+            losses, _ = self.gradient_step(**tf.nest.map_structure(lambda values, index=index: values[index], batches))
         return losses, self.greedy_actions(observations)
 
     def train_steps(self) -> tuple[dict[str, tf.Tensor], tf.Tensor | None]:

@@ -12,6 +12,8 @@ import numpy as np
 from gymnasium.envs.classic_control.cartpole import CartPoleEnv, CartPoleVectorEnv
 from gymnasium.vector import AutoresetMode
 
+from xagents.envs.dict_spaces import replace_finished
+
 
 class SameStepCartPole(CartPoleVectorEnv):
     """gymnasium's native CartPole vector env, resetting finished episodes in the same step.
@@ -51,6 +53,8 @@ def final_observations(info: dict, observations: np.ndarray, done: np.ndarray) -
     """Observations that ended each episode: ``info['final_obs']`` where done, else the current."""
     if not done.any():
         return observations
+    if isinstance(observations, dict):
+        return replace_finished(observations, info['final_obs'], done)
     finals = observations.copy()
     final = info['final_obs']
     if isinstance(final, np.ndarray) and final.dtype != object:

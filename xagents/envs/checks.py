@@ -69,11 +69,46 @@ class GuardedEnv(gym.Wrapper):
             raise env_error(error, self.name, 'in step()') from error
 
 
+KEY_SPACES = (gym.spaces.Box, gym.spaces.Discrete, gym.spaces.MultiDiscrete, gym.spaces.MultiBinary)
+
+
+def way_out(space: gym.spaces.Dict, key: str) -> str:
+    """How to leave ``key`` out: the flag that chooses keys, with the others, or a wrapper."""
+    others = ' '.join(other for other in space.spaces if other != key)
+    return f'choose the keys with --obs-keys {others} (obs_keys= in Python), or wrap the env to drop it'
+
+
+def check_dict_space(space: gym.spaces.Dict, name: str) -> None:
+    """One line naming the first key the networks cannot take, and the way out."""
+    for key, subspace in space.spaces.items():
+        if isinstance(subspace, gym.spaces.Dict):
+            raise EnvAPIError(
+                f'{name}: observation key {key!r} is itself a Dict: xagents takes one level of keys; '
+                f'{way_out(space, key)} (or flatten it)'
+            )
+        numeric = not isinstance(subspace, gym.spaces.Box) or np.issubdtype(subspace.dtype, np.number)
+        if not isinstance(subspace, KEY_SPACES) or not numeric:
+            # A Box of strings in full; other spaces by their kind (a repr may hold a function's address).
+            kind = subspace if isinstance(subspace, gym.spaces.Box) else f'a {type(subspace).__name__}'
+            raise EnvAPIError(
+                f'{name}: observation key {key!r} is {kind}, which the networks cannot take (they take Box, '
+                f'Discrete, MultiDiscrete and MultiBinary keys); {way_out(space, key)}'
+            )
+        if isinstance(subspace, gym.spaces.Box) and len(subspace.shape) not in (1, 2, 3):
+            raise EnvAPIError(
+                f'{name}: observation key {key!r} is {subspace}: xagents takes Boxes of vectors, images '
+                f'(height, width[, channels]) or 3-D arrays; {way_out(space, key)}'
+            )
+
+
 def check_spaces(observation_space: gym.Space, action_space: gym.Space, name: str) -> None:
     """Observations must be a Box of vectors, of height x width (uint8 images; other dtypes are
-    flattened) or of height x width x channels; actions Discrete, a 1-D Box, or a 1-D MultiDiscrete
-    or MultiBinary (each agent checks its own kind)."""
-    if not isinstance(observation_space, gym.spaces.Box) or len(observation_space.shape) not in (1, 2, 3):
+    flattened) or of height x width x channels, or a Dict of such Boxes and Discrete, MultiDiscrete or
+    MultiBinary keys; actions Discrete, a 1-D Box, or a 1-D MultiDiscrete or MultiBinary (each agent
+    checks its own kind)."""
+    if isinstance(observation_space, gym.spaces.Dict):
+        check_dict_space(observation_space, name)
+    elif not isinstance(observation_space, gym.spaces.Box) or len(observation_space.shape) not in (1, 2, 3):
         raise EnvAPIError(
             f'{name} has observation space {observation_space}: xagents takes a Box of vectors (1-D), '
             'images (height, width[, channels]) or 3-D arrays; flatten or wrap the others'
@@ -103,7 +138,17 @@ def _check_multi_actions(space: gym.spaces.MultiDiscrete | gym.spaces.MultiBinar
         )
 
 
-def _check_observation(observation, space: gym.spaces.Box, call: str, name: str) -> None:
+def _check_observation(observation, space: gym.Space, call: str, name: str) -> None:
+    if isinstance(space, gym.spaces.Dict):
+        if not isinstance(observation, dict) or set(observation) != set(space.spaces):
+            keys = sorted(observation) if isinstance(observation, dict) else type(observation).__name__
+            raise EnvAPIError(
+                f'{name}: {call} returned observation keys {keys}, its observation_space has {list(space.spaces)}'
+            )
+        for key, subspace in space.spaces.items():
+            if isinstance(subspace, gym.spaces.Box):
+                _check_observation(observation[key], subspace, f'{call} (key {key!r})', name)
+        return
     array = np.asarray(observation)
     if array.shape != space.shape:
         raise EnvAPIError(

@@ -58,3 +58,36 @@ class RewardNormalizer:
         self.stats.update(self.returns)
         self.returns[dones] = 0.0
         return np.clip(rewards / np.sqrt(self.stats.var + self.epsilon), -self.clip, self.clip).astype(np.float32)
+
+
+class KeyStatistics:
+    """The running statistics of several keys, saved and loaded together (as one ``RunningMeanStd`` is)."""
+
+    def __init__(self, normalizers: dict[str, ObservationNormalizer]):
+        self.normalizers = normalizers
+
+    def state(self) -> dict:
+        return {key: normalizer.stats.state() for key, normalizer in self.normalizers.items()}
+
+    def load(self, state: dict) -> None:
+        for key, normalizer in self.normalizers.items():
+            normalizer.stats.load(state[key])
+
+
+class KeyNormalizer:
+    """Normalizes the vector keys of Dict observations, each with statistics of its own; the other
+    keys (images, Discrete, MultiDiscrete, MultiBinary) pass as they are.
+
+    Args:
+        shapes: The shape of each vector key.
+    """
+
+    def __init__(self, shapes: dict[str, tuple[int, ...]], clip: float = 10.0, epsilon: float = 1e-8):
+        self.normalizers = {key: ObservationNormalizer(shape, clip, epsilon) for key, shape in shapes.items()}
+        self.stats = KeyStatistics(self.normalizers)
+
+    def __call__(self, observations: dict[str, np.ndarray], update: bool) -> dict[str, np.ndarray]:
+        normalized = dict(observations)
+        for key, normalizer in self.normalizers.items():
+            normalized[key] = normalizer(observations[key], update)
+        return normalized

@@ -23,6 +23,7 @@ class EnvRecipe:
     preprocess: bool = False
     max_frame: bool = True
     async_envs: bool = False
+    obs_keys: list[str] | None = None  # the keys of a Dict observation the agent sees (None: all)
 
     def __post_init__(self):
         try:
@@ -56,6 +57,7 @@ class EnvRecipe:
             async_envs=self.async_envs if async_envs is None else async_envs,
             render_mode=render_mode,
             env_kwargs=self.env_kwargs,
+            obs_keys=self.obs_keys,
             **kwargs,
         )
         envs.recipe = self
@@ -65,6 +67,8 @@ class EnvRecipe:
         """The keys config.json keeps (a function that cannot be imported again is marked as such)."""
         config = {'env': self.name, 'env_kwargs': self.env_kwargs, 'preprocess': self.preprocess}
         config['max_frame'] = self.max_frame
+        if self.obs_keys:
+            config['obs_keys'] = list(self.obs_keys)
         if callable(self.env) and import_path(self.env) is None:
             config['env_function'] = callable_name(self.env)
         return config
@@ -83,6 +87,7 @@ class EnvRecipe:
             dict(config.get('env_kwargs') or {}),
             bool(config.get('preprocess')),
             bool(config.get('max_frame')),
+            obs_keys=config.get('obs_keys'),
         )
 
 
@@ -93,6 +98,7 @@ def create_envs(
     max_frame: bool = True,
     async_envs: bool = False,
     env_kwargs: dict | None = None,
+    obs_keys: list[str] | None = None,
     **options,
 ) -> gym.vector.VectorEnv:
     """One vector env of ``n_envs`` copies of ``env_id`` that keeps how it was made (``envs.recipe``).
@@ -100,4 +106,5 @@ def create_envs(
     The arguments (and ``options``: ``render_mode``, ``max_episode_steps``) are those of
     :func:`xagents.envs.vector.make_vector_envs`.
     """
-    return EnvRecipe(env_id, dict(env_kwargs or {}), preprocess, max_frame, async_envs).make(n_envs, **options)
+    recipe = EnvRecipe(env_id, dict(env_kwargs or {}), preprocess, max_frame, async_envs, obs_keys)
+    return recipe.make(n_envs, **options)

@@ -21,6 +21,7 @@ from gymnasium.vector import AutoresetMode
 from xagents.envs.atari import atari_envs, is_atari
 from xagents.envs.autoreset import SameStepCartPole
 from xagents.envs.checks import GuardedEnv, check_env_api, check_spaces, env_calls, made_with
+from xagents.envs.dict_spaces import choose_keys
 from xagents.envs.ids import callable_name, check_env_id, env_name, find_factory, import_path, is_user_env
 
 
@@ -49,6 +50,7 @@ def make_vector_envs(
     render_mode: str | None = None,
     max_episode_steps: int | None = None,
     env_kwargs: dict | None = None,
+    obs_keys: list[str] | None = None,
 ) -> gym.vector.VectorEnv:
     """Build one vector environment of ``n_envs`` copies of ``env_id``.
 
@@ -70,6 +72,7 @@ def make_vector_envs(
             environments that render run in spawned subprocesses, away from TensorFlow.
         max_episode_steps: Override of the environment's time limit.
         env_kwargs: Keyword arguments of every copy (``gym.make(id, **env_kwargs)``).
+        obs_keys: The keys of a Dict observation the agent sees (default: all).
 
     Raises:
         ValueError: For an unknown id, an environment that breaks the gymnasium API, or ``n_envs < 1``.
@@ -81,13 +84,15 @@ def make_vector_envs(
     if factory is not None:
         if preprocess:
             raise ValueError('--preprocess is for Atari ids; a function of your own makes its env as it is')
-        return _factory_envs(factory, n_envs, async_envs, render_mode, env_kwargs)
+        return _factory_envs(factory, n_envs, async_envs, render_mode, env_kwargs, obs_keys)
     spec = check_env_id(env_id)
     user_env = is_user_env(spec)
     if user_env:
         with env_calls(env_id, made_with(env_kwargs)):
             env = gym.make(env_name(env_id), disable_env_checker=True, **env_kwargs)
-        check_env_api(env, env_id)
+        check_env_api(choose_keys(env, obs_keys, env_id), env_id)
+    if obs_keys and (preprocess or _is_native_cartpole(spec) or _is_mujoco(spec)):
+        raise ValueError(f'--obs-keys chooses keys of a Dict observation, {env_id} has no Dict observation')
     if preprocess:
         if not is_atari(spec):
             raise ValueError(f'--preprocess is for Atari environments, {env_id} is not one')
@@ -98,7 +103,7 @@ def make_vector_envs(
         env_kwargs['max_episode_steps'] = max_episode_steps
     if _is_mujoco(spec):
         return _mujoco_envs(spec, n_envs, async_envs, render_mode, env_kwargs)
-    return _registered_envs(env_id, n_envs, async_envs, render_mode, env_kwargs, user_env)
+    return _registered_envs(env_id, n_envs, async_envs, render_mode, env_kwargs, user_env, obs_keys)
 
 
 def _is_native_cartpole(spec) -> bool:
@@ -115,7 +120,7 @@ def _cartpole_envs(spec, n_envs, render_mode, max_episode_steps) -> gym.vector.V
     return envs
 
 
-def _registered_envs(env_id, n_envs, async_envs, render_mode, env_kwargs, user_env) -> gym.vector.VectorEnv:
+def _registered_envs(env_id, n_envs, async_envs, render_mode, env_kwargs, user_env, obs_keys=None):
     """Copies of a registered env made by gymnasium, their spaces checked against what the agents take
     (a user's env: its exceptions in reset() and step() name it)."""
     if render_mode is not None:  # not passed otherwise: a user's env may take no render_mode
@@ -130,17 +135,20 @@ def _registered_envs(env_id, n_envs, async_envs, render_mode, env_kwargs, user_e
             n_envs,
             vectorization_mode='async' if async_envs else 'sync',
             vector_kwargs={'autoreset_mode': AutoresetMode.SAME_STEP},
-            wrappers=[functools.partial(GuardedEnv, name=env_id)] if user_env else None,
+            wrappers=[
+                *([functools.partial(GuardedEnv, name=env_id)] if user_env else []),
+                functools.partial(choose_keys, obs_keys=obs_keys, name=env_id),
+            ],
             **env_kwargs,
         )
     check_spaces(envs.single_observation_space, envs.single_action_space, env_id)
     return envs
 
 
-def _factory_envs(factory, n_envs, async_envs, render_mode, env_kwargs) -> gym.vector.VectorEnv:
+def _factory_envs(factory, n_envs, async_envs, render_mode, env_kwargs, obs_keys=None) -> gym.vector.VectorEnv:
     """Copies of the env a function makes; checked once, with a spec naming the function."""
     name = callable_name(factory)
-    make = functools.partial(_call_factory, factory, render_mode, env_kwargs, import_path(factory) or name)
+    make = functools.partial(_call_factory, factory, render_mode, env_kwargs, import_path(factory) or name, obs_keys)
     env = make()
     check_env_api(env, name)
     vector_class = gym.vector.AsyncVectorEnv if async_envs else gym.vector.SyncVectorEnv
@@ -150,7 +158,7 @@ def _factory_envs(factory, n_envs, async_envs, render_mode, env_kwargs) -> gym.v
     return envs
 
 
-def _call_factory(factory, render_mode, env_kwargs, name) -> GuardedEnv:
+def _call_factory(factory, render_mode, env_kwargs, name, obs_keys=None) -> gym.Env:
     """The env ``factory`` makes, its exceptions (in the call, reset() and step()) naming it."""
     try:
         parameters = inspect.signature(factory).parameters
@@ -163,7 +171,7 @@ def _call_factory(factory, render_mode, env_kwargs, name) -> GuardedEnv:
         env = factory(**env_kwargs, **({'render_mode': render_mode} if takes_render_mode else {}))
     if not isinstance(env, gym.Env):
         raise ValueError(f'{name} returned {type(env).__name__}, not a gymnasium.Env')
-    return GuardedEnv(env, name)
+    return choose_keys(GuardedEnv(env, name), obs_keys, name)
 
 
 def _mujoco_envs(spec, n_envs, async_envs, render_mode, env_kwargs):

@@ -28,7 +28,11 @@ def _tflite(policy: Policy, output: Path) -> None:
     # initializes (every output NaN): freeze them into constants first, then keep the
     # input and output names with a function around the frozen one.
     frozen = convert_variables_to_constants_v2(policy.concrete())
-    named = tf.function(lambda observation: {OUTPUT_NAME: frozen(observation)[0]}, input_signature=[policy.input_spec])
+    specs = policy.input_specs
+    if policy.keys is None:
+        named = tf.function(lambda observation: {OUTPUT_NAME: frozen(observation)[0]}, input_signature=specs)
+    else:  # one input per key, named after it
+        named = tf.function(lambda *inputs: {OUTPUT_NAME: frozen(*inputs)[0]}, input_signature=specs)
     converter = tf.lite.TFLiteConverter.from_concrete_functions([named.get_concrete_function()], tf.Module())
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')  # tf.lite's notice that LiteRT is its new home
@@ -41,7 +45,7 @@ def _onnx(policy: Policy, output: Path) -> None:
         import tf2onnx
     except ImportError:
         raise ValueError("--format onnx needs tf2onnx: pip install 'xagents[export]'") from None
-    model, _ = tf2onnx.convert.from_function(policy.serve, input_signature=[policy.input_spec], opset=ONNX_OPSET)
+    model, _ = tf2onnx.convert.from_function(policy.serve, input_signature=policy.input_specs, opset=ONNX_OPSET)
     output.write_bytes(model.SerializeToString())
 
 

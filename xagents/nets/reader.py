@@ -196,27 +196,46 @@ class ModelReader:
             return keras.layers.Flatten()(x)
         return x
 
-    def build_model(self) -> keras.Model:
-        """Build (and compile with the optimizer, if given) the described model."""
+    def _check_sections(self) -> list[str]:
         sections = self.parser.sections()
         if not sections:
             raise ModelConfigError(f'{self.path}: no layers')
         for section in sections:
             if not SECTION.match(section):
                 raise self._error(section, 'unknown section, expected convolutional-N, dense-N or flatten-N')
+        return sections
+
+    def _apply(self, section: str, x, output_index: int):
+        layer = self._layer(section, output_index)
+        self._layers.append(layer)
+        x = self._shaped_for(layer, x)
+        try:
+            return layer(x)
+        except ValueError as error:
+            raise self._error(section, f'cannot be applied: {str(error).splitlines()[0]}') from None
+
+    def features(self, x):
+        """``x`` through the layers before the first dense one (a CNN file's convolutions and flatten),
+        as one feature vector per observation: the image part of a multi-input network."""
         self._layers = []
-        inputs = keras.Input(self.input_shape, dtype=self.input_dtype)
-        x = keras.layers.Rescaling(1 / 255)(inputs) if self.input_dtype == 'uint8' else inputs
+        for section in self._check_sections():
+            if section.startswith('dense'):
+                break
+            x = self._apply(section, x, 0)
+        return keras.layers.Flatten()(x) if len(x.shape) > 2 else x
+
+    def build_model(self, inputs=None, x=None) -> keras.Model:
+        """Build (and compile with the optimizer, if given) the described model; given ``inputs`` (one
+        Input or a dict of them) and ``x`` (the features computed from them), the layers start from ``x``."""
+        sections = self._check_sections()
+        self._layers = []
+        if inputs is None:
+            inputs = keras.Input(self.input_shape, dtype=self.input_dtype)
+            x = keras.layers.Rescaling(1 / 255)(inputs) if self.input_dtype == 'uint8' else inputs
         trunk, outputs = x, []
         for section in sections:
             options = self.parser[section]
-            layer = self._layer(section, len(outputs))
-            self._layers.append(layer)
-            x = self._shaped_for(layer, x)
-            try:
-                x = layer(x)
-            except ValueError as error:
-                raise self._error(section, f'cannot be applied: {str(error).splitlines()[0]}') from None
+            x = self._apply(section, x, len(outputs))
             if options.get('common') == '1':
                 trunk = x
             if options.get('output') == '1':

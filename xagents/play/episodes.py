@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from xagents.envs.dict_spaces import batch_size
 from xagents.envs.rendering import render_one
 from xagents.play.recording import GifFile, VideoFile, save_frame
 
@@ -21,7 +22,7 @@ PROGRESS_INTERVAL = 2.0
 def actions_for(agent, observations: np.ndarray, deterministic: bool, random: bool) -> np.ndarray:
     """The agent's actions for raw observations (or uniformly random ones), as the envs take them."""
     if random:
-        actions = agent.random_actions(len(observations))
+        actions = agent.random_actions(batch_size(observations))
     else:
         actions = agent.policy(agent.normalize_observations(observations), deterministic=deterministic)
     return agent.env_actions(actions)

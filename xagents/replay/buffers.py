@@ -7,7 +7,8 @@ stores the position of its observation's newest frame, so an observation is the
 ``frame_stack`` frames ending there and the next observation ends one frame later.
 With Atari's 4-frame stacks each 84x84 frame is stored once, not eight times, and
 the reconstruction is exact whatever padding the environment used at a reset.
-Without stacking, a "frame" is a whole observation and the same logic applies.
+Without stacking, a "frame" is a whole observation and the same logic applies. Dict
+observations are kept as one array per key (:class:`~xagents.replay.key_frames.KeyFrames`).
 
 n-step transitions are assembled when sampling: each env's transitions sit in time
 order, so the ``n`` that follow a sampled one are read straight from the arrays.
@@ -22,7 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
+from xagents.envs.dict_spaces import select
 from xagents.envs.frames import stack_last
+from xagents.replay.key_frames import KeyFrames
 
 
 class ReplayBuffer:
@@ -31,8 +34,8 @@ class ReplayBuffer:
     Args:
         capacity: Total transitions kept (over all envs).
         n_envs: Environments stepping together.
-        obs_shape: Shape of one observation.
-        obs_dtype: dtype kept for observations (uint8 frames stay uint8).
+        obs_shape: Shape of one observation (Dict observations: a dict of each key's shape).
+        obs_dtype: dtype kept for observations (uint8 frames stay uint8; Dict observations: a dict).
         action_shape: Shape of one action (``()`` for discrete).
         action_dtype: dtype of actions.
         frame_stack: Number of frames stacked on the last observation axis, or None.
@@ -45,7 +48,7 @@ class ReplayBuffer:
         self,
         capacity: int,
         n_envs: int,
-        obs_shape: tuple[int, ...],
+        obs_shape: tuple[int, ...] | dict[str, tuple[int, ...]],
         obs_dtype=np.float32,
         action_shape: tuple[int, ...] = (),
         action_dtype=np.int64,
@@ -62,12 +65,15 @@ class ReplayBuffer:
         self.stacked = frame_stack is not None
         self.n_step, self.gamma = n_step, gamma
         self.powers = (gamma ** np.arange(n_step)).astype(np.float32)
-        frame_shape = obs_shape[:-1] if self.stacked else obs_shape
         # Room for the transitions' frames plus episode-start stacks (stack - 1 extra
         # frames per episode); transitions whose oldest frame was overwritten anyway
         # are never returned (see `_draw`).
         self.frame_capacity = self.size + self.size // 16 + 2 * self.stack + 1
-        self.frames = np.zeros((self.frame_capacity, n_envs, *frame_shape), obs_dtype)
+        if isinstance(obs_shape, dict):
+            self.frames = KeyFrames((self.frame_capacity, n_envs), obs_shape, obs_dtype)
+        else:
+            frame_shape = obs_shape[:-1] if self.stacked else obs_shape
+            self.frames = np.zeros((self.frame_capacity, n_envs, *frame_shape), obs_dtype)
         self.frame_count = np.zeros(n_envs, np.int64)
         self.positions = np.zeros((self.size, n_envs), np.int64)
         self.actions = np.zeros((self.size, n_envs, *action_shape), action_dtype)
@@ -90,7 +96,7 @@ class ReplayBuffer:
         envs = self.env_index if mask is None else np.flatnonzero(mask)
         if not len(envs):
             return
-        observations = observations if mask is None else observations[mask]
+        observations = observations if mask is None else select(observations, mask)
         if not self.stacked:
             self._push(observations, envs)
             return
@@ -189,12 +195,19 @@ class ReplayBuffer:
         """
         slots = min(self.count, self.size)
         state = {name: getattr(self, name)[:slots] for name in self.SLOT_ARRAYS}
-        state['frames'] = self.frames[: min(int(self.frame_count.max()), self.frame_capacity)]
+        written = min(int(self.frame_count.max()), self.frame_capacity)
+        state.update({name: frames[:written] for name, frames in self.frame_arrays().items()})
         state['frame_count'] = self.frame_count
         state['capacities'] = np.array([self.size, self.frame_capacity])
         state['count'] = np.array(self.count)
         state['rng'] = np.frombuffer(json.dumps(self.rng.bit_generator.state).encode(), np.uint8)
         return state
+
+    def frame_arrays(self) -> dict[str, np.ndarray]:
+        """The frame arrays by the names they are saved under: ``frames``, or ``frames.KEY`` per key."""
+        if isinstance(self.frames, KeyFrames):
+            return {f'frames.{key}': array for key, array in self.frames.arrays.items()}
+        return {'frames': self.frames}
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the buffer to ``path`` (``.npz``), replacing any previous file only once complete."""
@@ -215,19 +228,21 @@ class ReplayBuffer:
 
     def _load(self, path: str | os.PathLike) -> None:
         with np.load(path, allow_pickle=False) as stored:
+            frames = self.frame_arrays()
+            first = next(iter(frames))
             # Files of 0.2 hold whole arrays and no capacities: their lengths are the capacities.
-            old = [len(stored['positions']), len(stored['frames'])]
+            old = [len(stored['positions']), len(stored[first])]
             capacities = stored['capacities'] if 'capacities' in stored else old
-            mine = self.frames.shape[1:], self.positions.shape[1:]
-            theirs = stored['frames'].shape[1:], stored['positions'].shape[1:]
+            mine = frames[first].shape[1:], self.positions.shape[1:]
+            theirs = stored[first].shape[1:], stored['positions'].shape[1:]
             if list(capacities) != [self.size, self.frame_capacity] or theirs != mine:
                 raise ValueError(
                     f'replay buffer {path} was made for {capacities[0]} steps of frames {theirs[0]} in '
                     f'{theirs[1][0]} envs, this agent needs {self.size} of {mine[0]} in {self.n_envs} '
                     '(same --buffer-max-size, --n-envs and environment?)'
                 )
-            for name in (*self.SLOT_ARRAYS, 'frames', 'frame_count'):
-                array = getattr(self, name)
+            arrays = {name: getattr(self, name) for name in (*self.SLOT_ARRAYS, 'frame_count')} | frames
+            for name, array in arrays.items():
                 if stored[name].dtype != array.dtype:
                     raise ValueError(f'replay buffer {path} holds {name} as {stored[name].dtype}, not {array.dtype}')
                 array[: len(stored[name])] = stored[name]

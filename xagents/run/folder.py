@@ -59,6 +59,7 @@ FIELD_KINDS = {
     'preprocess': (bool, 'true or false'),
     'max_frame': (bool, 'true or false'),
     'model_files': ((list, type(None)), 'a list of paths'),
+    'obs_keys': ((list, type(None)), 'a list of keys'),
 }
 
 

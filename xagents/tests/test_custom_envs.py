@@ -88,7 +88,7 @@ def test_a_run_of_a_function_in_main_is_loaded_with_the_function_given_again(tmp
         ('BadDtype-v0', 'reset() returned an observation of dtype float64, its observation_space has float32'),
         ('BadShape-v0', 'reset() returned an observation of shape (3,), its observation_space has (2,)'),
         ('OldReset-v0', 'reset() must return (observation, info dict), it returned ndarray'),
-        ('DictObservations-v0', "has observation space Dict('position'"),
+        ('DictObservations-v0', "observation key 'note' is a Text, which the networks cannot take"),
         ('BitGridActions-v0', 'has a MultiBinary action space of shape (2, 2): xagents takes 1-D MultiBinary actions'),
         ('DialsFromOne-v0', 'start=[1 1 1]): xagents takes MultiDiscrete actions from 0 to nvec-1'),
         ('Nope-v0', "unknown environment 'Nope-v0' (importing xagents.tests.tiny_envs did not register it)"),

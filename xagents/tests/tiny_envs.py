@@ -68,9 +68,13 @@ class OldReset(Corridor):
 
 
 class DictObservations(Corridor):
+    """A Dict observation with a text key, which no network takes."""
+
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self.observation_space = gym.spaces.Dict({'position': gym.spaces.Box(0.0, 1.0, (2,), np.float32)})
+        self.observation_space = gym.spaces.Dict(
+            {'position': gym.spaces.Box(0.0, 1.0, (2,), np.float32), 'note': gym.spaces.Text(8)}
+        )
 
 
 class BitGridActions(Corridor):
@@ -267,3 +271,87 @@ class NoFrames(UndeclaredRenderModes):
 
 for _image in (Pointer, GrayPointer, UndeclaredRenderModes, NoFrames):
     gym.register(f'{_image.__name__}-v0', entry_point=_image)
+
+
+class DictPointer(gym.Env):
+    """Dict observations where the rewarded action needs every key: a uint8 image (one of two
+    columns lit: the high bit of the action), a float vector (the sign of its first value: the low
+    bit) and a Discrete ``flip`` (1 flips the low bit), optionally a nested Dict or a text key. With
+    ``image=False`` a MultiBinary ``side`` replaces the image; ``continuous``: a Box action of four
+    values (the largest names the action) instead of Discrete(4).
+
+    Each step shows a new draw; an episode is ``length`` steps, reward 1 for the right action of four
+    (random play: a quarter of ``length``).
+    """
+
+    metadata = {'render_modes': ['rgb_array'], 'render_fps': 4}
+
+    def __init__(
+        self,
+        size: int = 6,
+        length: int = 8,
+        extra: str | None = None,
+        image: bool = True,
+        continuous: bool = False,
+        render_mode: str | None = None,
+    ):
+        self.size, self.length, self.render_mode = size, length, render_mode
+        self.image, self.continuous = image, continuous
+        spaces = {
+            'image' if image else 'side': (
+                gym.spaces.Box(0, 255, (size, size), np.uint8) if image else gym.spaces.MultiBinary(1)
+            ),
+            'signal': gym.spaces.Box(-1.0, 1.0, (2,), np.float32),
+            'flip': gym.spaces.Discrete(2),
+        }
+        if extra == 'nested':
+            spaces['more'] = gym.spaces.Dict({'inner': gym.spaces.Discrete(2)})
+        elif extra == 'text':
+            spaces['mission'] = gym.spaces.Text(20)
+        self.extra = extra
+        self.observation_space = gym.spaces.Dict(spaces)
+        self.action_space = gym.spaces.Box(-1.0, 1.0, (4,), np.float32) if continuous else gym.spaces.Discrete(4)
+        self.side, self.sign, self.flip, self.steps = 0, 0, 0, 0
+
+    def draw(self) -> None:
+        self.side, self.sign, self.flip = (int(value) for value in self.np_random.integers(2, size=3))
+
+    def target(self) -> int:
+        return 2 * self.side + (self.sign ^ self.flip)
+
+    def observation(self) -> dict:
+        image = np.zeros((self.size, self.size), np.uint8)
+        image[:, 0 if self.side == 0 else self.size - 1] = 255
+        signal = np.array([1.0 if self.sign else -1.0, self.np_random.uniform(-1, 1)], np.float32)
+        observation = {'signal': signal, 'flip': self.flip}
+        if self.image:
+            observation['image'] = image
+        else:
+            observation['side'] = np.array([self.side], np.int8)
+        if self.extra == 'nested':
+            observation['more'] = {'inner': 0}
+        elif self.extra == 'text':
+            observation['mission'] = 'pick the right one'
+        return observation
+
+    def reset(self, seed=None, options=None):
+        super().reset(seed=seed)
+        self.steps = 0
+        self.draw()
+        return self.observation(), {}
+
+    def step(self, action):
+        choice = int(np.argmax(action)) if self.continuous else int(action)
+        reward = 1.0 if choice == self.target() else 0.0
+        self.steps += 1
+        self.draw()
+        return self.observation(), reward, self.steps >= self.length, False, {}
+
+    def render(self):
+        image = np.zeros((self.size, self.size), np.uint8)
+        image[:, 0 if self.side == 0 else self.size - 1] = 255
+        image = np.broadcast_to(image[..., None], (self.size, self.size, 3))
+        return np.kron(image, np.ones((8, 8, 1), np.uint8))
+
+
+gym.register('DictPointer-v0', entry_point=DictPointer)

@@ -61,7 +61,7 @@ class TRPO(ActorCritic):
         config = self.config
         advantages, returns = rollout_advantages(rollout, config.gamma, config.lam)
         advantages = (advantages - advantages.mean()) / (advantages.std() + config.advantage_epsilon)
-        flat = lambda array: tf.constant(flatten_time(array))  # noqa: E731
+        flat = lambda array: tf.nest.map_structure(tf.constant, flatten_time(array))  # noqa: E731
         observations, actions = flat(rollout['observations']), flat(rollout['actions'])
         old_log_probs, advantages = flat(rollout['log_probs']), flat(advantages)
         old_outputs = self.actor_outputs(observations)
@@ -101,7 +101,7 @@ class TRPO(ActorCritic):
         with tf.GradientTape() as tape:
             surrogate, _ = self.surrogate(observations, actions, old_log_probs, advantages)
         gradient = flat_concat(tape.gradient(surrogate, variables))
-        fvp_observations = observations[:: config.fvp_n_steps]
+        fvp_observations = tf.nest.map_structure(lambda tensor: tensor[:: config.fvp_n_steps], observations)
         old_distribution = self.make_distribution([output[:: config.fvp_n_steps] for output in old_outputs])
 
         def fisher_vector_product(vector):
@@ -129,7 +129,10 @@ class TRPO(ActorCritic):
             order = tf.argsort(self.tf_rng.uniform([size]))
             for batch in tf.range(self.config.mini_batches):
                 indices = order[batch * self.minibatch_size : (batch + 1) * self.minibatch_size]
-                batch_observations, batch_returns = tf.gather(observations, indices), tf.gather(returns, indices)
+                batch_observations = tf.nest.map_structure(
+                    lambda tensor, indices=indices: tf.gather(tensor, indices), observations
+                )
+                batch_returns = tf.gather(returns, indices)
                 with tf.GradientTape() as tape:
                     values = tf.squeeze(self.critic(batch_observations, training=True), -1)
                     loss = 0.5 * tf.reduce_mean(tf.square(batch_returns - values))

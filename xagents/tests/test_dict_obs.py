@@ -1,0 +1,243 @@
+"""Dict observations: one named input per key (images through a CNN, vectors flattened, Discrete and
+MultiDiscrete keys one-hot, MultiBinary keys as bits) joined before the dense layers, through
+training, play with video, resume, ``xagents.load`` and ``predict``; ``--obs-keys`` and the refusals."""
+
+import json
+import subprocess
+import sys
+import warnings
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import xagents
+from xagents.commands.main import main
+from xagents.export.formats import FORMATS, export
+from xagents.nets.multi_input import build_multi_input_model
+from xagents.run.checkpoints import saved_state
+from xagents.tests.test_image_envs import fails
+
+ENV = 'xagents.tests.tiny_envs:DictPointer-v0'
+FAST = dict(n_envs=4, n_steps=32, mini_batches=4, lr=1e-3)
+
+
+def targets(observations: dict) -> np.ndarray:
+    """The rewarded action of each DictPointer observation of a batch (from every key)."""
+    side = (observations['image'][:, :, -1] > 0).any(axis=1).astype(np.int64)
+    sign = (observations['signal'][:, 0] > 0).astype(np.int64)
+    return 2 * side + (sign ^ observations['flip'])
+
+
+def observations_of(agent, count: int) -> dict:
+    """``count`` observations of the agent's env, stepped at random."""
+    envs = agent.env_recipe.make(8)
+    observations, _ = envs.reset(seed=5)
+    collected = [observations]
+    while len(collected) * 8 < count:
+        collected.append(envs.step(envs.action_space.sample())[0])
+    envs.close()
+    return {key: np.concatenate([batch[key] for batch in collected]) for key in observations}
+
+
+def test_every_kind_of_key_becomes_features_of_one_named_input():
+    space = gym.spaces.Dict(
+        {
+            'bits': gym.spaces.MultiBinary(3),
+            'choice': gym.spaces.Discrete(3, start=1),
+            'image': gym.spaces.Box(0, 255, (7, 7, 3), np.uint8),
+            'levels': gym.spaces.MultiDiscrete([2, 3]),
+            'table': gym.spaces.Box(-1, 1, (2, 2), np.float32),
+        }
+    )
+    ann = xagents.PPO.default_model_files(space)[0]
+    assert ann.name == 'ann-actor-critic.cfg'
+    model = build_multi_input_model(ann, xagents.PPO.cnn_file_for('actor-critic'), [4, 1], space, seed=0)
+    inputs = {tensor.name: tensor.dtype for tensor in model.inputs}
+    expected = {'bits': 'int8', 'choice': 'int64', 'image': 'uint8', 'levels': 'int64', 'table': 'float32'}
+    assert inputs == expected
+    layers = {layer.name: layer for layer in model.layers}
+    bits = np.array([[1, 0, 1]], np.int8)
+    np.testing.assert_array_equal(layers['floats'](bits), [[1.0, 0.0, 1.0]])
+    np.testing.assert_array_equal(layers['one_hots'](np.array([3])), [[0.0, 0.0, 1.0]])  # Discrete(3, start=1)
+    np.testing.assert_array_equal(layers['one_hots_1'](np.array([[1, 2]])), [[0, 1, 0, 0, 1]])
+    # 3 bits + 3 one-hot + the small CNN's 4x4x64 of a 7x7 image + 5 one-hots + 4 table values
+    assert model.get_layer('concatenate').output.shape[-1] == 3 + 3 + 4 * 4 * 64 + 5 + 4
+    observation = {key: np.asarray(subspace.sample())[None] for key, subspace in space.spaces.items()}
+    assert [output.shape for output in model(observation)] == [(1, 4), (1, 1)]
+
+
+def test_ppo_learns_from_every_key_and_predicts_one_observation_or_a_batch():
+    agent = xagents.PPO.from_env(ENV, seed=1, quiet=True, **FAST)
+    assert agent.host('model') is None  # TensorFlow acts for Dict observations
+    agent.fit(max_steps=6000)
+    observations = observations_of(agent, 400)
+    actions = agent.predict(observations)
+    assert actions.shape == (400,) and actions.dtype == np.int64
+    accuracy = (actions == targets(observations)).mean()
+    assert accuracy > 0.75, accuracy  # random: 0.25; the image alone or the vector alone: 0.5
+    one = {key: value[3] for key, value in observations.items()}
+    assert agent.predict(one) == actions[3]
+    with pytest.raises(ValueError, match='predict takes the keys flip image signal, got flip image'):
+        agent.predict({key: one[key] for key in ('flip', 'image')})
+    with pytest.raises(ValueError, match="key 'signal' has shape"):
+        agent.predict({**one, 'signal': observations['signal'][:2]})
+
+
+def test_dqn_learns_from_every_key_with_one_buffer_array_per_key_in_its_dtype():
+    agent = xagents.DQN.from_env(ENV, n_envs=4, seed=1, quiet=True, buffer_initial_size=500)
+    agent.fit(max_steps=4000)
+    observations = observations_of(agent, 400)
+    accuracy = (agent.predict(observations) == targets(observations)).mean()
+    assert accuracy > 0.9, accuracy
+    batch = agent.buffer.sample(64)
+    for name in ('observations', 'next_observations'):
+        kinds = {key: (array.dtype, array.shape) for key, array in batch[name].items()}
+        assert kinds == {
+            'flip': (np.int64, (64,)),
+            'image': (np.uint8, (64, 6, 6)),
+            'signal': (np.float32, (64, 2)),
+        }
+    # each stored observation is one the env gave: one lit column of 255s, the other dark
+    lit = (batch['observations']['image'] == 255).all(axis=1)
+    assert (lit.sum(axis=1) == 1).all() and lit[:, [0, -1]].any(axis=1).all()
+
+
+def test_dqn_saves_its_buffer_by_key_and_resumes_from_the_command_line(tmp_path):
+    run = tmp_path / 'run'
+    train = ['train', 'dqn', '--env', ENV, '--buffer-initial-size', '100', '--save-buffer', '--seed', '1']
+    assert main([*train, '--max-steps', '300', '--quiet', '--output-dir', str(run)]) == 0
+    with np.load(run / 'replay-buffer.npz') as stored:
+        assert stored['frames.image'].dtype == np.uint8 and stored['frames.flip'].dtype == np.int64
+        assert 'frames' not in stored
+    assert main(['train', 'dqn', '--resume', str(run), '--max-steps', '600', '--quiet']) == 0
+    assert saved_state(run / 'latest')['steps'] >= 600
+    with np.load(run / 'replay-buffer.npz') as stored:
+        assert int(stored['count']) >= 600
+
+
+@pytest.mark.parametrize('name', ['ddpg', 'td3', 'sac'])
+def test_continuous_off_policy_agents_learn_from_vector_integer_and_bit_keys(name):
+    """The critic reads every key and the action (an input of its own), the actor every key."""
+    env_kwargs = dict(image=False, continuous=True)  # a MultiBinary side for the image
+    agent = xagents.agents[name].from_env(
+        ENV, env_kwargs=env_kwargs, n_envs=4, seed=1, quiet=True, buffer_initial_size=500
+    )
+    assert sorted(tensor.name for tensor in agent.critic.inputs) == ['action', 'flip', 'side', 'signal']
+    agent.fit(max_steps=3000 if name == 'td3' else 600)
+    observations = observations_of(agent, 400)
+    side, sign = observations['side'][:, 0].astype(np.int64), (observations['signal'][:, 0] > 0).astype(np.int64)
+    accuracy = (agent.predict(observations).argmax(-1) == 2 * side + (sign ^ observations['flip'])).mean()
+    if name == 'td3':  # the others only run: their learning is TD3's math, tested on Pendulum
+        assert accuracy > 0.6, accuracy  # random: 0.25
+
+
+@pytest.mark.parametrize('name', ['a2c', 'trpo'])
+def test_a2c_and_trpo_train_on_dict_observations(name):
+    agent = xagents.agents[name].from_env(ENV, n_envs=2, n_steps=16, seed=0, quiet=True)
+    agent.fit(max_steps=256)
+    assert agent.steps >= 256 and np.isfinite(list(agent.losses.values())).all()
+
+
+def test_the_command_line_trains_plays_with_video_resumes_and_loads(tmp_path, capsys):
+    run = tmp_path / 'run'
+    train = ['train', 'ppo', '--env', ENV, '--n-envs', '2', '--n-steps', '32', '--mini-batches', '2']
+    assert main([*train, '--max-steps', '256', '--normalize-obs', '--quiet', '--output-dir', str(run)]) == 0
+    config = json.loads((run / 'config.json').read_text())
+    assert config['model_files'] == ['models/model.cfg']
+    assert main(['play', 'ppo', '--run', str(run), '--episodes', '1', '--video-dir', str(tmp_path / 'v')]) == 0
+    assert len(list((tmp_path / 'v').glob('*.mp4'))) == 1
+    assert main(['train', 'ppo', '--resume', str(run), '--max-steps', '512', '--quiet']) == 0
+    assert saved_state(run / 'latest')['steps'] >= 512
+    loaded = xagents.load(run, 'latest')
+    statistics = loaded.obs_normalizer.normalizers['signal'].stats  # the vector key's, saved with the run
+    assert statistics.count > 512 and abs(statistics.mean[0]) < 0.2 and 0.8 < statistics.var[0] < 1.2
+    observations = observations_of(loaded, 16)
+    assert loaded.predict(observations).shape == (16,)
+
+
+def test_obs_keys_chooses_keys_saved_with_the_run(tmp_path):
+    run = tmp_path / 'run'
+    agent = xagents.PPO.from_env(
+        ENV, env_kwargs={'extra': 'text'}, obs_keys=['image', 'signal'], output_dir=str(run), quiet=True, **FAST
+    )
+    assert list(agent.observation_space.spaces) == ['image', 'signal']
+    agent.fit(max_steps=128)
+    assert json.loads((run / 'config.json').read_text())['obs_keys'] == ['image', 'signal']
+    loaded = xagents.load(run, 'latest')
+    envs = loaded.env_recipe.make(1)
+    full = envs.envs[0].unwrapped.reset(seed=0)[0]  # the env's own observation, text included
+    envs.close()
+    assert loaded.predict(full) in range(4)  # the keys --obs-keys left out are left out here too
+
+
+@pytest.mark.parametrize(
+    'args, message',
+    [
+        (['--env-kwargs', 'extra:text'], "observation key 'mission' is a Text, which the networks cannot take"),
+        (['--env-kwargs', 'extra:text'], '--obs-keys flip image signal (obs_keys= in Python), or wrap the env'),
+        (['--env-kwargs', 'extra:nested'], "observation key 'more' is itself a Dict: xagents takes one level"),
+        (['--obs-keys', 'image', 'colour'], '--obs-keys colour: not a key of the observations'),
+        (['--normalize-obs', '--obs-keys', 'image', 'flip'], '--normalize-obs is for vector keys: the keys flip image'),
+    ],
+)
+def test_keys_the_networks_cannot_take_are_refused_naming_the_key(tmp_path, capsys, args, message):
+    run = tmp_path / 'run'
+    error = fails(capsys, 'train', 'ppo', '--env', ENV, *args, '--max-steps', '64', '--output-dir', str(run))
+    assert message in error
+    assert not run.exists()
+
+
+def test_obs_keys_on_a_box_env_and_dict_observations_for_an_agent_without_them_are_refused(capsys):
+    error = fails(capsys, 'train', 'ppo', '--env', 'CartPole-v1', '--obs-keys', 'x', '--max-steps', '64')
+    assert '--obs-keys chooses keys of a Dict observation, CartPole-v1 has no Dict observation' in error
+    error = fails(capsys, 'train', 'acer', '--env', ENV, '--max-steps', '64')
+    assert 'ACER does not take Dict observations yet' in error and 'train PPO, A2C, TRPO, DQN' in error
+    error = fails(capsys, 'train', 'sac', '--env', ENV, '--env-kwargs', 'continuous:True', '--max-steps', '64')
+    assert 'SAC takes Dict observations without image keys (image): choose other keys with --obs-keys' in error
+
+
+@pytest.mark.integration
+def test_minigrid_trains_from_the_command_line_with_chosen_keys(tmp_path):
+    pytest.importorskip('minigrid')
+    command = [sys.executable, '-m', 'xagents', 'train', 'ppo', '--env', 'minigrid:MiniGrid-DoorKey-5x5-v0']
+    command += ['--obs-keys', 'image', 'direction', '--max-steps', '512', '--n-steps', '128', '--n-envs', '4']
+    result = subprocess.run(
+        [*command, '--output-dir', str(tmp_path / 'run')], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    assert 'Maximum steps exceeded' in result.stdout
+
+
+def run_exported(path, format: str, observations: dict) -> np.ndarray:
+    """The actions of an exported policy, its inputs given by key."""
+    if format == 'saved_model':
+        return tf.saved_model.load(str(path)).signatures['serving_default'](**observations)['action'].numpy()
+    if format == 'onnx':
+        import onnxruntime
+
+        return onnxruntime.InferenceSession(str(path)).run(['action'], observations)[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')  # tf.lite.Interpreter's notice that LiteRT is its new home
+        interpreter = tf.lite.Interpreter(str(path))
+    assert interpreter.get_signature_list()['serving_default']['inputs'] == ['flip', 'image', 'signal']
+    return interpreter.get_signature_runner('serving_default')(**observations)['action']
+
+
+def test_every_export_format_takes_one_named_input_per_key_and_acts_as_predict(tmp_path, capsys):
+    run = tmp_path / 'run'
+    agent = xagents.PPO.from_env(ENV, seed=0, output_dir=str(run), normalize_obs=True, quiet=True, **FAST)
+    agent.fit(max_steps=256)
+    observations = observations_of(agent, 64)
+    statistics = agent.obs_normalizer.normalizers['signal'].stats
+    assert list(agent.obs_normalizer.normalizers) == ['signal'] and statistics.count > 256
+    statistics.update(observations['signal'] * 3.0 + 0.5)  # a mean and a spread of their own
+    expected = agent.predict(observations)
+    for format in FORMATS:
+        actions = run_exported(export(agent, tmp_path / f'policy.{format}', format), format, observations)
+        np.testing.assert_array_equal(actions, expected, err_msg=format)
+    capsys.readouterr()
+    assert main(['export', '--run', str(run), '--format', 'onnx', '--output', str(tmp_path / 'p.onnx')]) == 0
+    out = capsys.readouterr().out
+    assert 'inputs "flip": int64 (n,), "image": uint8 (n, 6, 6), "signal": float32 (n, 2); output "action"' in out
