@@ -21,7 +21,8 @@ setup(
     install_requires=requirements,
     extras_require={
         'export': export,
-        'test': ['pytest>=9.2.0,<10', 'ruff>=0.17.5,<0.18', *export],
+        # minigrid: a real env package with Dict observations (an image, a direction, a text mission).
+        'test': ['pytest>=9.2.0,<10', 'ruff>=0.17.5,<0.18', 'minigrid>=3.2.0,<4', *export],
         # torch pinned: that version's CPU build is what these machines get (an unpinned one pulls CUDA).
         'bench': ['torch==2.13.0', 'stable-baselines3>=2.9.2,<3', 'sb3-contrib>=2.9.2,<3', 'cpprb>=11.0.0,<12'],
     },

@@ -62,6 +62,7 @@ class Building:
         name = envs.spec.id if envs.spec is not None else 'the env'
         return ValueError(f'{cls.__name__} needs {needs}, {name} has {space}{others}')
 
+    @classmethod
     def check_observation_space(cls, envs: gym.vector.VectorEnv) -> None:
         """A clear error for Dict observations given to an agent that does not take them."""
         space = envs.single_observation_space

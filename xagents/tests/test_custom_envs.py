@@ -169,6 +169,9 @@ def test_the_readme_python_snippets_run_from_an_unrelated_folder(tmp_path):
     subprocess.run([*cli, *train, '--output-dir', 'runs/corridor', '--quiet'], cwd=tmp_path, check=True)
     export = ['export', '--run', 'runs/corridor', '--format', 'onnx', '--output', 'corridor.onnx']
     subprocess.run([*cli, *export], cwd=tmp_path, check=True, capture_output=True)
+    doorkey = ['--env', 'minigrid:MiniGrid-DoorKey-5x5-v0', '--obs-keys', 'image', 'direction', '--n-steps', '128']
+    train = ['train', 'ppo', *doorkey, '--n-envs', '4', '--max-steps', '512', '--output-dir', 'runs/doorkey']
+    subprocess.run([*cli, *train, '--quiet'], cwd=tmp_path, check=True)
     for block in blocks:
         if block is module:
             continue

@@ -200,7 +200,6 @@ def test_obs_keys_on_a_box_env_and_dict_observations_for_an_agent_without_them_a
 
 @pytest.mark.integration
 def test_minigrid_trains_from_the_command_line_with_chosen_keys(tmp_path):
-    pytest.importorskip('minigrid')
     command = [sys.executable, '-m', 'xagents', 'train', 'ppo', '--env', 'minigrid:MiniGrid-DoorKey-5x5-v0']
     command += ['--obs-keys', 'image', 'direction', '--max-steps', '512', '--n-steps', '128', '--n-envs', '4']
     result = subprocess.run(
