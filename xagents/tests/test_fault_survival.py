@@ -289,9 +289,18 @@ class SignalOnCount(collections.deque):
 
 @pytest.mark.parametrize('signum, reason', [(signal.SIGTERM, 'terminated'), (signal.SIGINT, 'interrupted')])
 def test_a_signal_while_an_episode_is_counted_waits_for_its_record(tmp_path, signum, reason):
+    # Ctrl-C as in a terminal (a background job, as pytest under nohup, inherits it ignored).
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        signalled_while_counting(tmp_path, signum, reason)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def signalled_while_counting(tmp_path, signum, reason):
     agent = xagents.PPO.from_env('CartPole-v1', n_envs=2, n_steps=64, seed=0, quiet=True, output_dir=tmp_path / 'run')
     agent.episode_rewards = SignalOnCount(agent.episode_rewards, signum)
-    assert agent.fit(max_steps=100_000) == reason
+    assert agent.fit(max_steps=20_000) == reason
     saved = checkpoint_state(tmp_path / 'run' / 'latest')
     assert saved['episodes'] >= 5 and saved['steps'] % 128 == 0  # held to the end of the iteration
     assert episodes_of(tmp_path / 'run') == list(range(1, saved['episodes'] + 1))
