@@ -64,7 +64,7 @@ class OffPolicy(Agent):
     def warm_up(self, progress) -> None:
         """Random-policy transitions until the buffer holds ``buffer_initial_size``."""
         while len(self.buffer) < self.initial_size:
-            self.collect(self.random_actions())
+            self.collect(self.random_actions(masks=self.action_masks))
             progress('Filling the replay buffer', 'random-action transitions', len(self.buffer), self.initial_size)
 
     def collect(self, actions: np.ndarray) -> None:

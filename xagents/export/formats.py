@@ -28,7 +28,15 @@ def _tflite(policy: Policy, output: Path) -> None:
     # initializes (every output NaN): freeze them into constants first, then keep the
     # input and output names with a function around the frozen one.
     frozen = convert_variables_to_constants_v2(policy.concrete())
-    named = tf.function(lambda observation: {OUTPUT_NAME: frozen(observation)[0]}, input_signature=[policy.input_spec])
+    if len(policy.input_specs) == 1:
+        named = tf.function(
+            lambda observation: {OUTPUT_NAME: frozen(observation)[0]}, input_signature=policy.input_specs
+        )
+    else:
+        named = tf.function(
+            lambda observation, action_mask: {OUTPUT_NAME: frozen(observation, action_mask)[0]},
+            input_signature=policy.input_specs,
+        )
     converter = tf.lite.TFLiteConverter.from_concrete_functions([named.get_concrete_function()], tf.Module())
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')  # tf.lite's notice that LiteRT is its new home
@@ -41,7 +49,7 @@ def _onnx(policy: Policy, output: Path) -> None:
         import tf2onnx
     except ImportError:
         raise ValueError("--format onnx needs tf2onnx: pip install 'xagents[export]'") from None
-    model, _ = tf2onnx.convert.from_function(policy.serve, input_signature=[policy.input_spec], opset=ONNX_OPSET)
+    model, _ = tf2onnx.convert.from_function(policy.serve, input_signature=policy.input_specs, opset=ONNX_OPSET)
     output.write_bytes(model.SerializeToString())
 
 

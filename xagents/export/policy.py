@@ -5,7 +5,10 @@ or ``uint8`` images) and returns the env actions: observation normalization with
 statistics saved with the weights, the networks, argmax (per dimension of a MultiDiscrete,
 the likelier value of each bit of a MultiBinary) or mean, and the rescaling of continuous
 actions to the env's bounds. Integer actions are ``int64``, of shape ``(n,)`` for Discrete and
-``(n, dimensions)`` for MultiDiscrete and MultiBinary.
+``(n, dimensions)`` for MultiDiscrete and MultiBinary. An agent that acts with action masks is
+exported with a second input, ``action_mask`` (boolean, ``(n, units)`` as the env gives them): the
+greedy action among the legal ones. (One signature per file: an input that may be left out is not
+portable across SavedModel, ONNX and TFLite.)
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from xagents.nets.observations import model_input_dtype
 
 INPUT_NAME = 'observation'
 OUTPUT_NAME = 'action'
+MASK_NAME = 'action_mask'
 
 
 def output_signature(space: gym.Space) -> str:
@@ -59,21 +63,24 @@ class Policy(tf.Module):
         if isinstance(agent.action_space, gym.spaces.Box):
             self.bounds = [_constant(value) for value in agent.action_bounds()]
         self.greedy_actions = agent.greedy_actions
-        self.serve = tf.function(self.actions, input_signature=[self.input_spec])
+        self.input_specs = [self.input_spec]
+        if agent.masks is not None:
+            self.input_specs.append(tf.TensorSpec([None, agent.masks.units], tf.bool, name=MASK_NAME))
+        self.serve = tf.function(self.actions, input_signature=self.input_specs)
 
-    def actions(self, observations: tf.Tensor) -> dict[str, tf.Tensor]:
+    def actions(self, observations: tf.Tensor, masks: tf.Tensor | None = None) -> dict[str, tf.Tensor]:
         inputs = observations
         if self.normalizer is not None:
             mean, std, clip = self.normalizer
             inputs = tf.clip_by_value((tf.cast(observations, tf.float32) - mean) / std, -clip, clip)
-        actions = self.greedy_actions(inputs)
+        actions = self.greedy_actions(inputs) if masks is None else self.greedy_actions(inputs, masks)
         if self.bounds is None:
             return {OUTPUT_NAME: tf.cast(actions, tf.int64)}
         low, high, center, scale = self.bounds
         return {OUTPUT_NAME: center + scale * tf.clip_by_value(actions, low, high)}
 
-    def __call__(self, observations) -> dict[str, tf.Tensor]:
-        return self.serve(observations)
+    def __call__(self, *inputs) -> dict[str, tf.Tensor]:
+        return self.serve(*inputs)
 
     def concrete(self):
         return self.serve.get_concrete_function()
