@@ -229,9 +229,10 @@ class Agent(Building, EntryPoints):
             )
         batch = observations[None] if single else observations
         batch = batch.astype(model_input_dtype(space), copy=False)
-        masks = None if action_masks is None else predict_masks(self, action_masks, len(batch), single)
+        # Masks are passed only when given: the agents that take none have no such argument.
+        masks = {} if action_masks is None else {'masks': predict_masks(self, action_masks, len(batch), single)}
         normalized = self.normalize_observations(batch)
-        actions = np.asarray(self.env_actions(self.policy(normalized, deterministic=deterministic, masks=masks)))
+        actions = np.asarray(self.env_actions(self.policy(normalized, deterministic=deterministic, **masks)))
         actions = actions.astype(self.action_space.dtype, copy=False)  # int64 Discrete, int8 MultiBinary, ...
         return actions[0] if single else actions
 

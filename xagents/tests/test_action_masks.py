@@ -19,6 +19,7 @@ from xagents.commands.main import main
 from xagents.core.masking import MASKED_LOGIT, masked_logits, uniform_legal
 from xagents.export import FORMATS
 from xagents.nets.distributions import Categorical, MultiCategorical, host_act
+from xagents.tests.test_custom_envs import history_steps
 
 KEYPAD = 'xagents.tests.tiny_envs:Keypad-v0'  # Discrete(6), one or two legal keys a step
 STRICT = {'strict': True}  # an illegal key raises
@@ -229,3 +230,19 @@ def test_exports_take_action_masks_and_act_as_predict(tmp_path, env, units):
         code, stderr = run_cli('export', '--run', str(tmp_path / 'run'), '--format', format, '--output', output)
         assert code == 0, stderr
         np.testing.assert_array_equal(run_masked_export(tmp_path / format, format, observations, masks), expected)
+
+
+def test_cli_trains_plays_with_video_and_resumes_masked(tmp_path):
+    run = str(tmp_path / 'run')
+    strict = ['--env', KEYPAD, '--env-kwargs', 'strict:True']
+    code, stderr = run_cli('train', 'ppo', *strict, '--max-steps', '512', '--n-envs', '2', '--n-steps', '32',
+                           '--seed', '0', '--output-dir', run)  # fmt: skip
+    assert code == 0, stderr
+    for flags in (['--random'], ['--stochastic'], ['--video-dir', str(tmp_path / 'video')]):
+        code, stderr = run_cli('play', 'ppo', '--run', run, '--episodes', '2', *flags)
+        assert code == 0, stderr
+    assert len(list((tmp_path / 'video').glob('*.mp4'))) == 2
+    code, stderr = run_cli('train', 'ppo', '--resume', run, '--max-steps', '1024')
+    assert code == 0, stderr
+    steps = history_steps(tmp_path / 'run')
+    assert steps[-1] > 900 and steps == sorted(steps)  # episodes of the resumed part, up to 1,024 steps

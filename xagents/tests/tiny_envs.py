@@ -277,8 +277,10 @@ class Keypad(gym.Env):
     agent never presses one), so unmasked random play loses quickly. Episodes last ``length`` steps.
     """
 
-    def __init__(self, keys: int = 6, length: int = 20, strict: bool = False):
-        self.keys, self.length, self.strict = keys, length, strict
+    metadata = {'render_modes': ['rgb_array'], 'render_fps': 10}
+
+    def __init__(self, keys: int = 6, length: int = 20, strict: bool = False, render_mode: str | None = None):
+        self.keys, self.length, self.strict, self.render_mode = keys, length, strict, render_mode
         self.observation_space = gym.spaces.Box(0.0, 1.0, (keys,), np.float32)
         self.action_space = gym.spaces.Discrete(keys)
         self.legal = np.ones(keys, bool)
@@ -291,6 +293,9 @@ class Keypad(gym.Env):
 
     def action_masks(self) -> np.ndarray:
         return self.legal.copy()
+
+    def render(self):
+        return np.repeat(np.repeat(self.legal[None, :, None] * np.uint8(255), 16, 0), 16, 1).repeat(3, 2)
 
     def reset(self, seed=None, options=None):
         super().reset(seed=seed)
@@ -327,8 +332,8 @@ class InfoKeypad(Keypad):
 class DialKeypad(Keypad):
     """Keypad with MultiDiscrete([3, 4]) actions: the legal values of each dial, masks side by side (7)."""
 
-    def __init__(self, length: int = 20, strict: bool = False):
-        super().__init__(7, length, strict)
+    def __init__(self, length: int = 20, strict: bool = False, render_mode: str | None = None):
+        super().__init__(7, length, strict, render_mode)
         self.action_space = gym.spaces.MultiDiscrete([3, 4])
 
     def draw(self):
