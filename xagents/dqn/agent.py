@@ -32,8 +32,9 @@ class DQN(OffPolicy):
     - ``prioritized`` (Schaul et al. 2016): proportional replay, losses weighted by
       importance weights with beta annealed to 1, priorities set to the |TD errors|.
 
-    With action masks, acting is greedy over the legal actions and explores uniformly among them;
-    the targets' max runs over every next action (the replay buffer keeps no next masks).
+    With action masks, acting is greedy over the legal actions and explores uniformly among them,
+    and the targets' max (the online argmax with ``double``) runs over the next state's legal actions
+    (the buffer keeps them; after a truncation, whose final state's masks the reset replaced, over all).
     """
 
     Config = DQNConfig
@@ -149,9 +150,14 @@ class DQN(OffPolicy):
                     actions[random] = uniform_legal(masks[random], self.rng)
         return actions
 
-    def gradient_step(self, observations, actions, rewards, next_observations, terminals, discounts, weights=None):
+    def gradient_step(
+        self, observations, actions, rewards, next_observations, terminals, discounts, weights=None, next_masks=None
+    ):
         next_target_q = self.q_values(self.target_model, next_observations)
         next_online_q = self.q_values(self.model, next_observations) if self.config.double else None
+        if next_masks is not None:
+            next_target_q = masked_logits(next_target_q, next_masks)
+            next_online_q = None if next_online_q is None else masked_logits(next_online_q, next_masks)
         targets = tf.stop_gradient(q_targets(rewards, terminals, next_target_q, discounts, next_online_q))
         variables = self.model.trainable_variables
         with tf.GradientTape() as tape:

@@ -246,3 +246,21 @@ def test_cli_trains_plays_with_video_and_resumes_masked(tmp_path):
     assert code == 0, stderr
     steps = history_steps(tmp_path / 'run')
     assert steps[-1] > 900 and steps == sorted(steps)  # episodes of the resumed part, up to 1,024 steps
+
+
+@pytest.mark.parametrize('double', [False, True])
+def test_dqn_targets_max_over_the_next_legal_actions(double):
+    agent = DQN.from_env(KEYPAD, n_envs=2, seed=8, quiet=True, double=double, buffer_initial_size=64)
+    agent.fit(max_steps=200)
+    batch = agent.sample()
+    assert batch['next_masks'].shape == (32, 6) and batch['next_masks'].dtype == bool
+    rng = np.random.default_rng(3)
+    next_masks = np.eye(6, dtype=bool)[rng.integers(0, 6, 32)] | (rng.random((32, 6)) < 0.3)
+    batch = {**batch, 'next_masks': next_masks, 'terminals': np.zeros(32, bool)}
+    q_before = agent.model(batch['observations']).numpy()[np.arange(32), batch['actions']]
+    next_target = agent.target_model(batch['next_observations']).numpy()
+    chooser = agent.model(batch['next_observations']).numpy() if double else next_target
+    best = np.where(next_masks, chooser, -np.inf).argmax(1)
+    expected = batch['rewards'] + batch['discounts'] * next_target[np.arange(32), best]
+    _, td_errors = agent._train(batch)
+    np.testing.assert_allclose(td_errors.numpy() + q_before, expected, rtol=1e-5, atol=1e-5)
