@@ -29,10 +29,11 @@ def mask_units(space: gym.Space) -> int | None:
 def has_mask_method(envs: gym.vector.VectorEnv) -> bool:
     """Whether the envs have ``action_masks()`` (sync and async vector envs of envs or wrappers that do)."""
     try:
-        masks = envs.call('action_masks')
-    except AttributeError:
+        # Asked first: an async env's worker that fails a call (a missing method) ends the env.
+        found = envs.call('has_wrapper_attr', 'action_masks')
+    except AttributeError:  # vector envs without call (the native ones) give no masks
         return False
-    return all(mask is not None for mask in masks)
+    return all(found) and all(mask is not None for mask in envs.call('action_masks'))
 
 
 class ActionMasks:

@@ -264,3 +264,18 @@ def test_dqn_targets_max_over_the_next_legal_actions(double):
     expected = batch['rewards'] + batch['discounts'] * next_target[np.arange(32), best]
     _, td_errors = agent._train(batch)
     np.testing.assert_allclose(td_errors.numpy() + q_before, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_async_envs_are_asked_for_masks_without_breaking():
+    # A failed call ends an async env's worker: the method is looked for before it is called.
+    import gymnasium as gym
+
+    from xagents.core.masking import has_mask_method
+    from xagents.tests.tiny_envs import Corridor, InfoKeypad, Keypad
+
+    for env_class, found in ((Corridor, False), (InfoKeypad, False), (Keypad, True)):
+        envs = gym.vector.AsyncVectorEnv([env_class] * 2)
+        assert has_mask_method(envs) is found
+        envs.reset(seed=0)
+        envs.step(np.zeros(2, np.int64))  # still running
+        envs.close()
