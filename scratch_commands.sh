@@ -85,3 +85,10 @@ xagents export --run runs/corridor --format tflite --output corridor.tflite
 xagents train ppo --env xagents.tests.tiny_envs:Pointer-v0 --n-envs 4 --n-steps 64 --mini-batches 4 --ppo-epochs 4 --max-steps 4000 --output-dir runs/pointer
 xagents play ppo --run runs/pointer --episodes 5 --video-dir videos/pointer
 xagents export --run runs/pointer --format onnx --output pointer.onnx
+
+# Action masks (sb3-contrib's convention: action_masks() or info['action_mask']): on by default when
+# the env gives them; never a masked action in training, play (--random too), predict and exports.
+xagents train ppo --env xagents.tests.tiny_envs:Keypad-v0 --max-steps 10000 --output-dir runs/keypad --seed 1
+xagents train dqn --env xagents.tests.tiny_envs:Keypad-v0 --max-steps 10000 --output-dir runs/keypad-dqn --seed 1
+xagents play ppo --run runs/keypad --episodes 20 --random
+xagents export --run runs/keypad --format onnx --output keypad.onnx

@@ -275,12 +275,17 @@ class Keypad(gym.Env):
     Each step draws the legal keys anew (one or two of ``keys``); the observation shows them. A legal
     key gives 1, an illegal one -10 and ends the episode (with ``strict``, raises: a test that an
     agent never presses one), so unmasked random play loses quickly. Episodes last ``length`` steps.
+    With ``graded``, only the lowest legal key gives 1, another legal one 0.2 (masked random play
+    scores 16 on average, the best policy 20): something to learn beyond the masks.
     """
 
     metadata = {'render_modes': ['rgb_array'], 'render_fps': 10}
 
-    def __init__(self, keys: int = 6, length: int = 20, strict: bool = False, render_mode: str | None = None):
+    def __init__(
+        self, keys: int = 6, length: int = 20, strict: bool = False, render_mode: str | None = None, graded=False
+    ):
         self.keys, self.length, self.strict, self.render_mode = keys, length, strict, render_mode
+        self.graded = graded
         self.observation_space = gym.spaces.Box(0.0, 1.0, (keys,), np.float32)
         self.action_space = gym.spaces.Discrete(keys)
         self.legal = np.ones(keys, bool)
@@ -312,7 +317,8 @@ class Keypad(gym.Env):
         self.steps += 1
         if not legal:
             return self.legal.astype(np.float32), -10.0, True, False, {}
-        return self.draw(), 1.0, False, self.steps >= self.length, {}
+        reward = 1.0 if not self.graded or int(action) == self.legal.argmax() else 0.2
+        return self.draw(), reward, False, self.steps >= self.length, {}
 
 
 class InfoKeypad(Keypad):
