@@ -124,7 +124,7 @@ def _check_action(env: gym.Env, info: dict):
     one may end or fail it; the agent checks the masks themselves), else a sampled one."""
     try:
         mask = info['action_mask'] if 'action_mask' in info else env.get_wrapper_attr('action_masks')()
-    except AttributeError:
+    except (AttributeError, TypeError):  # no method (or not one): the agent's own checks say more
         mask = None
     space = env.action_space
     mask = np.asarray(mask) if mask is not None else None

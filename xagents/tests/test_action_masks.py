@@ -93,10 +93,12 @@ def test_masked_agent_never_takes_a_masked_action_training_and_playing(agent_cla
         assert [result['reward'] for result in results] == [20.0] * 8
 
 
-def test_tensorflow_acting_and_masks_in_info():
-    # --no-host-inference acts in TensorFlow (the compiled _act with masks); InfoKeypad gives info['action_mask'].
+@pytest.mark.parametrize('agent_class', [PPO, DQN])
+def test_tensorflow_acting_and_masks_in_info(agent_class):
+    # --no-host-inference acts in TensorFlow (the compiled calls with masks); InfoKeypad gives info['action_mask'].
     env = 'xagents.tests.tiny_envs:InfoKeypad-v0'
-    agent = PPO.from_env(env, n_envs=4, seed=2, env_kwargs=STRICT, quiet=True, n_steps=32, host_inference=False)
+    options = {'env_kwargs': STRICT, 'quiet': True, 'host_inference': False, **TRAIN[agent_class]}
+    agent = agent_class.from_env(env, n_envs=4, seed=2, **options)
     assert agent.masks.from_info
     agent.fit(max_steps=1000)
     assert agent.play(episodes=4, deterministic=False)[0]['reward'] == 20.0
