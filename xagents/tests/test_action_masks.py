@@ -235,10 +235,11 @@ def test_exports_take_action_masks_and_act_as_predict(tmp_path, env, units):
 
 
 def test_cli_trains_plays_with_video_and_resumes_masked(tmp_path):
+    # The strict Keypad raises on an illegal key: training, its evaluations, play and the resumed run.
     run = str(tmp_path / 'run')
     strict = ['--env', KEYPAD, '--env-kwargs', 'strict:True']
-    code, stderr = run_cli('train', 'ppo', *strict, '--max-steps', '512', '--n-envs', '2', '--n-steps', '32',
-                           '--seed', '0', '--output-dir', run)  # fmt: skip
+    sizes = ['--max-steps', '512', '--n-envs', '2', '--n-steps', '32', '--eval-interval', '256', '--eval-episodes', '2']
+    code, stderr = run_cli('train', 'ppo', *strict, *sizes, '--seed', '0', '--output-dir', run)
     assert code == 0, stderr
     for flags in (['--random'], ['--stochastic'], ['--video-dir', str(tmp_path / 'video')]):
         code, stderr = run_cli('play', 'ppo', '--run', run, '--episodes', '2', *flags)
