@@ -5,18 +5,17 @@ training, play with video, resume, ``xagents.load`` and ``predict``; ``--obs-key
 import json
 import subprocess
 import sys
-import warnings
 
 import gymnasium as gym
 import numpy as np
 import pytest
-import tensorflow as tf
 
 import xagents
 from xagents.commands.main import main
 from xagents.export.formats import FORMATS, export
 from xagents.nets.multi_input import build_multi_input_model
 from xagents.run.checkpoints import saved_state
+from xagents.tests.test_export import run_exported
 from xagents.tests.test_image_envs import fails
 
 ENV = 'xagents.tests.tiny_envs:DictPointer-v0'
@@ -207,21 +206,6 @@ def test_minigrid_trains_from_the_command_line_with_chosen_keys(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert 'Maximum steps exceeded' in result.stdout
-
-
-def run_exported(path, format: str, observations: dict) -> np.ndarray:
-    """The actions of an exported policy, its inputs given by key."""
-    if format == 'saved_model':
-        return tf.saved_model.load(str(path)).signatures['serving_default'](**observations)['action'].numpy()
-    if format == 'onnx':
-        import onnxruntime
-
-        return onnxruntime.InferenceSession(str(path)).run(['action'], observations)[0]
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')  # tf.lite.Interpreter's notice that LiteRT is its new home
-        interpreter = tf.lite.Interpreter(str(path))
-    assert interpreter.get_signature_list()['serving_default']['inputs'] == ['flip', 'image', 'signal']
-    return interpreter.get_signature_runner('serving_default')(**observations)['action']
 
 
 def test_every_export_format_takes_one_named_input_per_key_and_acts_as_predict(tmp_path, capsys):
