@@ -189,9 +189,10 @@ def test_refusals_are_one_line_before_any_run_folder(tmp_path, agent, env, flags
     assert 'Traceback' not in stderr and not os.path.exists(output)
 
 
-def test_no_mask_actions_trains_without_masks(tmp_path):
+@pytest.mark.parametrize('env', ['MaskedSwitches-v0', 'DictKeypad-v0'])
+def test_no_mask_actions_trains_without_masks(tmp_path, env):
     code, stderr = run_cli(
-        'train', 'ppo', '--env', 'xagents.tests.tiny_envs:MaskedSwitches-v0', '--no-mask-actions',
+        'train', 'ppo', '--env', f'xagents.tests.tiny_envs:{env}', '--no-mask-actions',
         '--max-steps', '64', '--n-envs', '2', '--n-steps', '16', '--output-dir', str(tmp_path / 'run'),
     )  # fmt: skip
     assert code == 0, stderr

@@ -7,13 +7,14 @@ import subprocess
 import sys
 
 import gymnasium as gym
+import keras
 import numpy as np
 import pytest
 
 import xagents
 from xagents.commands.main import main
 from xagents.export.formats import FORMATS, export
-from xagents.nets.multi_input import build_multi_input_model
+from xagents.nets.multi_input import Floats, OneHots, build_multi_input_model
 from xagents.run.checkpoints import saved_state
 from xagents.tests.test_export import run_exported
 from xagents.tests.test_image_envs import fails
@@ -56,13 +57,15 @@ def test_every_kind_of_key_becomes_features_of_one_named_input():
     inputs = {tensor.name: tensor.dtype for tensor in model.inputs}
     expected = {'bits': 'int8', 'choice': 'int64', 'image': 'uint8', 'levels': 'int64', 'table': 'float32'}
     assert inputs == expected
-    layers = {layer.name: layer for layer in model.layers}
+    # Each key's feature layer by the input it reads (Keras' layer names depend on what ran before).
+    layers = {layer.input.name: layer for layer in model.layers if isinstance(layer, (Floats, OneHots))}
     bits = np.array([[1, 0, 1]], np.int8)
-    np.testing.assert_array_equal(layers['floats'](bits), [[1.0, 0.0, 1.0]])
-    np.testing.assert_array_equal(layers['one_hots'](np.array([3])), [[0.0, 0.0, 1.0]])  # Discrete(3, start=1)
-    np.testing.assert_array_equal(layers['one_hots_1'](np.array([[1, 2]])), [[0, 1, 0, 0, 1]])
+    np.testing.assert_array_equal(layers['bits'](bits), [[1.0, 0.0, 1.0]])
+    np.testing.assert_array_equal(layers['choice'](np.array([3])), [[0.0, 0.0, 1.0]])  # Discrete(3, start=1)
+    np.testing.assert_array_equal(layers['levels'](np.array([[1, 2]])), [[0, 1, 0, 0, 1]])
     # 3 bits + 3 one-hot + the small CNN's 4x4x64 of a 7x7 image + 5 one-hots + 4 table values
-    assert model.get_layer('concatenate').output.shape[-1] == 3 + 3 + 4 * 4 * 64 + 5 + 4
+    (joined,) = [layer for layer in model.layers if isinstance(layer, keras.layers.Concatenate)]
+    assert joined.output.shape[-1] == 3 + 3 + 4 * 4 * 64 + 5 + 4
     observation = {key: np.asarray(subspace.sample())[None] for key, subspace in space.spaces.items()}
     assert [output.shape for output in model(observation)] == [(1, 4), (1, 1)]
 
