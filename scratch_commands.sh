@@ -93,3 +93,9 @@ xagents play ppo --run runs/dict-pointer --episodes 5 --video-dir videos/dict-po
 xagents train dqn --env xagents.tests.tiny_envs:DictPointer-v0 --n-envs 4 --buffer-initial-size 500 --save-buffer --max-steps 4000 --output-dir runs/dict-pointer-dqn
 xagents train ppo --env minigrid:MiniGrid-DoorKey-5x5-v0 --obs-keys image direction --n-envs 4 --n-steps 128 --max-steps 4096 --output-dir runs/doorkey
 xagents export --run runs/doorkey --format onnx --output doorkey.onnx
+# Action masks (sb3-contrib's convention: action_masks() or info['action_mask']): on by default when
+# the env gives them; never a masked action in training, play (--random too), predict and exports.
+xagents train ppo --env xagents.tests.tiny_envs:Keypad-v0 --max-steps 10000 --output-dir runs/keypad --seed 1
+xagents train dqn --env xagents.tests.tiny_envs:Keypad-v0 --max-steps 10000 --output-dir runs/keypad-dqn --seed 1
+xagents play ppo --run runs/keypad --episodes 20 --random
+xagents export --run runs/keypad --format onnx --output keypad.onnx

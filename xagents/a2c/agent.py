@@ -30,15 +30,17 @@ class A2C(ActorCritic):
     def update(self, rollout):
         config = self.config
         _, returns = rollout_advantages(rollout, config.gamma, config.lam)
+        masks = flatten_time(rollout['action_masks']) if 'action_masks' in rollout else None
         losses = self._train(
-            flatten_time(rollout['observations']), flatten_time(rollout['actions']), flatten_time(returns)
+            flatten_time(rollout['observations']), flatten_time(rollout['actions']), flatten_time(returns), masks
         )
         return {name: value.numpy() for name, value in losses.items()}
 
-    def compute_losses(self, observations, actions, returns):
-        """The total loss and its parts for a batch of transitions and their n-step (or GAE) returns."""
+    def compute_losses(self, observations, actions, returns, masks=None):
+        """The total loss and its parts for a batch of transitions and their n-step (or GAE) returns
+        (the policy's distribution over the legal actions of ``masks`` when given)."""
         config = self.config
-        distribution, values = self.policy_and_values(observations, training=True)
+        distribution, values = self.policy_and_values(observations, training=True, masks=masks)
         advantages = tf.stop_gradient(returns - values)
         policy_loss = -tf.reduce_mean(distribution.log_prob(actions) * advantages)
         value_loss = 0.5 * tf.reduce_mean(tf.square(returns - values))
@@ -47,10 +49,10 @@ class A2C(ActorCritic):
         return loss, {'loss': loss, 'policy_loss': policy_loss, 'value_loss': value_loss, 'entropy': entropy}
 
     @tf.function(reduce_retracing=True)
-    def _train(self, observations, actions, returns):
+    def _train(self, observations, actions, returns, masks=None):
         variables = self.model.trainable_variables
         with tf.GradientTape() as tape:
-            loss, metrics = self.compute_losses(observations, actions, returns)
+            loss, metrics = self.compute_losses(observations, actions, returns, masks)
         gradients = tape.gradient(loss, variables)
         gradients, _ = tf.clip_by_global_norm(gradients, self.config.grad_norm)
         self.model.optimizer.apply_gradients(zip(gradients, variables))

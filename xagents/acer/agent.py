@@ -66,6 +66,7 @@ class ACER(ActorCritic):
     takes_dict_observations = False  # its replay keeps one observation array
     graph_hyperparameters = ('entropy_coef',)
     model_roles = MODEL_ROLES
+    takes_masks = False  # its replayed Retrace targets have no masked form here
 
     def __init__(self, envs, model, **kwargs):
         super().__init__(envs, model, **kwargs)

@@ -35,7 +35,9 @@ def export_help() -> str:
     notes = (
         'The policy takes a batch of raw observations as the env returns them (input "observation")\n'
         'and returns env actions (output "action"): normalization, argmax or mean and action\n'
-        'rescaling are inside. ONNX needs the export extra: pip install "xagents[export]".'
+        'rescaling are inside. A run trained with action masks takes them as a second input\n'
+        '("action_mask", boolean, as the env gives them) and picks among the legal actions.\n'
+        'ONNX needs the export extra: pip install "xagents[export]".'
     )
     return text + format_table('export:', help_rows(ExportOptions)) + '\n\n' + fit_text(notes)
 
@@ -124,5 +126,7 @@ def _export(options: ExportOptions, config: dict, checkpoint: str | int) -> int:
         f'"{name}": {dtype.name} ({", ".join(["n", *map(str, shape)])}{"" if shape else ","})'
         for name, dtype, shape in inputs
     )
-    print(f'  input{"s" if len(inputs) > 1 else ""} {named}; output "action": {output_signature(agent.action_space)}')
+    masks = '' if agent.masks is None else f'; input "action_mask": bool (n, {agent.masks.units}), true where legal'
+    action = output_signature(agent.action_space)
+    print(f'  input{"s" if len(inputs) > 1 else ""} {named}{masks}; output "action": {action}')
     return 0

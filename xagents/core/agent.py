@@ -23,14 +23,15 @@ import tensorflow as tf
 from xagents.core import schedules
 from xagents.core.building import Building
 from xagents.core.entry_points import EntryPoints
+from xagents.core.masking import ActionMasks, predict_masks
 from xagents.core.schema import flag_name, scheduled_fields
 from xagents.envs.autoreset import final_observations
 from xagents.envs.normalizers import KeyNormalizer, ObservationNormalizer, RewardNormalizer
 from xagents.envs.recipe import EnvRecipe
 from xagents.nets.compiled import ConcreteCalls
 from xagents.nets.host import HostModel
-from xagents.nets.multi_input import input_batch, vector_keys
-from xagents.nets.observations import is_image, model_input_dtype
+from xagents.nets.multi_input import observation_batch, vector_keys
+from xagents.nets.observations import is_image
 
 
 class Agent(Building, EntryPoints):
@@ -49,6 +50,8 @@ class Agent(Building, EntryPoints):
     # Schedulable hyperparameters the compiled losses read (as variables in ``graph_values``); lr
     # is set on the optimizers.
     graph_hyperparameters: tuple[str, ...] = ()
+    # Whether the agent never picks an action masked by the env (``policy`` and ``random_actions`` take masks).
+    takes_masks = False
 
     def __init__(self, envs: gym.vector.VectorEnv, *models: keras.Model, **hyperparameters):
         hyperparameters, self.training_options = self.split_training_options(hyperparameters)
@@ -82,6 +85,7 @@ class Agent(Building, EntryPoints):
         # How the envs were made, for evaluation, play and the run's config.json (from_env sets it).
         self.env_recipe = getattr(envs, 'recipe', None) or EnvRecipe(envs.spec.id if envs.spec else 'unknown')
         self.model_files: list[str] | None = None
+        self.masks = ActionMasks.of(envs, self.env_id, self.config.mask_actions, type(self).__name__, self.takes_masks)
         self.reset_counters()
         # The total steps the current fit may reach (its max_steps, None without one): what a
         # default given as a share of the run (DQN's epsilon decay) is measured against.
@@ -119,6 +123,7 @@ class Agent(Building, EntryPoints):
         self.episode_returns = np.zeros(self.n_envs)
         self.episode_lengths = np.zeros(self.n_envs, np.int64)
         self.lives: np.ndarray | None = None
+        self.action_masks: np.ndarray | None = None  # the legal actions of the current observations
 
     @property
     def env_id(self) -> str:
@@ -171,8 +176,8 @@ class Agent(Building, EntryPoints):
         self.weights_version += 1
 
     # ------------------------------------------------------------ subclass API
-    def policy(self, observations: np.ndarray, *, deterministic: bool) -> np.ndarray:
-        """Actions for a batch of (normalized) observations."""
+    def policy(self, observations: np.ndarray, *, deterministic: bool, masks: np.ndarray | None = None) -> np.ndarray:
+        """Actions for a batch of (normalized) observations, among the legal ones of ``masks`` when given."""
         raise NotImplementedError
 
     def train_iteration(self) -> dict[str, float]:
@@ -190,9 +195,12 @@ class Agent(Building, EntryPoints):
         """Networks saved and loaded with a role's model (TD3's second critic with the critic)."""
         return {}
 
-    def random_actions(self, n: int | None = None) -> np.ndarray:
-        """Uniformly random actions for ``n`` envs (default: the agent's), as ``policy`` would give them."""
+    def random_actions(self, n: int | None = None, masks: np.ndarray | None = None) -> np.ndarray:
+        """Uniformly random actions for ``n`` envs (default: the agent's), as ``policy`` would give them
+        (among the legal ones of ``masks`` when given)."""
         space, n = self.action_space, n or self.n_envs
+        if masks is not None:
+            return self.masks.random_actions(masks, self.rng)
         if isinstance(space, gym.spaces.Discrete):
             return self.rng.integers(0, space.n, n)
         if isinstance(space, (gym.spaces.MultiDiscrete, gym.spaces.MultiBinary)):
@@ -218,26 +226,18 @@ class Agent(Building, EntryPoints):
         (what an exported policy computes); ``policy(..., deterministic=True)`` gives the same."""
         raise NotImplementedError
 
-    def predict(self, observations, deterministic: bool = True) -> np.ndarray:
+    def predict(self, observations, deterministic: bool = True, action_masks=None) -> np.ndarray:
         """Env actions for raw observations as the env returns them: one observation (one action
         back) or a batch. Observation normalization, the policy (greedy by default, for every
         agent; ``deterministic=False`` acts as in training), action rescaling and dtype are handled
-        here: the result goes to ``env.step`` as it is."""
-        space = self.observation_space
-        if isinstance(space, gym.spaces.Dict):
-            batch, single = input_batch(observations, space, chosen=bool(self.env_recipe.obs_keys))
-        else:
-            observations = np.asarray(observations)
-            single = observations.shape == space.shape
-            if not single and observations.shape[1:] != space.shape:
-                raise ValueError(
-                    f'predict takes one observation of shape {space.shape} or a batch of them, '
-                    f'got shape {observations.shape}'
-                )
-            batch = (observations[None] if single else observations).astype(model_input_dtype(space), copy=False)
-        actions = np.asarray(
-            self.env_actions(self.policy(self.normalize_observations(batch), deterministic=deterministic))
-        )
+        here: the result goes to ``env.step`` as it is. ``action_masks`` (one per observation, as
+        the env gives them) keeps the actions among the legal ones."""
+        batch, single = observation_batch(observations, self.observation_space, bool(self.env_recipe.obs_keys))
+        size = len(next(iter(batch.values()))) if isinstance(batch, dict) else len(batch)
+        # Masks are passed only when given: the agents that take none have no such argument.
+        masks = {} if action_masks is None else {'masks': predict_masks(self, action_masks, size, single)}
+        normalized = self.normalize_observations(batch)
+        actions = np.asarray(self.env_actions(self.policy(normalized, deterministic=deterministic, **masks)))
         actions = actions.astype(self.action_space.dtype, copy=False)  # int64 Discrete, int8 MultiBinary, ...
         return actions[0] if single else actions
 
@@ -288,6 +288,8 @@ class Agent(Building, EntryPoints):
         seed = None if self.config.seed is None else self.config.seed + self.steps
         raw, info = self.envs.reset(seed=seed)
         self.lives = info.get('lives')
+        if self.masks is not None:
+            self.action_masks = self.masks.read(self.envs, info)
         self.observations = self.normalize_observations(raw, update=True)
         self.raw_observations = raw
         self.episode_returns[:] = 0
@@ -303,6 +305,8 @@ class Agent(Building, EntryPoints):
         ``truncated`` and ``dones`` (episode ended either way).
         """
         raw, rewards, terminated, truncated, info = self.envs.step(self.env_actions(actions))
+        if self.masks is not None:
+            self.action_masks = self.masks.read(self.envs, info)
         done = terminated | truncated
         self.steps += self.n_envs
         self.episode_returns += rewards

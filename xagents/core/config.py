@@ -39,6 +39,11 @@ class AgentConfig:
     host_inference: bool = hp(
         True, 'Act with dense models computed in NumPy on the host (--no-host-inference: in TensorFlow)'
     )
+    mask_actions: bool | None = hp(
+        None,
+        "Never pick actions masked by the env's action_masks() or info['action_mask'] "
+        '(default: on when the env gives masks; --no-mask-actions: off)',
+    )
     seed: int | None = hp(None, 'Random seed: the same seed repeats a CPU run exactly')
 
     # Pairs of fields that set one thing two ways, (used, ignored) when old runs saved both: what they set.

@@ -132,7 +132,7 @@ class ContinuousOffPolicy(OffPolicy):
         one = np.ones_like(self.action_scale)
         return -one, one, self.action_center, self.action_scale
 
-    def random_actions(self, n=None):
+    def random_actions(self, n=None, masks=None):  # masks: never given (Box actions take none)
         return self.rng.uniform(-1.0, 1.0, (n or self.n_envs, *self.action_space.shape)).astype(np.float32)
 
     def actor_outputs(self, observations):

@@ -46,6 +46,7 @@ class OffPolicy(Agent):
             frame_stack=space.shape[-1] if stacked else None,
             seed=None if self.config.seed is None else self.config.seed + 1,
             gamma=self.config.gamma,
+            mask_units=None if self.masks is None else self.masks.units,
             **options,
         )
 
@@ -71,11 +72,16 @@ class OffPolicy(Agent):
     def warm_up(self, progress) -> None:
         """Random-policy transitions until the buffer holds ``buffer_initial_size``."""
         while len(self.buffer) < self.initial_size:
-            self.collect(self.random_actions())
+            self.collect(self.random_actions(masks=self.action_masks))
             progress('Filling the replay buffer', 'random-action transitions', len(self.buffer), self.initial_size)
 
     def collect(self, actions: np.ndarray) -> None:
         transition = self.step_envs(actions)
+        next_masks = None
+        if self.action_masks is not None:
+            # The masks of final observations are unknown (the envs reset): all legal, for truncations.
+            next_masks = self.action_masks.copy()
+            next_masks[transition['dones']] = True
         # Raw observations go in the buffer; normalization happens when sampling.
         self.buffer.add(
             actions,
@@ -83,6 +89,7 @@ class OffPolicy(Agent):
             transition['raw_final_observations'],
             transition['terminals'],
             transition['dones'],
+            next_masks,
         )
         if transition['dones'].any():
             self.buffer.start_episodes(transition['raw_observations'], transition['dones'])

@@ -7,6 +7,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from xagents.core.masking import masked_logits, masked_logits_np, uniform_legal
 from xagents.core.off_policy import OffPolicy
 from xagents.dqn.config import BETA_STEPS, DECAY_STEPS, EXPLORATION_FRACTION, MODEL_ROLES, DQNConfig
 from xagents.replay.buffers import ReplayBuffer
@@ -30,10 +31,15 @@ class DQN(OffPolicy):
       bootstrap with ``gamma ** n``; the buffer assembles them across vector envs.
     - ``prioritized`` (Schaul et al. 2016): proportional replay, losses weighted by
       importance weights with beta annealed to 1, priorities set to the |TD errors|.
+
+    With action masks, acting is greedy over the legal actions and explores uniformly among them,
+    and the targets' max (the online argmax with ``double``) runs over the next state's legal actions
+    (the buffer keeps them; after a truncation, whose final state's masks the reset replaced, over all).
     """
 
     Config = DQNConfig
     model_roles = MODEL_ROLES
+    takes_masks = True
     model_configs = ('dqn',)
     takes_dict_observations = True
 
@@ -105,37 +111,54 @@ class DQN(OffPolicy):
         values, advantages = outputs[:, :1], outputs[:, 1:]
         return values + advantages - tf.reduce_mean(advantages, axis=-1, keepdims=True)
 
-    def greedy_actions(self, observations):
-        return tf.argmax(self.q_values(self.model, observations), axis=-1, output_type=tf.int32)
+    def greedy_actions(self, observations, masks=None):
+        q_values = self.q_values(self.model, observations)
+        if masks is not None:
+            q_values = masked_logits(q_values, masks)
+        return tf.argmax(q_values, axis=-1, output_type=tf.int32)
 
-    def policy(self, observations, *, deterministic):
+    def policy(self, observations, *, deterministic, masks=None):
         """Greedy actions; with ``deterministic=False``, epsilon-greedy at the final epsilon
         (``epsilon_end``: what a trained agent explores with)."""
-        return self.greedy_or_random(observations, None if deterministic else self.config.epsilon_end)
+        return self.greedy_or_random(observations, None if deterministic else self.config.epsilon_end, masks)
 
     def explore(self, observations):
-        return self.greedy_or_random(observations, self.epsilon)
+        return self.greedy_or_random(observations, self.epsilon, self.action_masks)
 
-    def greedy_or_random(self, observations, epsilon: float | None) -> np.ndarray:
-        """Greedy actions, each replaced by a uniformly random one with probability ``epsilon`` (None: none)."""
-        actions = self.kept_greedy(observations)  # computed by the last update, when it was for these
+    def greedy_or_random(self, observations, epsilon: float | None, masks=None) -> np.ndarray:
+        """Greedy actions, each replaced by a uniformly random one with probability ``epsilon`` (None:
+        none); among the legal actions of ``masks`` when given."""
+        # Computed by the last update, when it was for these observations (and without masks).
+        actions = self.kept_greedy(observations) if masks is None else None
         if actions is None:
             model = self.host('model')
             if model is None:
-                actions = self._greedy(observations).numpy()
+                inputs = (observations,) if masks is None else (observations, masks)
+                actions = self._greedy(*inputs).numpy()
             else:
                 outputs = model(observations)[0]
                 # The dueling combination adds the same amount to every action: the argmax is that of A.
-                actions = (outputs[:, 1:] if self.config.dueling else outputs).argmax(-1).astype(np.int32)
+                advantages = outputs[:, 1:] if self.config.dueling else outputs
+                if masks is not None:
+                    advantages = masked_logits_np(advantages, masks)
+                actions = advantages.argmax(-1).astype(np.int32)
         if epsilon is not None:
             random = self.rng.random(len(actions)) < epsilon
             if random.any():
-                actions[random] = self.rng.integers(0, self.action_space.n, random.sum())
+                if masks is None:
+                    actions[random] = self.rng.integers(0, self.action_space.n, random.sum())
+                else:
+                    actions[random] = uniform_legal(masks[random], self.rng)
         return actions
 
-    def gradient_step(self, observations, actions, rewards, next_observations, terminals, discounts, weights=None):
+    def gradient_step(
+        self, observations, actions, rewards, next_observations, terminals, discounts, weights=None, next_masks=None
+    ):
         next_target_q = self.q_values(self.target_model, next_observations)
         next_online_q = self.q_values(self.model, next_observations) if self.config.double else None
+        if next_masks is not None:
+            next_target_q = masked_logits(next_target_q, next_masks)
+            next_online_q = None if next_online_q is None else masked_logits(next_online_q, next_masks)
         targets = tf.stop_gradient(q_targets(rewards, terminals, next_target_q, discounts, next_online_q))
         variables = self.model.trainable_variables
         with tf.GradientTape() as tape:

@@ -164,6 +164,25 @@ def _kind(value) -> str:
     return f'a tuple of {len(value)}' if isinstance(value, tuple) else type(value).__name__
 
 
+def _check_action(env: gym.Env, info: dict):
+    """The action of the check's step: a legal one when the env gives an action mask that fits (an illegal
+    one may end or fail it; the agent checks the masks themselves), else a sampled one."""
+    try:
+        mask = info['action_mask'] if 'action_mask' in info else env.get_wrapper_attr('action_masks')()
+    except (AttributeError, TypeError):  # no method (or not one): the agent's own checks say more
+        mask = None
+    space = env.action_space
+    mask = np.asarray(mask) if mask is not None else None
+    if mask is None or mask.dtype != np.bool_ or not isinstance(space, (gym.spaces.Discrete, gym.spaces.MultiDiscrete)):
+        return space.sample()
+    nvec = np.atleast_1d(space.nvec if isinstance(space, gym.spaces.MultiDiscrete) else space.n)
+    if mask.shape != (nvec.sum(),):
+        return space.sample()
+    parts = np.split(mask, np.cumsum(nvec)[:-1])
+    firsts = np.array([part.argmax() for part in parts]) + np.atleast_1d(space.start)
+    return firsts.astype(space.dtype) if isinstance(space, gym.spaces.MultiDiscrete) else space.dtype.type(firsts[0])
+
+
 def check_env_api(env: gym.Env, name: str) -> None:
     """One reset and one step of ``env`` (closed afterwards), checked against the gymnasium API; an
     exception of its own in either is an EnvError naming it."""
@@ -174,7 +193,7 @@ def check_env_api(env: gym.Env, name: str) -> None:
         if not (isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], dict)):
             raise EnvAPIError(f'{name}: reset() must return (observation, info dict), it returned {_kind(result)}')
         _check_observation(result[0], env.observation_space, 'reset()', name)
-        result = env.step(env.action_space.sample())
+        result = env.step(_check_action(env, result[1]))
         if not (isinstance(result, tuple) and len(result) == 5):
             raise EnvAPIError(
                 f'{name}: step() must return (observation, reward, terminated, truncated, info), '

@@ -29,8 +29,13 @@ def _tflite(policy: Policy, output: Path) -> None:
     # input and output names with a function around the frozen one.
     frozen = convert_variables_to_constants_v2(policy.concrete())
     specs = policy.input_specs
-    if policy.keys is None:
+    if policy.keys is None and len(specs) == 1:
         named = tf.function(lambda observation: {OUTPUT_NAME: frozen(observation)[0]}, input_signature=specs)
+    elif policy.keys is None:
+        named = tf.function(
+            lambda observation, action_mask: {OUTPUT_NAME: frozen(observation, action_mask)[0]},
+            input_signature=specs,
+        )
     else:  # one input per key, named after it
         named = tf.function(lambda *inputs: {OUTPUT_NAME: frozen(*inputs)[0]}, input_signature=specs)
     converter = tf.lite.TFLiteConverter.from_concrete_functions([named.get_concrete_function()], tf.Module())

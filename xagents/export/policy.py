@@ -6,7 +6,10 @@ env actions: observation normalization with the statistics saved with the weight
 networks, argmax (per dimension of a MultiDiscrete, the likelier value of each bit of a
 MultiBinary) or mean, and the rescaling of continuous actions to the env's bounds. Integer
 actions are ``int64``, of shape ``(n,)`` for Discrete and ``(n, dimensions)`` for MultiDiscrete
-and MultiBinary.
+and MultiBinary. An agent that acts with action masks is exported with one more input,
+``action_mask`` (boolean, ``(n, units)`` as the env gives them): the greedy action among the
+legal ones. (One signature per file: an input that may be left out is not portable across
+SavedModel, ONNX and TFLite.)
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from xagents.nets.observations import model_input_dtype
 
 INPUT_NAME = 'observation'
 OUTPUT_NAME = 'action'
+MASK_NAME = 'action_mask'
 
 
 def output_signature(space: gym.Space) -> str:
@@ -80,10 +84,12 @@ class Policy(tf.Module):
         if isinstance(agent.action_space, gym.spaces.Box):
             self.bounds = [_constant(value) for value in agent.action_bounds()]
         self.greedy_actions = agent.greedy_actions
+        if agent.masks is not None:
+            self.input_specs.append(tf.TensorSpec([None, agent.masks.units], tf.bool, name=MASK_NAME))
         actions = self.actions if self.keys is None else self.key_actions
         self.serve = tf.function(actions, input_signature=self.input_specs)
 
-    def actions(self, observations: tf.Tensor) -> dict[str, tf.Tensor]:
+    def actions(self, observations: tf.Tensor, masks: tf.Tensor | None = None) -> dict[str, tf.Tensor]:
         inputs = observations
         if self.normalizer is not None and self.keys is not None:
             inputs = dict(observations)
@@ -91,20 +97,21 @@ class Policy(tf.Module):
                 inputs[key] = _normalized(observations[key], *statistics)
         elif self.normalizer is not None:
             inputs = _normalized(observations, *self.normalizer)
-        actions = self.greedy_actions(inputs)
+        actions = self.greedy_actions(inputs) if masks is None else self.greedy_actions(inputs, masks)
         if self.bounds is None:
             return {OUTPUT_NAME: tf.cast(actions, tf.int64)}
         low, high, center, scale = self.bounds
         return {OUTPUT_NAME: center + scale * tf.clip_by_value(actions, low, high)}
 
-    def key_actions(self, *observations: tf.Tensor) -> dict[str, tf.Tensor]:
-        """``actions`` of Dict observations given as one tensor per key, in the order of ``keys``."""
-        return self.actions(dict(zip(self.keys, observations)))
+    def key_actions(self, *inputs: tf.Tensor) -> dict[str, tf.Tensor]:
+        """``actions`` of Dict observations given as one tensor per key, in the order of ``keys``
+        (then the masks, when the policy takes them)."""
+        masks = inputs[len(self.keys)] if len(inputs) > len(self.keys) else None
+        return self.actions(dict(zip(self.keys, inputs)), masks)
 
-    def __call__(self, observations) -> dict[str, tf.Tensor]:
-        if self.keys is None:
-            return self.serve(observations)
-        return self.serve(*(observations[key] for key in self.keys))
+    def __call__(self, observations, masks=None) -> dict[str, tf.Tensor]:
+        inputs = [observations] if self.keys is None else [observations[key] for key in self.keys]
+        return self.serve(*inputs, *([] if masks is None else [masks]))
 
     def concrete(self):
         return self.serve.get_concrete_function()

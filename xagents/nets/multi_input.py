@@ -125,6 +125,20 @@ def input_batch(observations, space: gym.spaces.Dict, chosen: bool = False) -> t
     return batch, single
 
 
+def observation_batch(observations, space: gym.Space, chosen: bool = False) -> tuple:
+    """``predict``'s observations as a batch the models take and whether they were one observation:
+    ``input_batch`` for a Dict space, else an array of ``space``'s shape or a batch of them."""
+    if isinstance(space, gym.spaces.Dict):
+        return input_batch(observations, space, chosen)
+    observations = np.asarray(observations)
+    single = observations.shape == space.shape
+    if not single and observations.shape[1:] != space.shape:
+        raise ValueError(
+            f'predict takes one observation of shape {space.shape} or a batch of them, got shape {observations.shape}'
+        )
+    return (observations[None] if single else observations).astype(model_input_dtype(space), copy=False), single
+
+
 def vector_keys(space: gym.spaces.Dict) -> dict[str, tuple[int, ...]]:
     """The shapes of the keys ``--normalize-obs`` normalizes: vector Boxes (images and the
     integer keys are not); a one-line error when there are none."""

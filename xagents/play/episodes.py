@@ -19,13 +19,21 @@ from xagents.play.recording import GifFile, VideoFile, save_frame
 PROGRESS_INTERVAL = 2.0
 
 
-def actions_for(agent, observations: np.ndarray, deterministic: bool, random: bool) -> np.ndarray:
-    """The agent's actions for raw observations (or uniformly random ones), as the envs take them."""
+def actions_for(agent, observations: np.ndarray, deterministic: bool, random: bool, masks=None) -> np.ndarray:
+    """The agent's actions for raw observations (or uniformly random ones), as the envs take them;
+    among the legal ones of ``masks`` when given."""
     if random:
-        actions = agent.random_actions(batch_size(observations))
-    else:
+        actions = agent.random_actions(batch_size(observations), masks=masks)
+    elif masks is None:
         actions = agent.policy(agent.normalize_observations(observations), deterministic=deterministic)
+    else:
+        actions = agent.policy(agent.normalize_observations(observations), deterministic=deterministic, masks=masks)
     return agent.env_actions(actions)
+
+
+def masks_of(agent, envs, info: dict):
+    """The action masks of the envs' current states when the agent acts with masks, else None."""
+    return None if agent.masks is None else agent.masks.read(envs, info)
 
 
 def summarize(results: list[dict]) -> dict[str, float]:
@@ -55,10 +63,10 @@ def play_in_parallel(
     returns, lengths = np.zeros(n_envs), np.zeros(n_envs, np.int64)
     starts = np.full(n_envs, time.perf_counter())
     results: list[dict] = []
-    observations, _ = envs.reset(seed=seed)
+    observations, info = envs.reset(seed=seed)
     while len(results) < episodes:
-        actions = actions_for(agent, observations, deterministic, random)
-        observations, rewards, terminated, truncated, _ = envs.step(actions)
+        actions = actions_for(agent, observations, deterministic, random, masks_of(agent, envs, info))
+        observations, rewards, terminated, truncated, info = envs.step(actions)
         returns += rewards
         lengths += 1
         now = time.perf_counter()
@@ -92,7 +100,7 @@ def play_in_turn(
     """One env plays the episodes in turn; ``outputs`` names the video, frame and gif destinations."""
     video_dir, frame_dir, gif_path = outputs['video_dir'], outputs['frame_dir'], outputs['gif']
     recording = records(outputs)
-    observations, _ = envs.reset(seed=seed)
+    observations, info = envs.reset(seed=seed)
     if recording:
         render_one(envs)  # an env that gives no frames is refused before anything is written
     if frame_dir is not None:
@@ -115,8 +123,8 @@ def play_in_turn(
                         save_frame(Path(frame_dir) / f'{total_steps:06d}.jpg', frame)
                     if gif is not None and not results:
                         gif.append(frame)
-            actions = actions_for(agent, observations, deterministic, random)
-            observations, reward, terminated, truncated, _ = envs.step(actions)
+            actions = actions_for(agent, observations, deterministic, random, masks_of(agent, envs, info))
+            observations, reward, terminated, truncated, info = envs.step(actions)
             episode_reward += float(reward[0])
             episode_steps += 1
             total_steps += 1
@@ -131,7 +139,7 @@ def play_in_turn(
                 _report(results, episode_reward, episode_steps, now - start, True, note)
                 episode_reward, episode_steps, start = 0.0, 0, now
                 if not ended:
-                    observations, _ = envs.reset()
+                    observations, info = envs.reset()
             elif now - last_line >= PROGRESS_INTERVAL:
                 print(f'episode {len(results) + 1}: {episode_steps:,} steps so far, reward {episode_reward:.2f}')
                 last_line = now

@@ -41,12 +41,13 @@ class PPO(ActorCritic):
             flatten_time(advantages),
             flatten_time(returns),
             flatten_time(rollout['values']),
+            *((flatten_time(rollout['action_masks']),) if 'action_masks' in rollout else ()),
         )
         return {name: value.numpy() for name, value in losses.items()}
 
-    def compute_losses(self, observations, actions, old_log_probs, advantages, returns, old_values):
+    def compute_losses(self, observations, actions, old_log_probs, advantages, returns, old_values, masks=None):
         config = self.config
-        distribution, values = self.policy_and_values(observations, training=True)
+        distribution, values = self.policy_and_values(observations, training=True, masks=masks)
         mean, variance = tf.nn.moments(advantages, axes=[0])
         advantages = (advantages - mean) / (tf.sqrt(variance) + config.advantage_epsilon)
         ratio = tf.exp(distribution.log_prob(actions) - old_log_probs)
@@ -62,13 +63,15 @@ class PPO(ActorCritic):
         loss = policy_loss + config.value_loss_coef * value_loss - self.graph_values['entropy_coef'] * entropy
         return loss, {'loss': loss, 'policy_loss': policy_loss, 'value_loss': value_loss, 'entropy': entropy}
 
-    def train_epochs(self, observations, actions, old_log_probs, advantages, returns, old_values):
-        """``ppo_epochs`` passes of ``mini_batches`` minibatch steps over the rollout (compiled as ``_train``)."""
+    def train_epochs(self, observations, actions, old_log_probs, advantages, returns, old_values, masks=None):
+        """``ppo_epochs`` passes of ``mini_batches`` minibatch steps over the rollout (compiled as ``_train``),
+        with the action masks of the transitions when the run has them."""
         size = tf.shape(advantages)[0]
         variables = self.model.trainable_variables
         metrics = {name: tf.constant(0.0) for name in ('loss', 'policy_loss', 'value_loss', 'entropy')}
         tensors = (observations, actions, old_log_probs, advantages, returns, old_values)
         leading = [self.config.mini_batches, self.minibatch_size]
+        tensors += () if masks is None else (masks,)
         for _ in tf.range(self.config.ppo_epochs):
             # One shuffle per epoch into [mini_batches, minibatch_size, ...]; a minibatch is
             # then a slice of the leading axis (a gather per minibatch from the whole rollout

@@ -56,6 +56,7 @@ class ReplayBuffer:
         seed: int | None = None,
         n_step: int = 1,
         gamma: float = 0.99,
+        mask_units: int | None = None,
     ):
         if capacity < n_envs:
             raise ValueError(f'buffer capacity {capacity} is smaller than the number of envs {n_envs}')
@@ -80,6 +81,8 @@ class ReplayBuffer:
         self.rewards = np.zeros((self.size, n_envs), np.float32)
         self.terminals = np.zeros((self.size, n_envs), np.bool_)
         self.dones = np.zeros((self.size, n_envs), np.bool_)
+        # With action masks (``mask_units`` per mask): the legal actions after each transition, for the targets.
+        self.next_masks = None if mask_units is None else np.ones((self.size, n_envs, mask_units), np.bool_)
         self.count = 0
         self.rng = np.random.default_rng(seed)
         self.env_index = np.arange(n_envs)
@@ -110,11 +113,13 @@ class ReplayBuffer:
         next_observations: np.ndarray,
         terminals: np.ndarray,
         dones: np.ndarray | None = None,
+        next_masks: np.ndarray | None = None,
     ) -> None:
         """Add one transition per env; ``next_observations`` are final ones where episodes ended.
 
         ``terminals`` stop bootstrapping; ``dones`` (default: ``terminals``) also mark
         truncations, where an n-step sum stops and bootstraps from the final observation.
+        ``next_masks``: the legal actions of ``next_observations`` (a buffer made with ``mask_units``).
         """
         slot = self.count % self.size
         self.positions[slot] = self.frame_count - 1
@@ -122,6 +127,8 @@ class ReplayBuffer:
         self.rewards[slot] = rewards
         self.terminals[slot] = terminals
         self.dones[slot] = terminals if dones is None else dones
+        if self.next_masks is not None:
+            self.next_masks[slot] = next_masks
         self._push(next_observations[..., -1] if self.stacked else next_observations, self.env_index)
         self.count += 1
 
@@ -171,7 +178,7 @@ class ReplayBuffer:
     def batch(self, slots: np.ndarray, envs: np.ndarray) -> dict[str, np.ndarray]:
         """The transitions at ``(slots, envs)``; ``discounts`` is gamma to the power of each sum's length."""
         returns, last, lengths = self.n_step_returns(slots, envs)
-        return {
+        batch = {
             'observations': self._observations(self.positions[slots, envs], envs),
             'actions': self.actions[slots, envs],
             'rewards': returns,
@@ -179,6 +186,9 @@ class ReplayBuffer:
             'terminals': self.terminals[last, envs],
             'discounts': (self.gamma**lengths).astype(np.float32),
         }
+        if self.next_masks is not None:
+            batch['next_masks'] = self.next_masks[last, envs]
+        return batch
 
     def sample(self, batch_size: int) -> dict[str, np.ndarray]:
         """Draw ``batch_size`` transitions uniformly."""
@@ -195,6 +205,8 @@ class ReplayBuffer:
         """
         slots = min(self.count, self.size)
         state = {name: getattr(self, name)[:slots] for name in self.SLOT_ARRAYS}
+        if self.next_masks is not None:
+            state['next_masks'] = self.next_masks[:slots]
         written = min(int(self.frame_count.max()), self.frame_capacity)
         state.update({name: frames[:written] for name, frames in self.frame_arrays().items()})
         state['frame_count'] = self.frame_count
@@ -241,7 +253,8 @@ class ReplayBuffer:
                     f'{theirs[1][0]} envs, this agent needs {self.size} of {mine[0]} in {self.n_envs} '
                     '(same --buffer-max-size, --n-envs and environment?)'
                 )
-            arrays = {name: getattr(self, name) for name in (*self.SLOT_ARRAYS, 'frame_count')} | frames
+            masks = ('next_masks',) if self.next_masks is not None and 'next_masks' in stored else ()
+            arrays = {name: getattr(self, name) for name in (*self.SLOT_ARRAYS, *masks, 'frame_count')} | frames
             for name, array in arrays.items():
                 if stored[name].dtype != array.dtype:
                     raise ValueError(f'replay buffer {path} holds {name} as {stored[name].dtype}, not {array.dtype}')

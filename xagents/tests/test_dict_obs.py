@@ -5,18 +5,18 @@ training, play with video, resume, ``xagents.load`` and ``predict``; ``--obs-key
 import json
 import subprocess
 import sys
-import warnings
 
 import gymnasium as gym
+import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
 import xagents
 from xagents.commands.main import main
 from xagents.export.formats import FORMATS, export
-from xagents.nets.multi_input import build_multi_input_model
+from xagents.nets.multi_input import Floats, OneHots, build_multi_input_model
 from xagents.run.checkpoints import saved_state
+from xagents.tests.test_export import run_exported
 from xagents.tests.test_image_envs import fails
 
 ENV = 'xagents.tests.tiny_envs:DictPointer-v0'
@@ -57,13 +57,15 @@ def test_every_kind_of_key_becomes_features_of_one_named_input():
     inputs = {tensor.name: tensor.dtype for tensor in model.inputs}
     expected = {'bits': 'int8', 'choice': 'int64', 'image': 'uint8', 'levels': 'int64', 'table': 'float32'}
     assert inputs == expected
-    layers = {layer.name: layer for layer in model.layers}
+    # Each key's feature layer by the input it reads (Keras' layer names depend on what ran before).
+    layers = {layer.input.name: layer for layer in model.layers if isinstance(layer, (Floats, OneHots))}
     bits = np.array([[1, 0, 1]], np.int8)
-    np.testing.assert_array_equal(layers['floats'](bits), [[1.0, 0.0, 1.0]])
-    np.testing.assert_array_equal(layers['one_hots'](np.array([3])), [[0.0, 0.0, 1.0]])  # Discrete(3, start=1)
-    np.testing.assert_array_equal(layers['one_hots_1'](np.array([[1, 2]])), [[0, 1, 0, 0, 1]])
+    np.testing.assert_array_equal(layers['bits'](bits), [[1.0, 0.0, 1.0]])
+    np.testing.assert_array_equal(layers['choice'](np.array([3])), [[0.0, 0.0, 1.0]])  # Discrete(3, start=1)
+    np.testing.assert_array_equal(layers['levels'](np.array([[1, 2]])), [[0, 1, 0, 0, 1]])
     # 3 bits + 3 one-hot + the small CNN's 4x4x64 of a 7x7 image + 5 one-hots + 4 table values
-    assert model.get_layer('concatenate').output.shape[-1] == 3 + 3 + 4 * 4 * 64 + 5 + 4
+    (joined,) = [layer for layer in model.layers if isinstance(layer, keras.layers.Concatenate)]
+    assert joined.output.shape[-1] == 3 + 3 + 4 * 4 * 64 + 5 + 4
     observation = {key: np.asarray(subspace.sample())[None] for key, subspace in space.spaces.items()}
     assert [output.shape for output in model(observation)] == [(1, 4), (1, 1)]
 
@@ -207,21 +209,6 @@ def test_minigrid_trains_from_the_command_line_with_chosen_keys(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert 'Maximum steps exceeded' in result.stdout
-
-
-def run_exported(path, format: str, observations: dict) -> np.ndarray:
-    """The actions of an exported policy, its inputs given by key."""
-    if format == 'saved_model':
-        return tf.saved_model.load(str(path)).signatures['serving_default'](**observations)['action'].numpy()
-    if format == 'onnx':
-        import onnxruntime
-
-        return onnxruntime.InferenceSession(str(path)).run(['action'], observations)[0]
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')  # tf.lite.Interpreter's notice that LiteRT is its new home
-        interpreter = tf.lite.Interpreter(str(path))
-    assert interpreter.get_signature_list()['serving_default']['inputs'] == ['flip', 'image', 'signal']
-    return interpreter.get_signature_runner('serving_default')(**observations)['action']
 
 
 def test_every_export_format_takes_one_named_input_per_key_and_acts_as_predict(tmp_path, capsys):

@@ -52,17 +52,20 @@ def near_ties(agent, observations: np.ndarray, margin: float = 1e-4) -> np.ndarr
     return best[:, -1] - best[:, -2] < margin * np.abs(best).max()
 
 
-def run_exported(path, format: str, observations: np.ndarray) -> np.ndarray:
+def run_exported(path, format: str, observations) -> np.ndarray:
+    """The actions of an exported policy for an array of observations, or for its inputs by name (a dict)."""
+    inputs = observations if isinstance(observations, dict) else {'observation': observations}
     if format == 'saved_model':
-        return tf.saved_model.load(str(path)).signatures['serving_default'](observation=observations)['action'].numpy()
+        return tf.saved_model.load(str(path)).signatures['serving_default'](**inputs)['action'].numpy()
     if format == 'onnx':
         import onnxruntime
 
-        return onnxruntime.InferenceSession(str(path)).run(['action'], {'observation': observations})[0]
+        return onnxruntime.InferenceSession(str(path)).run(['action'], inputs)[0]
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')  # tf.lite.Interpreter's notice that LiteRT is its new home
         interpreter = tf.lite.Interpreter(str(path))
-    return interpreter.get_signature_runner('serving_default')(observation=observations)['action']
+    assert interpreter.get_signature_list()['serving_default']['inputs'] == sorted(inputs)
+    return interpreter.get_signature_runner('serving_default')(**inputs)['action']
 
 
 @pytest.mark.parametrize('name, env, env_kwargs, preprocess', CASES)

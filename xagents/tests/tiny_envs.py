@@ -355,3 +355,127 @@ class DictPointer(gym.Env):
 
 
 gym.register('DictPointer-v0', entry_point=DictPointer)
+
+
+class Keypad(gym.Env):
+    """Press one of the few legal keys of each step (``action_masks()``, sb3-contrib's convention).
+
+    Each step draws the legal keys anew (one or two of ``keys``); the observation shows them. A legal
+    key gives 1, an illegal one -10 and ends the episode (with ``strict``, raises: a test that an
+    agent never presses one), so unmasked random play loses quickly. Episodes last ``length`` steps.
+    With ``graded``, only the lowest legal key gives 1, another legal one 0.2 (masked random play
+    scores 16 on average, the best policy 20): something to learn beyond the masks.
+    """
+
+    metadata = {'render_modes': ['rgb_array'], 'render_fps': 10}
+
+    def __init__(
+        self, keys: int = 6, length: int = 20, strict: bool = False, render_mode: str | None = None, graded=False
+    ):
+        self.keys, self.length, self.strict, self.render_mode = keys, length, strict, render_mode
+        self.graded = graded
+        self.observation_space = gym.spaces.Box(0.0, 1.0, (keys,), np.float32)
+        self.action_space = gym.spaces.Discrete(keys)
+        self.legal = np.ones(keys, bool)
+        self.steps = 0
+
+    def draw(self):
+        self.legal = np.zeros(self.keys, bool)
+        self.legal[self.np_random.choice(self.keys, self.np_random.integers(1, 3), replace=False)] = True
+        return self.legal.astype(np.float32)
+
+    def action_masks(self) -> np.ndarray:
+        return self.legal.copy()
+
+    def render(self):
+        return np.repeat(np.repeat(self.legal[None, :, None] * np.uint8(255), 16, 0), 16, 1).repeat(3, 2)
+
+    def reset(self, seed=None, options=None):
+        super().reset(seed=seed)
+        self.steps = 0
+        return self.draw(), {}
+
+    def is_legal(self, action) -> bool:
+        return bool(self.legal[int(action)])
+
+    def step(self, action):
+        legal = self.is_legal(action)
+        if self.strict and not legal:
+            raise RuntimeError(f'illegal action {np.asarray(action)}, legal {np.flatnonzero(self.legal)}')
+        self.steps += 1
+        if not legal:
+            return self.legal.astype(np.float32), -10.0, True, False, {}
+        reward = 1.0 if not self.graded or int(action) == self.legal.argmax() else 0.2
+        return self.draw(), reward, False, self.steps >= self.length, {}
+
+
+class InfoKeypad(Keypad):
+    """Keypad with its masks in ``info['action_mask']`` instead of a method."""
+
+    action_masks = None
+
+    def reset(self, seed=None, options=None):
+        observation, info = super().reset(seed=seed)
+        return observation, {'action_mask': self.legal.copy()}
+
+    def step(self, action):
+        *transition, info = super().step(action)
+        return *transition, {'action_mask': self.legal.copy()}
+
+
+class DialKeypad(Keypad):
+    """Keypad with MultiDiscrete([3, 4]) actions: the legal values of each dial, masks side by side (7)."""
+
+    def __init__(self, length: int = 20, strict: bool = False, render_mode: str | None = None):
+        super().__init__(7, length, strict, render_mode)
+        self.action_space = gym.spaces.MultiDiscrete([3, 4])
+
+    def draw(self):
+        self.legal = np.zeros(7, bool)
+        for start, size in ((0, 3), (3, 4)):
+            self.legal[start + self.np_random.choice(size, self.np_random.integers(1, 3), replace=False)] = True
+        return self.legal.astype(np.float32)
+
+    def is_legal(self, action) -> bool:
+        return bool(self.legal[np.asarray(action) + np.array([0, 3])].all())
+
+
+class BadMasks(Keypad):
+    """Keypad whose masks are integers, not booleans."""
+
+    def action_masks(self):
+        return self.legal.astype(np.int64)
+
+
+class NoLegalKey(Keypad):
+    """Keypad whose masks allow no key."""
+
+    def action_masks(self):
+        return np.zeros(self.keys, bool)
+
+
+class MaskedSwitches(Switches):
+    """A MultiBinary env with masks (which xagents refuses)."""
+
+    def action_masks(self):
+        return np.ones(self.action_space.n, bool)
+
+
+class DictKeypad(Keypad):
+    """Keypad with Dict observations (its legal keys under 'legal'): masks with Dict observations, refused."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.observation_space = gym.spaces.Dict({'legal': self.observation_space})
+
+    def reset(self, seed=None, options=None):
+        observation, info = super().reset(seed=seed)
+        return {'legal': observation}, info
+
+    def step(self, action):
+        observation, *transition = super().step(action)
+        return {'legal': observation}, *transition
+
+
+for _masked in (Keypad, InfoKeypad, DialKeypad, BadMasks, NoLegalKey, MaskedSwitches, DictKeypad):
+    gym.register(f'{_masked.__name__}-v0', entry_point=_masked)

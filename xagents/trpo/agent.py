@@ -44,12 +44,12 @@ class TRPO(ActorCritic):
         outputs = self.actor(observations, training=training)
         return list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
 
-    def policy_and_values(self, observations, training=False):
+    def policy_and_values(self, observations, training=False, masks=None):
         values = tf.squeeze(self.critic(observations, training=training), -1)
-        return self.make_distribution(self.actor_outputs(observations, training)), values
+        return self.make_distribution(self.actor_outputs(observations, training), masks), values
 
-    def policy_distribution(self, observations):
-        return self.make_distribution(self.actor_outputs(observations))
+    def policy_distribution(self, observations, masks=None):
+        return self.make_distribution(self.actor_outputs(observations), masks)
 
     def host_policy_and_values(self, observations):
         actor, critic = self.host('actor'), self.host('critic')
@@ -65,13 +65,16 @@ class TRPO(ActorCritic):
         observations, actions = flat(rollout['observations']), flat(rollout['actions'])
         old_log_probs, advantages = flat(rollout['log_probs']), flat(advantages)
         old_outputs = self.actor_outputs(observations)
-        step, surrogate = self._natural_step(observations, actions, old_log_probs, advantages, old_outputs)
+        masks = flat(rollout['action_masks']) if 'action_masks' in rollout else None
+        step, surrogate = self._natural_step(observations, actions, old_log_probs, advantages, old_outputs, masks)
         parameters = flat_concat(self.actor.trainable_variables)
         measured = {}
 
         def evaluate(fraction):
             assign_flat(self.actor.trainable_variables, parameters + fraction * step)
-            surrogate_after, kl = self._surrogate_and_kl(observations, actions, old_log_probs, advantages, old_outputs)
+            surrogate_after, kl = self._surrogate_and_kl(
+                observations, actions, old_log_probs, advantages, old_outputs, masks
+            )
             measured.update(surrogate_gain=float(surrogate_after - surrogate), kl=float(kl))
             return measured['surrogate_gain'], measured['kl']
 
@@ -82,32 +85,34 @@ class TRPO(ActorCritic):
         value_loss = self._fit_critic(observations, flat(returns))
         return {**measured, 'step_fraction': fraction, 'value_loss': float(value_loss)}
 
-    def surrogate(self, observations, actions, old_log_probs, advantages):
-        distribution = self.make_distribution(self.actor_outputs(observations, training=True))
+    def surrogate(self, observations, actions, old_log_probs, advantages, masks=None):
+        distribution = self.make_distribution(self.actor_outputs(observations, training=True), masks)
         ratio = tf.exp(distribution.log_prob(actions) - old_log_probs)
         entropy = tf.reduce_mean(distribution.entropy())
         return tf.reduce_mean(ratio * advantages) + self.graph_values['entropy_coef'] * entropy, distribution
 
     @tf.function(reduce_retracing=True)
-    def _surrogate_and_kl(self, observations, actions, old_log_probs, advantages, old_outputs):
-        surrogate, distribution = self.surrogate(observations, actions, old_log_probs, advantages)
-        kl = tf.reduce_mean(self.make_distribution(old_outputs).kl(distribution))
+    def _surrogate_and_kl(self, observations, actions, old_log_probs, advantages, old_outputs, masks=None):
+        surrogate, distribution = self.surrogate(observations, actions, old_log_probs, advantages, masks)
+        kl = tf.reduce_mean(self.make_distribution(old_outputs, masks).kl(distribution))
         return surrogate, kl
 
     @tf.function(reduce_retracing=True)
-    def _natural_step(self, observations, actions, old_log_probs, advantages, old_outputs):
+    def _natural_step(self, observations, actions, old_log_probs, advantages, old_outputs, masks=None):
         config = self.config
         variables = self.actor.trainable_variables
         with tf.GradientTape() as tape:
-            surrogate, _ = self.surrogate(observations, actions, old_log_probs, advantages)
+            surrogate, _ = self.surrogate(observations, actions, old_log_probs, advantages, masks)
         gradient = flat_concat(tape.gradient(surrogate, variables))
         fvp_observations = tf.nest.map_structure(lambda tensor: tensor[:: config.fvp_n_steps], observations)
-        old_distribution = self.make_distribution([output[:: config.fvp_n_steps] for output in old_outputs])
+        fvp_masks = None if masks is None else masks[:: config.fvp_n_steps]
+        old_distribution = self.make_distribution([output[:: config.fvp_n_steps] for output in old_outputs], fvp_masks)
 
         def fisher_vector_product(vector):
             with tf.GradientTape() as outer:
                 with tf.GradientTape() as inner:
-                    distribution = self.make_distribution(self.actor_outputs(fvp_observations, training=True))
+                    outputs = self.actor_outputs(fvp_observations, training=True)
+                    distribution = self.make_distribution(outputs, fvp_masks)
                     kl = tf.reduce_mean(old_distribution.kl(distribution))
                 kl_gradient = flat_concat(inner.gradient(kl, variables))
                 projection = tf.tensordot(kl_gradient, tf.stop_gradient(vector), 1)
