@@ -215,7 +215,8 @@ def test_an_interrupted_run_saves_and_exits_with_the_shell_code(tmp_path, sent, 
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, 'TF_CPP_MIN_LOG_LEVEL': '2', 'XAGENTS_JIT': '0'},
+        # A crash (SIGSEGV, seen once in CI) shows where it happened: Python's stacks on stderr.
+        env={**os.environ, 'TF_CPP_MIN_LOG_LEVEL': '2', 'XAGENTS_JIT': '0', 'PYTHONFAULTHANDLER': '1'},
         # A shell's background job ignores SIGINT, and a child would inherit that: Ctrl-C as in a terminal.
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
