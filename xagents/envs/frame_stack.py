@@ -17,7 +17,7 @@ import gymnasium as gym
 import numpy as np
 
 from xagents.envs.autoreset import final_observations
-from xagents.envs.checks import EnvAPIError
+from xagents.envs.checks import EnvAPIError, way_out
 from xagents.nets.observations import is_image
 
 
@@ -27,15 +27,9 @@ class StackLayout:
     Args:
         space: The space of one frame.
         n: Frames stacked.
-        name: What to call the array in an error (the env, or the env and the key).
     """
 
-    def __init__(self, space: gym.Space, n: int, name: str):
-        if not isinstance(space, (gym.spaces.Box, gym.spaces.MultiDiscrete, gym.spaces.MultiBinary)):
-            raise EnvAPIError(
-                f'--frame-stack: {name} is {space}, which has no axis to stack frames on (Box, '
-                'MultiDiscrete and MultiBinary are stacked); leave the key out with --obs-keys, or drop --frame-stack'
-            )
+    def __init__(self, space: gym.spaces.Box | gym.spaces.MultiDiscrete | gym.spaces.MultiBinary, n: int):
         self.n = n
         self.channel_axis = is_image(space) and len(space.shape) == 2  # H x W frames gain a channel axis
         shape = (*space.shape, 1) if self.channel_axis else space.shape
@@ -85,13 +79,16 @@ class FrameStack(gym.vector.VectorWrapper):
         space = envs.single_observation_space
         self.keyed = isinstance(space, gym.spaces.Dict)
         if self.keyed:
-            self.layouts = {
-                key: StackLayout(subspace, frame_stack, f'{name}: observation key {key!r}')
-                for key, subspace in space.spaces.items()
-            }
+            for key, subspace in space.spaces.items():
+                if isinstance(subspace, gym.spaces.Discrete):
+                    raise EnvAPIError(
+                        f'--frame-stack: {name}: observation key {key!r} is {subspace}, one number with no axis to '
+                        f'stack frames on (Box, MultiDiscrete and MultiBinary keys are stacked); {way_out(space, key)}'
+                    )
+            self.layouts = {key: StackLayout(subspace, frame_stack) for key, subspace in space.spaces.items()}
             self.single_observation_space = gym.spaces.Dict({key: kept.space for key, kept in self.layouts.items()})
         else:
-            self.layouts = {None: StackLayout(space, frame_stack, f'{name} (observations)')}
+            self.layouts = {None: StackLayout(space, frame_stack)}
             self.single_observation_space = self.layouts[None].space
         self.observation_space = gym.vector.utils.batch_space(self.single_observation_space, self.num_envs)
         self.stacks = {key: layout.empty(self.num_envs) for key, layout in self.layouts.items()}
