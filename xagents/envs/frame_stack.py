@@ -2,9 +2,9 @@
 
 One rule for every observation, the one Atari's pipeline follows: the last ``N`` observations are
 concatenated on the last axis, the oldest first. A vector of ``d`` becomes ``d * N``, an image
-``H x W x C`` becomes ``H x W x (C * N)``, an image ``H x W`` becomes ``H x W x N``; each Box,
-MultiDiscrete and MultiBinary key of a Dict observation is stacked the same way (a Discrete key has
-no axis to stack on and is refused). After a reset the older frames are zeros, as ale-py pads
+``H x W x C`` becomes ``H x W x (C * N)``, an image ``H x W`` becomes ``H x W x N``; each key of a
+Dict observation is stacked the same way (a Discrete key of ``n`` becomes a MultiDiscrete of ``N``
+entries of ``n``, one-hot each). After a reset the older frames are zeros, as ale-py pads
 Atari's stacks (gymnasium's ``FrameStackObservation(padding_type=0)``); with the same-step autoreset
 (:mod:`xagents.envs.autoreset`) each env's stack restarts at its own episode start, and the stack
 that ended the episode is its ``info['final_obs']``. Replay buffers store each frame once
@@ -17,7 +17,6 @@ import gymnasium as gym
 import numpy as np
 
 from xagents.envs.autoreset import final_observations
-from xagents.envs.checks import EnvAPIError, way_out
 from xagents.nets.observations import is_image
 
 
@@ -29,9 +28,10 @@ class StackLayout:
         n: Frames stacked.
     """
 
-    def __init__(self, space: gym.spaces.Box | gym.spaces.MultiDiscrete | gym.spaces.MultiBinary, n: int):
+    def __init__(self, space: gym.Space, n: int):
         self.n = n
-        self.channel_axis = is_image(space) and len(space.shape) == 2  # H x W frames gain a channel axis
+        # H x W frames and Discrete numbers gain an axis to stack on.
+        self.channel_axis = isinstance(space, gym.spaces.Discrete) or (is_image(space) and len(space.shape) == 2)
         shape = (*space.shape, 1) if self.channel_axis else space.shape
         self.width = shape[-1]
         self.shape = (*shape[:-1], self.width * n)
@@ -39,11 +39,14 @@ class StackLayout:
 
     def _tiled(self, values: np.ndarray) -> np.ndarray:
         """A frame's bounds (or ``nvec``) repeated for each frame of the stack."""
+        values = np.asarray(values)
         return np.concatenate([values[..., None] if self.channel_axis else values] * self.n, axis=-1)
 
     def _stacked_space(self, space: gym.Space) -> gym.Space:
         if isinstance(space, gym.spaces.MultiBinary):
             return gym.spaces.MultiBinary(self.shape)
+        if isinstance(space, gym.spaces.Discrete):  # zeros pad below a start above 0: one-hot of no value
+            return gym.spaces.MultiDiscrete(self._tiled(space.n), space.dtype, start=self._tiled(space.start))
         if isinstance(space, gym.spaces.MultiDiscrete):
             return gym.spaces.MultiDiscrete(self._tiled(space.nvec), space.dtype, start=self._tiled(space.start))
         low, high = self._tiled(space.low), self._tiled(space.high)
@@ -71,20 +74,13 @@ class FrameStack(gym.vector.VectorWrapper):
     Args:
         envs: A vector env with the same-step autoreset.
         frame_stack: Frames stacked (at least 2).
-        name: The env, for errors.
     """
 
-    def __init__(self, envs: gym.vector.VectorEnv, frame_stack: int, name: str):
+    def __init__(self, envs: gym.vector.VectorEnv, frame_stack: int):
         super().__init__(envs)
         space = envs.single_observation_space
         self.keyed = isinstance(space, gym.spaces.Dict)
         if self.keyed:
-            for key, subspace in space.spaces.items():
-                if isinstance(subspace, gym.spaces.Discrete):
-                    raise EnvAPIError(
-                        f'--frame-stack: {name}: observation key {key!r} is {subspace}, one number with no axis to '
-                        f'stack frames on (Box, MultiDiscrete and MultiBinary keys are stacked); {way_out(space, key)}'
-                    )
             self.layouts = {key: StackLayout(subspace, frame_stack) for key, subspace in space.spaces.items()}
             self.single_observation_space = gym.spaces.Dict({key: kept.space for key, kept in self.layouts.items()})
         else:

@@ -88,11 +88,7 @@ def make_vector_envs(
     envs = _unstacked_envs(env_id, n_envs, preprocess, *options)
     if preprocess or (frame_stack or 1) == 1:  # Atari's pipeline stacks its own frames (ale-py), as many as asked
         return envs
-    try:
-        return FrameStack(envs, frame_stack, env_id if isinstance(env_id, str) else callable_name(env_id))
-    except BaseException:
-        envs.close()
-        raise
+    return FrameStack(envs, frame_stack)
 
 
 def _unstacked_envs(

@@ -57,15 +57,17 @@ def test_images_gain_a_channel_per_frame_and_every_dict_key_stacks_on_its_last_a
     np.testing.assert_array_equal(observations[..., 0], np.zeros((2, 2, 3)))
     np.testing.assert_array_equal(observations[..., 1], np.ones((2, 2, 3)))
     envs.close()
-    envs = create_envs(CLOCK, 2, env_kwargs={'keys': True}, frame_stack=2)
+    envs = create_envs(CLOCK, 2, env_kwargs={'keys': True, 'discrete': True}, frame_stack=2)
     space = envs.single_observation_space
     assert space['vector'].shape == (4,) and space['image'].shape == (2, 3, 2)
     assert isinstance(space['parity'], gym.spaces.MultiBinary) and space['parity'].shape == (4,)
+    assert space['phase'] == gym.spaces.MultiDiscrete([3, 3])  # a Discrete key: one number per frame
     envs.reset(seed=0)
     envs.step(np.array([0, 0]))
     observations, *_ = envs.step(np.array([0, 1]))  # env 1 restarts
     np.testing.assert_array_equal(observations['vector'], [stack(1, 2), stack(None, 0)])
     np.testing.assert_array_equal(observations['parity'], [[1, 0, 0, 1], [0, 0, 0, 1]])
+    np.testing.assert_array_equal(observations['phase'], [[1, 2], [0, 0]])
     np.testing.assert_array_equal(observations['image'][0, 0, 0], [1, 2])
     np.testing.assert_array_equal(observations['image'][1, 0, 0], [0, 0])
     envs.close()
@@ -74,14 +76,14 @@ def test_images_gain_a_channel_per_frame_and_every_dict_key_stacks_on_its_last_a
 @pytest.mark.parametrize('keys', [False, True])
 def test_replay_keeps_one_frame_per_step_and_rebuilds_every_observation_exactly(keys):
     """Across episode ends of different lengths in each env, obs and next_obs of every stored transition."""
-    envs = create_envs(CLOCK, 2, env_kwargs={'keys': keys}, frame_stack=3)
+    envs = create_envs(CLOCK, 2, env_kwargs={'keys': keys, 'discrete': keys}, frame_stack=3)
     space = envs.single_observation_space
     shapes = {key: sub.shape for key, sub in space.spaces.items()} if keys else space.shape
     dtypes = {key: sub.dtype for key, sub in space.spaces.items()} if keys else space.dtype
     buffer = ReplayBuffer(200, 2, shapes, dtypes, frame_stack=3)
     frames = buffer.frames.arrays if keys else {None: buffer.frames}
     assert {key: array.shape[2:] for key, array in frames.items()} == (
-        {'vector': (2,), 'image': (2, 3), 'parity': (2,)} if keys else {None: (2,)}
+        {'vector': (2,), 'image': (2, 3), 'parity': (2,), 'phase': ()} if keys else {None: (2,)}
     )  # one observation per frame, not three
     observations, _ = envs.reset(seed=0)
     buffer.start_episodes(observations)
@@ -119,10 +121,7 @@ def test_atari_preprocessing_takes_the_stack_it_is_given():
     'args, message',
     [
         (['--frame-stack', '0'], '--frame-stack'),
-        (
-            ['--env-kwargs', 'keys:True', 'discrete:True', '--frame-stack', '2'],
-            "observation key 'phase' is Discrete(3), one number with no axis to stack frames on",
-        ),
+        (['--frame-stack', '-2'], '--frame-stack'),
     ],
 )
 def test_impossible_stacks_are_refused_in_one_line_before_a_run_folder(tmp_path, capsys, args, message):
