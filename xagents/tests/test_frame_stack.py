@@ -10,7 +10,9 @@ import pytest
 
 import xagents
 import xagents.tests.stack_envs  # noqa: F401  (registers Clock-v0 and MaskedCartPole-v0)
+from xagents.commands.environment import EnvOptions
 from xagents.commands.main import main
+from xagents.commands.tune import env_flags
 from xagents.envs.autoreset import final_observations
 from xagents.envs.recipe import create_envs
 from xagents.export.formats import FORMATS, export
@@ -117,6 +119,10 @@ def test_atari_preprocessing_takes_the_stack_it_is_given():
     assert envs.recipe.stacked_frames == 2  # what the replay buffer is made for
 
 
+def test_tune_trials_make_their_envs_with_the_stack():
+    assert env_flags(EnvOptions(env=CLOCK, frame_stack=3)) == ['--frame-stack', '3']
+
+
 @pytest.mark.parametrize(
     'args, message',
     [
@@ -134,7 +140,7 @@ def test_impossible_stacks_are_refused_in_one_line_before_a_run_folder(tmp_path,
 
 
 @pytest.mark.integration
-def test_ppo_trains_plays_resumes_loads_and_exports_stacked_observations_from_the_command_line(tmp_path):
+def test_ppo_trains_plays_resumes_loads_and_exports_stacked_observations_from_the_command_line(tmp_path, capsys):
     run = tmp_path / 'run'
     train = ['train', 'ppo', '--env', MASKED, '--frame-stack', '3', '--n-envs', '2', '--n-steps', '32']
     assert main([*train, '--normalize-obs', '--max-steps', '256', '--quiet', '--output-dir', str(run)]) == 0
@@ -143,6 +149,8 @@ def test_ppo_trains_plays_resumes_loads_and_exports_stacked_observations_from_th
     assert len(list((tmp_path / 'v').glob('*.mp4'))) == 1
     assert main(['train', 'ppo', '--resume', str(run), '--max-steps', '512', '--quiet']) == 0
     assert saved_state(run / 'latest')['steps'] >= 512
+    error = fails(capsys, 'train', 'ppo', '--resume', str(run), '--frame-stack', '2', '--max-steps', '600')
+    assert '--frame-stack would change it' in error
     loaded = xagents.load(run, 'latest')
     assert loaded.observation_space.shape == (6,) and loaded.obs_normalizer.stats.mean.shape == (6,)
     observations = env_observations(loaded, 64)
@@ -154,7 +162,6 @@ def test_ppo_trains_plays_resumes_loads_and_exports_stacked_observations_from_th
         np.testing.assert_array_equal(actions, expected, err_msg=format)
 
 
-@pytest.mark.integration
 def test_dqn_stores_frames_once_and_resumes_its_buffer_exactly(tmp_path):
     run = tmp_path / 'run'
     agent = xagents.DQN.from_env(
