@@ -93,6 +93,11 @@ xagents play ppo --run runs/dict-pointer --episodes 5 --video-dir videos/dict-po
 xagents train dqn --env xagents.tests.tiny_envs:DictPointer-v0 --n-envs 4 --buffer-initial-size 500 --save-buffer --max-steps 4000 --output-dir runs/dict-pointer-dqn
 xagents train ppo --env minigrid:MiniGrid-DoorKey-5x5-v0 --obs-keys image direction --n-envs 4 --n-steps 128 --max-steps 4096 --output-dir runs/doorkey
 xagents export --run runs/doorkey --format onnx --output doorkey.onnx
+# Frame stacking: the last N observations as one (CartPole with its velocities hidden); DQN stores
+# each frame once in replay; play, resume and exports take the stacked observation.
+xagents train ppo --env xagents.tests.stack_envs:MaskedCartPole-v0 --frame-stack 4 --max-steps 100000 --output-dir runs/masked-stack4 --seed 1
+xagents play ppo --run runs/masked-stack4 --episodes 5 --video-dir videos/masked-stack4
+xagents train dqn --env xagents.tests.stack_envs:MaskedCartPole-v0 --frame-stack 4 --save-buffer --max-steps 20000 --output-dir runs/masked-stack4-dqn
 # Action masks (sb3-contrib's convention: action_masks() or info['action_mask']): on by default when
 # the env gives them; never a masked action in training, play (--random too), predict and exports.
 xagents train ppo --env xagents.tests.tiny_envs:Keypad-v0 --max-steps 10000 --output-dir runs/keypad --seed 1

@@ -36,6 +36,14 @@ class EnvOptions:
     obs_keys: list[str] | None = hp(
         None, 'The keys of a Dict observation the agent sees (default: all), e.g. image direction', nargs='+'
     )
+    frame_stack: int | None = hp(
+        None,
+        'Observe the last N observations as one, concatenated on the last axis (vectors d -> d*N, images '
+        'HxWxC -> HxWx(C*N), each key of a Dict), zeros before an episode starts; with --preprocess it sets '
+        'the Atari stack (default 4). predict and exports take the stacked observation',
+        positive=True,
+        metavar='N',
+    )
     n_envs: int = hp(1, 'Number of environments in the vector environment', 'categorical', positive=True)
     preprocess: bool = hp(
         False,

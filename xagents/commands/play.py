@@ -65,7 +65,7 @@ def saved_run(run_dir: str | None) -> tuple[dict, dict, list[str] | None]:
     if run_dir is None:
         return {}, {}, None
     config = read_run_config(run_dir)
-    keys = ('preprocess', 'max_frame', 'env_kwargs', 'obs_keys')
+    keys = ('preprocess', 'max_frame', 'env_kwargs', 'obs_keys', 'frame_stack')
     env = {key: config[key] for key in keys if config.get(key) is not None}
     return config['hyperparameters'], env, run_model_files(run_dir, config)
 

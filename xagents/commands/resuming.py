@@ -28,7 +28,7 @@ MAY_CHANGE = (
     'async_envs',
 )
 # What the run keeps beside its hyperparameters in config.json.
-ENV_KEYS = ('n_envs', 'preprocess', 'max_frame', 'env_kwargs', 'obs_keys')
+ENV_KEYS = ('n_envs', 'preprocess', 'max_frame', 'env_kwargs', 'obs_keys', 'frame_stack')
 
 
 def given_flags(args, module) -> set[str]:

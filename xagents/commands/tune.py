@@ -74,7 +74,7 @@ def tune(name: str, module, rest: list[str]) -> int:
 
 
 # The environment options a trial makes its envs with.
-ENV_OPTIONS = ('preprocess', 'max_frame', 'async_envs', 'env_kwargs', 'obs_keys')
+ENV_OPTIONS = ('preprocess', 'max_frame', 'async_envs', 'env_kwargs', 'obs_keys', 'frame_stack')
 
 
 def env_flags(env: EnvOptions) -> list[str]:
@@ -86,6 +86,8 @@ def env_flags(env: EnvOptions) -> list[str]:
         flags += ['--env-kwargs', *[shlex.quote(f'{key}:{value!r}') for key, value in env.env_kwargs.items()]]
     if env.obs_keys:
         flags += ['--obs-keys', *map(shlex.quote, env.obs_keys)]
+    if env.frame_stack is not None:
+        flags += ['--frame-stack', str(env.frame_stack)]
     return flags
 
 

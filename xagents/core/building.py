@@ -143,13 +143,15 @@ class Building:
         env_kwargs: dict | None = None,
         model_files: list[str] | None = None,
         obs_keys: list[str] | None = None,
+        frame_stack: int | None = None,
         **hyperparameters,
     ):
         """Make the environments and default models, then the agent.
 
         ``env`` is a registered id, ``package.module:EnvId`` (the module registers it), or a
         function returning a ``gymnasium.Env``; ``env_kwargs`` reach every environment made;
-        ``obs_keys`` chooses the keys of a Dict observation the agent sees (default: all).
+        ``obs_keys`` chooses the keys of a Dict observation the agent sees (default: all);
+        ``frame_stack`` makes each observation the last N (:mod:`xagents.envs.frame_stack`).
         ``hyperparameters`` are the fields of ``Config`` and the options of the agent's fits
         (``output_dir``, ``quiet``, ``eval_interval``, ...: see ``__init__``).
 
@@ -161,7 +163,7 @@ class Building:
         config = cls.make_config(**own)
         drawn = own.get('seed') is None
         hyperparameters['seed'] = config.seed  # the same drawn seed builds the models and the agent
-        recipe = EnvRecipe(env, dict(env_kwargs or {}), preprocess, max_frame, async_envs, obs_keys)
+        recipe = EnvRecipe(env, dict(env_kwargs or {}), preprocess, max_frame, async_envs, obs_keys, frame_stack)
         envs = recipe.make(n_envs, render_mode='rgb_array' if options and options.records_videos else None)
         if not preprocess and model_files is None and envs.spec is not None and is_atari(envs.spec):
             envs.close()

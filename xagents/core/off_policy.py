@@ -27,10 +27,8 @@ class OffPolicy(Agent):
         return self.buffer
 
     def make_buffer(self, buffer_class: type[ReplayBuffer] = ReplayBuffer, **options) -> ReplayBuffer:
-        """The replay buffer for these envs; Atari's frame stacks are stored once per frame."""
+        """The replay buffer for these envs; stacked frames (Atari's, ``--frame-stack``) are stored once each."""
         space = self.observation_space
-        # Only Atari's pipeline stacks frames on the last axis; the channels of other images are colours.
-        stacked = self.env_recipe.preprocess
         if isinstance(space, gym.spaces.Dict):  # one array per key, in the dtype the models take
             shape = {key: subspace.shape for key, subspace in space.spaces.items()}
             dtype = {key: key_dtype(subspace) for key, subspace in space.spaces.items()}
@@ -43,7 +41,7 @@ class OffPolicy(Agent):
             dtype,
             self.action_space.shape,
             self.action_space.dtype,
-            frame_stack=space.shape[-1] if stacked else None,
+            frame_stack=self.env_recipe.stacked_frames,
             seed=None if self.config.seed is None else self.config.seed + 1,
             gamma=self.config.gamma,
             mask_units=None if self.masks is None else self.masks.units,

@@ -39,12 +39,12 @@ FRAME_SKIP = 4
 NOOP_MAX = 30
 
 
-def _native_envs(spec, n_envs: int, max_frame: bool, env_kwargs: dict, frames: bool = False):
+def _native_envs(spec, n_envs: int, max_frame: bool, env_kwargs: dict, frames: bool = False, stack: int = ATARI_STACK):
     """ale-py's vector env with the preprocessing of SB3's ``AtariWrapper`` (reward clipping and a lost
     life as terminal left to the agent, for training only); ``frames``: full-size colour frames instead."""
     from ale_py.vector_env import AtariVectorEnv
 
-    image = dict(img_height=210, img_width=160, grayscale=False, stack_num=1) if frames else dict(stack_num=ATARI_STACK)
+    image = dict(img_height=210, img_width=160, grayscale=False, stack_num=1) if frames else dict(stack_num=stack)
     option = lambda name, default: env_kwargs.get(name, spec.kwargs.get(name, default))  # noqa: E731
     return AtariVectorEnv(
         _atari_game(spec.id),
@@ -68,14 +68,17 @@ class PreprocessedAtari(gym.vector.VectorEnv):
 
     SB3 ``AtariWrapper``'s defaults on ale-py's vector env (its envs step in threads): up to 30
     no-ops on reset, frame skip 4 with the max over the last two frames (``max_frame``), FIRE on
-    reset for games that need it, 84x84 gray, 4 frames stacked on the last axis; reward
+    reset for games that need it, 84x84 gray, 4 frames stacked on the last axis (``stack``; zeros
+    before an episode's first frame, as ale-py pads them); reward
     clipping and a lost life as terminal are the agent's (``--clip-rewards``,
     ``--life-loss-terminal``), for training only. With ``render_mode='rgb_array'`` a twin of
     the envs in full-size colour is stepped with the same seeds and actions, and gives the
     frames that videos record: the same games, frame for frame.
     """
 
-    def __init__(self, spec, n_envs: int, max_frame: bool = True, render_mode=None, env_kwargs=None):
+    def __init__(
+        self, spec, n_envs: int, max_frame: bool = True, render_mode=None, env_kwargs=None, stack: int = ATARI_STACK
+    ):
         env_kwargs = dict(env_kwargs or {})
         unknown = sorted(set(env_kwargs) - set(VECTOR_KWARGS))
         if unknown:
@@ -83,7 +86,7 @@ class PreprocessedAtari(gym.vector.VectorEnv):
                 f'--env-kwargs {", ".join(unknown)}: with --preprocess an Atari env takes only '
                 f"{', '.join(VECTOR_KWARGS)} (what ale-py's vector env applies)"
             )
-        self.native = _native_envs(spec, n_envs, max_frame, env_kwargs)
+        self.native = _native_envs(spec, n_envs, max_frame, env_kwargs, stack=stack)
         self.twin = _native_envs(spec, n_envs, max_frame, env_kwargs, frames=True) if render_mode else None
         self.num_envs, self.spec, self.render_mode = n_envs, spec, render_mode
         self.metadata = {'autoreset_mode': AutoresetMode.SAME_STEP, 'render_fps': 60 // FRAME_SKIP}
@@ -126,6 +129,7 @@ class PreprocessedAtari(gym.vector.VectorEnv):
             self.twin.close()
 
 
-def atari_envs(spec, n_envs, max_frame, render_mode, env_kwargs) -> PreprocessedAtari:
-    """Preprocessed Atari envs (every path: ``--async-envs`` changes nothing, the envs step in threads)."""
-    return PreprocessedAtari(spec, n_envs, max_frame, render_mode, env_kwargs)
+def atari_envs(spec, n_envs, max_frame, render_mode, env_kwargs, stack: int = ATARI_STACK) -> PreprocessedAtari:
+    """Preprocessed Atari envs of ``stack`` frames (every path: ``--async-envs`` changes nothing, the envs
+    step in threads)."""
+    return PreprocessedAtari(spec, n_envs, max_frame, render_mode, env_kwargs, stack)

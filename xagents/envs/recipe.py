@@ -9,6 +9,8 @@ from collections.abc import Callable
 
 import gymnasium as gym
 
+from xagents.envs.atari import ATARI_STACK
+from xagents.envs.frame_stack import check_frame_stack
 from xagents.envs.ids import callable_name, env_name, import_path
 from xagents.envs.vector import make_vector_envs
 
@@ -24,8 +26,10 @@ class EnvRecipe:
     max_frame: bool = True
     async_envs: bool = False
     obs_keys: list[str] | None = None  # the keys of a Dict observation the agent sees (None: all)
+    frame_stack: int | None = None  # the last N observations as one (with preprocess: Atari's stack, default 4)
 
     def __post_init__(self):
+        check_frame_stack(self.frame_stack)
         try:
             json.dumps(self.env_kwargs, allow_nan=False)
         except (TypeError, ValueError) as error:
@@ -40,6 +44,13 @@ class EnvRecipe:
         if callable(self.env):
             return import_path(self.env) or callable_name(self.env)
         return self.env
+
+    @property
+    def stacked_frames(self) -> int | None:
+        """Frames the observations concatenate on their last axis, or None (the replay buffer stores each once)."""
+        if self.preprocess:
+            return self.frame_stack or ATARI_STACK
+        return self.frame_stack if (self.frame_stack or 1) > 1 else None
 
     @property
     def short_name(self) -> str:
@@ -58,6 +69,7 @@ class EnvRecipe:
             render_mode=render_mode,
             env_kwargs=self.env_kwargs,
             obs_keys=self.obs_keys,
+            frame_stack=self.frame_stack,
             **kwargs,
         )
         envs.recipe = self
@@ -69,6 +81,8 @@ class EnvRecipe:
         config['max_frame'] = self.max_frame
         if self.obs_keys:
             config['obs_keys'] = list(self.obs_keys)
+        if self.frame_stack is not None:
+            config['frame_stack'] = self.frame_stack
         if callable(self.env) and import_path(self.env) is None:
             config['env_function'] = callable_name(self.env)
         return config
@@ -88,6 +102,7 @@ class EnvRecipe:
             bool(config.get('preprocess')),
             bool(config.get('max_frame')),
             obs_keys=config.get('obs_keys'),
+            frame_stack=config.get('frame_stack'),
         )
 
 
@@ -99,6 +114,7 @@ def create_envs(
     async_envs: bool = False,
     env_kwargs: dict | None = None,
     obs_keys: list[str] | None = None,
+    frame_stack: int | None = None,
     **options,
 ) -> gym.vector.VectorEnv:
     """One vector env of ``n_envs`` copies of ``env_id`` that keeps how it was made (``envs.recipe``).
@@ -106,5 +122,5 @@ def create_envs(
     The arguments (and ``options``: ``render_mode``, ``max_episode_steps``) are those of
     :func:`xagents.envs.vector.make_vector_envs`.
     """
-    recipe = EnvRecipe(env_id, dict(env_kwargs or {}), preprocess, max_frame, async_envs, obs_keys)
+    recipe = EnvRecipe(env_id, dict(env_kwargs or {}), preprocess, max_frame, async_envs, obs_keys, frame_stack)
     return recipe.make(n_envs, **options)

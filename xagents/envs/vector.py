@@ -18,10 +18,11 @@ import gymnasium as gym
 from gymnasium.envs.classic_control.cartpole import CartPoleVectorEnv
 from gymnasium.vector import AutoresetMode
 
-from xagents.envs.atari import atari_envs, is_atari
+from xagents.envs.atari import ATARI_STACK, atari_envs, is_atari
 from xagents.envs.autoreset import SameStepCartPole
 from xagents.envs.checks import GuardedEnv, check_env_api, check_spaces, env_calls, made_with
 from xagents.envs.dict_spaces import choose_keys
+from xagents.envs.frame_stack import FrameStack, check_frame_stack
 from xagents.envs.ids import callable_name, check_env_id, env_name, find_factory, import_path, is_user_env
 
 
@@ -51,6 +52,7 @@ def make_vector_envs(
     max_episode_steps: int | None = None,
     env_kwargs: dict | None = None,
     obs_keys: list[str] | None = None,
+    frame_stack: int | None = None,
 ) -> gym.vector.VectorEnv:
     """Build one vector environment of ``n_envs`` copies of ``env_id``.
 
@@ -73,12 +75,25 @@ def make_vector_envs(
         max_episode_steps: Override of the environment's time limit.
         env_kwargs: Keyword arguments of every copy (``gym.make(id, **env_kwargs)``).
         obs_keys: The keys of a Dict observation the agent sees (default: all).
+        frame_stack: The last ``frame_stack`` observations concatenated on the last axis
+            (:mod:`xagents.envs.frame_stack`); with ``preprocess``, the frames of Atari's stack (default 4).
 
     Raises:
         ValueError: For an unknown id, an environment that breaks the gymnasium API, or ``n_envs < 1``.
     """
     if n_envs < 1:
         raise ValueError(f'--n-envs must be at least 1, got {n_envs}')
+    check_frame_stack(frame_stack)
+    options = (max_frame, async_envs, render_mode, max_episode_steps, env_kwargs, obs_keys, frame_stack or ATARI_STACK)
+    envs = _unstacked_envs(env_id, n_envs, preprocess, *options)
+    if preprocess or (frame_stack or 1) == 1:  # Atari's pipeline stacks its own frames (ale-py), as many as asked
+        return envs
+    return FrameStack(envs, frame_stack)
+
+
+def _unstacked_envs(
+    env_id, n_envs, preprocess, max_frame, async_envs, render_mode, max_episode_steps, env_kwargs, obs_keys, atari_stack
+) -> gym.vector.VectorEnv:
     env_kwargs = dict(env_kwargs or {})
     factory = env_id if callable(env_id) else find_factory(env_id)
     if factory is not None:
@@ -96,7 +111,7 @@ def make_vector_envs(
     if preprocess:
         if not is_atari(spec):
             raise ValueError(f'--preprocess is for Atari environments, {env_id} is not one')
-        return atari_envs(spec, n_envs, max_frame, render_mode, env_kwargs)
+        return atari_envs(spec, n_envs, max_frame, render_mode, env_kwargs, atari_stack)
     if _is_native_cartpole(spec) and not async_envs and not env_kwargs:
         return _cartpole_envs(spec, n_envs, render_mode, max_episode_steps)
     if max_episode_steps:

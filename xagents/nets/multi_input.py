@@ -18,6 +18,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from xagents.envs.dict_spaces import flatten_nested
 from xagents.nets.observations import is_image, model_input_dtype, network_kind
 from xagents.nets.reader import ModelReader
 
@@ -103,6 +104,7 @@ def input_batch(observations, space: gym.spaces.Dict, chosen: bool = False) -> t
     if not isinstance(observations, dict):
         kind = type(observations).__name__
         raise ValueError(f'predict takes a dict of arrays (keys {" ".join(space.spaces)}), got {kind}')
+    observations = flatten_nested(observations)  # as the envs give them to the agent (outer.inner keys)
     missing = [key for key in space.spaces if key not in observations]
     extra = [key for key in observations if key not in space.spaces]
     if missing or (extra and not chosen):

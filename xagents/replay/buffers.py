@@ -6,9 +6,12 @@ the next observation (for a finished episode, its final observation). A transiti
 stores the position of its observation's newest frame, so an observation is the
 ``frame_stack`` frames ending there and the next observation ends one frame later.
 With Atari's 4-frame stacks each 84x84 frame is stored once, not eight times, and
-the reconstruction is exact whatever padding the environment used at a reset.
-Without stacking, a "frame" is a whole observation and the same logic applies. Dict
-observations are kept as one array per key (:class:`~xagents.replay.key_frames.KeyFrames`).
+the reconstruction is exact whatever padding the environment used at a reset. The same
+holds for any stack of ``--frame-stack`` (:mod:`xagents.envs.frame_stack`): a frame is the
+slice of the last axis one observation took (a vector of ``d`` of a ``d * N`` stack), and
+each key of a Dict observation is kept as one array of its frames
+(:class:`~xagents.replay.key_frames.KeyFrames`). Without stacking, a "frame" is a whole
+observation and the same logic applies.
 
 n-step transitions are assembled when sampling: each env's transitions sit in time
 order, so the ``n`` that follow a sampled one are read straight from the arrays.
@@ -23,8 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from xagents.envs.dict_spaces import select
-from xagents.envs.frames import stack_last
+from xagents.envs.dict_spaces import map_arrays, select
+from xagents.envs.frames import frame_at, frame_shape, join_frames
 from xagents.replay.key_frames import KeyFrames
 
 
@@ -38,7 +41,7 @@ class ReplayBuffer:
         obs_dtype: dtype kept for observations (uint8 frames stay uint8; Dict observations: a dict).
         action_shape: Shape of one action (``()`` for discrete).
         action_dtype: dtype of actions.
-        frame_stack: Number of frames stacked on the last observation axis, or None.
+        frame_stack: Number of frames concatenated on the last observation axis (of each key), or None.
         seed: Seed of the sampling generator.
         n_step: Transitions summed into one sample (stopping at an episode end).
         gamma: Discount of the n-step sums.
@@ -70,11 +73,14 @@ class ReplayBuffer:
         # frames per episode); transitions whose oldest frame was overwritten anyway
         # are never returned (see `_draw`).
         self.frame_capacity = self.size + self.size // 16 + 2 * self.stack + 1
+        shape_of = lambda shape: frame_shape(shape, self.stack) if self.stacked else shape  # noqa: E731
+        # The channels of one frame on the last axis (of each key), as the stacks are joined again.
+        self.widths = map_arrays(lambda shape: shape[-1] // self.stack if self.stacked else None, obs_shape)
         if isinstance(obs_shape, dict):
-            self.frames = KeyFrames((self.frame_capacity, n_envs), obs_shape, obs_dtype)
+            shapes = {key: shape_of(shape) for key, shape in obs_shape.items()}
+            self.frames = KeyFrames((self.frame_capacity, n_envs), shapes, obs_dtype)
         else:
-            frame_shape = obs_shape[:-1] if self.stacked else obs_shape
-            self.frames = np.zeros((self.frame_capacity, n_envs, *frame_shape), obs_dtype)
+            self.frames = np.zeros((self.frame_capacity, n_envs, *shape_of(obs_shape)), obs_dtype)
         self.frame_count = np.zeros(n_envs, np.int64)
         self.positions = np.zeros((self.size, n_envs), np.int64)
         self.actions = np.zeros((self.size, n_envs, *action_shape), action_dtype)
@@ -103,8 +109,12 @@ class ReplayBuffer:
         if not self.stacked:
             self._push(observations, envs)
             return
-        for k in range(self.stack):
-            self._push(observations[..., k], envs)
+        for index in range(self.stack):
+            self._push(self._frame(observations, index), envs)
+
+    def _frame(self, observations, index: int):
+        """Frame ``index`` (0: the oldest) of stacked observations (of each key)."""
+        return map_arrays(lambda stacked: frame_at(stacked, index, self.stack), observations)
 
     def add(
         self,
@@ -129,7 +139,8 @@ class ReplayBuffer:
         self.dones[slot] = terminals if dones is None else dones
         if self.next_masks is not None:
             self.next_masks[slot] = next_masks
-        self._push(next_observations[..., -1] if self.stacked else next_observations, self.env_index)
+        newest = self._frame(next_observations, self.stack - 1) if self.stacked else next_observations
+        self._push(newest, self.env_index)
         self.count += 1
 
     def cut_episodes(self) -> None:
@@ -140,8 +151,10 @@ class ReplayBuffer:
     def _observations(self, newest: np.ndarray, envs: np.ndarray) -> np.ndarray:
         if not self.stacked:
             return self.frames[newest % self.frame_capacity, envs]
-        offsets = range(1 - self.stack, 1)
-        return stack_last(self.frames[(newest + offset) % self.frame_capacity, envs] for offset in offsets)
+        frames = [self.frames[(newest + offset) % self.frame_capacity, envs] for offset in range(1 - self.stack, 1)]
+        if isinstance(self.widths, dict):
+            return {key: join_frames([frame[key] for frame in frames], width) for key, width in self.widths.items()}
+        return join_frames(frames, self.widths)
 
     def _indices(self, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
         """``(slots, envs)`` of ``batch_size`` stored transitions, uniformly."""

@@ -60,6 +60,7 @@ FIELD_KINDS = {
     'max_frame': (bool, 'true or false'),
     'model_files': ((list, type(None)), 'a list of paths'),
     'obs_keys': ((list, type(None)), 'a list of keys'),
+    'frame_stack': ((int, type(None)), 'a number of frames'),
 }
 
 

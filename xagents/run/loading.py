@@ -46,6 +46,7 @@ def load(run_dir: str | os.PathLike, checkpoint: str | int = 'best', env: str | 
         max_frame=recipe.max_frame,
         env_kwargs=recipe.env_kwargs,
         obs_keys=recipe.obs_keys,
+        frame_stack=recipe.frame_stack,
         model_files=run_model_files(run_dir, config),
         **hyperparameters,
     )
