@@ -94,6 +94,7 @@ def test_exports_take_one_input_per_key_and_the_masks_and_act_as_predict(tmp_pat
         np.testing.assert_array_equal(actions, expected, err_msg=format)
 
 
+@pytest.mark.integration  # about 12 s: the Keypad's command-line test covers the same path by default
 def test_cli_trains_dqn_plays_with_video_resumes_with_its_buffer_and_exports_masked(tmp_path):
     # The strict DictKeypad raises on a masked key: training, its evaluations, play and the resumed run.
     strict = ['--env', DICT_KEYPAD, '--env-kwargs', 'strict:True', '--buffer-initial-size', '64', '--save-buffer']
