@@ -13,10 +13,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import subprocess
-import sys
-from pathlib import Path
+
+from alternating import alternate, shown, steps_per_second, write_results
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
 # task -> (agent, env, hyperparameters, warm-up steps, timed steps)
@@ -36,8 +34,6 @@ TASKS = {
 
 def speed(task: str, deterministic: bool) -> float:
     """Steps per second of ``task`` after its warm-up, in this process."""
-    import time
-
     import tensorflow as tf
 
     import xagents
@@ -46,10 +42,7 @@ def speed(task: str, deterministic: bool) -> float:
         tf.config.experimental.enable_op_determinism()
     name, env, hyperparameters, warm_up, timed = TASKS[task]
     agent = xagents.agents[name].from_env(env, seed=0, quiet=True, output_dir=None, **hyperparameters)
-    agent.fit(max_steps=warm_up)
-    start, steps = time.perf_counter(), agent.steps
-    agent.fit(max_steps=warm_up + timed)
-    return (agent.steps - steps) / (time.perf_counter() - start)
+    return steps_per_second(agent, warm_up, timed)
 
 
 def main() -> None:
@@ -65,27 +58,15 @@ def main() -> None:
         return
     results = {}
     for task in args.tasks:
-        runs = {'deterministic': [], 'default': []}
-        for _ in range(args.rounds):
-            for label, flag in (('deterministic', '1'), ('default', '0')):
-                command = [sys.executable, __file__, '--one', task, flag]
-                output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-                runs[label].append(json.loads(output.strip().splitlines()[-1]))
+        runs = alternate(__file__, task, {'deterministic': '1', 'default': '0'}, args.rounds)
         ratio = sum(runs['deterministic']) / sum(runs['default'])
         results[task] = {**runs, 'ratio': ratio}
         print(f'{task}: deterministic {runs["deterministic"]} default {runs["default"]} steps/s: {ratio:.3f}x')
-    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-    Path(f'{args.output}.json').write_text(
-        json.dumps({'machine': platform.processor() or platform.machine(), 'results': results}, indent=1)
-    )
-    machine = platform.processor() or platform.machine()
-    lines = [f'{os.cpu_count()} cores ({machine}), {args.rounds} alternating rounds. {args.note}'.strip(), '']
-    lines += ['| task | deterministic steps/s | default steps/s | ratio |', '|---|---|---|---|']
+    table = ['| task | deterministic steps/s | default steps/s | ratio |', '|---|---|---|---|']
     for task, result in results.items():
-        shown = lambda values: ', '.join(f'{value:.0f}' for value in values)  # noqa: E731
         deterministic, default = shown(result['deterministic']), shown(result['default'])
-        lines.append(f'| {task} | {deterministic} | {default} | {result["ratio"]:.3f} |')
-    Path(f'{args.output}.md').write_text('\n'.join(lines) + '\n')
+        table.append(f'| {task} | {deterministic} | {default} | {result["ratio"]:.3f} |')
+    write_results(args.output, results, args.rounds, args.note, table)
 
 
 if __name__ == '__main__':

@@ -3,8 +3,13 @@
 CartPole-v1's observation as it is (a Box) and as a Dict of one key (``{'state': observation}``):
 the same env, the same numbers, the same agent settings. Each agent trains on each form in fresh
 processes that alternate on one machine; steps per second are counted after a warm-up fit (so
-compiles are left out). The Box path acts in NumPy (``--host-inference``, the default); the Dict
-path acts in TensorFlow, so ``--no-host-inference`` on the Box path is measured too.
+compiles are left out). Both paths act in NumPy (``--host-inference``, the default).
+
+The Dict form is a function making a wrapped CartPole, so xagents steps its copies in gymnasium's
+``SyncVectorEnv``, where ``CartPole-v1`` by its id gets gymnasium's native vector CartPole (every
+copy in one array, far cheaper per step). ``box-sync`` is the Box observation made by a function
+the same way: Dict against ``box-sync`` is the Dict path's own cost, against ``box`` its cost plus
+that of the env.
 
     python benchmarks/dict_speed.py [--rounds 3] [--output benchmarks/results/dict-speed]
 """
@@ -14,12 +19,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import subprocess
-import sys
-from pathlib import Path
 
 import gymnasium as gym
+from alternating import alternate, shown, steps_per_second, write_results
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
 # agent -> (hyperparameters, warm-up steps, timed steps)
@@ -27,7 +29,7 @@ AGENTS = {
     'ppo': ({'n_envs': 8, 'n_steps': 128}, 2048, 30720),
     'dqn': ({'n_envs': 1, 'buffer_initial_size': 500}, 1000, 4000),
 }
-FORMS = ('box', 'box-tf', 'dict')
+FORMS = ('box', 'box-sync', 'dict')
 
 
 class OneKey(gym.ObservationWrapper):
@@ -45,20 +47,19 @@ def one_key_cartpole(render_mode=None) -> gym.Env:
     return OneKey(gym.make('CartPole-v1', render_mode=render_mode))
 
 
+def made_cartpole(render_mode=None) -> gym.Env:
+    """CartPole-v1 as a function makes it (a Box, in the Dict form's vector env)."""
+    return gym.make('CartPole-v1', render_mode=render_mode)
+
+
 def speed(agent_name: str, form: str) -> float:
     """Steps per second of ``agent_name`` on ``form`` after its warm-up, in this process."""
-    import time
-
     import xagents
 
     hyperparameters, warm_up, timed = AGENTS[agent_name]
-    env = one_key_cartpole if form == 'dict' else 'CartPole-v1'
-    options = {'host_inference': False} if form == 'box-tf' else {}
-    agent = xagents.agents[agent_name].from_env(env, seed=0, quiet=True, **hyperparameters, **options)
-    agent.fit(max_steps=warm_up)
-    start, steps = time.perf_counter(), agent.steps
-    agent.fit(max_steps=warm_up + timed)
-    return (agent.steps - steps) / (time.perf_counter() - start)
+    env = {'box': 'CartPole-v1', 'box-sync': made_cartpole, 'dict': one_key_cartpole}[form]
+    agent = xagents.agents[agent_name].from_env(env, seed=0, quiet=True, **hyperparameters)
+    return steps_per_second(agent, warm_up, timed)
 
 
 def main() -> None:
@@ -74,28 +75,18 @@ def main() -> None:
         return
     results = {}
     for agent in args.agents:
-        runs = {form: [] for form in FORMS}
-        for _ in range(args.rounds):
-            for form in FORMS:
-                command = [sys.executable, __file__, '--one', agent, form]
-                output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-                runs[form].append(json.loads(output.strip().splitlines()[-1]))
-        ratios = {form: sum(runs['dict']) / sum(runs[form]) for form in ('box', 'box-tf')}
-        results[agent] = {**runs, 'dict/box': ratios['box'], 'dict/box-tf': ratios['box-tf']}
+        runs = alternate(__file__, agent, {form: form for form in FORMS}, args.rounds)
+        ratios = {f'dict/{form}': sum(runs['dict']) / sum(runs[form]) for form in ('box', 'box-sync')}
+        results[agent] = {**runs, **ratios}
         print(agent, json.dumps(results[agent]))
-    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-    machine = platform.processor() or platform.machine()
-    Path(f'{args.output}.json').write_text(json.dumps({'machine': machine, 'results': results}, indent=1))
-    lines = [f'{os.cpu_count()} cores ({machine}), {args.rounds} alternating rounds. {args.note}'.strip(), '']
-    lines += ['| agent | Box steps/s | Box, TF acting | Dict steps/s | Dict / Box | Dict / Box (TF) |']
-    lines += ['|---|---|---|---|---|---|']
-    shown = lambda values: ', '.join(f'{value:,.0f}' for value in values)  # noqa: E731
+    table = ['| agent | Box steps/s | Box, sync vector env | Dict steps/s | Dict / Box | Dict / Box (sync) |']
+    table += ['|---|---|---|---|---|---|']
     for agent, result in results.items():
-        lines.append(
-            f'| {agent} | {shown(result["box"])} | {shown(result["box-tf"])} | {shown(result["dict"])} '
-            f'| {result["dict/box"]:.3f} | {result["dict/box-tf"]:.3f} |'
+        table.append(
+            f'| {agent} | {shown(result["box"])} | {shown(result["box-sync"])} | {shown(result["dict"])} '
+            f'| {result["dict/box"]:.3f} | {result["dict/box-sync"]:.3f} |'
         )
-    Path(f'{args.output}.md').write_text('\n'.join(lines) + '\n')
+    write_results(args.output, results, args.rounds, args.note, table)
 
 
 if __name__ == '__main__':

@@ -133,10 +133,8 @@ class Agent(Building, EntryPoints):
     def host(self, role: str) -> HostModel | None:
         """The NumPy version of a model, with current weights, or None (TensorFlow acts): None when
         ``host_inference`` is off or the model has layers without a NumPy version (convolutions)."""
-        if role not in self.hosts:  # Dict observations: TensorFlow acts
-            dict_observations = isinstance(self.observation_space, gym.spaces.Dict)
-            host = self.config.host_inference and not dict_observations
-            self.hosts[role] = HostModel.of(self.models[role]) if host else None
+        if role not in self.hosts:
+            self.hosts[role] = HostModel.of(self.models[role]) if self.config.host_inference else None
             if self.hosts[role] is not None:
                 self.hosts[role].version = self.weights_version
         host = self.hosts[role]

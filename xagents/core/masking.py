@@ -79,8 +79,6 @@ class ActionMasks:
                 f'{env_name} gives action masks, which {agent} does not take (PPO, A2C, TRPO and DQN do): '
                 'give --no-mask-actions to train without them'
             )
-        if isinstance(envs.single_observation_space, gym.spaces.Dict):
-            raise ValueError(dict_refusal(env_name))
         masks = cls(envs.single_action_space, env_name, from_info)
         masks.read(envs, info)
         return masks
@@ -124,19 +122,9 @@ def predict_masks(agent, action_masks, batch: int, single: bool) -> np.ndarray:
     """``predict``'s ``action_masks`` checked for ``batch`` observations (one mask for one observation)."""
     if not agent.takes_masks:
         raise ValueError(f'{type(agent).__name__} takes no action masks (PPO, A2C, TRPO and DQN do)')
-    if isinstance(agent.observation_space, gym.spaces.Dict):
-        raise ValueError(dict_refusal(agent.env_id))
     checker = agent.masks or ActionMasks(agent.action_space, agent.env_id)
     masks = np.asarray(action_masks)
     return checker.check(masks[None] if single else masks, batch)
-
-
-def dict_refusal(env_name: str) -> str:
-    """The one-line error for action masks with Dict observations, which are not taken together."""
-    return (
-        f'{env_name} gives Dict observations: action masks are taken with array observations only '
-        '(--no-mask-actions: train without them, or flatten the observations: gymnasium.wrappers.FlattenObservation)'
-    )
 
 
 def uniform_legal(masks: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -14,6 +14,7 @@ import pytest
 import xagents
 from xagents.commands.main import main
 from xagents.export.formats import FORMATS, export
+from xagents.nets.host import HostModel, one_hots
 from xagents.nets.multi_input import Floats, OneHots, build_multi_input_model
 from xagents.run.checkpoints import saved_state
 from xagents.tests.test_export import run_exported
@@ -70,9 +71,58 @@ def test_every_kind_of_key_becomes_features_of_one_named_input():
     assert [output.shape for output in model(observation)] == [(1, 4), (1, 1)]
 
 
+def test_host_models_of_dict_observations_give_the_keras_outputs():
+    space = gym.spaces.Dict(
+        {
+            'bits': gym.spaces.MultiBinary(3),
+            'choice': gym.spaces.Discrete(3, start=1),
+            'levels': gym.spaces.MultiDiscrete([2, 3]),
+            'table': gym.spaces.Box(-1, 1, (2, 2), np.float32),
+            'vector': gym.spaces.Box(-5, 5, (3,), np.float32),
+        }
+    )
+    for agent_class, units in ((xagents.PPO, [4, 1]), (xagents.DQN, [4])):
+        ann = agent_class.default_model_files(space)[0]
+        model = build_multi_input_model(ann, None, units, space, seed=0)
+        host = HostModel.of(model)
+        assert host is not None and host.first_input == 'bits'
+        space.seed(0)
+        samples = [space.sample() for _ in range(64)]
+        observations = {key: np.stack([sample[key] for sample in samples]) for key in space.spaces}
+        outputs = model(observations)
+        for mine, theirs in zip(host(observations), outputs if isinstance(outputs, list) else [outputs]):
+            assert mine.shape == tuple(theirs.shape) and mine.dtype == np.float32
+            np.testing.assert_allclose(mine, theirs.numpy(), rtol=1e-5, atol=1e-6)
+    # The one-hots exactly, out-of-range values (all zeros in tf.one_hot) included.
+    values = np.array([[0, 0], [1, 2], [2, 3], [-1, 1]])
+    expected = OneHots([2, 3], [0, 1])(values).numpy()
+    np.testing.assert_array_equal(one_hots(values, [2, 3], [0, 1]), expected)
+    assert expected.sum() == 5  # 0 (start 1), 3 (of 3 from 1) and -1 are out of range
+
+
+@pytest.mark.parametrize(
+    'agent_class', [xagents.PPO, pytest.param(xagents.A2C, marks=pytest.mark.integration), xagents.TRPO, xagents.DQN]
+)
+def test_agents_act_on_the_host_for_dict_observations_as_in_tensorflow(agent_class):
+    # A2C acts as PPO does (one model of policy and values); TRPO with an actor and a critic.
+    agent = agent_class.from_env(ENV, env_kwargs={'image': False}, n_envs=2, seed=0, quiet=True)
+    assert all(agent.host(role) is not None for role in agent.model_roles)
+    observations = observations_of(agent, 64)
+    host = agent.predict(observations)
+    agent.config.host_inference = False
+    agent.hosts.clear()
+    assert all(agent.host(role) is None for role in agent.model_roles)
+    np.testing.assert_array_equal(host, agent.predict(observations))
+    if agent_class is not xagents.DQN:
+        tensorflow = agent.values(observations)
+        agent.config.host_inference = True
+        agent.hosts.clear()
+        np.testing.assert_allclose(agent.values(observations), tensorflow, rtol=1e-5, atol=1e-6)
+
+
 def test_ppo_learns_from_every_key_and_predicts_one_observation_or_a_batch():
     agent = xagents.PPO.from_env(ENV, seed=1, quiet=True, **FAST)
-    assert agent.host('model') is None  # TensorFlow acts for Dict observations
+    assert agent.host('model') is None  # TensorFlow acts for an image key (convolutions)
     agent.fit(max_steps=6000)
     observations = observations_of(agent, 400)
     actions = agent.predict(observations)

@@ -462,19 +462,22 @@ class MaskedSwitches(Switches):
 
 
 class DictKeypad(Keypad):
-    """Keypad with Dict observations (its legal keys under 'legal'): masks with Dict observations, refused."""
+    """Keypad with Dict observations: its legal keys under 'legal', the step of the episode under
+    'step' (a Discrete, one-hot in the networks)."""
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self.observation_space = gym.spaces.Dict({'legal': self.observation_space})
+        self.observation_space = gym.spaces.Dict(
+            {'legal': self.observation_space, 'step': gym.spaces.Discrete(self.length + 1)}
+        )
 
     def reset(self, seed=None, options=None):
         observation, info = super().reset(seed=seed)
-        return {'legal': observation}, info
+        return {'legal': observation, 'step': self.steps}, info
 
     def step(self, action):
         observation, *transition = super().step(action)
-        return {'legal': observation}, *transition
+        return {'legal': observation, 'step': self.steps}, *transition
 
 
 for _masked in (Keypad, InfoKeypad, DialKeypad, BadMasks, NoLegalKey, MaskedSwitches, DictKeypad):
