@@ -207,7 +207,8 @@ def plot(runs: list[dict], steps: int, path: Path, window: int = 20) -> None:
 
 def write_results(runs: list[dict], steps: int, seeds: list[int]) -> list[str]:
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / 'minigrid.json').write_text(json.dumps(runs, indent=1))
+    compact = [{**run, 'episode_rewards': [round(reward, 4) for reward in run['episode_rewards']]} for run in runs]
+    (RESULTS / 'minigrid.json').write_text(json.dumps(compact))
     plot(runs, steps, RESULTS / 'minigrid.png')
     lines = [
         f'# PPO on {ENV_ID} (keys image and direction), {steps:,} steps, seeds {seeds}',
