@@ -19,7 +19,8 @@ Each run is a separate process, one after the other (TensorFlow and PyTorch neve
 After training, the final policy of each plays ``EVAL_EPISODES`` greedy episodes on fresh envs
 (seeds ``EVAL_SEED + 100 * seed + episode``). Results: ``benchmarks/results/minigrid.json``,
 ``minigrid.md`` and the learning curves ``minigrid.png`` (training episodes' rewards, mean of the
-last 20, per run).
+last 20, per run). The file is not named ``minigrid.py``: a script's folder comes first on
+``sys.path``, so ``import minigrid`` would import the script itself.
 
     pip install minigrid stable-baselines3
     python benchmarks/minigrid_doorkey.py --steps 150000 --seeds 0 1
