@@ -91,8 +91,11 @@ xagents export --run runs/pointer --format onnx --output pointer.onnx
 xagents train ppo --env xagents.tests.tiny_envs:DictPointer-v0 --n-envs 4 --n-steps 32 --mini-batches 4 --lr 1e-3 --max-steps 6000 --output-dir runs/dict-pointer
 xagents play ppo --run runs/dict-pointer --episodes 5 --video-dir videos/dict-pointer
 xagents train dqn --env xagents.tests.tiny_envs:DictPointer-v0 --n-envs 4 --buffer-initial-size 500 --save-buffer --max-steps 4000 --output-dir runs/dict-pointer-dqn
-xagents train ppo --env minigrid:MiniGrid-DoorKey-5x5-v0 --obs-keys image direction --n-envs 4 --n-steps 128 --max-steps 4096 --output-dir runs/doorkey
+xagents train ppo --env minigrid:MiniGrid-DoorKey-5x5-v0 --obs-keys image direction --max-steps 150000 --output-dir runs/doorkey --seed 0
+xagents play ppo --run runs/doorkey --episodes 20
 xagents export --run runs/doorkey --format onnx --output doorkey.onnx
+# The same beside SB3's PPO, 2 seeds each, greedy evaluation over 20 episodes (pip install stable-baselines3).
+python benchmarks/minigrid_doorkey.py --steps 150000 --seeds 0 1
 # Frame stacking: the last N observations as one (CartPole with its velocities hidden); DQN stores
 # each frame once in replay; play, resume and exports take the stacked observation.
 xagents train ppo --env xagents.tests.stack_envs:MaskedCartPole-v0 --frame-stack 4 --max-steps 100000 --output-dir runs/masked-stack4 --seed 1
