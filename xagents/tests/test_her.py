@@ -195,6 +195,13 @@ def test_continuous_agents_train_with_her_on_a_point_reach_task(name):
     assert agent.steps >= 160 and np.isfinite(list(agent.losses.values())).all()
 
 
+def test_her_in_python_for_an_on_policy_agent_names_the_agents_that_take_it():
+    with pytest.raises(
+        TypeError, match=r'PPO got unknown hyperparameter\(s\): her \(hindsight experience replay is for DQN'
+    ):
+        xagents.PPO.from_env(BITS, her=True)
+
+
 @pytest.mark.parametrize(
     'args, message',
     [
