@@ -158,7 +158,7 @@ def plot(name: str, runs: list[dict], steps: int) -> None:
 
     grid = np.linspace(0, steps, 200)
     figure, ax = plt.subplots(figsize=(7, 4))
-    for label in RUNS:
+    for label in [label for label in RUNS if any(run['run'] == label for run in runs)]:
         curves = np.stack([success_rate(run['curve'], grid) for run in runs if run['run'] == label])
         seeds = len(curves)
         (line,) = ax.plot(grid, curves.mean(0), label=f'{label} (n={seeds})')
@@ -197,6 +197,8 @@ def table() -> list[str]:
         ]
         for label in RUNS:
             mine = [run for run in runs if run['run'] == label]
+            if not mine:
+                continue
             greedy = [np.mean(run['eval']) for run in mine]
             training = [np.mean(run['curve']['success'][-100:]) for run in mine]
             times = ', '.join(f'{run["seconds"]:.0f}' for run in mine)
@@ -234,6 +236,8 @@ def main() -> None:
     RESULTS.mkdir(exist_ok=True)
     seeds = ' '.join(map(str, args.seeds))
     command = f'python benchmarks/her.py --task {args.task} --steps {args.steps} --seeds {seeds}'
+    if args.runs != list(RUNS):
+        command += ' --runs ' + ' '.join(f"'{run}'" for run in args.runs)
     stored = {'command': command, 'steps': args.steps, 'runs': runs}
     (RESULTS / f'her-{args.task}.json').write_text(json.dumps(stored))
     plot(args.task, runs, args.steps)
