@@ -107,3 +107,9 @@ xagents train ppo --env xagents.tests.tiny_envs:Keypad-v0 --max-steps 10000 --ou
 xagents train dqn --env xagents.tests.tiny_envs:Keypad-v0 --max-steps 10000 --output-dir runs/keypad-dqn --seed 1
 xagents play ppo --run runs/keypad --episodes 20 --random
 xagents export --run runs/keypad --format onnx --output keypad.onnx
+
+# Goal envs with hindsight experience replay (DQN, DDPG, TD3, SAC): 15-bit flipping, where DQN
+# without --her never succeeds; the history gets a success column from info['is_success'].
+xagents train dqn --env xagents.tests.tiny_envs:BitFlip-v0 --env-kwargs n:15 --her --max-steps 15000 --gamma 0.98 --lr 1e-3 --buffer-batch-size 256 --buffer-initial-size 1000 --train-frequency 1 --target-sync-steps 500 --exploration-fraction 0.1 --save-buffer --output-dir runs/bits-her
+xagents train sac --env xagents.tests.tiny_envs:PointReach-v0 --her --her-strategy future --her-goals 4 --gamma 0.95 --lr 1e-3 --tau 0.05 --buffer-initial-size 1000 --max-steps 8000 --output-dir runs/point-her
+python benchmarks/her.py --task bits --steps 15000 --seeds 0 1

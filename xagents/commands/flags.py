@@ -185,6 +185,8 @@ class ArgumentParser(argparse.ArgumentParser):
                 for option, action in self._option_string_actions.items()
                 if option.startswith('--') and action.help is not argparse.SUPPRESS  # not the hidden old names
             ]
+            if not any(flag.startswith('--her') for flag in known) and any(f.startswith('--her') for f in flags):
+                message += ' (hindsight experience replay is for the off-policy agents: dqn, ddpg, td3 and sac)'
             guesses = [guess for flag in flags if (guess := closest_flag(flag, known))]
             if guesses:
                 message += f' (did you mean {", ".join(guesses)}?)'

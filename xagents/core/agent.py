@@ -25,7 +25,7 @@ from xagents.core.building import Building
 from xagents.core.entry_points import EntryPoints
 from xagents.core.masking import ActionMasks, predict_masks
 from xagents.core.schema import flag_name, scheduled_fields
-from xagents.envs.autoreset import final_observations
+from xagents.envs.autoreset import final_observations, final_success
 from xagents.envs.normalizers import KeyNormalizer, ObservationNormalizer, RewardNormalizer
 from xagents.envs.recipe import EnvRecipe
 from xagents.nets.compiled import ConcreteCalls
@@ -310,7 +310,7 @@ class Agent(Building, EntryPoints):
         self.episode_returns += rewards
         self.episode_lengths += 1
         if done.any():
-            self.finish_episodes(done)
+            self.finish_episodes(done, info)
         final_raw = final_observations(info, raw, done)
         terminals = terminated.copy()
         lives = info.get('lives')
@@ -336,8 +336,8 @@ class Agent(Building, EntryPoints):
             'dones': done,
         }
 
-    def finish_episodes(self, done: np.ndarray) -> None:
-        """Count the episodes that ended, update the reward statistics and keep a record of each."""
+    def finish_episodes(self, done: np.ndarray, info: dict | None = None) -> None:
+        """Count the episodes that ended, update the reward statistics, keep a record of each (+ is_success)."""
         self.counting_episodes = True  # (at worst left True by an error: interrupts then wait an iteration)
         now = time.perf_counter()
         for index in np.flatnonzero(done):
@@ -361,10 +361,10 @@ class Agent(Building, EntryPoints):
                     'episode_length': int(self.episode_lengths[index]),
                     'improved': improved,
                     'finished_at': now,
+                    **final_success(info, index),
                 }
             )
-        self.episode_returns[done] = 0
-        self.episode_lengths[done] = 0
+        self.episode_returns[done] = self.episode_lengths[done] = 0
         self.counting_episodes = False
 
     # ------------------------------------------------------------------ state

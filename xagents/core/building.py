@@ -45,7 +45,8 @@ class Building:
         names = {field.name for field in dataclasses.fields(cls.Config)}
         unknown = sorted(set(hyperparameters) - names)
         if unknown:
-            raise TypeError(f'{cls.__name__} got unknown hyperparameter(s): {", ".join(unknown)}')
+            her = ' (hindsight experience replay is for DQN, DDPG, TD3 and SAC)' if 'her' in unknown else ''
+            raise TypeError(f'{cls.__name__} got unknown hyperparameter(s): {", ".join(unknown)}{her}')
         return cls.Config(**hyperparameters)
 
     @classmethod

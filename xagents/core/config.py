@@ -11,6 +11,7 @@ import os
 from typing import ClassVar
 
 from xagents.core.schema import check_alternatives, check_fields, check_range, check_schedules, hp, learning_rate
+from xagents.replay.hindsight import STRATEGIES
 
 
 @dataclasses.dataclass
@@ -64,9 +65,32 @@ class OffPolicyConfig(AgentConfig):
     buffer_initial_size: int | None = hp(None, 'Transitions collected before training (default: batch size)', 'int')
     buffer_batch_size: int = hp(32, 'Transitions per update', 'categorical', positive=True)
     save_buffer: bool = hp(False, 'Save the replay buffer with each latest checkpoint; --resume restores it')
+    her: bool = hp(
+        False,
+        'Hindsight experience replay for goal envs (Dict of observation, achieved_goal, desired_goal; '
+        'compute_reward): batches relabeled with goals achieved later',
+        'categorical',
+    )
+    her_goals: int = hp(
+        4, "With --her: relabeled transitions per real one in a batch (SB3's n_sampled_goal)", 'int', positive=True
+    )
+    her_strategy: str = hp(
+        'future',
+        'With --her: the new goals, achieved at a later step (future), the last (final) or any (episode) '
+        'of the same episode',
+        'categorical',
+        choices=STRATEGIES,
+    )
 
     def __post_init__(self):
         super().__post_init__()
+        if self.her and (self.normalize_reward or self.clip_rewards):
+            raise ValueError(
+                "--her recomputes rewards with the env's compute_reward: it does not combine with "
+                '--normalize-reward or --clip-rewards'
+            )
+        if self.her_strategy not in STRATEGIES:
+            raise ValueError(f'--her-strategy must be one of {", ".join(STRATEGIES)}, got {self.her_strategy!r}')
         if self.buffer_batch_size > self.buffer_max_size:
             raise ValueError(
                 f'--buffer-batch-size ({self.buffer_batch_size}) is larger than --buffer-max-size '

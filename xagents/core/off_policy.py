@@ -10,6 +10,7 @@ from xagents.core.config import OffPolicyConfig
 from xagents.envs.dict_spaces import map_arrays
 from xagents.nets.multi_input import key_dtype
 from xagents.replay.buffers import ReplayBuffer
+from xagents.replay.hindsight import HerReplayBuffer, goal_reward_function
 
 
 class OffPolicy(Agent):
@@ -34,6 +35,10 @@ class OffPolicy(Agent):
             dtype = {key: key_dtype(subspace) for key, subspace in space.spaces.items()}
         else:  # float64 observations (MuJoCo) are kept as float32, what the models take.
             shape, dtype = space.shape, np.float32 if space.dtype == np.float64 else space.dtype
+        if self.config.her:  # goals relabeled when sampling, rewards from the env's compute_reward
+            buffer_class = HerReplayBuffer
+            options['compute_reward'] = goal_reward_function(self.envs, self.env_id)
+            options.update(goals=self.config.her_goals, strategy=self.config.her_strategy)
         return buffer_class(
             self.config.buffer_max_size,
             self.n_envs,

@@ -60,6 +60,10 @@ class DQNConfig(OffPolicyConfig):
         check_range('per_alpha', self.per_alpha, 0, 1)
         check_at_least_one(self, 'epsilon_decay_steps', 'per_beta_steps')
         check_range('per_beta', self.per_beta, 0, 1)
+        if self.her and (self.n_step > 1 or self.prioritized):
+            raise ValueError(
+                '--her relabels uniform one-step transitions: it does not combine with --n-step > 1 or --prioritized'
+            )
 
 
 CONFIG = DQNConfig

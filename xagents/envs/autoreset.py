@@ -63,3 +63,13 @@ def final_observations(info: dict, observations: np.ndarray, done: np.ndarray) -
         for index in np.flatnonzero(done):
             finals[index] = final[index]
     return finals
+
+
+def final_success(info: dict | None, index: int) -> dict:
+    """``{'success': 1.0 or 0.0}`` when the episode of env ``index`` that just ended reported
+    ``info['is_success']`` (goal envs do) in its final info, else ``{}``."""
+    final = (info or {}).get('final_info', {})
+    reported = final.get('_is_success')
+    if 'is_success' not in final or (reported is not None and not reported[index]):
+        return {}
+    return {'success': float(bool(final['is_success'][index]))}

@@ -482,3 +482,112 @@ class DictKeypad(Keypad):
 
 for _masked in (Keypad, InfoKeypad, DialKeypad, BadMasks, NoLegalKey, MaskedSwitches, DictKeypad):
     gym.register(f'{_masked.__name__}-v0', entry_point=_masked)
+
+
+def bits_reward(achieved_goal, desired_goal) -> np.ndarray:
+    """-1 where the bits differ from the goal, 0 where they match (along the last axis)."""
+    return -(np.asarray(achieved_goal) != np.asarray(desired_goal)).any(axis=-1).astype(np.float32)
+
+
+class BitFlip(gym.Env):
+    """Flip bits until they match a goal (Andrychowicz et al. 2017's bit flipping), a goal env.
+
+    Observations are a Dict of ``observation`` (the bits), ``achieved_goal`` (the bits too) and
+    ``desired_goal``; an action flips one bit; the reward is -1 each step the bits differ from the goal
+    and 0 when they match, which ends the episode (``info['is_success']``); at most ``n`` steps.
+    ``compute_reward`` takes batches. Random play rarely meets a goal of many bits.
+    """
+
+    metadata = {'render_modes': ['rgb_array'], 'render_fps': 10}
+
+    def __init__(self, n: int = 4, render_mode: str | None = None):
+        self.n, self.render_mode = n, render_mode
+        bits = gym.spaces.Box(0.0, 1.0, (n,), np.float32)
+        self.observation_space = gym.spaces.Dict({'observation': bits, 'achieved_goal': bits, 'desired_goal': bits})
+        self.action_space = gym.spaces.Discrete(n)
+        self.bits, self.goal, self.steps = np.zeros(n, np.float32), np.zeros(n, np.float32), 0
+
+    def compute_reward(self, achieved_goal, desired_goal, info):
+        return bits_reward(achieved_goal, desired_goal)
+
+    def observation(self) -> dict:
+        return {'observation': self.bits.copy(), 'achieved_goal': self.bits.copy(), 'desired_goal': self.goal.copy()}
+
+    def reset(self, seed=None, options=None):
+        super().reset(seed=seed)
+        self.bits = self.np_random.integers(0, 2, self.n).astype(np.float32)
+        self.goal = self.np_random.integers(0, 2, self.n).astype(np.float32)
+        self.steps = 0
+        return self.observation(), {'is_success': False}
+
+    def step(self, action):
+        self.bits[int(action)] = 1 - self.bits[int(action)]
+        self.steps += 1
+        reward = float(bits_reward(self.bits, self.goal))
+        success = reward == 0
+        return self.observation(), reward, success, self.steps >= self.n and not success, {'is_success': success}
+
+    def render(self):
+        rows = np.stack([self.bits, self.goal]) * np.uint8(255)
+        return np.kron(rows.astype(np.uint8)[..., None], np.ones((16, 16, 3), np.uint8))
+
+
+class PointReach(gym.Env):
+    """Move a point in the plane to a goal within ``radius`` (a continuous goal env, sparse reward).
+
+    The action, in [-1, 1]^2, moves the point by a tenth of it; the reward is -1 away from the goal and
+    0 within ``radius`` (``info['is_success']``); episodes last ``length`` steps (not ended by success,
+    as gymnasium-robotics' reach tasks).
+    """
+
+    metadata = {'render_modes': ['rgb_array'], 'render_fps': 10}
+
+    def __init__(self, length: int = 20, radius: float = 0.1, render_mode: str | None = None):
+        self.length, self.radius, self.render_mode = length, radius, render_mode
+        plane = gym.spaces.Box(-1.0, 1.0, (2,), np.float32)
+        self.observation_space = gym.spaces.Dict({'observation': plane, 'achieved_goal': plane, 'desired_goal': plane})
+        self.action_space = gym.spaces.Box(-1.0, 1.0, (2,), np.float32)
+        self.point, self.goal, self.steps = np.zeros(2, np.float32), np.zeros(2, np.float32), 0
+
+    def compute_reward(self, achieved_goal, desired_goal, info):
+        distance = np.linalg.norm(np.asarray(achieved_goal) - np.asarray(desired_goal), axis=-1)
+        return -(distance > self.radius).astype(np.float32)
+
+    def observation(self) -> dict:
+        return {'observation': self.point.copy(), 'achieved_goal': self.point.copy(), 'desired_goal': self.goal.copy()}
+
+    def reset(self, seed=None, options=None):
+        super().reset(seed=seed)
+        self.point = self.np_random.uniform(-0.5, 0.5, 2).astype(np.float32)
+        self.goal = self.np_random.uniform(-0.5, 0.5, 2).astype(np.float32)
+        self.steps = 0
+        return self.observation(), {'is_success': False}
+
+    def step(self, action):
+        self.point = np.clip(self.point + 0.1 * np.clip(action, -1, 1), -1, 1).astype(np.float32)
+        self.steps += 1
+        reward = float(self.compute_reward(self.point, self.goal, {}))
+        return self.observation(), reward, False, self.steps >= self.length, {'is_success': reward == 0}
+
+    def render(self):
+        frame = np.zeros((32, 32, 3), np.uint8)
+        for (x, y), channel in ((self.goal, 1), (self.point, 0)):
+            frame[int((y + 1) * 15.5), int((x + 1) * 15.5), channel] = 255
+        return np.kron(frame, np.ones((4, 4, 1), np.uint8))
+
+
+class NoComputeReward(BitFlip):
+    """A Dict of the three goal keys without ``compute_reward``."""
+
+    compute_reward = None
+
+
+class ScalarComputeReward(BitFlip):
+    """A ``compute_reward`` of one transition at a time."""
+
+    def compute_reward(self, achieved_goal, desired_goal, info):
+        return float(np.array_equal(achieved_goal, desired_goal)) - 1
+
+
+for _goal in (BitFlip, PointReach, NoComputeReward, ScalarComputeReward):
+    gym.register(f'{_goal.__name__}-v0', entry_point=_goal)

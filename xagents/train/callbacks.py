@@ -37,7 +37,8 @@ class Callback:
 
     def on_episode_end(self, trainer, episode: dict) -> None:
         """For each finished episode: ``episode``, ``step``, ``time``, ``episode_reward``,
-        ``mean_reward``, ``best_reward``, ``episode_length`` and ``improved`` (a new best mean)."""
+        ``mean_reward``, ``best_reward``, ``episode_length``, ``improved`` (a new best mean) and, where the env
+        reports ``info['is_success']`` (goal envs), ``success`` (1 or 0)."""
 
     def on_update(self, trainer) -> None:
         """After each training iteration; ``trainer.losses`` holds its losses."""
@@ -273,6 +274,7 @@ class Monitoring(Callback):
                 'episode/reward': episode['episode_reward'],
                 'episode/length': float(episode['episode_length']),
                 'episode/mean_reward': episode['mean_reward'],
+                **({'episode/success': episode['success']} if 'success' in episode else {}),
             },
             episode['step'],
         )
