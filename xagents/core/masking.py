@@ -122,7 +122,12 @@ def predict_masks(agent, action_masks, batch: int, single: bool) -> np.ndarray:
     """``predict``'s ``action_masks`` checked for ``batch`` observations (one mask for one observation)."""
     if not agent.takes_masks:
         raise ValueError(f'{type(agent).__name__} takes no action masks (PPO, A2C, TRPO and DQN do)')
-    checker = agent.masks or ActionMasks(agent.action_space, agent.env_id)
+    if agent.masks is None:
+        raise ValueError(
+            f'this {type(agent).__name__} acts without action masks (its env gave none, or mask_actions=False): '
+            'predict takes no action_masks'
+        )
+    checker = agent.masks
     masks = np.asarray(action_masks)
     return checker.check(masks[None] if single else masks, batch)
 

@@ -21,6 +21,7 @@ from xagents.nets.distributions import Categorical, MultiCategorical, host_act
 from xagents.tests.test_custom_envs import history_steps
 from xagents.tests.test_export import run_exported
 
+CORRIDOR = 'xagents.tests.tiny_envs:Corridor-v0'
 KEYPAD = 'xagents.tests.tiny_envs:Keypad-v0'  # Discrete(6), one or two legal keys a step
 STRICT = {'strict': True}  # an illegal key raises
 TRAIN = {
@@ -145,6 +146,15 @@ def test_predict_takes_masks_for_one_observation_or_a_batch():
         agent.predict(observations[:2], action_masks=np.ones((2, 5), bool))
     with pytest.raises(ValueError, match='no legal action'):
         agent.predict(observations[0], action_masks=np.zeros(6, bool))
+
+
+@pytest.mark.parametrize(('env', 'options'), [(KEYPAD, {'mask_actions': False}), (CORRIDOR, {})])
+def test_predict_refuses_masks_for_an_agent_that_acts_without_them(env, options):
+    agent = PPO.from_env(env, quiet=True, **options)
+    observation = agent.observation_space.sample()
+    for masks in (np.ones(agent.action_space.n, bool), np.ones(9, bool)):
+        with pytest.raises(ValueError, match='this PPO acts without action masks .* predict takes no action_masks'):
+            agent.predict(observation, action_masks=masks)
 
 
 def test_loaded_agent_predicts_with_masks(tmp_path):
