@@ -30,6 +30,8 @@ class EnvRecipe:
 
     def __post_init__(self):
         check_frame_stack(self.frame_stack)
+        if isinstance(self.obs_keys, str):  # one key, not its characters
+            self.obs_keys = [self.obs_keys]
         try:
             json.dumps(self.env_kwargs, allow_nan=False)
         except (TypeError, ValueError) as error:

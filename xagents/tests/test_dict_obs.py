@@ -276,3 +276,8 @@ def test_every_export_format_takes_one_named_input_per_key_and_acts_as_predict(t
     assert main(['export', '--run', str(run), '--format', 'onnx', '--output', str(tmp_path / 'p.onnx')]) == 0
     out = capsys.readouterr().out
     assert 'inputs "flip": int64 (n,), "image": uint8 (n, 6, 6), "signal": float32 (n, 2); output "action"' in out
+
+
+def test_obs_keys_takes_one_key_as_a_string():
+    agent = xagents.PPO.from_env(ENV, obs_keys='image', quiet=True)
+    assert agent.env_recipe.obs_keys == ['image'] and list(agent.observation_space.spaces) == ['image']
