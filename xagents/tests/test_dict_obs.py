@@ -230,6 +230,7 @@ def test_obs_keys_chooses_keys_saved_with_the_run(tmp_path):
         (['--env-kwargs', 'extra:text'], "observation key 'mission' is a Text, which the networks cannot take"),
         (['--env-kwargs', 'extra:text'], '--obs-keys flip image signal (obs_keys= in Python), or wrap the env'),
         (['--obs-keys', 'image', 'colour'], '--obs-keys colour: not a key of the observations'),
+        (['--obs-keys', 'image', 'flip', 'image'], '--obs-keys image: given more than once, give each key once'),
         (['--normalize-obs', '--obs-keys', 'image', 'flip'], '--normalize-obs is for vector keys: the keys flip image'),
     ],
 )
