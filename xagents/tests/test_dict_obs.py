@@ -230,6 +230,11 @@ def test_obs_keys_chooses_keys_saved_with_the_run(tmp_path):
         (['--env-kwargs', 'extra:text'], "observation key 'mission' is a Text, which the networks cannot take"),
         (['--env-kwargs', 'extra:text'], '--obs-keys flip image signal (obs_keys= in Python), or wrap the env'),
         (['--obs-keys', 'image', 'colour'], '--obs-keys colour: not a key of the observations'),
+        (
+            ['--env-kwargs', 'extra:text', '--obs-keys', 'mission'],
+            'cannot take (they take Box, Discrete, '
+            'MultiDiscrete and MultiBinary keys); choose the keys with --obs-keys flip image signal (obs_keys= in',
+        ),
         (['--obs-keys', 'image', 'flip', 'image'], '--obs-keys image: given more than once, give each key once'),
         (['--normalize-obs', '--obs-keys', 'image', 'flip'], '--normalize-obs is for vector keys: the keys flip image'),
     ],
@@ -282,3 +287,10 @@ def test_every_export_format_takes_one_named_input_per_key_and_acts_as_predict(t
 def test_obs_keys_takes_one_key_as_a_string():
     agent = xagents.PPO.from_env(ENV, obs_keys='image', quiet=True)
     assert agent.env_recipe.obs_keys == ['image'] and list(agent.observation_space.spaces) == ['image']
+
+
+def test_a_dict_with_no_key_the_networks_take_says_so():
+    from xagents.envs.checks import EnvAPIError, check_dict_space
+
+    with pytest.raises(EnvAPIError, match="^E: observation key 'text' is a Text.*; no other key is one the networks"):
+        check_dict_space(gym.spaces.Dict({'text': gym.spaces.Text(5)}), 'E')
