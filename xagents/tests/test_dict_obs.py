@@ -294,3 +294,16 @@ def test_a_dict_with_no_key_the_networks_take_says_so():
 
     with pytest.raises(EnvAPIError, match="^E: observation key 'text' is a Text.*; no other key is one the networks"):
         check_dict_space(gym.spaces.Dict({'text': gym.spaces.Text(5)}), 'E')
+
+
+def test_predict_names_a_key_that_is_neither_one_observation_nor_a_batch():
+    agent = xagents.PPO.from_env(ENV, quiet=True)
+    one = {key: np.zeros(subspace.shape, subspace.dtype) for key, subspace in agent.observation_space.items()}
+    image = agent.observation_space['image'].shape  # (6, 6)
+    wrong = {**one, 'image': np.zeros((5, *image[1:]), np.uint8)}
+    with pytest.raises(ValueError, match=r"^predict: key 'image' has shape \(5, 6\): neither one observation "):
+        agent.predict(wrong)
+    batch = {key: np.stack([value] * 2) for key, value in one.items()}
+    with pytest.raises(ValueError, match=r"^predict: key 'signal' has shape \(2,\), and key 'flip' makes this a batch"):
+        agent.predict({**batch, 'signal': np.zeros(2, np.float32)})
+    assert agent.predict(batch).shape == (2,)
