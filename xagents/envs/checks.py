@@ -114,8 +114,8 @@ def check_spaces(observation_space: gym.Space, action_space: gym.Space, name: st
         check_dict_space(observation_space, name)
     elif not isinstance(observation_space, gym.spaces.Box) or len(observation_space.shape) not in (1, 2, 3):
         raise EnvAPIError(
-            f'{name} has observation space {observation_space}: xagents takes a Box of vectors (1-D), '
-            'images (height, width[, channels]) or 3-D arrays; flatten or wrap the others'
+            f'{name} has observation space {observation_space}: xagents takes a Box of vectors (1-D), 2-D tables, '
+            'images (height, width[, channels]) or 3-D arrays, or a Dict of such keys; flatten or wrap the others'
         )
     if isinstance(action_space, (gym.spaces.MultiDiscrete, gym.spaces.MultiBinary)):
         _check_multi_actions(action_space, name)

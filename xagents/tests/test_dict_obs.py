@@ -250,7 +250,7 @@ def test_obs_keys_on_a_box_env_and_dict_observations_for_an_agent_without_them_a
     error = fails(capsys, 'train', 'ppo', '--env', 'CartPole-v1', '--obs-keys', 'x', '--max-steps', '64')
     assert '--obs-keys chooses keys of a Dict observation, CartPole-v1 has no Dict observation' in error
     error = fails(capsys, 'train', 'acer', '--env', ENV, '--max-steps', '64')
-    assert 'ACER does not take Dict observations yet' in error and 'train PPO, A2C, TRPO, DQN' in error
+    assert 'ACER does not take Dict observations yet' in error and 'train PPO, A2C, TRPO or DQN, or flatten' in error
     error = fails(capsys, 'train', 'sac', '--env', ENV, '--env-kwargs', 'continuous:True', '--max-steps', '64')
     assert 'SAC takes Dict observations without image keys (image): choose other keys with --obs-keys' in error
 
@@ -307,3 +307,19 @@ def test_predict_names_a_key_that_is_neither_one_observation_nor_a_batch():
     with pytest.raises(ValueError, match=r"^predict: key 'signal' has shape \(2,\), and key 'flip' makes this a batch"):
         agent.predict({**batch, 'signal': np.zeros(2, np.float32)})
     assert agent.predict(batch).shape == (2,)
+
+
+def test_refusals_name_what_xagents_takes_and_only_the_agents_that_take_it():
+    from xagents.core.building import dict_agents
+    from xagents.envs.checks import EnvAPIError, check_spaces
+
+    tuple_space = gym.spaces.Tuple([gym.spaces.Discrete(2)])
+    with pytest.raises(
+        EnvAPIError, match=r'2-D tables, images \(height, width\[, channels\]\) or 3-D arrays, or a Dict'
+    ):
+        check_spaces(tuple_space, gym.spaces.Discrete(2), 'E')
+    vector, image = gym.spaces.Box(0, 1, (3,)), gym.spaces.Box(0, 255, (8, 8, 3), np.uint8)
+    box = gym.spaces.Box(-1, 1, (2,))
+    assert dict_agents(gym.spaces.Dict({'v': vector}), box) == 'PPO, A2C, TRPO, DDPG, TD3 or SAC'
+    assert dict_agents(gym.spaces.Dict({'v': vector, 'i': image}), box) == 'PPO, A2C or TRPO'
+    assert dict_agents(gym.spaces.Dict({'v': vector}), gym.spaces.Discrete(3)) == 'PPO, A2C, TRPO or DQN'
