@@ -82,6 +82,8 @@ def way_out(space: gym.spaces.Dict, key: str) -> str:
 
 def key_problem(key: str, subspace: gym.Space) -> str | None:
     """Why the networks cannot take observation key ``key``, or None when they can."""
+    if '/' in key:
+        return "holds '/', which Keras refuses in the networks' input names: rename it in a wrapper"
     if isinstance(subspace, gym.spaces.Dict):
         return 'is itself a Dict: xagents takes one level of keys (flatten it, or leave it out)'
     numeric = not isinstance(subspace, gym.spaces.Box) or np.issubdtype(subspace.dtype, np.number)

@@ -294,6 +294,11 @@ def test_a_dict_with_no_key_the_networks_take_says_so():
 
     with pytest.raises(EnvAPIError, match="^E: observation key 'text' is a Text.*; no other key is one the networks"):
         check_dict_space(gym.spaces.Dict({'text': gym.spaces.Text(5)}), 'E')
+    vector = gym.spaces.Box(0, 1, (3,))
+    with pytest.raises(EnvAPIError, match="^E: observation key 'a/b' holds '/', which Keras refuses in the networks' "):
+        check_dict_space(gym.spaces.Dict({'a/b': vector, 'c': vector}), 'E')
+    with pytest.raises(EnvAPIError, match='rename it in a wrapper; choose the keys with --obs-keys c \\(obs_keys= in'):
+        check_dict_space(gym.spaces.Dict({'a/b': vector, 'c': vector}), 'E')
 
 
 def test_predict_names_a_key_that_is_neither_one_observation_nor_a_batch():
