@@ -11,6 +11,7 @@ from xagents.commands.agent_flags import hyperparameters, model_files
 from xagents.commands.environment import EnvOptions, env_kwargs
 from xagents.commands.failing import fail
 from xagents.commands.flags import config_from_args
+from xagents.commands.resuming import check_play_flags, given_flags
 from xagents.core.renamed import current_names
 from xagents.core.schema import hp, without_ignored
 from xagents.registry import agents
@@ -71,6 +72,8 @@ def saved_run(run_dir: str | None) -> tuple[dict, dict, list[str] | None]:
 
 
 def play(name: str, module, args) -> int:
+    if getattr(args, 'run', None) is not None:
+        check_play_flags(args, given_flags(args, module), read_run_config(args.run))
     args = argparse.Namespace(**(vars(args) | dataclasses.asdict(config_from_args(PlayOptions, args))))
     weights = args.weights or ([args.run] if args.run else None)
     if not weights and not args.random:

@@ -29,6 +29,8 @@ MAY_CHANGE = (
 )
 # What the run keeps beside its hyperparameters in config.json.
 ENV_KEYS = ('n_envs', 'preprocess', 'max_frame', 'env_kwargs', 'obs_keys', 'frame_stack')
+# Those that shape the observations the run's networks take: play --run refuses another value.
+OBSERVATION_KEYS = ('preprocess', 'max_frame', 'obs_keys', 'frame_stack')
 
 
 def given_flags(args, module) -> set[str]:
@@ -48,16 +50,38 @@ def check_resume_flags(args, given: set[str], run: dict | None, module) -> None:
         return  # not a run: resuming says so
     saved = current_names(module.CONFIG, run['hyperparameters'])
     saved |= {key: run[key] for key in ENV_KEYS if key in run}
-    changed = [
-        name
-        for name in sorted(given - {'env', 'resume', *MAY_CHANGE})
-        if name not in saved or not _same(name, getattr(args, name), saved[name])
-    ]
+    changed = changed_flags(args, sorted(given - {'env', 'resume', *MAY_CHANGE}), saved)
     if changed:
         fail(
             f"--resume goes on with the run's own settings: {', '.join(map(flag_name, changed))} would change it "
             f'(on a resume only these may change: {", ".join(map(flag_name, MAY_CHANGE))})'
         )
+
+
+def check_play_flags(args, given: set[str], run: dict) -> None:
+    """A one-line error for env flags given with ``play --run`` that would change the run's observations."""
+    names = [name for name in OBSERVATION_KEYS if name in given]
+    changed = changed_flags(args, names, {name: run.get(name) for name in names})
+    if changed:
+        ran = ', '.join(flag_value(name, run.get(name)) for name in changed)
+        fail(
+            f"{', '.join(map(flag_name, changed))} with --run would change the observations the run's networks "
+            f'take: it was trained with {ran} (leave {"it" if len(changed) == 1 else "them"} out)'
+        )
+
+
+def changed_flags(args, names, saved: dict) -> list[str]:
+    """Those of the flags ``names`` whose value in ``args`` is not the one ``saved`` holds."""
+    return [name for name in names if name not in saved or not _same(name, getattr(args, name), saved[name])]
+
+
+def flag_value(name: str, value) -> str:
+    """``value`` of option ``name`` as the flags that give it."""
+    if isinstance(value, bool):
+        return flag_name(name) if value else f'--no-{flag_name(name)[2:]}'
+    if value is None:
+        return f'no {flag_name(name)}'
+    return f'{flag_name(name)} {" ".join(map(str, value)) if isinstance(value, list) else value}'
 
 
 def _same(name: str, given, saved) -> bool:

@@ -71,7 +71,8 @@ class Building:
             name = envs.spec.id if envs.spec else 'the env'
             raise ValueError(
                 f'{cls.__name__} does not take Dict observations yet ({name} gives keys {" ".join(space.spaces)}): '
-                'train PPO, A2C, TRPO, DQN, DDPG, TD3 or SAC, or flatten them (gymnasium.wrappers.FlattenObservation)'
+                f'train {dict_agents(space, envs.single_action_space)}, or flatten them '
+                '(gymnasium.wrappers.FlattenObservation)'
             )
 
     def make_optimizer(self) -> keras.optimizers.Optimizer:
@@ -185,3 +186,14 @@ class Building:
             str(path) for path in (model_files or cls.default_model_files(envs.single_observation_space))
         ]
         return agent
+
+
+def dict_agents(space: gym.spaces.Dict, action_space: gym.Space) -> str:
+    """The agents that take Dict observations ``space`` with ``action_space`` (DDPG, TD3 and SAC take no image keys)."""
+    images = any(
+        isinstance(subspace, gym.spaces.Box) and network_kind(subspace) == 'cnn' for subspace in space.values()
+    )
+    names = ['PPO', 'A2C', 'TRPO']
+    names += ['DQN'] if isinstance(action_space, gym.spaces.Discrete) else []
+    names += ['DDPG', 'TD3', 'SAC'] if isinstance(action_space, gym.spaces.Box) and not images else []
+    return f'{", ".join(names[:-1])} or {names[-1]}'

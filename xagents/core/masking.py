@@ -93,21 +93,18 @@ class ActionMasks:
             masks = envs.call('action_masks')
         return self.check(np.stack([np.asarray(mask) for mask in masks]))
 
-    def check(self, masks: np.ndarray, batch: int | None = None) -> np.ndarray:
-        """``masks`` as a boolean array of ``(batch, units)``, or a one-line error naming what is expected."""
+    def check(self, masks: np.ndarray, source: str | None = None) -> np.ndarray:
+        """``masks`` as a boolean array of ``(n, units)``, or a one-line error naming what is expected
+        and who gave them (``source``; the env by default)."""
         masks = np.asarray(masks)
+        source = source or f'{self.env_name} gave'
         expected = f'a boolean array of {self.units} per env' + (f' (sum of nvec {self.nvec})' if self.nvec else '')
         if masks.dtype != np.bool_ or masks.ndim != 2 or masks.shape[1] != self.units:
-            raise ValueError(
-                f'{self.env_name} gave action masks of shape {masks.shape[1:]} {masks.dtype}: expected {expected}'
-            )
-        if batch is not None and len(masks) != batch:
-            raise ValueError(f'{len(masks)} action masks for {batch} observations')
+            raise ValueError(f'{source} action masks of shape {masks.shape[1:]} {masks.dtype}: expected {expected}')
         groups = np.split(masks, np.cumsum(self.nvec)[:-1], axis=1) if self.nvec else [masks]
         if any(not group.any(axis=1).all() for group in groups):
             raise ValueError(
-                f'{self.env_name} gave an action mask with no legal action: expected {expected}, '
-                'at least one true per dimension'
+                f'{source} an action mask with no legal action: expected {expected}, at least one true per dimension'
             )
         return masks
 
@@ -122,9 +119,22 @@ def predict_masks(agent, action_masks, batch: int, single: bool) -> np.ndarray:
     """``predict``'s ``action_masks`` checked for ``batch`` observations (one mask for one observation)."""
     if not agent.takes_masks:
         raise ValueError(f'{type(agent).__name__} takes no action masks (PPO, A2C, TRPO and DQN do)')
-    checker = agent.masks or ActionMasks(agent.action_space, agent.env_id)
+    if agent.masks is None:
+        raise ValueError(
+            f'this {type(agent).__name__} acts without action masks (its env gave none, or mask_actions=False): '
+            'predict takes no action_masks'
+        )
     masks = np.asarray(action_masks)
-    return checker.check(masks[None] if single else masks, batch)
+    units = agent.masks.units
+    expected = (units,) if single else (batch, units)
+    if masks.shape != expected:
+        raise ValueError(
+            f'action_masks given to predict has shape {masks.shape}; expected {expected} '
+            + (f'(or a batch (n, {units}) for n observations)' if single else f'for {batch} observations')
+        )
+    if masks.dtype != np.bool_:
+        raise ValueError(f'action_masks given to predict are {masks.dtype}; expected booleans')
+    return agent.masks.check(masks[None] if single else masks, 'predict was given')
 
 
 def uniform_legal(masks: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -73,32 +73,38 @@ KEY_SPACES = (gym.spaces.Box, gym.spaces.Discrete, gym.spaces.MultiDiscrete, gym
 
 
 def way_out(space: gym.spaces.Dict, key: str) -> str:
-    """How to leave ``key`` out: the flag that chooses keys, with the others, or a wrapper."""
-    others = ' '.join(other for other in space.spaces if other != key)
-    return f'choose the keys with --obs-keys {others} (obs_keys= in Python), or wrap the env to drop it'
+    """How to leave ``key`` out: the flag that chooses keys, with the others the networks take, or a wrapper."""
+    others = [other for other, subspace in space.spaces.items() if other != key and not key_problem(other, subspace)]
+    if not others:
+        return 'no other key is one the networks can take: wrap the env to give one'
+    return f'choose the keys with --obs-keys {" ".join(others)} (obs_keys= in Python), or wrap the env to drop it'
 
 
-def check_dict_space(space: gym.spaces.Dict, name: str) -> None:
-    """One line naming the first key the networks cannot take, and the way out."""
+def key_problem(key: str, subspace: gym.Space) -> str | None:
+    """Why the networks cannot take observation key ``key``, or None when they can."""
+    if '/' in key:
+        return "holds '/', which Keras refuses in the networks' input names: rename it in a wrapper"
+    if isinstance(subspace, gym.spaces.Dict):
+        return 'is itself a Dict: xagents takes one level of keys (flatten it, or leave it out)'
+    numeric = not isinstance(subspace, gym.spaces.Box) or np.issubdtype(subspace.dtype, np.number)
+    if not isinstance(subspace, KEY_SPACES) or not numeric:
+        # A Box of strings in full; other spaces by their kind (a repr may hold a function's address).
+        kind = subspace if isinstance(subspace, gym.spaces.Box) else f'a {type(subspace).__name__}'
+        return (
+            f'is {kind}, which the networks cannot take (they take Box, Discrete, MultiDiscrete and MultiBinary keys)'
+        )
+    if isinstance(subspace, gym.spaces.Box) and len(subspace.shape) not in (1, 2, 3):
+        return f'is {subspace}: xagents takes Boxes of vectors, images (height, width[, channels]) or 3-D arrays'
+    return None
+
+
+def check_dict_space(space: gym.spaces.Dict, name: str, full: gym.spaces.Dict | None = None) -> None:
+    """One line naming the first key the networks cannot take, and the way out among the keys of
+    ``full`` (the env's own space, when ``space`` holds the keys chosen of it)."""
     for key, subspace in space.spaces.items():
-        if isinstance(subspace, gym.spaces.Dict):
-            raise EnvAPIError(
-                f'{name}: observation key {key!r} is itself a Dict: xagents takes one level of keys; '
-                f'{way_out(space, key)} (or flatten it)'
-            )
-        numeric = not isinstance(subspace, gym.spaces.Box) or np.issubdtype(subspace.dtype, np.number)
-        if not isinstance(subspace, KEY_SPACES) or not numeric:
-            # A Box of strings in full; other spaces by their kind (a repr may hold a function's address).
-            kind = subspace if isinstance(subspace, gym.spaces.Box) else f'a {type(subspace).__name__}'
-            raise EnvAPIError(
-                f'{name}: observation key {key!r} is {kind}, which the networks cannot take (they take Box, '
-                f'Discrete, MultiDiscrete and MultiBinary keys); {way_out(space, key)}'
-            )
-        if isinstance(subspace, gym.spaces.Box) and len(subspace.shape) not in (1, 2, 3):
-            raise EnvAPIError(
-                f'{name}: observation key {key!r} is {subspace}: xagents takes Boxes of vectors, images '
-                f'(height, width[, channels]) or 3-D arrays; {way_out(space, key)}'
-            )
+        problem = key_problem(key, subspace)
+        if problem:
+            raise EnvAPIError(f'{name}: observation key {key!r} {problem}; {way_out(full or space, key)}')
 
 
 def check_spaces(observation_space: gym.Space, action_space: gym.Space, name: str) -> None:
@@ -110,8 +116,8 @@ def check_spaces(observation_space: gym.Space, action_space: gym.Space, name: st
         check_dict_space(observation_space, name)
     elif not isinstance(observation_space, gym.spaces.Box) or len(observation_space.shape) not in (1, 2, 3):
         raise EnvAPIError(
-            f'{name} has observation space {observation_space}: xagents takes a Box of vectors (1-D), '
-            'images (height, width[, channels]) or 3-D arrays; flatten or wrap the others'
+            f'{name} has observation space {observation_space}: xagents takes a Box of vectors (1-D), 2-D tables, '
+            'images (height, width[, channels]) or 3-D arrays, or a Dict of such keys; flatten or wrap the others'
         )
     if isinstance(action_space, (gym.spaces.MultiDiscrete, gym.spaces.MultiBinary)):
         _check_multi_actions(action_space, name)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 
-from xagents.envs.checks import EnvAPIError
+from xagents.envs.checks import EnvAPIError, check_dict_space
 
 
 def flatten_nested(observation: dict) -> dict:
@@ -68,7 +68,9 @@ def choose_keys(env: gym.Env, obs_keys: list[str] | None, name: str) -> gym.Env:
             f'--obs-keys {" ".join(unknown)}: not a key of the observations of {name} '
             f'(its keys: {" ".join(space.spaces)})'
         )
-    return gym.wrappers.FilterObservation(env, list(obs_keys))
+    chosen = gym.wrappers.FilterObservation(env, list(obs_keys))
+    check_dict_space(chosen.observation_space, name, full=space)  # the way out among all the env's keys
+    return chosen
 
 
 def batch_size(observations) -> int:

@@ -30,6 +30,11 @@ class EnvRecipe:
 
     def __post_init__(self):
         check_frame_stack(self.frame_stack)
+        if isinstance(self.obs_keys, str):  # one key, not its characters
+            self.obs_keys = [self.obs_keys]
+        twice = sorted({key for key in self.obs_keys or () if list(self.obs_keys).count(key) > 1})
+        if twice:
+            raise ValueError(f'--obs-keys {" ".join(twice)}: given more than once, give each key once')
         try:
             json.dumps(self.env_kwargs, allow_nan=False)
         except (TypeError, ValueError) as error:

@@ -21,10 +21,20 @@ def render_one(envs, index: int = 0) -> np.ndarray:
     base = envs.unwrapped
     if hasattr(base, 'render_one'):
         return base.render_one(index)
-    if hasattr(base, 'envs'):
-        return rgb_frame(base.envs[index].render(), base.envs[index])
-    frames = base.render()
-    return rgb_frame(frames[index] if isinstance(frames, (list, tuple)) else frames, base)
+    env = base.envs[index] if hasattr(base, 'envs') else base
+    try:
+        frames = env.render()
+    except NotImplementedError:  # gymnasium's own render(), for an env that defines none
+        raise EnvAPIError(f'{env_name(env)} cannot be recorded: it defines no render(): {RENDER_FIX}') from None
+    if env is base and isinstance(frames, (list, tuple)):
+        frames = frames[index]
+    return rgb_frame(frames, env)
+
+
+def env_name(env) -> str:
+    """The id ``env`` was made with, or its class name."""
+    spec = getattr(env, 'spec', None)
+    return spec.id if spec is not None else type(env.unwrapped).__name__
 
 
 def rgb_frame(frame, env) -> np.ndarray:
@@ -32,8 +42,9 @@ def rgb_frame(frame, env) -> np.ndarray:
     array = np.asarray(frame) if frame is not None else np.empty(0)
     if array.ndim == 3 and array.shape[-1] in (3, 4) and np.issubdtype(array.dtype, np.number):
         return array
-    name = env.spec.id if env.spec is not None else type(env.unwrapped).__name__
     modes = env.metadata.get('render_modes')
     declared = f'render_modes {modes}' if modes else 'no render_modes'
     got = 'None' if frame is None else f'{type(frame).__name__} of shape {array.shape}'
-    raise EnvAPIError(f'{name} cannot be recorded: it declares {declared} and render() returned {got}: {RENDER_FIX}')
+    raise EnvAPIError(
+        f'{env_name(env)} cannot be recorded: it declares {declared} and render() returned {got}: {RENDER_FIX}'
+    )

@@ -110,16 +110,20 @@ def input_batch(observations, space: gym.spaces.Dict, chosen: bool = False) -> t
     if missing or (extra and not chosen):
         raise ValueError(f'predict takes the keys {" ".join(space.spaces)}, got {" ".join(map(str, observations))}')
     arrays = {key: np.asarray(observations[key]) for key in space.spaces}
+    for key, array in arrays.items():
+        shape = space[key].shape
+        if array.shape != shape and array.shape[1:] != shape:
+            raise ValueError(
+                f'predict: key {key!r} has shape {array.shape}: neither one observation {shape} '
+                f'nor a batch of them (n, {", ".join(map(str, shape))})'
+            )
     first = next(iter(space.spaces))
     single = arrays[first].shape == space[first].shape
     for key, array in arrays.items():
         shape = space[key].shape
         if (array.shape != shape) if single else (array.shape[1:] != shape or len(array) != len(arrays[first])):
             kind = 'one observation' if single else f'a batch of {len(arrays[first])}'
-            raise ValueError(
-                f'predict: key {key!r} has shape {array.shape}, and key {first!r} makes this {kind} (key {key!r} '
-                f'has shape {shape} per observation)'
-            )
+            raise ValueError(f'predict: key {key!r} has shape {array.shape}, and key {first!r} makes this {kind}')
     batch = {
         key: (array[None] if single else array).astype(key_dtype(space[key]), copy=False)
         for key, array in arrays.items()

@@ -141,7 +141,8 @@ def play_in_turn(
                 if not ended:
                     observations, info = envs.reset()
             elif now - last_line >= PROGRESS_INTERVAL:
-                print(f'episode {len(results) + 1}: {episode_steps:,} steps so far, reward {episode_reward:.2f}')
+                steps = f'{episode_steps:,} step{"s" if episode_steps != 1 else ""}'
+                print(f'episode {len(results) + 1}: {steps} so far, reward {episode_reward:.2f}')
                 last_line = now
     finally:
         if video is not None:

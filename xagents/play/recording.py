@@ -148,8 +148,6 @@ class EpisodeRecorder:
         on_video: Callable[[Path, int], None] | None = None,
         started: int = 0,
     ):
-        if getattr(envs, 'render_mode', None) != 'rgb_array':
-            raise ValueError("videos during training need envs made with render_mode='rgb_array'")
         self.envs, self.folder, self.trigger = envs, Path(folder), trigger
         self.fps, self.prefix, self.on_video = fps, prefix, on_video
         self.started = started

@@ -21,6 +21,7 @@ from xagents.nets.distributions import Categorical, MultiCategorical, host_act
 from xagents.tests.test_custom_envs import history_steps
 from xagents.tests.test_export import run_exported
 
+CORRIDOR = 'xagents.tests.tiny_envs:Corridor-v0'
 KEYPAD = 'xagents.tests.tiny_envs:Keypad-v0'  # Discrete(6), one or two legal keys a step
 STRICT = {'strict': True}  # an illegal key raises
 TRAIN = {
@@ -141,10 +142,26 @@ def test_predict_takes_masks_for_one_observation_or_a_batch():
     for deterministic in (True, False):
         dials = ppo.predict(rng.random((64, 7)).astype(np.float32), deterministic, action_masks=dial_masks)
         assert dial_masks[np.arange(64), dials[:, 0]].all() and dial_masks[np.arange(64), 3 + dials[:, 1]].all()
-    with pytest.raises(ValueError, match=r'action masks of shape \(5,\) bool: expected a boolean array of 6'):
-        agent.predict(observations[:2], action_masks=np.ones((2, 5), bool))
-    with pytest.raises(ValueError, match='no legal action'):
+    wrong = {
+        r'has shape \(2, 5\); expected \(2, 6\) for 2 observations': (observations[:2], np.ones((2, 5), bool)),
+        r'has shape \(6,\); expected \(2, 6\) for 2 observations': (observations[:2], np.ones(6, bool)),
+        r'has shape \(5,\); expected \(6,\) \(or a batch \(n, 6\)': (observations[0], np.ones(5, bool)),
+        'are float32; expected booleans': (observations[0], np.ones(6, np.float32)),
+    }
+    for error, (given, masks) in wrong.items():
+        with pytest.raises(ValueError, match='^action_masks given to predict ' + error):
+            agent.predict(given, action_masks=masks)
+    with pytest.raises(ValueError, match='^predict was given an action mask with no legal action'):
         agent.predict(observations[0], action_masks=np.zeros(6, bool))
+
+
+@pytest.mark.parametrize(('env', 'options'), [(KEYPAD, {'mask_actions': False}), (CORRIDOR, {})])
+def test_predict_refuses_masks_for_an_agent_that_acts_without_them(env, options):
+    agent = PPO.from_env(env, quiet=True, **options)
+    observation = agent.observation_space.sample()
+    for masks in (np.ones(agent.action_space.n, bool), np.ones(9, bool)):
+        with pytest.raises(ValueError, match='this PPO acts without action masks .* predict takes no action_masks'):
+            agent.predict(observation, action_masks=masks)
 
 
 def test_loaded_agent_predicts_with_masks(tmp_path):

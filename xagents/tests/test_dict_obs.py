@@ -230,6 +230,12 @@ def test_obs_keys_chooses_keys_saved_with_the_run(tmp_path):
         (['--env-kwargs', 'extra:text'], "observation key 'mission' is a Text, which the networks cannot take"),
         (['--env-kwargs', 'extra:text'], '--obs-keys flip image signal (obs_keys= in Python), or wrap the env'),
         (['--obs-keys', 'image', 'colour'], '--obs-keys colour: not a key of the observations'),
+        (
+            ['--env-kwargs', 'extra:text', '--obs-keys', 'mission'],
+            'cannot take (they take Box, Discrete, '
+            'MultiDiscrete and MultiBinary keys); choose the keys with --obs-keys flip image signal (obs_keys= in',
+        ),
+        (['--obs-keys', 'image', 'flip', 'image'], '--obs-keys image: given more than once, give each key once'),
         (['--normalize-obs', '--obs-keys', 'image', 'flip'], '--normalize-obs is for vector keys: the keys flip image'),
     ],
 )
@@ -244,7 +250,7 @@ def test_obs_keys_on_a_box_env_and_dict_observations_for_an_agent_without_them_a
     error = fails(capsys, 'train', 'ppo', '--env', 'CartPole-v1', '--obs-keys', 'x', '--max-steps', '64')
     assert '--obs-keys chooses keys of a Dict observation, CartPole-v1 has no Dict observation' in error
     error = fails(capsys, 'train', 'acer', '--env', ENV, '--max-steps', '64')
-    assert 'ACER does not take Dict observations yet' in error and 'train PPO, A2C, TRPO, DQN' in error
+    assert 'ACER does not take Dict observations yet' in error and 'train PPO, A2C, TRPO or DQN, or flatten' in error
     error = fails(capsys, 'train', 'sac', '--env', ENV, '--env-kwargs', 'continuous:True', '--max-steps', '64')
     assert 'SAC takes Dict observations without image keys (image): choose other keys with --obs-keys' in error
 
@@ -276,3 +282,49 @@ def test_every_export_format_takes_one_named_input_per_key_and_acts_as_predict(t
     assert main(['export', '--run', str(run), '--format', 'onnx', '--output', str(tmp_path / 'p.onnx')]) == 0
     out = capsys.readouterr().out
     assert 'inputs "flip": int64 (n,), "image": uint8 (n, 6, 6), "signal": float32 (n, 2); output "action"' in out
+
+
+def test_obs_keys_takes_one_key_as_a_string():
+    agent = xagents.PPO.from_env(ENV, obs_keys='image', quiet=True)
+    assert agent.env_recipe.obs_keys == ['image'] and list(agent.observation_space.spaces) == ['image']
+
+
+def test_a_dict_with_no_key_the_networks_take_says_so():
+    from xagents.envs.checks import EnvAPIError, check_dict_space
+
+    with pytest.raises(EnvAPIError, match="^E: observation key 'text' is a Text.*; no other key is one the networks"):
+        check_dict_space(gym.spaces.Dict({'text': gym.spaces.Text(5)}), 'E')
+    vector = gym.spaces.Box(0, 1, (3,))
+    with pytest.raises(EnvAPIError, match="^E: observation key 'a/b' holds '/', which Keras refuses in the networks' "):
+        check_dict_space(gym.spaces.Dict({'a/b': vector, 'c': vector}), 'E')
+    with pytest.raises(EnvAPIError, match='rename it in a wrapper; choose the keys with --obs-keys c \\(obs_keys= in'):
+        check_dict_space(gym.spaces.Dict({'a/b': vector, 'c': vector}), 'E')
+
+
+def test_predict_names_a_key_that_is_neither_one_observation_nor_a_batch():
+    agent = xagents.PPO.from_env(ENV, quiet=True)
+    one = {key: np.zeros(subspace.shape, subspace.dtype) for key, subspace in agent.observation_space.items()}
+    image = agent.observation_space['image'].shape  # (6, 6)
+    wrong = {**one, 'image': np.zeros((5, *image[1:]), np.uint8)}
+    with pytest.raises(ValueError, match=r"^predict: key 'image' has shape \(5, 6\): neither one observation "):
+        agent.predict(wrong)
+    batch = {key: np.stack([value] * 2) for key, value in one.items()}
+    with pytest.raises(ValueError, match=r"^predict: key 'signal' has shape \(2,\), and key 'flip' makes this a batch"):
+        agent.predict({**batch, 'signal': np.zeros(2, np.float32)})
+    assert agent.predict(batch).shape == (2,)
+
+
+def test_refusals_name_what_xagents_takes_and_only_the_agents_that_take_it():
+    from xagents.core.building import dict_agents
+    from xagents.envs.checks import EnvAPIError, check_spaces
+
+    tuple_space = gym.spaces.Tuple([gym.spaces.Discrete(2)])
+    with pytest.raises(
+        EnvAPIError, match=r'2-D tables, images \(height, width\[, channels\]\) or 3-D arrays, or a Dict'
+    ):
+        check_spaces(tuple_space, gym.spaces.Discrete(2), 'E')
+    vector, image = gym.spaces.Box(0, 1, (3,)), gym.spaces.Box(0, 255, (8, 8, 3), np.uint8)
+    box = gym.spaces.Box(-1, 1, (2,))
+    assert dict_agents(gym.spaces.Dict({'v': vector}), box) == 'PPO, A2C, TRPO, DDPG, TD3 or SAC'
+    assert dict_agents(gym.spaces.Dict({'v': vector, 'i': image}), box) == 'PPO, A2C or TRPO'
+    assert dict_agents(gym.spaces.Dict({'v': vector}), gym.spaces.Discrete(3)) == 'PPO, A2C, TRPO or DQN'

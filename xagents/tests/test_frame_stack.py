@@ -186,3 +186,17 @@ def test_a_continuous_agent_trains_and_acts_on_stacked_observations():
     agent.fit(max_steps=128)
     observations = env_observations(agent, 8)
     assert agent.predict(observations).shape == (8, 1)
+
+
+@pytest.mark.parametrize(
+    ('flags', 'error'),
+    [
+        (['--frame-stack', '2'], '--frame-stack with --run would change the observations the run'),
+        (['--obs-keys', 'image'], 'it was trained with --obs-keys image direction (leave it out)'),
+        (['--preprocess'], 'it was trained with no --preprocess (leave it out)'),
+    ],
+)
+def test_play_refuses_env_flags_that_would_change_the_runs_observations(tmp_path, capsys, flags, error):
+    run = {'agent': 'ppo', 'env': 'CartPole-v1', 'hyperparameters': {}, 'checkpoints': [], 'history': 'h.parquet'}
+    (tmp_path / 'config.json').write_text(json.dumps(run | {'obs_keys': ['image', 'direction'], 'frame_stack': 4}))
+    assert error in fails(capsys, 'play', 'ppo', '--run', str(tmp_path), *flags)

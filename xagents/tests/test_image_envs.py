@@ -177,17 +177,21 @@ def fails(capsys, *argv: str) -> str:
     return error
 
 
-def test_an_env_that_gives_no_frames_is_refused_before_anything_is_written(tmp_path, capsys):
-    env = ENVS + 'NoFrames-v0'
+@pytest.mark.parametrize(
+    ('name', 'why'),
+    [('NoFrames', 'it declares no render_modes and render() returned None'), ('NoRender', 'it defines no render()')],
+)
+def test_an_env_that_gives_no_frames_is_refused_before_anything_is_written(tmp_path, capsys, name, why):
+    env = ENVS + f'{name}-v0'
     run = tmp_path / 'run'
     train = ['train', 'ppo', '--env', env, '--max-steps', '128', '--n-steps', '64', '--quiet', '--output-dir', str(run)]
     error = fails(capsys, *train, '--video-interval', '10')
-    assert "render() returned None: declare metadata = {'render_modes': ['rgb_array']}" in error
+    assert f"{name}-v0 cannot be recorded: {why}: declare metadata = {{'render_modes': ['rgb_array']}}" in error
     assert not run.exists()
     assert main(train) == 0
     outputs = ['--video-dir', str(tmp_path / 'v'), '--frame-dir', str(tmp_path / 'f'), '--gif', str(tmp_path / 'g.gif')]
     error = fails(capsys, 'play', 'ppo', '--run', str(run), '--episodes', '1', *outputs)
-    assert 'NoFrames-v0 cannot be recorded: it declares no render_modes and render() returned None' in error
+    assert f'{name}-v0 cannot be recorded: {why}: declare' in error
     assert not any((tmp_path / name).exists() for name in ('v', 'f', 'g.gif'))
 
 

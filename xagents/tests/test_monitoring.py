@@ -279,3 +279,13 @@ def test_plot_bands_take_their_curves_colors(tmp_path):
     for line, band in zip(ax.lines, ax.collections):
         np.testing.assert_allclose(band.get_facecolor()[0][:3], matplotlib.colors.to_rgb(line.get_color()))
     plt.close(figure)
+
+
+def test_a_run_shorter_than_one_rollout_shows_no_speed_and_play_counts_one_step(tmp_path, capsys, monkeypatch):
+    agent = PPO.from_env('xagents.tests.tiny_envs:Corridor-v0', n_steps=64, output_dir=str(tmp_path / 'run'))
+    agent.fit(max_steps=32)
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith('time ')]
+    assert lines and not any('speed' in line for line in lines), lines
+    monkeypatch.setattr('xagents.play.episodes.PROGRESS_INTERVAL', 0.0)  # a line at every step
+    agent.play(episodes=1, max_steps=10)  # in turn, as recording plays
+    assert 'episode 1: 1 step so far, reward -0.01' in capsys.readouterr().out

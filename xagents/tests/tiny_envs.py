@@ -269,7 +269,13 @@ class NoFrames(UndeclaredRenderModes):
         return None
 
 
-for _image in (Pointer, GrayPointer, UndeclaredRenderModes, NoFrames):
+class NoRender(NoFrames):
+    """Declares no ``render_modes`` and defines no ``render()`` (gymnasium's raises NotImplementedError)."""
+
+    render = gym.Env.render
+
+
+for _image in (Pointer, GrayPointer, UndeclaredRenderModes, NoFrames, NoRender):
     gym.register(f'{_image.__name__}-v0', entry_point=_image)
 
 

@@ -176,13 +176,14 @@ class Progress(Callback):
             self.show(trainer)
 
     def show(self, trainer, speed_note: str | None = None) -> None:
-        """One progress line; ``speed_note`` stands in for the speed (the first line, after compiling)."""
+        """One progress line; ``speed_note`` stands in for the speed (the first line, after compiling).
+        A line after no timed steps (training ended at the first update) shows no speed."""
         agent, now = trainer.agent, trainer.now
-        speed = (agent.steps - self.steps) / max(now - self.time, 1e-9)
+        speed = (agent.steps - self.steps) / max(now - self.time, 1e-9) if agent.steps > self.steps else None
         first_model = next(iter(agent.models.values()))
         trainer.record(
             {
-                **({} if speed_note else {'time/steps_per_second': speed}),
+                **({} if speed_note or speed is None else {'time/steps_per_second': speed}),
                 'train/learning_rate': float(first_model.optimizer.learning_rate.numpy()),
                 **{f'train/{name}': value for name, value in trainer.losses.items()},
             }
@@ -193,7 +194,7 @@ class Progress(Callback):
             f'time {datetime.timedelta(seconds=int(trainer.elapsed()))}',
             f'steps {agent.steps:,}',
             f'games {agent.episodes:,}',
-            speed_note or f'speed {speed:,.0f} steps/s',
+            *([speed_note or f'speed {speed:,.0f} steps/s'] if speed_note or speed is not None else []),
             # No best before 10 episodes, no mean before the first: shown as '-', not '-inf' / 'nan'.
             f'mean reward {shown(agent.mean_reward)}',
             f'best reward {shown(agent.best_reward)}',

@@ -97,12 +97,11 @@ class TrainingOptions:
                 f'{flag_name("checkpoints")} needs {len(agent.model_roles)} path(s) for {type(agent).__name__}, '
                 f'got {len(self.checkpoints)}'
             )
-        if self.records_videos and getattr(agent.envs, 'render_mode', None) != 'rgb_array':
-            raise ValueError("--video-interval / --video-dir need envs made with render_mode='rgb_array'")
-        if self.records_videos and agent.observations is None:
+        if self.records_videos:
             # A first frame, from the reset training starts with anyway: an env that gives none is
-            # refused here, not at its first recorded episode.
-            agent.envs.reset(seed=agent.config.seed)
+            # refused here, in the line play gives, not at its first recorded episode.
+            if agent.observations is None:
+                agent.envs.reset(seed=agent.config.seed)
             render_one(agent.envs)
 
 
