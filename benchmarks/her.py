@@ -23,6 +23,7 @@ episode, then plays ``EVAL_EPISODES`` greedy episodes. Results go to ``benchmark
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import subprocess
 import sys
@@ -50,9 +51,9 @@ TASKS = {
             policy_kwargs=dict(net_arch=[256, 256]),
         ),
     },
-    'point': {
+    'reach': {
         'env': 'xagents.tests.tiny_envs:PointReach-v0',
-        'kwargs': {},
+        'kwargs': {'dims': 3, 'radius': 0.05, 'spread': 1.0, 'length': 50},
         'agent': 'sac',
         'xagents': dict(gamma=0.95, lr=1e-3, tau=0.05, buffer_batch_size=256, buffer_initial_size=1000),
         'sb3': dict(gamma=0.95, learning_rate=1e-3, tau=0.05, batch_size=256, learning_starts=1000),
@@ -104,10 +105,15 @@ def run_xagents(task: dict, seed: int, steps: int, her: bool) -> dict:
 def run_sb3(task: dict, seed: int, steps: int) -> dict:
     import gymnasium as gym
     import stable_baselines3
+    import torch
     from stable_baselines3 import HerReplayBuffer
     from stable_baselines3.common.callbacks import BaseCallback
 
     import xagents.tests.tiny_envs  # noqa: F401
+
+    # One thread, as in minigrid_doorkey.py: on 2 cores shared with other jobs PyTorch's threads spin,
+    # and the earlier SB3 runs here had not finished after 50 minutes.
+    torch.set_num_threads(1)
 
     class Successes(BaseCallback):
         def __init__(self):
@@ -184,9 +190,8 @@ def table() -> list[str]:
         stored = json.loads(path.read_text())
         runs, steps = stored['runs'], stored['steps']
         seeds = sorted({run['seed'] for run in runs})
+        lines += [f'## {name}', '', *[f'    {command}' for command in stored['commands']], '']
         lines += [
-            f'## {name}: `{stored["command"]}`',
-            '',
             f'{steps:,} steps, seeds {seeds}. Greedy success over {EVAL_EPISODES} episodes per seed after training; '
             'training success of the last 100 episodes.',
             '',
@@ -222,28 +227,42 @@ def main() -> None:
     if args.one:  # a child process: one run, its result as JSON on the last line
         print(json.dumps(one_run(args.one[0], task, int(args.one[1]), args.steps)))
         return
-    runs = []
-    for seed in args.seeds:
-        for run in args.runs:
-            command = [sys.executable, __file__, '--task', args.task, '--steps', str(args.steps)]
-            command += ['--one', run, str(seed)]
-            output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-            result = json.loads(output.strip().splitlines()[-1])
-            runs.append({'run': run, 'seed': seed, **result})
-            last = np.mean(result['curve']['success'][-100:])
-            print(f'{run}, seed {seed}: greedy {np.mean(result["eval"]):.2f}, training {last:.2f}, '
-                  f'{result["seconds"]:.0f} s', flush=True)  # fmt: skip
     RESULTS.mkdir(exist_ok=True)
     seeds = ' '.join(map(str, args.seeds))
     command = f'python benchmarks/her.py --task {args.task} --steps {args.steps} --seeds {seeds}'
     if args.runs != list(RUNS):
         command += ' --runs ' + ' '.join(f"'{run}'" for run in args.runs)
-    stored = {'command': command, 'steps': args.steps, 'runs': runs}
-    (RESULTS / f'her-{args.task}.json').write_text(json.dumps(stored))
-    plot(args.task, runs, args.steps)
-    lines = table()
-    (RESULTS / 'her.md').write_text('\n'.join(lines) + '\n')
-    print('\n'.join(lines))
+    runs = []
+    for seed in args.seeds:
+        for run in args.runs:
+            child = [sys.executable, __file__, '--task', args.task, '--steps', str(args.steps), '--one', run, str(seed)]
+            output = subprocess.run(child, capture_output=True, text=True, check=True).stdout
+            result = json.loads(output.strip().splitlines()[-1])
+            runs.append({'run': run, 'seed': seed, **result})
+            last = np.mean(result['curve']['success'][-100:])
+            print(f'{run}, seed {seed}: greedy {np.mean(result["eval"]):.2f}, training {last:.2f}, '
+                  f'{result["seconds"]:.0f} s', flush=True)  # fmt: skip
+            store(args.task, args.steps, command, runs[-1:])
+    print('\n'.join(table()))
+
+
+def store(name: str, steps: int, command: str, runs: list[dict]) -> None:
+    """Add ``runs`` to the task's JSON (replacing the same run and seed; several invocations, one at a
+    time by a lock, may add to it), then redraw its curve and rewrite ``her.md``."""
+    path = RESULTS / f'her-{name}.json'
+    with open(Path(tempfile.gettempdir()) / 'xagents-her-benchmark.lock', 'w') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        stored = json.loads(path.read_text()) if path.exists() else {'steps': steps, 'runs': []}
+        if stored['steps'] != steps:
+            stored = {'steps': steps, 'runs': []}
+        commands = stored.pop('commands', [stored.pop('command')] if 'command' in stored else [])
+        stored['commands'] = commands + [command] * (command not in commands)
+        new = {(run['run'], run['seed']) for run in runs}
+        kept = [run for run in stored['runs'] if (run['run'], run['seed']) not in new]
+        stored['runs'] = sorted(kept + runs, key=lambda run: (run['seed'], RUNS.index(run['run'])))
+        path.write_text(json.dumps(stored))
+        plot(name, stored['runs'], steps)
+        (RESULTS / 'her.md').write_text('\n'.join(table()) + '\n')
 
 
 if __name__ == '__main__':
