@@ -6,9 +6,13 @@ Two sparse-reward goal tasks of the tests' ``tiny_envs``:
   -1 until the bits match the goal (0, and the episode ends), 15 steps at most. DQN, one env, gamma
   0.98, lr 1e-3, batches of 256, 1,000 random steps first, one update per step, target copied every
   500 steps, epsilon from 1 to 0.02 over the first tenth, 256x256 ReLU networks, gradients clipped at 10.
-- ``point``: ``PointReach-v0``: move a point in the plane to a goal within 0.1 in 20 steps (reward -1
-  outside, 0 inside; gymnasium-robotics' FetchReach does not run with the installed mujoco 4.0). SAC,
-  one env, gamma 0.95, lr 1e-3, tau 0.05, batches of 256, 1,000 random steps first, 256x256 networks.
+- ``reach``: ``PointReach-v0`` made harder: move a point in 3 dimensions (an action in [-1, 1]^3 moves
+  it by a tenth of it) to a goal within 0.05 in 50 steps, start and goal uniform in [-1, 1]^3 (reward
+  -1 outside, 0 inside; success is being inside at the last step; 300 random-play episodes never
+  entered the goal at any step). The 2-D default (radius 0.1, 20 steps, [-0.5, 0.5]) was too easy: SAC
+  without HER solved it. gymnasium-robotics' FetchReach does not run with the installed mujoco 4.0.
+  SAC, one env, gamma 0.95, lr 1e-3, tau 0.05, batches of 256, 1,000 random steps first, one update
+  per step, 256x256 networks.
 
 HER relabels 4 goals per real transition (``future``) in both libraries. Each run is a separate
 process; it records the success (``info['is_success']`` at each episode's end) of every training
@@ -17,7 +21,10 @@ episode, then plays ``EVAL_EPISODES`` greedy episodes. Results go to ``benchmark
 ``her-<task>.png``: the training success rate (last 100 episodes) against steps, averaged over seeds.
 
     python benchmarks/her.py --task bits --steps 30000 --seeds 0 1
-    python benchmarks/her.py --task point --steps 10000 --seeds 0 1
+    python benchmarks/her.py --task reach --steps 10000 --seeds 0 1
+
+SB3 runs on one torch thread (two threads on a loaded 2-core machine spun for an hour). Each
+invocation adds its runs to the task's JSON, so runs and seeds may be run apart, in parallel.
 """
 
 from __future__ import annotations
@@ -182,7 +189,13 @@ def plot(name: str, runs: list[dict], steps: int) -> None:
 
 def table() -> list[str]:
     """The markdown of every task whose JSON results are in ``RESULTS``."""
-    lines = ['# Hindsight experience replay', '', 'Made by `benchmarks/her.py` (its docstring has the settings).', '']
+    lines = [
+        '# Hindsight experience replay',
+        '',
+        'Made by `benchmarks/her.py` (its docstring has the settings), with the commands below each',
+        'task. Times are indicative: a 2-core machine shared with other jobs and these runs in parallel.',
+        '',
+    ]
     for name in TASKS:
         path = RESULTS / f'her-{name}.json'
         if not path.exists():
