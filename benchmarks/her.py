@@ -18,7 +18,8 @@ HER relabels 4 goals per real transition (``future``) in both libraries. Each ru
 process; it records the success (``info['is_success']`` at each episode's end) of every training
 episode, then plays ``EVAL_EPISODES`` greedy episodes. Results go to ``benchmarks/results/her-<task>.json``,
 ``her.md`` (both tasks' tables, rewritten from the JSON files there) and the curves
-``her-<task>.png``: the training success rate (last 100 episodes) against steps, averaged over seeds.
+``her-<task>.png``: the training success rate (last 100 episodes, 20 for ``reach``) against steps,
+averaged over seeds (the band spans the seeds).
 
     python benchmarks/her.py --task bits --steps 30000 --seeds 0 1
     python benchmarks/her.py --task reach --steps 10000 --seeds 0 1
@@ -62,6 +63,7 @@ TASKS = {
         'env': 'xagents.tests.tiny_envs:PointReach-v0',
         'kwargs': {'dims': 3, 'radius': 0.05, 'spread': 1.0, 'length': 50},
         'agent': 'sac',
+        'window': 20,  # 200 episodes: the curve's rate is over the last 20 (1,000 steps), not 100
         'xagents': dict(gamma=0.95, lr=1e-3, tau=0.05, buffer_batch_size=256, buffer_initial_size=1000),
         'sb3': dict(gamma=0.95, learning_rate=1e-3, tau=0.05, batch_size=256, learning_starts=1000),
     },
@@ -169,17 +171,18 @@ def plot(name: str, runs: list[dict], steps: int) -> None:
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
 
+    task = TASKS[name]
+    window = task.get('window', 100)
     grid = np.linspace(0, steps, 200)
     figure, ax = plt.subplots(figsize=(7, 4))
     for label in [label for label in RUNS if any(run['run'] == label for run in runs)]:
-        curves = np.stack([success_rate(run['curve'], grid) for run in runs if run['run'] == label])
+        curves = np.stack([success_rate(run['curve'], grid, window) for run in runs if run['run'] == label])
         seeds = len(curves)
         (line,) = ax.plot(grid, curves.mean(0), label=f'{label} (n={seeds})')
         ax.fill_between(grid, curves.min(0), curves.max(0), color=line.get_color(), alpha=0.2)
-    task = TASKS[name]
-    ax.set_title(f'{task["agent"].upper()} on {task["env"].split(":")[1]} {task["kwargs"] or ""}')
+    ax.set_title(f'{task["agent"].upper()} on {task["env"].split(":")[1]} {task["kwargs"] or ""}', fontsize=10)
     ax.set_xlabel('steps')
-    ax.set_ylabel('training success rate (last 100 episodes)')
+    ax.set_ylabel(f'training success rate (last {window} episodes)')
     ax.set_ylim(-0.02, 1.02)
     ax.grid(alpha=0.3)
     ax.legend()
