@@ -6,23 +6,32 @@ Two sparse-reward goal tasks of the tests' ``tiny_envs``:
   -1 until the bits match the goal (0, and the episode ends), 15 steps at most. DQN, one env, gamma
   0.98, lr 1e-3, batches of 256, 1,000 random steps first, one update per step, target copied every
   500 steps, epsilon from 1 to 0.02 over the first tenth, 256x256 ReLU networks, gradients clipped at 10.
-- ``point``: ``PointReach-v0``: move a point in the plane to a goal within 0.1 in 20 steps (reward -1
-  outside, 0 inside; gymnasium-robotics' FetchReach does not run with the installed mujoco 4.0). SAC,
-  one env, gamma 0.95, lr 1e-3, tau 0.05, batches of 256, 1,000 random steps first, 256x256 networks.
+- ``reach``: ``PointReach-v0`` made harder: move a point in 3 dimensions (an action in [-1, 1]^3 moves
+  it by a tenth of it) to a goal within 0.05 in 50 steps, start and goal uniform in [-1, 1]^3 (reward
+  -1 outside, 0 inside; success is being inside at the last step; 300 random-play episodes never
+  entered the goal at any step). The 2-D default (radius 0.1, 20 steps, [-0.5, 0.5]) was too easy: SAC
+  without HER solved it. gymnasium-robotics' FetchReach does not run with the installed mujoco 4.0.
+  SAC, one env, gamma 0.95, lr 1e-3, tau 0.05, batches of 256, 1,000 random steps first, one update
+  per step, 256x256 networks.
 
 HER relabels 4 goals per real transition (``future``) in both libraries. Each run is a separate
 process; it records the success (``info['is_success']`` at each episode's end) of every training
 episode, then plays ``EVAL_EPISODES`` greedy episodes. Results go to ``benchmarks/results/her-<task>.json``,
 ``her.md`` (both tasks' tables, rewritten from the JSON files there) and the curves
-``her-<task>.png``: the training success rate (last 100 episodes) against steps, averaged over seeds.
+``her-<task>.png``: the training success rate (last 100 episodes, 20 for ``reach``) against steps,
+averaged over seeds (the band spans the seeds).
 
     python benchmarks/her.py --task bits --steps 30000 --seeds 0 1
-    python benchmarks/her.py --task point --steps 10000 --seeds 0 1
+    python benchmarks/her.py --task reach --steps 10000 --seeds 0 1
+
+SB3 runs on one torch thread (two threads on a loaded 2-core machine spun for an hour). Each
+invocation adds its runs to the task's JSON, so runs and seeds may be run apart, in parallel.
 """
 
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import subprocess
 import sys
@@ -50,10 +59,11 @@ TASKS = {
             policy_kwargs=dict(net_arch=[256, 256]),
         ),
     },
-    'point': {
+    'reach': {
         'env': 'xagents.tests.tiny_envs:PointReach-v0',
-        'kwargs': {},
+        'kwargs': {'dims': 3, 'radius': 0.05, 'spread': 1.0, 'length': 50},
         'agent': 'sac',
+        'window': 20,  # 200 episodes: the curve's rate is over the last 20 (1,000 steps), not 100
         'xagents': dict(gamma=0.95, lr=1e-3, tau=0.05, buffer_batch_size=256, buffer_initial_size=1000),
         'sb3': dict(gamma=0.95, learning_rate=1e-3, tau=0.05, batch_size=256, learning_starts=1000),
     },
@@ -104,10 +114,15 @@ def run_xagents(task: dict, seed: int, steps: int, her: bool) -> dict:
 def run_sb3(task: dict, seed: int, steps: int) -> dict:
     import gymnasium as gym
     import stable_baselines3
+    import torch
     from stable_baselines3 import HerReplayBuffer
     from stable_baselines3.common.callbacks import BaseCallback
 
     import xagents.tests.tiny_envs  # noqa: F401
+
+    # One thread, as in minigrid_doorkey.py: on 2 cores shared with other jobs PyTorch's threads spin,
+    # and the earlier SB3 runs here had not finished after 50 minutes.
+    torch.set_num_threads(1)
 
     class Successes(BaseCallback):
         def __init__(self):
@@ -156,17 +171,18 @@ def plot(name: str, runs: list[dict], steps: int) -> None:
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
 
+    task = TASKS[name]
+    window = task.get('window', 100)
     grid = np.linspace(0, steps, 200)
     figure, ax = plt.subplots(figsize=(7, 4))
     for label in [label for label in RUNS if any(run['run'] == label for run in runs)]:
-        curves = np.stack([success_rate(run['curve'], grid) for run in runs if run['run'] == label])
+        curves = np.stack([success_rate(run['curve'], grid, window) for run in runs if run['run'] == label])
         seeds = len(curves)
         (line,) = ax.plot(grid, curves.mean(0), label=f'{label} (n={seeds})')
         ax.fill_between(grid, curves.min(0), curves.max(0), color=line.get_color(), alpha=0.2)
-    task = TASKS[name]
-    ax.set_title(f'{task["agent"].upper()} on {task["env"].split(":")[1]} {task["kwargs"] or ""}')
+    ax.set_title(f'{task["agent"].upper()} on {task["env"].split(":")[1]} {task["kwargs"] or ""}', fontsize=10)
     ax.set_xlabel('steps')
-    ax.set_ylabel('training success rate (last 100 episodes)')
+    ax.set_ylabel(f'training success rate (last {window} episodes)')
     ax.set_ylim(-0.02, 1.02)
     ax.grid(alpha=0.3)
     ax.legend()
@@ -176,7 +192,13 @@ def plot(name: str, runs: list[dict], steps: int) -> None:
 
 def table() -> list[str]:
     """The markdown of every task whose JSON results are in ``RESULTS``."""
-    lines = ['# Hindsight experience replay', '', 'Made by `benchmarks/her.py` (its docstring has the settings).', '']
+    lines = [
+        '# Hindsight experience replay',
+        '',
+        'Made by `benchmarks/her.py` (its docstring has the settings), with the commands below each',
+        'task. Times are indicative: a 2-core machine shared with other jobs and these runs in parallel.',
+        '',
+    ]
     for name in TASKS:
         path = RESULTS / f'her-{name}.json'
         if not path.exists():
@@ -184,9 +206,8 @@ def table() -> list[str]:
         stored = json.loads(path.read_text())
         runs, steps = stored['runs'], stored['steps']
         seeds = sorted({run['seed'] for run in runs})
+        lines += [f'## {name}', '', *[f'    {command}' for command in stored['commands']], '']
         lines += [
-            f'## {name}: `{stored["command"]}`',
-            '',
             f'{steps:,} steps, seeds {seeds}. Greedy success over {EVAL_EPISODES} episodes per seed after training; '
             'training success of the last 100 episodes.',
             '',
@@ -222,28 +243,42 @@ def main() -> None:
     if args.one:  # a child process: one run, its result as JSON on the last line
         print(json.dumps(one_run(args.one[0], task, int(args.one[1]), args.steps)))
         return
-    runs = []
-    for seed in args.seeds:
-        for run in args.runs:
-            command = [sys.executable, __file__, '--task', args.task, '--steps', str(args.steps)]
-            command += ['--one', run, str(seed)]
-            output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-            result = json.loads(output.strip().splitlines()[-1])
-            runs.append({'run': run, 'seed': seed, **result})
-            last = np.mean(result['curve']['success'][-100:])
-            print(f'{run}, seed {seed}: greedy {np.mean(result["eval"]):.2f}, training {last:.2f}, '
-                  f'{result["seconds"]:.0f} s', flush=True)  # fmt: skip
     RESULTS.mkdir(exist_ok=True)
     seeds = ' '.join(map(str, args.seeds))
     command = f'python benchmarks/her.py --task {args.task} --steps {args.steps} --seeds {seeds}'
     if args.runs != list(RUNS):
         command += ' --runs ' + ' '.join(f"'{run}'" for run in args.runs)
-    stored = {'command': command, 'steps': args.steps, 'runs': runs}
-    (RESULTS / f'her-{args.task}.json').write_text(json.dumps(stored))
-    plot(args.task, runs, args.steps)
-    lines = table()
-    (RESULTS / 'her.md').write_text('\n'.join(lines) + '\n')
-    print('\n'.join(lines))
+    runs = []
+    for seed in args.seeds:
+        for run in args.runs:
+            child = [sys.executable, __file__, '--task', args.task, '--steps', str(args.steps), '--one', run, str(seed)]
+            output = subprocess.run(child, capture_output=True, text=True, check=True).stdout
+            result = json.loads(output.strip().splitlines()[-1])
+            runs.append({'run': run, 'seed': seed, **result})
+            last = np.mean(result['curve']['success'][-100:])
+            print(f'{run}, seed {seed}: greedy {np.mean(result["eval"]):.2f}, training {last:.2f}, '
+                  f'{result["seconds"]:.0f} s', flush=True)  # fmt: skip
+            store(args.task, args.steps, command, runs[-1:])
+    print('\n'.join(table()))
+
+
+def store(name: str, steps: int, command: str, runs: list[dict]) -> None:
+    """Add ``runs`` to the task's JSON (replacing the same run and seed; several invocations, one at a
+    time by a lock, may add to it), then redraw its curve and rewrite ``her.md``."""
+    path = RESULTS / f'her-{name}.json'
+    with open(Path(tempfile.gettempdir()) / 'xagents-her-benchmark.lock', 'w') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        stored = json.loads(path.read_text()) if path.exists() else {'steps': steps, 'runs': []}
+        if stored['steps'] != steps:
+            stored = {'steps': steps, 'runs': []}
+        commands = stored.pop('commands', [stored.pop('command')] if 'command' in stored else [])
+        stored['commands'] = commands + [command] * (command not in commands)
+        new = {(run['run'], run['seed']) for run in runs}
+        kept = [run for run in stored['runs'] if (run['run'], run['seed']) not in new]
+        stored['runs'] = sorted(kept + runs, key=lambda run: (run['seed'], RUNS.index(run['run'])))
+        path.write_text(json.dumps(stored))
+        plot(name, stored['runs'], steps)
+        (RESULTS / 'her.md').write_text('\n'.join(table()) + '\n')
 
 
 if __name__ == '__main__':

@@ -14,7 +14,7 @@ from xagents.replay.hindsight import HerReplayBuffer
 from xagents.run.checkpoints import saved_state
 from xagents.tests.test_export import run_exported
 from xagents.tests.test_image_envs import fails
-from xagents.tests.tiny_envs import bits_reward
+from xagents.tests.tiny_envs import PointReach, bits_reward
 
 BITS = 'xagents.tests.tiny_envs:BitFlip-v0'
 POINT = 'xagents.tests.tiny_envs:PointReach-v0'
@@ -182,6 +182,17 @@ def test_the_command_line_trains_plays_resumes_with_the_buffer_and_exports(tmp_p
     envs.close()
     actions = run_exported(export(loaded, tmp_path / 'policy.onnx', 'onnx'), 'onnx', observations)
     np.testing.assert_array_equal(actions, loaded.predict(observations))
+
+
+def test_point_reach_moves_in_the_dimensions_asked_and_rewards_goals_within_the_radius():
+    env = PointReach(dims=3, radius=0.05, spread=1.0, length=2)
+    observation, _ = env.reset(seed=0)
+    assert env.action_space.shape == (3,) and all(value.shape == (3,) for value in observation.values())
+    env.point, env.goal = np.zeros(3, np.float32), np.array([0.14, 0.0, 0.0], np.float32)
+    assert env.step(np.array([1.0, 0.0, 0.0]))[1:4] == (0.0, False, False)  # 0.04 away
+    assert env.step(np.array([1.0, 0.0, 0.0]))[1:4] == (-1.0, False, True)  # 0.06 away, the last step
+    achieved = np.array([[0.0, 0.0, 0.0], [0.0, 0.0, 0.049], [0.0, 0.051, 0.0]], np.float32)
+    assert env.compute_reward(achieved, np.zeros((3, 3)), {}).tolist() == [0.0, 0.0, -1.0]
 
 
 @pytest.mark.integration

@@ -543,17 +543,20 @@ class PointReach(gym.Env):
 
     The action, in [-1, 1]^2, moves the point by a tenth of it; the reward is -1 away from the goal and
     0 within ``radius`` (``info['is_success']``); episodes last ``length`` steps (not ended by success,
-    as gymnasium-robotics' reach tasks).
+    as gymnasium-robotics' reach tasks). The point and the goal start uniformly in [-spread, spread];
+    ``dims`` > 2 moves the point in that many dimensions (the HER benchmark's harder variant).
     """
 
     metadata = {'render_modes': ['rgb_array'], 'render_fps': 10}
 
-    def __init__(self, length: int = 20, radius: float = 0.1, render_mode: str | None = None):
-        self.length, self.radius, self.render_mode = length, radius, render_mode
-        plane = gym.spaces.Box(-1.0, 1.0, (2,), np.float32)
+    def __init__(
+        self, length: int = 20, radius: float = 0.1, dims: int = 2, spread: float = 0.5, render_mode: str | None = None
+    ):
+        self.length, self.radius, self.dims, self.spread, self.render_mode = length, radius, dims, spread, render_mode
+        plane = gym.spaces.Box(-1.0, 1.0, (dims,), np.float32)
         self.observation_space = gym.spaces.Dict({'observation': plane, 'achieved_goal': plane, 'desired_goal': plane})
-        self.action_space = gym.spaces.Box(-1.0, 1.0, (2,), np.float32)
-        self.point, self.goal, self.steps = np.zeros(2, np.float32), np.zeros(2, np.float32), 0
+        self.action_space = gym.spaces.Box(-1.0, 1.0, (dims,), np.float32)
+        self.point, self.goal, self.steps = np.zeros(dims, np.float32), np.zeros(dims, np.float32), 0
 
     def compute_reward(self, achieved_goal, desired_goal, info):
         distance = np.linalg.norm(np.asarray(achieved_goal) - np.asarray(desired_goal), axis=-1)
@@ -564,8 +567,8 @@ class PointReach(gym.Env):
 
     def reset(self, seed=None, options=None):
         super().reset(seed=seed)
-        self.point = self.np_random.uniform(-0.5, 0.5, 2).astype(np.float32)
-        self.goal = self.np_random.uniform(-0.5, 0.5, 2).astype(np.float32)
+        self.point = self.np_random.uniform(-self.spread, self.spread, self.dims).astype(np.float32)
+        self.goal = self.np_random.uniform(-self.spread, self.spread, self.dims).astype(np.float32)
         self.steps = 0
         return self.observation(), {'is_success': False}
 
@@ -577,7 +580,7 @@ class PointReach(gym.Env):
 
     def render(self):
         frame = np.zeros((32, 32, 3), np.uint8)
-        for (x, y), channel in ((self.goal, 1), (self.point, 0)):
+        for (x, y, *_), channel in ((self.goal, 1), (self.point, 0)):
             frame[int((y + 1) * 15.5), int((x + 1) * 15.5), channel] = 255
         return np.kron(frame, np.ones((4, 4, 1), np.uint8))
 
