@@ -258,6 +258,7 @@ def cli_trains_plays_with_video_and_resumes(tmp_path, agent: str, flags: list[st
     return run
 
 
+@pytest.mark.integration  # ~4 s: the command line end to end
 def test_cli_trains_plays_with_video_and_resumes_masked(tmp_path):
     # The strict Keypad raises on an illegal key: training, its evaluations, play and the resumed run.
     strict = ['--env', KEYPAD, '--env-kwargs', 'strict:True']

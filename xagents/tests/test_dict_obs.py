@@ -169,7 +169,8 @@ def test_dqn_saves_its_buffer_by_key_and_resumes_from_the_command_line(tmp_path)
         assert int(stored['count']) >= 600
 
 
-@pytest.mark.parametrize('name', ['ddpg', 'td3', 'sac'])
+# TD3 (~6 s) with the integration tests: DDPG and SAC cover the same critic input by default.
+@pytest.mark.parametrize('name', ['ddpg', pytest.param('td3', marks=pytest.mark.integration), 'sac'])
 def test_continuous_off_policy_agents_learn_from_vector_integer_and_bit_keys(name):
     """The critic reads every key and the action (an input of its own), the actor every key."""
     env_kwargs = dict(image=False, continuous=True)  # a MultiBinary side for the image
@@ -192,6 +193,7 @@ def test_a2c_and_trpo_train_on_dict_observations(name):
     assert agent.steps >= 256 and np.isfinite(list(agent.losses.values())).all()
 
 
+@pytest.mark.integration  # ~5 s: the command line end to end
 def test_the_command_line_trains_plays_with_video_resumes_and_loads(tmp_path, capsys):
     run = tmp_path / 'run'
     train = ['train', 'ppo', '--env', ENV, '--n-envs', '2', '--n-steps', '32', '--mini-batches', '2']

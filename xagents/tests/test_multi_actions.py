@@ -142,6 +142,7 @@ def test_each_agent_learns_on_multi_action_envs(name, env, learned):
     np.testing.assert_array_equal(agent._act(inputs, np.array(True))[0].numpy(), actions)
 
 
+@pytest.mark.integration  # ~6 s: the command line end to end
 def test_a_multi_discrete_run_from_the_cli_plays_with_a_video_resumes_and_exports(tmp_path, capsys):
     run = tmp_path / 'run'
     train = ['--max-steps', '3000', '--n-envs', '4', '--n-steps', '32', '--seed', '1', '--quiet']
