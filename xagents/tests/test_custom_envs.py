@@ -172,6 +172,10 @@ def test_the_readme_python_snippets_run_from_an_unrelated_folder(tmp_path):
     doorkey = ['--env', 'minigrid:MiniGrid-DoorKey-5x5-v0', '--obs-keys', 'image', 'direction', '--n-steps', '128']
     train = ['train', 'ppo', *doorkey, '--n-envs', '4', '--max-steps', '512', '--output-dir', 'runs/doorkey']
     subprocess.run([*cli, *train, '--quiet'], cwd=tmp_path, check=True)
+    stacked = ['--env', 'xagents.tests.stack_envs:MaskedCartPole-v0', '--frame-stack', '4', '--max-steps', '512']
+    subprocess.run(
+        [*cli, 'train', 'ppo', *stacked, '--output-dir', 'runs/masked-stack4', '--quiet'], cwd=tmp_path, check=True
+    )
     for block in blocks:
         if block is module:
             continue
