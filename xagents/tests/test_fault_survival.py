@@ -304,3 +304,32 @@ def signalled_while_counting(tmp_path, signum, reason):
     saved = checkpoint_state(tmp_path / 'run' / 'latest')
     assert saved['episodes'] >= 5 and saved['steps'] % 128 == 0  # held to the end of the iteration
     assert episodes_of(tmp_path / 'run') == list(range(1, saved['episodes'] + 1))
+
+
+def signalled_in_an_update(tmp_path, signals: int) -> tuple[str, int, list[str]]:
+    """A PPO run sent ``signals`` SIGTERMs from inside its 3rd iteration's update (as a signal that
+    arrives while TensorFlow runs); the reason, the steps saved and how far that iteration got."""
+    agent = xagents.PPO.from_env('CartPole-v1', n_envs=2, n_steps=64, seed=0, quiet=True, output_dir=tmp_path / 'run')
+    train_iteration, reached = agent.train_iteration, []
+
+    def signalled():
+        losses = train_iteration()
+        if agent.steps == 3 * 128:
+            for _ in range(signals):
+                os.kill(os.getpid(), signal.SIGTERM)
+            reached.append('after the signals')
+        return losses
+
+    agent.train_iteration = signalled
+    reason = agent.fit(max_steps=20_000)
+    return reason, checkpoint_state(tmp_path / 'run' / 'latest')['steps'], reached
+
+
+def test_a_signal_in_an_update_stops_the_run_when_the_iteration_ends(tmp_path):
+    # Raised at once, the interrupt could come out of TensorFlow's C++ code, which crashed (SIGSEGV).
+    assert signalled_in_an_update(tmp_path, 1) == ('terminated', 3 * 128, ['after the signals'])
+
+
+def test_a_second_signal_stops_the_run_at_once(tmp_path):
+    reason, steps, reached = signalled_in_an_update(tmp_path, 2)
+    assert (reason, reached) == ('terminated', []) and steps == 3 * 128

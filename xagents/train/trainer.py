@@ -93,6 +93,7 @@ class Trainer:
 
     def step(self) -> None:
         """One iteration of the agent, then the episode and update hooks."""
+        self.interruptions.raise_held()
         losses = self.agent.iterate()
         self.interruptions.raise_held()
         for name, value in losses.items():
@@ -105,6 +106,7 @@ class Trainer:
         self.now = time.perf_counter()
         for hook in self.hooks['on_update']:
             hook(self)
+            self.interruptions.raise_held()
 
     def dispatch_episodes(self) -> None:
         """``on_episode_end`` for each episode finished since the last call, with the losses known then.
@@ -290,9 +292,13 @@ class Terminated(KeyboardInterrupt):
 
 
 class _Interruptions:
-    """While training (in the main thread), Ctrl-C raises KeyboardInterrupt and SIGTERM :class:`Terminated`,
-    except while the agent counts finished episodes: then the interrupt waits for the end of the
-    iteration (:meth:`raise_held`), so the saved count and the history agree."""
+    """While training (in the main thread), Ctrl-C stops the run with KeyboardInterrupt and SIGTERM with
+    :class:`Terminated`, raised where training can stop cleanly (:meth:`raise_held`): between
+    iterations, between update hooks and during a warm-up. A handler that raised at once could raise
+    inside TensorFlow's C++ code, which runs Python's signal handlers while it converts values and
+    crashed with SIGSEGV when one raised there (a variable's assign, seen about once in ten runs). A
+    second signal raises at once, except while the agent counts finished episodes (the saved count
+    and the history must agree)."""
 
     def __init__(self, agent):
         self.agent, self.held, self.previous = agent, None, {}
@@ -310,8 +316,8 @@ class _Interruptions:
 
     def handle(self, signum, frame):
         interrupt = Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
-        if self.agent.counting_episodes:
-            self.held = interrupt
+        if self.held is None or self.agent.counting_episodes:
+            self.held = self.held or interrupt
             return
         raise interrupt
 
