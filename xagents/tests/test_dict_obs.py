@@ -176,7 +176,8 @@ def test_dqn_saves_its_buffer_by_key_and_resumes_from_the_command_line(tmp_path)
 def test_acer_keeps_one_segment_array_per_key_in_its_dtype_and_resumes_them_exactly(tmp_path):
     run = tmp_path / 'run'
     options = dict(n_envs=4, n_steps=8, buffer_initial_size=64, replay_ratio=2, save_buffer=True, quiet=True)
-    agent = xagents.ACER.from_env(ENV, seed=1, output_dir=str(run), **options)
+    # the trust region's average model takes the segment's observations too, key by key
+    agent = xagents.ACER.from_env(ENV, seed=1, output_dir=str(run), trust_region=True, **options)
     assert agent.host('model') is None  # TensorFlow acts for an image key (convolutions)
     agent.fit(max_steps=128)
     assert np.isfinite(list(agent.losses.values())).all()
