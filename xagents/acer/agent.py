@@ -63,7 +63,6 @@ class ACER(ActorCritic):
     """
 
     Config = ACERConfig
-    takes_dict_observations = False  # its replay keeps one observation array
     graph_hyperparameters = ('entropy_coef',)
     model_roles = MODEL_ROLES
     takes_masks = False  # its replayed Retrace targets have no masked form here
@@ -90,6 +89,13 @@ class ACER(ActorCritic):
     def output_units(cls, envs, config):
         actions = envs.single_action_space.n
         return [[actions, actions]]
+
+    @property
+    def replay_buffer(self) -> SegmentBuffer:
+        return self.buffer
+
+    def state(self) -> dict:
+        return {**super().state(), 'buffer_count': self.buffer.count}
 
     def trackables(self):
         return {'average_model': self.average_model}
@@ -122,15 +128,21 @@ class ACER(ActorCritic):
         actions, _ = host_act(Categorical, [logits], self.rng, deterministic=False)
         return actions, {'behaviour_probs': np.exp(log_softmax(logits))}
 
-    def train_iteration(self):
-        rollout = self.collect_rollout()
-        segment = {
-            'observations': np.concatenate([rollout['observations'], rollout['last_observations'][None]]),
+    def segment(self, rollout) -> dict:
+        """A rollout as it is trained on and stored: ``n_steps + 1`` observations (the last bootstraps the
+        returns; one array per key of a Dict, each in its dtype), actions, rewards, dones and the behaviour
+        policy's probabilities."""
+        with_last = lambda steps, last: np.concatenate([steps, last[None]])  # noqa: E731
+        return {
+            'observations': tf.nest.map_structure(with_last, rollout['observations'], rollout['last_observations']),
             'actions': rollout['actions'].astype(np.int32),
             'rewards': rollout['rewards'].astype(np.float32),
             'dones': rollout['dones'],
             'behaviour_probs': rollout['behaviour_probs'],
         }
+
+    def train_iteration(self):
+        segment = self.segment(self.collect_rollout())
         self.buffer.add(segment)
         losses = self._train(**segment)
         if len(self.buffer) >= self.config.buffer_initial_size:
@@ -188,7 +200,9 @@ class ACER(ActorCritic):
         config = self.config
         n_steps, n_envs = actions.shape[0], tf.shape(actions)[1]
         batch = n_steps * n_envs
-        flat_observations = tf.reshape(observations, tf.concat([[-1], tf.shape(observations)[2:]], 0))
+        flat_observations = tf.nest.map_structure(
+            lambda tensor: tf.reshape(tensor, tf.concat([[-1], tf.shape(tensor)[2:]], 0)), observations
+        )  # one tensor per key of a Dict
         flat = lambda tensor: tf.reshape(tensor, tf.concat([[batch], tf.shape(tensor)[2:]], 0))  # noqa: E731
         actions, behaviour_probs = flat(actions), flat(behaviour_probs)
         variables = self.model.trainable_variables
@@ -197,7 +211,8 @@ class ACER(ActorCritic):
                 flat_observations, actions, rewards, dones, behaviour_probs
             )
         if config.trust_region:
-            average_probs = tf.nn.softmax(self.average_model(flat_observations[:batch])[0])
+            stepped = tf.nest.map_structure(lambda tensor: tensor[:batch], flat_observations)
+            average_probs = tf.nn.softmax(self.average_model(stepped)[0])
             probs_gradient = tape.gradient(objective_sum, probs)
             probs_gradient = trust_region_gradient(probs_gradient, probs, average_probs, config.delta)
             batch_size = tf.cast(batch, tf.float32)

@@ -23,6 +23,7 @@ class ACERConfig(AgentConfig):
         50000, 'Capacity of the replay buffer (transitions, kept as whole segments)', 'int', positive=True
     )
     buffer_initial_size: int = hp(1000, 'Transitions stored before replay starts', 'int')
+    save_buffer: bool = hp(False, 'Save the replay buffer with each latest checkpoint; --resume restores it')
 
     def __post_init__(self):
         super().__post_init__()

@@ -194,6 +194,6 @@ def dict_agents(space: gym.spaces.Dict, action_space: gym.Space) -> str:
         isinstance(subspace, gym.spaces.Box) and network_kind(subspace) == 'cnn' for subspace in space.values()
     )
     names = ['PPO', 'A2C', 'TRPO']
-    names += ['DQN'] if isinstance(action_space, gym.spaces.Discrete) else []
+    names += ['ACER', 'DQN'] if isinstance(action_space, gym.spaces.Discrete) else []
     names += ['DDPG', 'TD3', 'SAC'] if isinstance(action_space, gym.spaces.Box) and not images else []
     return f'{", ".join(names[:-1])} or {names[-1]}'

@@ -21,13 +21,12 @@ from __future__ import annotations
 
 import json
 import os
-import zipfile
-from pathlib import Path
 
 import numpy as np
 
 from xagents.envs.dict_spaces import map_arrays, select
 from xagents.envs.frames import frame_at, frame_shape, join_frames
+from xagents.replay.files import damaged_says, save_arrays
 from xagents.replay.key_frames import KeyFrames
 
 
@@ -236,20 +235,12 @@ class ReplayBuffer:
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the buffer to ``path`` (``.npz``), replacing any previous file only once complete."""
-        path = Path(path)
-        temporary = path.with_name(path.name + '.tmp.npz')
-        try:
-            np.savez(temporary, **self.arrays())
-            os.replace(temporary, path)
-        finally:
-            temporary.unlink(missing_ok=True)  # what a full disk left half-written
+        save_arrays(path, self.arrays())
 
     def load(self, path: str | os.PathLike) -> None:
         """Restore a buffer written by ``save``; its capacity and shapes must match this buffer's."""
-        try:
+        with damaged_says(path):
             self._load(path)
-        except (zipfile.BadZipFile, KeyError, EOFError, OSError) as error:
-            raise ValueError(f'replay buffer {path} is damaged ({error}): remove it to resume without it') from None
 
     def _load(self, path: str | os.PathLike) -> None:
         with np.load(path, allow_pickle=False) as stored:

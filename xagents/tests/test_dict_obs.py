@@ -10,12 +10,14 @@ import gymnasium as gym
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 import xagents
 from xagents.commands.main import main
 from xagents.export.formats import FORMATS, export
 from xagents.nets.host import HostModel, one_hots
 from xagents.nets.multi_input import Floats, OneHots, build_multi_input_model
+from xagents.replay.segments import SegmentBuffer
 from xagents.run.checkpoints import saved_state
 from xagents.tests.test_export import run_exported
 from xagents.tests.test_image_envs import fails
@@ -101,10 +103,12 @@ def test_host_models_of_dict_observations_give_the_keras_outputs():
 
 
 @pytest.mark.parametrize(
-    'agent_class', [xagents.PPO, pytest.param(xagents.A2C, marks=pytest.mark.integration), xagents.TRPO, xagents.DQN]
+    'agent_class',
+    [xagents.PPO, pytest.param(xagents.A2C, marks=pytest.mark.integration), xagents.TRPO, xagents.ACER, xagents.DQN],
 )
 def test_agents_act_on_the_host_for_dict_observations_as_in_tensorflow(agent_class):
-    # A2C acts as PPO does (one model of policy and values); TRPO with an actor and a critic.
+    # A2C acts as PPO does (one model of policy and values); TRPO with an actor and a critic; ACER's
+    # model gives logits and Q-values.
     agent = agent_class.from_env(ENV, env_kwargs={'image': False}, n_envs=2, seed=0, quiet=True)
     assert all(agent.host(role) is not None for role in agent.model_roles)
     observations = observations_of(agent, 64)
@@ -167,6 +171,79 @@ def test_dqn_saves_its_buffer_by_key_and_resumes_from_the_command_line(tmp_path)
     assert saved_state(run / 'latest')['steps'] >= 600
     with np.load(run / 'replay-buffer.npz') as stored:
         assert int(stored['count']) >= 600
+
+
+def test_acer_keeps_one_segment_array_per_key_in_its_dtype_and_resumes_them_exactly(tmp_path):
+    run = tmp_path / 'run'
+    options = dict(n_envs=4, n_steps=8, buffer_initial_size=64, replay_ratio=2, save_buffer=True, quiet=True)
+    # the trust region's average model takes the segment's observations too, key by key
+    agent = xagents.ACER.from_env(ENV, seed=1, output_dir=str(run), trust_region=True, **options)
+    assert agent.host('model') is None  # TensorFlow acts for an image key (convolutions)
+    agent.fit(max_steps=128)
+    assert np.isfinite(list(agent.losses.values())).all()
+    assert agent._train.experimental_get_tracing_count() == 1  # fresh and replayed segments: one trace
+    with np.load(run / 'replay-buffer.npz') as stored:  # one array per key, by name
+        assert stored['observations.image'].dtype == np.uint8 and len(stored['actions']) == agent.buffer.count == 4
+    resumed = xagents.ACER.from_env(ENV, **options)
+    resumed.resume(str(run))
+    assert resumed.buffer.count == agent.buffer.count
+    batch, again = agent.buffer.sample(), resumed.buffer.sample()  # the sampling generator restored too
+    tf.nest.assert_same_structure(batch, again)
+    for array, same in zip(tf.nest.flatten(batch), tf.nest.flatten(again)):
+        assert array.dtype == same.dtype
+        np.testing.assert_array_equal(array, same)
+    kinds = {key: (array.dtype, array.shape) for key, array in batch['observations'].items()}
+    assert kinds == {'flip': (np.int64, (9, 4)), 'image': (np.uint8, (9, 4, 6, 6)), 'signal': (np.float32, (9, 4, 2))}
+    # n_steps + 1 observations the env gave: one lit column of 255s, the other dark
+    lit = (batch['observations']['image'] == 255).all(axis=2)
+    assert (lit.sum(axis=-1) == 1).all() and lit[..., [0, -1]].any(axis=-1).all()
+    with pytest.raises(ValueError, match='made for 1562 segments of 8 steps of 4 envs, this agent needs 781 of 8 '):
+        SegmentBuffer(agent.config.buffer_max_size, 8, 8).load(run / 'replay-buffer.npz')
+
+
+@pytest.mark.integration  # ~8 s
+def test_acer_learns_from_the_image_key_on_a_small_budget():
+    options = dict(n_envs=4, n_steps=8, buffer_initial_size=64, replay_ratio=2, lr=1e-3)
+    agent = xagents.ACER.from_env(ENV, seed=1, quiet=True, **options)
+    agent.fit(max_steps=3000)
+    assert agent.mean_reward > 3.5, agent.mean_reward  # random: 2 of 8
+    observations = observations_of(agent, 400)
+    actions, right = agent.predict(observations), targets(observations)
+    assert (actions // 2 == right // 2).mean() > 0.9  # the image's half of the action (random: 0.5)
+    assert (actions == right).mean() > 0.4  # random: 0.25; the signal and flip take ACER longer
+
+
+@pytest.mark.integration  # ~11 s: the command line end to end
+def test_acer_trains_plays_resumes_with_its_buffer_loads_and_exports_from_the_command_line(tmp_path, capsys):
+    run = tmp_path / 'run'
+    train = ['train', 'acer', '--env', ENV, '--n-envs', '2', '--n-steps', '8', '--buffer-initial-size', '32']
+    train += ['--save-buffer', '--normalize-obs', '--seed', '1']
+    assert main([*train, '--max-steps', '256', '--output-dir', str(run)]) == 0  # not quiet: --resume says more
+    with np.load(run / 'replay-buffer.npz') as stored:
+        saved = {name: stored[name] for name in stored.files}
+    assert saved['observations.image'].dtype == np.uint8 and saved['observations.flip'].dtype == np.int64
+    assert saved['observations.signal'].shape[1:] == (9, 2, 2) and 'observations' not in saved
+    assert main(['play', 'acer', '--run', str(run), '--episodes', '1', '--video-dir', str(tmp_path / 'v')]) == 0
+    assert len(list((tmp_path / 'v').glob('*.mp4'))) == 1
+    capsys.readouterr()
+    assert main(['train', 'acer', '--resume', str(run), '--max-steps', '512']) == 0
+    segments = int(saved['count'])
+    assert f'Replay buffer restored: {segments * 16:,} transitions\n' in capsys.readouterr().out
+    with np.load(run / 'replay-buffer.npz') as stored:  # the restored segments kept as they were, new ones after
+        assert int(stored['count']) >= 512 // 16
+        for name, array in saved.items():
+            if name.startswith('observations.') or name in ('actions', 'rewards', 'dones', 'behaviour_probs'):
+                np.testing.assert_array_equal(stored[name][:segments], array, err_msg=name)
+    loaded = xagents.load(run, 'latest')
+    assert loaded.obs_normalizer.normalizers['signal'].stats.count > 512
+    observations = observations_of(loaded, 64)
+    expected = loaded.predict(observations)
+    one = {key: value[3] for key, value in observations.items()}
+    assert expected.shape == (64,) and loaded.predict(one) == expected[3]
+    assert main(['export', '--run', str(run), '--format', 'onnx', '--output', str(tmp_path / 'p.onnx')]) == 0
+    assert 'inputs "flip": int64 (n,), "image": uint8 (n, 6, 6), "signal": float32 (n, 2)' in capsys.readouterr().out
+    best = xagents.load(run)
+    np.testing.assert_array_equal(run_exported(tmp_path / 'p.onnx', 'onnx', observations), best.predict(observations))
 
 
 # TD3 (~6 s) with the integration tests: DDPG and SAC cover the same critic input by default.
@@ -248,11 +325,9 @@ def test_keys_the_networks_cannot_take_are_refused_naming_the_key(tmp_path, caps
     assert not run.exists()
 
 
-def test_obs_keys_on_a_box_env_and_dict_observations_for_an_agent_without_them_are_refused(capsys):
+def test_obs_keys_on_a_box_env_and_image_keys_for_an_agent_without_cnns_are_refused(capsys):
     error = fails(capsys, 'train', 'ppo', '--env', 'CartPole-v1', '--obs-keys', 'x', '--max-steps', '64')
     assert '--obs-keys chooses keys of a Dict observation, CartPole-v1 has no Dict observation' in error
-    error = fails(capsys, 'train', 'acer', '--env', ENV, '--max-steps', '64')
-    assert 'ACER does not take Dict observations yet' in error and 'train PPO, A2C, TRPO or DQN, or flatten' in error
     error = fails(capsys, 'train', 'sac', '--env', ENV, '--env-kwargs', 'continuous:True', '--max-steps', '64')
     assert 'SAC takes Dict observations without image keys (image): choose other keys with --obs-keys' in error
 
@@ -268,9 +343,16 @@ def test_minigrid_trains_from_the_command_line_with_chosen_keys(tmp_path):
     assert 'Maximum steps exceeded' in result.stdout
 
 
-def test_every_export_format_takes_one_named_input_per_key_and_acts_as_predict(tmp_path, capsys):
+@pytest.mark.parametrize(
+    'agent_class, options',
+    [
+        (xagents.PPO, FAST),
+        pytest.param(xagents.ACER, dict(n_envs=4, n_steps=8), marks=pytest.mark.integration),  # ~5 s
+    ],
+)
+def test_every_export_format_takes_one_named_input_per_key_and_acts_as_predict(tmp_path, capsys, agent_class, options):
     run = tmp_path / 'run'
-    agent = xagents.PPO.from_env(ENV, seed=0, output_dir=str(run), normalize_obs=True, quiet=True, **FAST)
+    agent = agent_class.from_env(ENV, seed=0, output_dir=str(run), normalize_obs=True, quiet=True, **options)
     agent.fit(max_steps=256)
     observations = observations_of(agent, 64)
     statistics = agent.obs_normalizer.normalizers['signal'].stats
@@ -329,4 +411,4 @@ def test_refusals_name_what_xagents_takes_and_only_the_agents_that_take_it():
     box = gym.spaces.Box(-1, 1, (2,))
     assert dict_agents(gym.spaces.Dict({'v': vector}), box) == 'PPO, A2C, TRPO, DDPG, TD3 or SAC'
     assert dict_agents(gym.spaces.Dict({'v': vector, 'i': image}), box) == 'PPO, A2C or TRPO'
-    assert dict_agents(gym.spaces.Dict({'v': vector}), gym.spaces.Discrete(3)) == 'PPO, A2C, TRPO or DQN'
+    assert dict_agents(gym.spaces.Dict({'v': vector}), gym.spaces.Discrete(3)) == 'PPO, A2C, TRPO, ACER or DQN'

@@ -23,6 +23,7 @@ from xagents.tests.test_image_envs import fails
 
 CLOCK = 'xagents.tests.stack_envs:Clock-v0'
 MASKED = 'xagents.tests.stack_envs:MaskedCartPole-v0'
+DICT_POINTER = 'xagents.tests.tiny_envs:DictPointer-v0'
 
 
 def clock(t: int) -> list[float]:
@@ -177,6 +178,20 @@ def test_dqn_stores_frames_once_and_resumes_its_buffer_exactly(tmp_path):
         np.testing.assert_array_equal(resumed.buffer.batch(slots, envs)[name], values, err_msg=name)
     assert main(['train', 'dqn', '--resume', str(run), '--max-steps', '400', '--quiet']) == 0
     assert saved_state(run / 'latest')['steps'] >= 400
+
+
+def test_acer_keeps_whole_stacks_of_each_dict_key_in_its_segments():
+    agent = xagents.ACER.from_env(DICT_POINTER, n_envs=2, n_steps=8, frame_stack=2, seed=1, quiet=True)
+    agent.reset_envs()
+    agent.buffer.add(agent.segment(agent.collect_rollout()))
+    arrays = agent.buffer.arrays
+    assert arrays['observations.image'].shape[1:] == (9, 2, 6, 6, 2)  # n_steps + 1 steps of 2 envs, 2 frames
+    assert arrays['observations.image'].dtype == np.uint8 and arrays['observations.signal'].shape[1:] == (9, 2, 4)
+    segment = agent.buffer.sample()
+    images, going_on = segment['observations']['image'], segment['dones'] == 0
+    # within an episode a step's older frame is the previous step's newer one
+    np.testing.assert_array_equal(images[1:, ..., 0][going_on], images[:-1, ..., 1][going_on])
+    assert going_on.any()
 
 
 @pytest.mark.integration
