@@ -235,9 +235,9 @@ def test_td3_learns_the_continuous_pointer_from_its_images():
     assert agent.mean_reward > 3.5, agent.mean_reward  # random play: 1.25 of 5
 
 
-@pytest.mark.integration  # ~40 s: the command line end to end
+@pytest.mark.integration  # ~20 s each: the command line end to end
 @pytest.mark.parametrize('name, env', [('td3', POINTER), ('sac', GRAY), ('ddpg', POINTER)])
-def test_continuous_off_policy_agents_learn_play_resume_load_and_export_images(tmp_path, capsys, name, env):
+def test_continuous_off_policy_agents_train_play_resume_load_and_export_images(tmp_path, capsys, name, env):
     run = tmp_path / 'run'
     train = ['train', name, '--env', env, '--env-kwargs', 'continuous:True', '--buffer-initial-size', '300']
     train += ['--buffer-batch-size', '32', '--save-buffer', '--seed', '1', '--quiet']
