@@ -189,11 +189,8 @@ class Building:
 
 
 def dict_agents(space: gym.spaces.Dict, action_space: gym.Space) -> str:
-    """The agents that take Dict observations ``space`` with ``action_space`` (DDPG, TD3 and SAC take no image keys)."""
-    images = any(
-        isinstance(subspace, gym.spaces.Box) and network_kind(subspace) == 'cnn' for subspace in space.values()
-    )
+    """The agents that take Dict observations ``space`` with ``action_space``."""
     names = ['PPO', 'A2C', 'TRPO']
     names += ['ACER', 'DQN'] if isinstance(action_space, gym.spaces.Discrete) else []
-    names += ['DDPG', 'TD3', 'SAC'] if isinstance(action_space, gym.spaces.Box) and not images else []
+    names += ['DDPG', 'TD3', 'SAC'] if isinstance(action_space, gym.spaces.Box) else []
     return f'{", ".join(names[:-1])} or {names[-1]}'

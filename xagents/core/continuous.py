@@ -9,12 +9,18 @@ import tensorflow as tf
 
 from xagents.core.off_policy import OffPolicy
 from xagents.nets.multi_input import build_multi_input_model
-from xagents.nets.observations import network_kind
+from xagents.nets.observations import model_input_dtype
 from xagents.nets.reader import ModelReader
 from xagents.rl_math import polyak_update
 
-# The critic's input of the action, beside the keys of Dict observations.
-ACTION_KEY = 'action'
+# The critic's inputs of the action, beside the keys of Dict observations, and of Box observations
+# other than vectors (images, tables).
+ACTION_KEY, OBSERVATION_KEY = 'action', 'observation'
+
+
+def critic_joins_vectors(space: gym.Space) -> bool:
+    """Whether the critic of ``space`` reads one vector, the observation's and the action's concatenated."""
+    return isinstance(space, gym.spaces.Box) and len(space.shape) == 1
 
 
 class ContinuousOffPolicy(OffPolicy):
@@ -66,47 +72,41 @@ class ContinuousOffPolicy(OffPolicy):
 
     @classmethod
     def build_models(cls, envs, model_files=None, config=None):
-        """The actor reads observations; the critic reads observations and actions, concatenated."""
+        """The actor reads observations as other agents' models do. A vector critic reads observations
+        and actions concatenated; any other (images, 2-D tables, Dict observations) reads the action as
+        an input of its own (``ACTION_KEY``) joined to the observation's features before its dense
+        layers: an image's from the convolutions of the critic's own file (a Dict's image keys: of the
+        agent's ``cnn-critic.cfg``), as Stable-Baselines3's critics have CNNs of their own."""
         config = config or cls.Config()
-        space = envs.single_observation_space
-        if isinstance(space, gym.spaces.Dict):
-            return cls.build_dict_models(envs, model_files, config)
-        if len(space.shape) != 1:
+        space, action_space = envs.single_observation_space, envs.single_action_space
+        if isinstance(space, gym.spaces.Dict) and ACTION_KEY in space.spaces:
             raise ValueError(
-                f'{cls.__name__} takes vector observations (its critic reads them joined to the action), '
-                f'{envs.spec.id} gives shape {space.shape} {space.dtype}: train PPO, A2C or TRPO, which take '
-                'images and continuous actions, or flatten them (gymnasium.wrappers.FlattenObservation)'
+                f"{cls.__name__} takes Dict observations without a key named {ACTION_KEY} (its critic's input "
+                'of the action): choose other keys with --obs-keys, or rename it in a wrapper'
             )
         files = model_files or cls.default_model_files(space)
         if config.seed is not None:
             keras.utils.set_random_seed(config.seed)
-        inputs = [space.shape[0], space.shape[0] + envs.single_action_space.shape[0]]
-        return [
-            ModelReader(path, units, size, seed=config.seed).build_model()
-            for path, units, size in zip(files, cls.output_units(envs, config), inputs)
-        ]
-
-    @classmethod
-    def build_dict_models(cls, envs, model_files, config) -> list[keras.Model]:
-        """For Dict observations: the actor reads every key, the critic every key and the action (an
-        input of its own, ``ACTION_KEY``), joined as the observation's features are."""
-        space = envs.single_observation_space
-        images = [key for key, subspace in space.spaces.items() if network_kind(subspace) == 'cnn']
-        if images or ACTION_KEY in space.spaces:
-            reason = f'image keys ({" ".join(images)})' if images else f'a key named {ACTION_KEY}'
-            raise ValueError(
-                f'{cls.__name__} takes Dict observations without {reason}: choose other keys with --obs-keys, '
-                'or train PPO, A2C or TRPO, which take images and continuous actions'
-            )
-        files = model_files or cls.default_model_files(space)
-        if config.seed is not None:
-            keras.utils.set_random_seed(config.seed)
-        critic_space = gym.spaces.Dict({**space.spaces, ACTION_KEY: envs.single_action_space})
         actor_units, critic_units = cls.output_units(envs, config)
-        return [
-            build_multi_input_model(files[0], None, actor_units, space, seed=config.seed),
-            build_multi_input_model(files[1], None, critic_units, critic_space, seed=config.seed),
-        ]
+        if isinstance(space, gym.spaces.Dict):
+            critic_space = gym.spaces.Dict({**space.spaces, ACTION_KEY: action_space})
+            return [
+                build_multi_input_model(files[0], cls.cnn_file_for('actor'), actor_units, space, seed=config.seed),
+                build_multi_input_model(
+                    files[1], cls.cnn_file_for('critic'), critic_units, critic_space, seed=config.seed
+                ),
+            ]
+        dtype = model_input_dtype(space)
+        actor = ModelReader(files[0], actor_units, space.shape, seed=config.seed, input_dtype=dtype).build_model()
+        if critic_joins_vectors(space):
+            inputs = space.shape[0] + action_space.shape[0]
+            return [actor, ModelReader(files[1], critic_units, inputs, seed=config.seed).build_model()]
+        # The critic file's convolutions read an image, its dense layers come after the action joins.
+        critic_space = gym.spaces.Dict({OBSERVATION_KEY: space, ACTION_KEY: action_space})
+        critic = build_multi_input_model(
+            files[1], lambda shape: files[1], critic_units, critic_space, seed=config.seed, dense_only=True
+        )
+        return [actor, critic]
 
     def trackables(self):
         objects = {'updates': self.updates}
@@ -154,8 +154,12 @@ class ContinuousOffPolicy(OffPolicy):
     # ---------------------------------------------------------------- learning
     def q_value(self, critic, observations, actions, training=False):
         if isinstance(observations, dict):  # the action is an input of its own
-            return tf.squeeze(critic({**observations, ACTION_KEY: actions}, training=training), -1)
-        return tf.squeeze(critic(tf.concat([observations, actions], -1), training=training), -1)
+            inputs = {**observations, ACTION_KEY: actions}
+        elif critic_joins_vectors(self.observation_space):
+            inputs = tf.concat([observations, actions], -1)
+        else:
+            inputs = {OBSERVATION_KEY: observations, ACTION_KEY: actions}
+        return tf.squeeze(critic(inputs, training=training), -1)
 
     def min_q(self, critics, observations, actions):
         """The smallest of ``critics``' values of ``actions``."""

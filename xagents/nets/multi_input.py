@@ -81,9 +81,11 @@ def build_multi_input_model(
     output_units: list[int],
     space: gym.spaces.Dict,
     seed: int | None = None,
+    dense_only: bool = False,
 ) -> keras.Model:
     """The model of ``ann_file`` on the features of every key of ``space`` joined; ``cnn_files(shape)``
-    is the CNN file for images of that shape."""
+    is the CNN file for images of that shape. With ``dense_only``, ``ann_file`` may be a CNN file too:
+    its dense layers only (an off-policy critic's file, whose convolutions read the image key)."""
     inputs = model_inputs(space)
     features = []
     for index, (key, subspace) in enumerate(space.spaces.items()):
@@ -94,7 +96,9 @@ def build_multi_input_model(
 
         features.append(key_features(inputs[key], subspace, cnn_reader))
     joined = features[0] if len(features) == 1 else keras.layers.Concatenate()(features)
-    return ModelReader(ann_file, output_units, (int(joined.shape[-1]),), seed=seed).build_model(inputs, joined)
+    return ModelReader(ann_file, output_units, (int(joined.shape[-1]),), seed=seed).build_model(
+        inputs, joined, dense_only
+    )
 
 
 def input_batch(observations, space: gym.spaces.Dict, chosen: bool = False) -> tuple[dict[str, np.ndarray], bool]:

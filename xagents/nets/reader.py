@@ -19,6 +19,7 @@ flattened.
 from __future__ import annotations
 
 import configparser
+import itertools
 import os
 import re
 from pathlib import Path
@@ -224,10 +225,13 @@ class ModelReader:
             x = self._apply(section, x, 0)
         return keras.layers.Flatten()(x) if len(x.shape) > 2 else x
 
-    def build_model(self, inputs=None, x=None) -> keras.Model:
+    def build_model(self, inputs=None, x=None, dense_only: bool = False) -> keras.Model:
         """Build (and compile with the optimizer, if given) the described model; given ``inputs`` (one
-        Input or a dict of them) and ``x`` (the features computed from them), the layers start from ``x``."""
+        Input or a dict of them) and ``x`` (the features computed from them), the layers start from ``x``:
+        with ``dense_only``, from the file's first dense layer (its convolutions having made features)."""
         sections = self._check_sections()
+        if dense_only:
+            sections = list(itertools.dropwhile(lambda section: not section.startswith('dense'), sections))
         self._layers = []
         if inputs is None:
             inputs = keras.Input(self.input_shape, dtype=self.input_dtype)

@@ -21,6 +21,7 @@ from xagents.replay.segments import SegmentBuffer
 from xagents.run.checkpoints import saved_state
 from xagents.tests.test_export import run_exported
 from xagents.tests.test_image_envs import fails
+from xagents.tests.tiny_envs import DictPointer
 
 ENV = 'xagents.tests.tiny_envs:DictPointer-v0'
 FAST = dict(n_envs=4, n_steps=32, mini_batches=4, lr=1e-3)
@@ -328,8 +329,35 @@ def test_keys_the_networks_cannot_take_are_refused_naming_the_key(tmp_path, caps
 def test_obs_keys_on_a_box_env_and_image_keys_for_an_agent_without_cnns_are_refused(capsys):
     error = fails(capsys, 'train', 'ppo', '--env', 'CartPole-v1', '--obs-keys', 'x', '--max-steps', '64')
     assert '--obs-keys chooses keys of a Dict observation, CartPole-v1 has no Dict observation' in error
-    error = fails(capsys, 'train', 'sac', '--env', ENV, '--env-kwargs', 'continuous:True', '--max-steps', '64')
-    assert 'SAC takes Dict observations without image keys (image): choose other keys with --obs-keys' in error
+
+
+def test_a_key_named_as_the_critics_action_input_is_refused():
+    def env():
+        inner = DictPointer(continuous=True)
+        space = gym.spaces.Dict({**inner.observation_space.spaces, 'action': inner.action_space})
+        return gym.wrappers.TransformObservation(
+            inner, lambda observation: {**observation, 'action': np.zeros(4, np.float32)}, space
+        )
+
+    with pytest.raises(ValueError, match='^TD3 takes Dict observations without a key named action .*--obs-keys'):
+        xagents.TD3.from_env(env, quiet=True)
+
+
+def test_continuous_off_policy_critics_read_image_keys_with_cnns_of_their_own(tmp_path):
+    """SAC on every key of DictPointer: the image key through the convolutions of its CNN file in the
+    actor and in each critic, joined to the other keys (and the action) before the dense layers."""
+    agent = xagents.SAC.from_env(
+        ENV, env_kwargs={'continuous': True}, seed=0, quiet=True, buffer_initial_size=16, buffer_batch_size=4
+    )
+    assert sorted(tensor.name for tensor in agent.critic.inputs) == ['action', 'flip', 'image', 'signal']
+    for model in (agent.actor, *agent.critics):
+        assert any(isinstance(layer, keras.layers.Conv2D) for layer in model.layers)
+    agent.fit(max_steps=24)
+    assert np.isfinite(list(agent.losses.values())).all()
+    observations = observations_of(agent, 32)
+    expected = agent.predict(observations)
+    actions = run_exported(export(agent, tmp_path / 'policy.onnx', 'onnx'), 'onnx', observations)
+    assert expected.shape == (32, 4) and np.abs(actions - expected).max() <= 1e-5
 
 
 @pytest.mark.integration
@@ -410,5 +438,5 @@ def test_refusals_name_what_xagents_takes_and_only_the_agents_that_take_it():
     vector, image = gym.spaces.Box(0, 1, (3,)), gym.spaces.Box(0, 255, (8, 8, 3), np.uint8)
     box = gym.spaces.Box(-1, 1, (2,))
     assert dict_agents(gym.spaces.Dict({'v': vector}), box) == 'PPO, A2C, TRPO, DDPG, TD3 or SAC'
-    assert dict_agents(gym.spaces.Dict({'v': vector, 'i': image}), box) == 'PPO, A2C or TRPO'
+    assert dict_agents(gym.spaces.Dict({'v': vector, 'i': image}), box) == 'PPO, A2C, TRPO, DDPG, TD3 or SAC'
     assert dict_agents(gym.spaces.Dict({'v': vector}), gym.spaces.Discrete(3)) == 'PPO, A2C, TRPO, ACER or DQN'

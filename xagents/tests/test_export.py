@@ -10,6 +10,7 @@ import xagents
 from xagents.export.formats import FORMATS, export
 
 CORRIDOR = 'xagents.tests.tiny_envs:Corridor-v0'
+POINTER, GRAY = 'xagents.tests.tiny_envs:Pointer-v0', 'xagents.tests.tiny_envs:GrayPointer-v0'  # uint8 images
 # (agent, env, env kwargs, preprocess): every agent, discrete and continuous where it takes both, and a CNN.
 CASES = [
     ('a2c', CORRIDOR, {}, False),
@@ -24,6 +25,9 @@ CASES = [
     ('trpo', CORRIDOR, {}, False),
     ('trpo', CORRIDOR, {'continuous': True}, False),
     ('ppo', 'PongNoFrameskip-v4', {}, True),
+    # images through the CNNs of off-policy actors (~4 s each; ONNX of TD3's in test_image_envs.py)
+    pytest.param('sac', GRAY, {'continuous': True}, False, marks=pytest.mark.integration),
+    pytest.param('td3', POINTER, {'continuous': True}, False, marks=pytest.mark.integration),
 ]
 
 
@@ -70,7 +74,7 @@ def run_exported(path, format: str, observations) -> np.ndarray:
 
 @pytest.mark.parametrize('name, env, env_kwargs, preprocess', CASES)
 def test_every_export_format_acts_as_predict(tmp_path, name, env, env_kwargs, preprocess):
-    image = preprocess
+    image = preprocess or env in (POINTER, GRAY)
     agent = xagents.agents[name].from_env(
         env, env_kwargs=env_kwargs, preprocess=preprocess, normalize_obs=not image, seed=0, quiet=True
     )

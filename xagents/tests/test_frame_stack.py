@@ -194,6 +194,24 @@ def test_acer_keeps_whole_stacks_of_each_dict_key_in_its_segments():
     assert going_on.any()
 
 
+def test_a_continuous_off_policy_agent_stores_each_image_frame_once_as_uint8():
+    agent = xagents.SAC.from_env(
+        'xagents.tests.tiny_envs:GrayPointer-v0', env_kwargs={'continuous': True}, frame_stack=2, n_envs=2, seed=0,
+        buffer_initial_size=40, quiet=True,
+    )  # fmt: skip
+    assert agent.observation_space.shape == (8, 8, 2) and agent.actor.inputs[0].dtype == 'uint8'
+    assert agent.buffer.frames.shape[2:] == (8, 8) and agent.buffer.frames.dtype == np.uint8
+    agent.reset_envs()
+    agent.warm_up(lambda *_: None)
+    batch = agent.buffer.sample(32)
+    assert batch['observations'].dtype == np.uint8 and batch['observations'].shape == (32, 8, 8, 2)
+    following = ~batch['terminals']  # the next observation's older frame is this one's newer frame
+    np.testing.assert_array_equal(
+        batch['next_observations'][following, ..., 0], batch['observations'][following, ..., 1]
+    )
+    assert agent.predict(batch['observations']).shape == (32, 4)
+
+
 @pytest.mark.integration
 def test_a_continuous_agent_trains_and_acts_on_stacked_observations():
     agent = xagents.SAC.from_env('Pendulum-v1', frame_stack=3, seed=0, buffer_initial_size=64, quiet=True)

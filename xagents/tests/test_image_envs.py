@@ -18,7 +18,7 @@ from xagents.tests.test_export import near_ties, run_exported
 
 ENVS = 'xagents.tests.tiny_envs:'
 POINTER, GRAY = ENVS + 'Pointer-v0', ENVS + 'GrayPointer-v0'  # 7x7x3 and 8x8 uint8
-CNN_AGENTS = ('a2c', 'acer', 'dqn', 'ppo', 'trpo')
+CNN_AGENTS = ('a2c', 'acer', 'ddpg', 'dqn', 'ppo', 'sac', 'td3', 'trpo')
 # Small budgets that learn the pointer tasks (random play scores 1.25 of 5).
 FAST = {
     'ppo': dict(n_envs=4, n_steps=64, mini_batches=4, ppo_epochs=4),
@@ -195,14 +195,86 @@ def test_an_env_that_gives_no_frames_is_refused_before_anything_is_written(tmp_p
     assert not any((tmp_path / name).exists() for name in ('v', 'f', 'g.gif'))
 
 
-@pytest.mark.parametrize('name', ['ddpg', 'td3', 'sac'])
-def test_continuous_off_policy_agents_refuse_images_naming_the_way_out(capsys, name):
-    error = fails(capsys, 'train', name, '--env', POINTER, '--env-kwargs', 'continuous:True', '--max-steps', '100')
-    assert 'takes vector observations' in error and 'train PPO, A2C or TRPO' in error
-    assert not Path('runs').exists()
+def test_continuous_off_policy_critics_read_images_with_cnns_of_their_own_and_the_action(tmp_path):
+    """The actor takes the plain uint8 array; each critic (the twin too, seeded apart) has convolutions of
+    its own, their features joined to the action (an input of its own); one compiled update loop."""
+    agent = xagents.TD3.from_env(
+        POINTER, env_kwargs={'continuous': True}, seed=0, quiet=True, buffer_initial_size=16, buffer_batch_size=4
+    )
+    assert [Path(file).name for file in agent.model_files] == ['cnn-small-actor.cfg', 'cnn-small-critic.cfg']
+    assert len(agent.actor.inputs) == 1 and agent.actor.inputs[0].dtype == 'uint8'
+    twin, critic = agent.critics[1], agent.critic
+    assert sorted(tensor.name for tensor in critic.inputs) == ['action', 'observation']
+    kernels = [[layer.kernel.numpy() for layer in model.layers if 'conv' in layer.name] for model in (critic, twin)]
+    assert len(kernels[0]) == 3 and not np.array_equal(kernels[0][0], kernels[1][0])
+    assert agent.host('actor') is None  # convolutions act in TensorFlow
+    agent.fit(max_steps=24)
+    assert len(agent._train.concrete) == 1 and np.isfinite(list(agent.losses.values())).all()
+    observations = image_observations(agent, 32)
+    actions = agent.predict(observations)
+    assert actions.shape == (32, 4) and np.all(np.abs(actions) <= 1)
+    exported = run_exported(export(agent, tmp_path / 'policy.onnx', 'onnx'), 'onnx', observations)
+    assert np.abs(exported - actions).max() <= 1e-5
+    assert agent.buffer.frames.dtype == np.uint8
+
+
+def test_a_2d_float_table_reaches_continuous_off_policy_critics_flattened():
+    agent = xagents.SAC.from_env(GRAY, env_kwargs={'continuous': True, 'scaled': True}, seed=0, quiet=True)
+    assert [Path(file).name for file in agent.model_files] == ['ann-actor.cfg', 'ann-critic.cfg']
+    assert sorted(tensor.name for tensor in agent.critic.inputs) == ['action', 'observation']
+    assert agent.host('actor') is not None
+    assert agent.predict(np.zeros((3, 8, 8), np.float32)).shape == (3, 4)
+
+
+@pytest.mark.integration  # ~30 s
+def test_td3_learns_the_continuous_pointer_from_its_images():
+    agent = xagents.TD3.from_env(
+        POINTER, env_kwargs={'continuous': True}, seed=1, quiet=True, buffer_initial_size=300, buffer_batch_size=64
+    )
+    agent.fit(max_steps=900)
+    assert agent.mean_reward > 3.5, agent.mean_reward  # random play: 1.25 of 5
+
+
+@pytest.mark.integration  # ~20 s each: the command line end to end
+@pytest.mark.parametrize('name, env', [('td3', POINTER), ('sac', GRAY), ('ddpg', POINTER)])
+def test_continuous_off_policy_agents_train_play_resume_load_and_export_images(tmp_path, capsys, name, env):
+    run = tmp_path / 'run'
+    train = ['train', name, '--env', env, '--env-kwargs', 'continuous:True', '--buffer-initial-size', '300']
+    train += ['--buffer-batch-size', '32', '--save-buffer', '--seed', '1', '--quiet']
+    assert main([*train, '--max-steps', '400', '--output-dir', str(run)]) == 0
+    assert '[convolutional-0]' in (run / 'models' / 'critic.cfg').read_text()
+    assert main(['play', name, '--run', str(run), '--episodes', '1', '--video-dir', str(tmp_path / 'v')]) == 0
+    assert len(list((tmp_path / 'v').glob('*.mp4'))) == 1
+    assert main(['train', name, '--resume', str(run), '--max-steps', '500', '--quiet']) == 0
+    assert saved_state(run / 'latest')['steps'] >= 500
+    with np.load(run / 'replay-buffer.npz') as stored:
+        assert stored['frames'].dtype == np.uint8 and int(stored['count']) >= 500
+    loaded = xagents.load(run, 'latest')
+    observations = image_observations(loaded, 200)
+    expected = loaded.predict(observations)
+    assert expected.shape == (200, 4) and loaded.predict(observations[0]).shape == (4,)
+    for format in FORMATS:
+        actions = run_exported(export(loaded, tmp_path / f'policy.{format}', format), format, observations)
+        assert np.abs(actions - expected).max() <= 1e-5, format
+    capsys.readouterr()
+    assert main(['export', '--run', str(run), '--format', 'onnx', '--output', str(tmp_path / 'p.onnx')]) == 0
+    assert 'input "observation": uint8 (n, ' in capsys.readouterr().out
 
 
 def test_observation_normalization_is_refused_on_images(capsys):
     error = fails(capsys, 'train', 'ppo', '--env', GRAY, '--max-steps', '100', '--normalize-obs')
     assert '--normalize-obs is for vectors: these observations are images (8, 8) uint8' in error
+    error = fails(
+        capsys,
+        'train',
+        'td3',
+        '--env',
+        POINTER,
+        '--env-kwargs',
+        'continuous:True',
+        '--max-steps',
+        '100',
+        '--normalize-obs',
+    )
+    assert '--normalize-obs is for vectors: these observations are images (7, 7, 3) uint8' in error
     assert not Path('runs').exists()
