@@ -110,8 +110,10 @@ def test_continuous_actions(tmp_path, name):
     )
 
 
-# TRPO's case (~14 s) runs with the integration tests.
-@pytest.mark.parametrize('name', [pytest.param(n, marks=pytest.mark.integration) if n == 'trpo' else n for n in NAMES])
+# TRPO's (~14 s) and ACER's (~12 s) cases run with the integration tests.
+@pytest.mark.parametrize(
+    'name', [pytest.param(n, marks=pytest.mark.integration) if n in ('trpo', 'acer') else n for n in NAMES]
+)
 def test_atari_smoke_run_plays_back_its_checkpoint(tmp_path, name):
     agent = make(name, tmp_path / 'run', env='PongNoFrameskip-v4', n_envs=2, preprocess=True, n_steps=16)
     agent.fit(max_steps=600)

@@ -43,6 +43,7 @@ def test_dqn_learns_cartpole_a_little(tmp_path):
     assert recent_mean(agent) > 40
 
 
+@pytest.mark.integration  # ~10 s (40k steps); PPO's continuous actions stay in the default run in test_export
 def test_ppo_continuous_actions_improve_on_pendulum(tmp_path):
     n_envs, values = preset(PPO_PRESETS, 'Pendulum-v1', n_steps=256, mini_batches=16)
     agent = PPO.from_env('Pendulum-v1', n_envs=n_envs, seed=0, quiet=True, output_dir=str(tmp_path), **values)

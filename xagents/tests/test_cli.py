@@ -93,7 +93,11 @@ def test_usage_errors_in_process(capsys, args, message):
 @pytest.mark.parametrize(
     'args, message',
     [
-        (['train', 'dqn', '--env', 'Pendulum-v1', '--max-steps', '10'], 'discrete action space'),
+        pytest.param(
+            ['train', 'dqn', '--env', 'Pendulum-v1', '--max-steps', '10'],
+            'discrete action space',
+            marks=pytest.mark.integration,
+        ),
         pytest.param(
             ['train', 'acer', '--env', 'Pendulum-v1', '--max-steps', '10'],
             'discrete action space',
@@ -135,9 +139,10 @@ def test_usage_errors_in_process(capsys, args, message):
             'model file not found',
             marks=pytest.mark.integration,
         ),
-        (
+        pytest.param(
             ['train', 'ppo', '--env', 'CartPole-v1', '--max-steps', '10', '--resume', '.'],
             'not an xagents run directory',
+            marks=pytest.mark.integration,
         ),
         pytest.param(
             ['train', 'ppo', '--env', 'CartPole-v1', '--max-steps', '10', '--checkpoints', 'a.tf', 'b.tf'],
@@ -214,10 +219,11 @@ def test_dueling_dqn_plays_from_its_run_directory(tmp_path):
     assert 'over 1 episode(s)' in play.stdout
 
 
-def test_random_baseline_evaluation_written_as_json(tmp_path):
-    play = run_cli(tmp_path, *'play ppo --env CartPole-v1 --random --episodes 8 --seed 0 --output out/r.json'.split())
-    assert play.returncode == 0, play.stderr
-    assert 'episode 8: reward' in play.stdout and 'over 8 episode(s)' in play.stdout
+def test_random_baseline_evaluation_written_as_json(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main('play ppo --env CartPole-v1 --random --episodes 8 --seed 0 --output out/r.json'.split()) == 0
+    out = capsys.readouterr().out
+    assert 'episode 8: reward' in out and 'over 8 episode(s)' in out
     import json
 
     result = json.loads((tmp_path / 'out' / 'r.json').read_text())
@@ -319,6 +325,7 @@ def test_the_old_clip_norm_flag_and_keyword_still_set_clip_range(capsys):
         xagents.PPO.from_env('CartPole-v1', clip_norm=0.1, clip_range=0.2)
 
 
+@pytest.mark.integration  # ~9 s: three short trainings and a play
 def test_a_run_saved_with_clip_norm_resumes_loads_and_plays(tmp_path, monkeypatch, capsys):
     """A config.json of before the rename (``clip_norm`` in its hyperparameters) still works everywhere."""
     monkeypatch.chdir(tmp_path)
