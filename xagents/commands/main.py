@@ -27,7 +27,7 @@ COMMANDS = {
     'train': 'Train an agent on an environment',
     'play': 'Play (and record) a trained agent',
     'tune': 'Search hyperparameters with optuna',
-    'plot': 'Plot training histories',
+    'plot': 'Plot learning curves of runs, histories and evaluations',
     'export': 'Export a trained policy (SavedModel, ONNX, TFLite)',
 }
 

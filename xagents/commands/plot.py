@@ -1,4 +1,4 @@
-"""``xagents plot``: learning curves of training histories in one PNG."""
+"""``xagents plot``: learning curves of runs, training histories and evaluation tables in one PNG."""
 
 from __future__ import annotations
 
@@ -13,15 +13,23 @@ from xagents.core.schema import hp
 
 @dataclasses.dataclass
 class PlotOptions:
-    labels: list[str] | None = hp(None, 'One label per history (same label: mean and std band)', nargs='+')
+    labels: list[str] | None = hp(
+        None, 'One label per source, or one for all (default: agent, env, seed; same label: mean, std)', nargs='+'
+    )
     x: str = hp('step', 'Horizontal axis', choices=['step', 'time', 'episode'])
     output: str = hp('history.png', 'PNG file to write')
     env: str = hp('', 'Environment name, shown as the title of the plot')
     history_interval: int = hp(1, 'Plot every n-th episode', positive=True)
+    mean_seeds: bool = hp(False, 'One curve per agent and env: the mean and std of its runs (seeds)')
+    allow_mixed: bool = hp(False, 'Let one label average runs of different agents or envs')
 
 
 def plot_help() -> str:
-    return 'usage: xagents plot HISTORY [HISTORY ...] [options]\n\n' + format_table('plotting:', help_rows(PlotOptions))
+    return (
+        'usage: xagents plot SOURCE [SOURCE ...] [options]\n\n'
+        'SOURCE: a run folder (its history.parquet), a history.parquet or an evaluations.parquet\n\n'
+        + format_table('plotting:', help_rows(PlotOptions))
+    )
 
 
 def checked_output(output: Path) -> Path:
@@ -46,13 +54,14 @@ def plot(rest: list[str]) -> int:
         print(plot_help())
         return 0
     parser = ArgumentParser(prog='xagents plot', add_help=False, allow_abbrev=False)
-    parser.add_argument('histories', nargs='+')
+    parser.add_argument('sources', nargs='+')
     add_config_flags(parser, PlotOptions, 'plot')
     args = parser.parse_args(rest)
     options = config_from_args(PlotOptions, args)
     import matplotlib
 
-    from xagents.run.history import HistoryError, plot_history
+    from xagents.run.curves import draw_curves, group_curves
+    from xagents.run.history import HistoryError
 
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
@@ -60,7 +69,8 @@ def plot(rest: list[str]) -> int:
     output = checked_output(Path(options.output))
     figure, ax = plt.subplots(figsize=(8, 5))
     try:
-        plot_history(args.histories, options.labels, options.env, options.history_interval, options.x, ax=ax)
+        groups = group_curves(args.sources, options.labels, options.mean_seeds, options.allow_mixed)
+        notes = draw_curves(ax, groups, options.env, options.history_interval, options.x)
     except (HistoryError, ValueError) as error:
         fail(str(error))
     figure.tight_layout()
@@ -71,5 +81,7 @@ def plot(rest: list[str]) -> int:
     except OSError as error:
         temporary.unlink(missing_ok=True)
         fail(f'cannot write --output {output}: {error.strerror}')
+    for note in notes:
+        print(note)
     print(f'Plot saved to {output}')
     return 0

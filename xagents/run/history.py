@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -103,67 +102,3 @@ class HistoryTable:
 
 def _column_type(name: str, values: list) -> pa.DataType:
     return pa.int64() if name in ('episode', 'step', 'episode_length', 'episodes') else pa.float64()
-
-
-def plot_history(
-    paths: list[str | os.PathLike],
-    labels: list[str] | None = None,
-    env: str = '',
-    history_interval: int = 1,
-    x: str = 'step',
-    y: str = 'mean_reward',
-    ax=None,
-):
-    """Plot the mean reward of one or more histories against step, time or episode.
-
-    Histories given under the same label are drawn as their mean with a band of one
-    standard deviation (seeds of one configuration).
-
-    Args:
-        paths: History parquet files.
-        labels: One label per path (default: file names).
-        env: Environment name for the title.
-        history_interval: Plot every n-th row.
-        x: ``step``, ``time`` or ``episode``.
-        y: Column to plot.
-        ax: A matplotlib axes to draw on (default: the current one).
-
-    Returns:
-        The matplotlib axes.
-    """
-    import matplotlib
-
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-
-    if x not in ('step', 'time', 'episode'):
-        raise ValueError(f'x must be step, time or episode, got {x!r}')
-    labels = labels or [Path(path).stem for path in paths]
-    if len(labels) != len(paths):
-        raise ValueError(f'{len(paths)} histories but {len(labels)} labels')
-    ax = ax or plt.gca()
-    groups: dict[str, list[pa.Table]] = {}
-    for path, label in zip(paths, labels):
-        table = read_history(path)
-        if table.num_rows == 0:
-            raise HistoryError(f'{path} has no episodes yet: nothing to plot')
-        groups.setdefault(label, []).append(table)
-    for label, tables in groups.items():
-        curves = [
-            (np.asarray(t.column(x), float)[::history_interval], np.asarray(t.column(y), float)[::history_interval])
-            for t in tables
-        ]
-        if len(curves) == 1:
-            ax.plot(*curves[0], label=label)
-            continue
-        grid = np.linspace(0, min(curve[0][-1] for curve in curves), 200)
-        values = np.stack([np.interp(grid, *curve) for curve in curves])
-        mean, std = values.mean(0), values.std(0)
-        (line,) = ax.plot(grid, mean, label=f'{label} (n={len(curves)})')
-        ax.fill_between(grid, mean - std, mean + std, color=line.get_color(), alpha=0.25)
-    ax.set_xlabel({'step': 'steps', 'time': 'time (s)', 'episode': 'episodes'}[x])
-    ax.set_ylabel(y.replace('_', ' '))
-    ax.set_title(env)
-    ax.grid(alpha=0.3)
-    ax.legend()
-    return ax

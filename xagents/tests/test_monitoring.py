@@ -265,7 +265,8 @@ def test_plot_bands_take_their_curves_colors(tmp_path):
     import matplotlib.pyplot as plt
     import pyarrow as pa
 
-    from xagents.run.history import COLUMNS, plot_history
+    from xagents.run.curves import plot_history
+    from xagents.run.history import COLUMNS
 
     paths = []
     for seed in range(4):

@@ -252,5 +252,5 @@ def test_plot_help_shows_its_own_usage(capsys):
 
     assert main(['plot', '--help']) == 0
     out = capsys.readouterr().out
-    assert out.splitlines()[0] == 'usage: xagents plot HISTORY [HISTORY ...] [options]'
+    assert out.splitlines()[0] == 'usage: xagents plot SOURCE [SOURCE ...] [options]'
     assert 'Title of the plot' not in out and 'Environment name, shown as the title of the plot' in out

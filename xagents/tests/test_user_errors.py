@@ -286,7 +286,7 @@ def test_plot_refuses_an_empty_history(trained_run, tmp_path, capsys):
     err = command_fails(capsys, 'plot', str(empty), '--output', str(tmp_path / 'curve.png'))
     assert f'{empty} has no episodes yet: nothing to plot' in err
     assert not (tmp_path / 'curve.png').exists()
-    from xagents.run.history import plot_history
+    from xagents.run.curves import plot_history
 
     with pytest.raises(ValueError, match='has no episodes yet'):
         plot_history([empty])

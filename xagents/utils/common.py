@@ -6,6 +6,6 @@ It holds no code: the model reader lives in :mod:`xagents.nets.reader`, the envs
 
 from xagents.envs.recipe import create_envs
 from xagents.nets.reader import ModelReader
-from xagents.run.history import plot_history
+from xagents.run.curves import plot_history
 
 __all__ = ['ModelReader', 'create_envs', 'plot_history']
