@@ -41,14 +41,16 @@ class Curve:
         """``PPO CartPole-v1``: the agent and env, when known."""
         return f'{self.agent.upper()} {self.env}' if self.agent else None
 
+    def labelled(self, name: str) -> str:
+        return f'{name} greedy eval' if self.evaluations else name
+
     def default_label(self) -> str:
+        """``PPO CartPole-v1 seed 0`` for a run's table, else its folder and file name."""
         if self.run:
-            label = f'{self.run} seed {self.seed}' if self.seed is not None else f'{self.run} (no seed)'
-        elif self.path.stem in ('history', 'evaluations'):  # the file name alone says nothing of the run
-            label = f'{self.path.parent.name}/{self.path.stem}'
-        else:
-            return self.path.stem
-        return f'{label} greedy eval' if self.evaluations else label
+            return self.labelled(f'{self.run} seed {self.seed}' if self.seed is not None else f'{self.run} (no seed)')
+        if self.path.stem in ('history', 'evaluations'):  # the file name alone says nothing of the run
+            return f'{self.path.parent.name}/{self.path.stem}'
+        return self.path.stem
 
     def values(self, x: str, y: str, interval: int) -> tuple[np.ndarray, np.ndarray]:
         if x not in self.table.column_names:
@@ -106,11 +108,11 @@ def group_curves(
     """The sources' curves under each label: the given labels, the runs' agent and env (``mean_seeds``) or one each."""
     curves = [read_curve(source) for source in sources]
     if labels and len(labels) not in (1, len(curves)):
-        raise HistoryError(f'{len(curves)} histories but {len(labels)} labels (give one per history, or one for all)')
+        raise HistoryError(f'{len(curves)} sources but {len(labels)} labels (give one per source, or one for all)')
     if labels:
         keys = labels * len(curves) if len(labels) == 1 else labels
     elif mean_seeds:
-        keys = [f'{c.run} greedy eval' if c.run and c.evaluations else c.run or c.default_label() for c in curves]
+        keys = [curve.labelled(curve.run) if curve.run else curve.default_label() for curve in curves]
     else:
         keys = [curve.default_label() for curve in curves]
         repeated = {key for key in keys if keys.count(key) > 1}  # two runs of one seed: told apart by folder
