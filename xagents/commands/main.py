@@ -15,7 +15,7 @@ from xagents.commands.agent_flags import add_model_flags, agent_module, agent_op
 from xagents.commands.environment import EnvOptions, check_env
 from xagents.commands.failing import fail, run_guarded
 from xagents.commands.flags import ArgumentParser, add_config_flags, fit_text, format_table, help_rows
-from xagents.commands.play import PLAY_OPTIONS, PlayOptions, play, run_defaults
+from xagents.commands.play import PLAY_OPTIONS, PlayOptions, play, run_agent, run_defaults
 from xagents.commands.plot import plot
 from xagents.commands.train import TrainCommandOptions, check_train, train
 from xagents.core.config import AgentConfig
@@ -133,6 +133,9 @@ def command_line(argv: list[str]) -> int:
         from xagents.commands.export import export_command
 
         return export_command(rest)
+    rest = [part for arg in rest for part in (arg.split('=', 1) if arg.startswith(('--run=', '--resume=')) else [arg])]
+    if command == 'play' and '--run' in rest:
+        rest = run_agent(rest)
     if not rest or rest[0] in ('-h', '--help'):
         print(command_help(command))
         return 0
@@ -147,7 +150,6 @@ def command_line(argv: list[str]) -> int:
         from xagents.commands.tune import tune
 
         return tune(rest[0], module, rest[1:])
-    rest = [part for arg in rest for part in (arg.split('=', 1) if arg.startswith(('--run=', '--resume=')) else [arg])]
     for flag in ('--run', '--resume'):
         if flag in rest and (command, flag) in (('play', '--run'), ('train', '--resume')):
             rest = run_defaults(rest, flag) + rest[1:]
