@@ -121,7 +121,7 @@ def test_the_first_line_with_a_speed_times_no_compile_of_an_off_policy_agent():
     assert len(trainer.lines) == 1 and 'first update 5.0 s (compiling' in trainer.lines[0]
     advance(trainer, 1000, 3.0, {'loss': 0.5})
     progress.on_update(trainer)
-    assert 'speed 333/s' in trainer.lines[1]
+    assert 'speed 333 steps/s' in trainer.lines[1]
 
 
 def test_progress_lines_fit_100_columns_off_a_terminal_and_show_the_eta_of_a_budget(monkeypatch):
@@ -135,8 +135,8 @@ def test_progress_lines_fit_100_columns_off_a_terminal_and_show_the_eta_of_a_bud
     progress.on_update(trainer)
     line = trainer.lines[-1]
     assert line.splitlines() == [  # 9,900 steps/s since the compile: 900,000 steps left take 91 s
-        'time 0:00:15 | steps 100,000 (10%, ETA 1m31s) | games 2 | speed 9,900/s',
-        '  mean reward -1412.66 | best -1400.00 | critic_loss 0.25 | actor_loss 12.5',
+        'time 0:00:15 | steps 100,000 (10%, ETA 1m31s) | games 2 | speed 9,900 steps/s | mean reward -1412.66',
+        '  best reward -1400.00 | critic_loss 0.25 | actor_loss 12.5',
     ]
 
 

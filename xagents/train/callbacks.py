@@ -205,12 +205,12 @@ class Progress(Callback):
             f'time {datetime.timedelta(seconds=int(trainer.elapsed()))}',
             f'steps {agent.steps:,}{f" {budget}" if budget else ""}',
             f'games {agent.episodes:,}',
-            *([speed_note or f'speed {speed:,.0f}/s'] if speed_note or speed is not None else []),
-        ]
-        figures = [
+            *([speed_note or f'speed {speed:,.0f} steps/s'] if speed_note or speed is not None else []),
             # No best before 10 episodes, no mean before the first: shown as '-', not '-inf' / 'nan'.
             f'mean reward {shown(agent.mean_reward)}',
-            f'best {shown(agent.best_reward)}',
+        ]
+        figures = [
+            f'best reward {shown(agent.best_reward)}',
             *[f'{name} {value:.{max(precision, 4)}g}' for name, value in trainer.losses.items()],
         ]
         trainer.console(fitted_line([parts, figures], line_width()))
