@@ -180,7 +180,6 @@ FLAG_NOTES = {
     '--optimize': 'xagents tune <agent> searches hyperparameters',
     '--optimize-hyperparameters': 'xagents tune <agent> searches hyperparameters',
     '--n-trials': 'xagents tune <agent> --n-trials',
-    '--n-eval-envs': 'evaluations play --eval-episodes episodes over up to 16 envs',
 }
 
 
@@ -204,10 +203,13 @@ class ArgumentParser(argparse.ArgumentParser):
     def error(self, message: str):
         if message.startswith('unrecognized arguments: '):
             flags = [word for word in message.split()[2:] if word.startswith('-')]
-        else:  # such as a missing --env given as --env-id: argparse says so before it names unknown flags
+        elif message.startswith('the following arguments are required'):
+            # Such as --env given as --env-id: argparse says so before it names the unknown flags.
             flags = [arg.split('=', 1)[0] for arg in getattr(self, 'given', []) if self.unknown_flag(arg)]
-            if flags and message.startswith('the following arguments are required'):
+            if flags:
                 message += f'; unrecognized arguments: {" ".join(flags)}'
+        else:
+            flags = []
         known = [
             option
             for option, action in self._option_string_actions.items()

@@ -14,10 +14,10 @@ from xagents.train.console import budget_part, fitted_line
 
 @pytest.fixture(scope='module')
 def ppo_run(tmp_path_factory):
-    """A PPO run on CartPole trained for two tiny rollouts (in this process)."""
+    """A PPO run on CartPole trained for two tiny rollouts of one update each (in this process)."""
     run = tmp_path_factory.mktemp('runs') / 'ppo-run'
-    train = ['train', 'ppo', '--env', 'CartPole-v1', '--n-steps', '16', '--n-envs', '2', '--quiet']
-    assert main([*train, '--max-steps', '64', '--seed', '1', '--output-dir', str(run)]) == 0
+    tiny = '--no-presets --n-envs 1 --n-steps 32 --ppo-epochs 1 --mini-batches 1 --quiet --seed 1 --max-steps 64'
+    assert main(['train', 'ppo', '--env', 'CartPole-v1', *tiny.split(), '--output-dir', str(run)]) == 0
     return run
 
 
@@ -143,5 +143,7 @@ def test_progress_lines_fit_100_columns_off_a_terminal_and_show_the_eta_of_a_bud
 def test_a_terminal_gets_a_bar_and_lines_its_width():
     assert budget_part(250, 1000, 10.0, bar=True) == '[===         ] 25% ETA 1m15s'
     assert budget_part(1000, 1000, 10.0, bar=False) == '(100%)'
+    assert budget_part(999, 1000, 10.0, bar=False) == '(99%, ETA 0s)'
     assert fitted_line([['a' * 30, 'b' * 30], ['c' * 10]], 80) == f'{"a" * 30} | {"b" * 30} | {"c" * 10}'
-    assert fitted_line([['a' * 30, 'b' * 30], ['c' * 10]], 60) == f'{"a" * 30}\n  {"b" * 30}\n  {"c" * 10}'
+    assert fitted_line([['a' * 30, 'b' * 30], ['c' * 10]], 60) == f'{"a" * 30}\n  {"b" * 30} | {"c" * 10}'
+    assert fitted_line([['a' * 30, 'b' * 20], ['c' * 10]], 60) == f'{"a" * 30} | {"b" * 20}\n  {"c" * 10}'

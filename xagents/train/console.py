@@ -49,15 +49,18 @@ def line_width() -> int:
 
 
 def fitted_line(groups: list[list[str]], width: int) -> str:
-    """The parts of ``groups`` joined by `` | `` on one line when it fits ``width``; otherwise each group
-    starts a line of its own, and a part that would pass ``width`` an indented one."""
+    """The parts of ``groups`` joined by `` | `` on one line when it fits ``width``; otherwise a part
+    that would pass ``width`` starts an indented line, and so does each group after the first
+    unless the one before already ended on such a line."""
     whole = ' | '.join(part for group in groups for part in group)
     if len(whole) <= width:
         return whole
-    lines = []
+    lines: list[str] = []
     for group in filter(None, groups):
-        lines.append(('  ' if lines else '') + group[0])
-        for part in group[1:]:
+        parts = list(group)
+        if not lines or not lines[-1].startswith('  '):
+            lines.append(('  ' if lines else '') + parts.pop(0))
+        for part in parts:
             if len(lines[-1]) + 3 + len(part) > width:
                 lines.append('  ' + part)
             else:
@@ -71,10 +74,11 @@ def budget_part(steps: int, budget: int, speed: float | None, bar: bool) -> str:
     fraction = min(steps / budget, 1.0)
     left = max(budget - steps, 0)
     eta = f', ETA {short_duration(left / speed)}' if speed and left else ''
+    percent = f'{int(fraction * 100)}%'  # 100% only when done
     if not bar:
-        return f'({fraction:.0%}{eta})'
-    filled = round(fraction * BAR_WIDTH)
-    return f'[{"=" * filled}{" " * (BAR_WIDTH - filled)}] {fraction:.0%}{eta.removeprefix(",")}'
+        return f'({percent}{eta})'
+    filled = int(fraction * BAR_WIDTH)
+    return f'[{"=" * filled}{" " * (BAR_WIDTH - filled)}] {percent}{eta.removeprefix(",")}'
 
 
 def short_duration(seconds: float) -> str:
