@@ -77,7 +77,10 @@ def command_help(command: str, module=None) -> str:
             sections.append(
                 fit_text('presets (used by default on these envs, flags override): ' + ', '.join(module.PRESETS))
             )
-    return f'usage: xagents {command} <agent> [options]\n\n' + '\n\n'.join(sections)
+    usage = f'usage: xagents {command} <agent> [options]'
+    if command == 'play':
+        usage += "\n       xagents play --run DIR [options]   (the agent is the run's)"
+    return usage + '\n\n' + '\n\n'.join(sections)
 
 
 def command_parser(command: str, module) -> ArgumentParser:

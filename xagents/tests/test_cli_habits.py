@@ -51,6 +51,7 @@ def test_play_names_its_episode_cap_apart_from_trains_budget(ppo_run, capsys):
     assert parser.parse_args('--env CartPole-v1 --max-steps 9'.split()).max_episode_steps == 9  # the old flag
     assert main(['play', 'ppo']) == 0
     shown = capsys.readouterr().out
+    assert 'xagents play --run DIR [options]' in shown
     rows = [line.split()[0] for line in shown.splitlines() if line.startswith('  --')]
     assert '--max-episode-steps' in rows and '--max-steps' not in rows
     assert main(['play', '--run', str(ppo_run), '--max-episode-steps', '5']) == 0
