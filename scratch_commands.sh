@@ -27,9 +27,9 @@ xagents play ppo --run runs/ppo-cartpole --episodes 3 --video-dir video
 xagents play ppo --run runs/ppo-cartpole --episodes 16 --output eval.json
 xagents play ppo --env CartPole-v1 --random --episodes 16 --output random.json
 # A gif for a README, jpg frames, and headless recording of Atari and MuJoCo.
-xagents play ppo --run runs/ppo-cartpole --max-steps 300 --gif cartpole.gif --frame-frequency 2
+xagents play ppo --run runs/ppo-cartpole --max-episode-steps 300 --gif cartpole.gif --frame-frequency 2
 xagents play dqn --env PongNoFrameskip-v4 --preprocess --random --episodes 2 --video-dir pong --frame-dir pong-frames
-xagents play td3 --env HalfCheetah-v5 --random --max-steps 300 --video-dir cheetah
+xagents play td3 --env HalfCheetah-v5 --random --max-episode-steps 300 --video-dir cheetah
 
 # Watch training: a video every 50 episodes, a greedy evaluation every 10k steps choosing the best
 # checkpoint, numbered snapshots, TensorBoard, and wandb (offline when there is no account).

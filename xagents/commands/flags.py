@@ -155,13 +155,31 @@ FLAG_ALIASES = {
     '--learning-starts': ['--buffer-initial-size'],
     '--eval-freq': ['--eval-interval'],
     '--save-freq': ['--save-interval (in seconds)'],
-    '-f': ['--output-dir'],
+    '-f': ['--output-dir', '--run'],
     '--log-folder': ['--output-dir'],
     '--trained-agent': ['--weights'],
     '-i': ['--weights'],
     '--env-id': ['--env'],
     '--target-update-interval': ['--target-sync-steps'],
     '--log-interval': ['--log-frequency'],
+    # RL Zoo's train.py / enjoy.py
+    '-n': ['--max-steps', '--episodes'],
+    '--folder': ['--output-dir', '--run'],
+    '--hyperparams': ['--preset (a JSON file; or the agent flags)'],
+    '--save-replay-buffer': ['--save-buffer'],
+    '--verbose': ['--quiet (the opposite: progress shows unless --quiet)'],
+    '--policy-kwargs': ['--model (a .cfg model file)', '--actor-model (.cfg model files per role)'],
+    '--load-best': ['--run (plays the best checkpoint)'],
+    '--load-checkpoint': ['--snapshot'],
+    '--no-render': ['--render (off unless given)'],
+}
+# Flags of other libraries with no xagents flag of their own: what takes their place.
+FLAG_NOTES = {
+    '--algo': 'the agent is the first argument, xagents <command> <agent>',
+    '-optimize': 'xagents tune <agent> searches hyperparameters',
+    '--optimize': 'xagents tune <agent> searches hyperparameters',
+    '--optimize-hyperparameters': 'xagents tune <agent> searches hyperparameters',
+    '--n-trials': 'xagents tune <agent> --n-trials',
 }
 
 
@@ -175,20 +193,41 @@ def closest_flag(flag: str, known: list[str]) -> str | None:
 
 
 class ArgumentParser(argparse.ArgumentParser):
-    """An argparse parser whose errors are one line on stderr and exit code 2."""
+    """An argparse parser whose errors are one line on stderr and exit code 2, with a hint for
+    each unknown flag (another library's name, a typo), also when a required flag is missing."""
+
+    def parse_known_args(self, args=None, namespace=None):
+        self.given = list(sys.argv[1:] if args is None else args)
+        return super().parse_known_args(args, namespace)
 
     def error(self, message: str):
         if message.startswith('unrecognized arguments: '):
             flags = [word for word in message.split()[2:] if word.startswith('-')]
-            known = [
-                option
-                for option, action in self._option_string_actions.items()
-                if option.startswith('--') and action.help is not argparse.SUPPRESS  # not the hidden old names
-            ]
-            if not any(flag.startswith('--her') for flag in known) and any(f.startswith('--her') for f in flags):
-                message += ' (hindsight experience replay is for the off-policy agents: dqn, ddpg, td3 and sac)'
-            guesses = [guess for flag in flags if (guess := closest_flag(flag, known))]
-            if guesses:
-                message += f' (did you mean {", ".join(guesses)}?)'
+        elif message.startswith('the following arguments are required'):
+            # Such as --env given as --env-id: argparse says so before it names the unknown flags.
+            flags = [arg.split('=', 1)[0] for arg in getattr(self, 'given', []) if self.unknown_flag(arg)]
+            if flags:
+                message += f'; unrecognized arguments: {" ".join(flags)}'
+        else:
+            flags = []
+        known = [
+            option
+            for option, action in self._option_string_actions.items()
+            if option.startswith('--') and action.help is not argparse.SUPPRESS  # not the hidden old names
+        ]
+        if not any(flag.startswith('--her') for flag in known) and any(f.startswith('--her') for f in flags):
+            message += ' (hindsight experience replay is for the off-policy agents: dqn, ddpg, td3 and sac)'
+        guesses = [guess for flag in flags if flag not in FLAG_NOTES and (guess := closest_flag(flag, known))]
+        if guesses:
+            message += f' (did you mean {", ".join(guesses)}?)'
+        notes = [f'{flag}: {FLAG_NOTES[flag]}' for flag in flags if flag in FLAG_NOTES]
+        if notes:
+            message += f' ({"; ".join(notes)})'
         sys.stderr.write(f'xagents: error: {message}\n')
         raise SystemExit(2)
+
+    def unknown_flag(self, arg: str) -> bool:
+        """Whether ``arg`` is a flag this parser does not take (a negative number is a value)."""
+        if not arg.startswith('-') or arg == '-' or self._negative_number_matcher.match(arg):
+            return False
+        return arg.split('=', 1)[0] not in self._option_string_actions

@@ -15,7 +15,7 @@ from xagents.commands.agent_flags import add_model_flags, agent_module, agent_op
 from xagents.commands.environment import EnvOptions, check_env
 from xagents.commands.failing import fail, run_guarded
 from xagents.commands.flags import ArgumentParser, add_config_flags, fit_text, format_table, help_rows
-from xagents.commands.play import PLAY_OPTIONS, PlayOptions, play, run_defaults
+from xagents.commands.play import PLAY_OPTIONS, PlayOptions, play, run_agent, run_defaults
 from xagents.commands.plot import plot
 from xagents.commands.train import TrainCommandOptions, check_train, train
 from xagents.core.config import AgentConfig
@@ -77,7 +77,10 @@ def command_help(command: str, module=None) -> str:
             sections.append(
                 fit_text('presets (used by default on these envs, flags override): ' + ', '.join(module.PRESETS))
             )
-    return f'usage: xagents {command} <agent> [options]\n\n' + '\n\n'.join(sections)
+    usage = f'usage: xagents {command} <agent> [options]'
+    if command == 'play':
+        usage += "\n       xagents play --run DIR [options]   (the agent is the run's)"
+    return usage + '\n\n' + '\n\n'.join(sections)
 
 
 def command_parser(command: str, module) -> ArgumentParser:
@@ -133,6 +136,9 @@ def command_line(argv: list[str]) -> int:
         from xagents.commands.export import export_command
 
         return export_command(rest)
+    rest = [part for arg in rest for part in (arg.split('=', 1) if arg.startswith(('--run=', '--resume=')) else [arg])]
+    if command == 'play' and '--run' in rest:
+        rest = run_agent(rest)
     if not rest or rest[0] in ('-h', '--help'):
         print(command_help(command))
         return 0
@@ -147,7 +153,6 @@ def command_line(argv: list[str]) -> int:
         from xagents.commands.tune import tune
 
         return tune(rest[0], module, rest[1:])
-    rest = [part for arg in rest for part in (arg.split('=', 1) if arg.startswith(('--run=', '--resume=')) else [arg])]
     for flag in ('--run', '--resume'):
         if flag in rest and (command, flag) in (('play', '--run'), ('train', '--resume')):
             rest = run_defaults(rest, flag) + rest[1:]

@@ -7,6 +7,8 @@ import dataclasses
 import json
 from pathlib import Path
 
+import numpy as np
+
 from xagents.commands.agent_flags import hyperparameters, model_files
 from xagents.commands.environment import EnvOptions, env_kwargs
 from xagents.commands.failing import fail
@@ -34,7 +36,12 @@ class PlayOptions:
     frame_dir: str | None = hp(None, 'Folder for jpg frames')
     frame_frequency: int = hp(1, 'With --frame-dir or --gif: keep every n-th frame', positive=True)
     gif: str | None = hp(None, 'Animated gif of the first episode, at most 320 pixels wide (for a README)')
-    max_steps: int | None = hp(None, 'Maximum steps per episode', positive=True)
+    max_episode_steps: int | None = hp(
+        None,
+        'Cut each episode after this many steps (the old --max-steps works too)',
+        positive=True,
+        aliases=('max_steps',),
+    )
     deterministic: bool = hp(False, 'Take the most likely (greedy / mean) action: the default')
     stochastic: bool = hp(False, 'Sample actions instead of taking the most likely one')
     random: bool = hp(False, 'Play uniformly random actions instead of the agent: a baseline to compare with')
@@ -59,6 +66,26 @@ def run_defaults(rest: list[str], flag: str) -> list[str]:
             return [rest[0]]  # resuming says what is wrong with the folder, as before
         fail(str(error))
     return [rest[0], *(['--env', config['env']] if '--env' not in rest else [])]
+
+
+def run_agent(rest: list[str]) -> list[str]:
+    """``rest`` (after ``play``, with ``--run DIR``) led by the run's agent: the name may be left out,
+    and a name that is not the run's is a one-line error naming the run's agent."""
+    position = rest.index('--run') + 1
+    if position >= len(rest) or rest[position].startswith('-'):
+        fail('--run needs an xagents run directory')
+    try:
+        agent = read_run_config(rest[position])['agent']
+    except ValueError as error:
+        fail(str(error))
+    if not rest[0].startswith('-'):
+        if rest[0].lower() != agent:
+            fail(
+                f'{rest[position]} is a {agent} run, not {rest[0].lower()}: '
+                f'xagents play --run {rest[position]} (the agent name may be left out)'
+            )
+        return rest
+    return [agent, *rest]
 
 
 def saved_run(run_dir: str | None) -> tuple[dict, dict, list[str] | None]:
@@ -98,13 +125,15 @@ def play(name: str, module, args) -> int:
         print('Playing uniformly random actions (--random): a baseline, not the trained agent')
     else:
         agent.load_weights(weights)
+    if args.seed is None:  # drawn, so that --output can say how to repeat the episodes
+        args.seed = int(np.random.SeedSequence().generate_state(1)[0] >> 1)
     episodes = agent.play(
         episodes=args.episodes,
         video_dir=args.video_dir,
         frame_dir=args.frame_dir,
         frame_frequency=args.frame_frequency,
         render=args.render,
-        max_steps=args.max_steps,
+        max_steps=args.max_episode_steps,
         deterministic=not args.stochastic,
         seed=args.seed,
         name_prefix=args.name_prefix,
@@ -128,11 +157,34 @@ def play(name: str, module, args) -> int:
         output = Path(args.output)
         try:
             output.parent.mkdir(parents=True, exist_ok=True)
-            output.write_text(json.dumps({'env': args.env, **summary, 'per_episode': episodes}, indent=2))
+            checkpoint = None if args.random else played_checkpoint(module, args, weights)
+            played = {'seed': args.seed, 'checkpoint': checkpoint}
+            results = {'env': args.env, **summary, **played, 'per_episode': episodes}
+            output.write_text(json.dumps(results, indent=2))
         except OSError as error:
             fail(f'cannot write --output {output}: {error.strerror}')
         print(f'results in {output}')
     return 0
+
+
+def played_checkpoint(module, args, weights: list[str]) -> dict:
+    """Which checkpoint ``play`` loaded: ``which`` (best, latest, snapshot or weights), its ``paths``
+    and the training ``step`` it was saved at (None for files that keep no step, such as .weights.h5)."""
+    from xagents.run.checkpoints import has_checkpoint, saved_state
+
+    which = 'weights'
+    if args.snapshot is not None:
+        which = 'snapshot'
+    elif weights == [args.run]:
+        run = RunFolder.of_config(args.run, read_run_config(args.run), module.MODEL_ROLES)
+        which, weights = 'best', [str(path) for path in run.best]
+        if not all(has_checkpoint(path) for path in run.best):  # no best yet: the latest was loaded
+            which, weights = 'latest', [str(run.latest)]
+    try:
+        state = saved_state(weights[0]) or {}
+    except (OSError, ValueError):  # not a checkpoint folder (a prefix or a Keras weights file)
+        state = {}
+    return {'which': which, 'paths': weights, 'step': state.get('steps')}
 
 
 def snapshot_paths(module, run: str | None, step: int) -> list[str]:

@@ -20,8 +20,11 @@ current round of hooks.
 from __future__ import annotations
 
 import datetime
+import sys
 
 import numpy as np
+
+from xagents.train.console import budget_part, fitted_line, line_width
 
 BEST_SAVE_INTERVAL = 5.0
 PROGRESS_INTERVAL = 2.0
@@ -153,6 +156,7 @@ class Progress(Callback):
     def on_training_start(self, trainer):
         self.episodes, self.steps, self.time = trainer.agent.episodes, trainer.agent.steps, trainer.now
         self.compiled = False
+        self.timed_from = None  # steps and time at the end of the first update: the ETA's speed counts from there
         self.interval = FIRST_INTERVAL
 
     def on_update(self, trainer):
@@ -160,9 +164,14 @@ class Progress(Callback):
         if not self.compiled:
             # The first update traces and compiles the graphs: speeds count from its end, not from
             # the start, so no line reports a compile (or the buffer's warm-up) as training speed.
+            # An off-policy agent's first iterations after its warm-up may train nothing (every
+            # ``train_frequency``-th one does): the first with losses is the one that compiles.
+            if not trainer.losses and not trainer.reason:
+                return
             self.compiled = True
             compiling = trainer.now - self.time
             self.steps, self.time = agent.steps, trainer.now
+            self.timed_from = (agent.steps, trainer.now)
             if not trainer.reason:
                 self.show(trainer, f'first update {compiling:.1f} s (compiling; speeds count from here)')
                 self.episodes = agent.episodes
@@ -190,19 +199,28 @@ class Progress(Callback):
         )
         precision = trainer.options.display_precision
         shown = lambda value: f'{value:.{precision}f}' if np.isfinite(value) else '-'  # noqa: E731
+        speed_now = self.mean_speed(agent, now)
+        budget = agent.budget and budget_part(agent.steps, agent.budget, speed_now, sys.stdout.isatty())
         parts = [
             f'time {datetime.timedelta(seconds=int(trainer.elapsed()))}',
-            f'steps {agent.steps:,}',
+            f'steps {agent.steps:,}{f" {budget}" if budget else ""}',
             f'games {agent.episodes:,}',
             *([speed_note or f'speed {speed:,.0f} steps/s'] if speed_note or speed is not None else []),
             # No best before 10 episodes, no mean before the first: shown as '-', not '-inf' / 'nan'.
             f'mean reward {shown(agent.mean_reward)}',
-            f'best reward {shown(agent.best_reward)}',
         ]
-        parts += [f'{name} {value:.{max(precision, 4)}g}' for name, value in trainer.losses.items()]
-        trainer.console(' | '.join(parts))
+        figures = [
+            f'best reward {shown(agent.best_reward)}',
+            *[f'{name} {value:.{max(precision, 4)}g}' for name, value in trainer.losses.items()],
+        ]
+        trainer.console(fitted_line([parts, figures], line_width()))
         self.episodes, self.steps, self.time = agent.episodes, agent.steps, now
         self.interval = PROGRESS_INTERVAL
+
+    def mean_speed(self, agent, now: float) -> float | None:
+        """Steps per second since the first update (its compile left out), once any were timed."""
+        steps, start = self.timed_from or (agent.steps, now)
+        return (agent.steps - steps) / (now - start) if agent.steps > steps and now > start else None
 
 
 class History(Callback):
