@@ -134,6 +134,14 @@ def test_net_arch_builds_every_model_of_the_agent(agent_class, env, units):
     assert 'activation=relu' in Path(agent.model_files[0]).read_text()
 
 
+@pytest.mark.parametrize('agent_class', [PPO, DQN])
+def test_net_arch_of_image_observations_sets_the_dense_layers_after_the_cnn(agent_class):
+    agent = agent_class.from_env('xagents.tests.tiny_envs:Pointer-v0', net_arch=[16], seed=1)  # 7x7x3 uint8
+    model = next(iter(agent.models.values()))
+    assert any(layer.__class__.__name__ == 'Conv2D' for layer in model.layers)
+    assert 16 in hidden_units(model) and 512 not in hidden_units(model)
+
+
 def test_net_arch_is_refused_with_model_files_and_checked():
     files = [str(PPO_MODELS / 'ann-actor-critic.cfg')]
     with pytest.raises(ValueError, match='give them or model files'):
@@ -178,11 +186,12 @@ def test_fit_names_the_budget_an_sb3_keyword_means():
 
 
 # ----------------------------------------------------------- fit's max_steps
-def test_max_steps_counts_from_the_first_step_and_an_agent_past_it_trains_nothing(tmp_path):
-    agent = PPO.from_env('CartPole-v1', seed=1, quiet=True, output_dir=str(tmp_path / 'run'))
+def test_max_steps_counts_from_the_first_step_and_an_agent_past_it_trains_nothing(tmp_path, capsys):
+    agent = PPO.from_env('CartPole-v1', seed=1, output_dir=str(tmp_path / 'run'))
     agent.steps = 2000
     assert agent.fit(max_steps=1000) == 'max_steps'
     assert agent.steps == 2000 and not (tmp_path / 'run').exists()
+    assert 'Already at step 2,000 of max_steps 1,000: nothing to train' in capsys.readouterr().out
     with pytest.raises(TypeError, match='not both'):
         agent.fit(max_steps=3000, more_steps=100)
 
