@@ -21,7 +21,7 @@ MAKING_OPTIONS = ('preprocess', 'async_envs', 'env_kwargs', 'obs_keys', 'frame_s
 
 
 def recipe_of(env: gym.Env | gym.vector.VectorEnv) -> EnvRecipe:
-    """How to make more of ``env``: its spec's id and kwargs (the render mode is each maker's own)."""
+    """How to make more of ``env``: its spec's id, kwargs and time limit (the render mode is each maker's own)."""
     spec = env.spec
     what = type(env).__name__
     if spec is None:
@@ -36,6 +36,9 @@ def recipe_of(env: gym.Env | gym.vector.VectorEnv) -> EnvRecipe:
             f'for evaluation, play and resume would lack: give from_env a function that makes it wrapped'
         )
     kwargs = {key: value for key, value in (spec.kwargs or {}).items() if key != 'render_mode'}
+    registered = gym.envs.registry.get(spec.id)
+    if registered is not None and spec.max_episode_steps != registered.max_episode_steps:  # a time limit of its own
+        kwargs['max_episode_steps'] = spec.max_episode_steps
     return EnvRecipe(spec.id, kwargs)
 
 

@@ -36,6 +36,8 @@ def test_from_env_takes_a_gymnasium_env_instance():
     assert agent.env_recipe.name == 'CartPole-v1' and agent.env_recipe.env_kwargs == {'sutton_barto_reward': True}
     play_random(agent, 60)
     assert agent.episodes >= 1
+    limited = PPO.from_env(gym.make('CartPole-v1', max_episode_steps=20))
+    assert limited.env_recipe.env_kwargs == {'max_episode_steps': 20}  # evaluation and play keep the limit
 
 
 @pytest.mark.parametrize('mode', [None, 'sync'])
