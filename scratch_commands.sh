@@ -49,6 +49,9 @@ xagents tune ppo --env CartPole-v1 --study s2 --storage postgresql://user@dbhost
 # Resume an interrupted run: weights, optimizer, counters, RNG and history continue.
 xagents train ppo --env CartPole-v1 --max-steps 200000 --output-dir runs/ppo-cartpole --resume runs/ppo-cartpole
 
+# Other hidden layers without a .cfg file (SB3's net_arch and activation_fn); the run keeps them.
+xagents train ppo --env CartPole-v1 --max-steps 50000 --net-arch 128 128 --activation relu --output-dir runs/ppo-128x128
+
 # Continuous control: PPO on Pendulum (preset with observation normalization).
 xagents train ppo --env Pendulum-v1 --target-reward -300 --max-steps 1000000
 

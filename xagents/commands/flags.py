@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import difflib
 import shutil
 import sys
 import textwrap
 
 from xagents.core import schedules
+from xagents.core.renamed import OTHER_NAMES, closest_name
 from xagents.core.schema import field_type, flag_name, parse_scalar
 
 
@@ -137,38 +137,24 @@ def fit_text(text: str) -> str:
     return '\n'.join(lines)
 
 
-# Names other libraries (Stable-Baselines3, RL Zoo, CleanRL) give to flags that xagents spells
-# differently; where several fit, the first the agent has is suggested.
+# Flags of other libraries (Stable-Baselines3, RL Zoo, CleanRL) that xagents spells differently: their
+# keywords' (core/renamed.py) with dashes, and those of the command line alone.
 FLAG_ALIASES = {
-    '--learning-rate': ['--lr'],
-    '--discount': ['--gamma'],
-    '--gae-lambda': ['--lam'],
-    '--num-envs': ['--n-envs'],
-    '--n-timesteps': ['--max-steps'],
-    '--total-timesteps': ['--max-steps'],
-    '--ent-coef': ['--entropy-coef'],
-    '--vf-coef': ['--value-loss-coef'],
-    '--max-grad-norm': ['--grad-norm'],
-    '--n-epochs': ['--ppo-epochs'],
-    '--buffer-size': ['--buffer-max-size'],
-    '--batch-size': ['--buffer-batch-size', '--mini-batches (a count: rollout size / batch size)'],
-    '--learning-starts': ['--buffer-initial-size'],
-    '--eval-freq': ['--eval-interval'],
-    '--save-freq': ['--save-interval (in seconds)'],
+    **{
+        flag_name(name): [flag_name(alias.split()[0]) + alias[len(alias.split()[0]) :] for alias in aliases]
+        for name, aliases in OTHER_NAMES.items()
+    },
     '-f': ['--output-dir', '--run'],
     '--log-folder': ['--output-dir'],
     '--trained-agent': ['--weights'],
     '-i': ['--weights'],
     '--env-id': ['--env'],
-    '--target-update-interval': ['--target-sync-steps'],
-    '--log-interval': ['--log-frequency'],
     # RL Zoo's train.py / enjoy.py
     '-n': ['--max-steps', '--episodes'],
     '--folder': ['--output-dir', '--run'],
     '--hyperparams': ['--preset (a JSON file; or the agent flags)'],
     '--save-replay-buffer': ['--save-buffer'],
     '--verbose': ['--quiet (the opposite: progress shows unless --quiet)'],
-    '--policy-kwargs': ['--model (a .cfg model file)', '--actor-model (.cfg model files per role)'],
     '--load-best': ['--run (plays the best checkpoint)'],
     '--load-checkpoint': ['--snapshot'],
     '--no-render': ['--render (off unless given)'],
@@ -185,11 +171,7 @@ FLAG_NOTES = {
 
 def closest_flag(flag: str, known: list[str]) -> str | None:
     """The flag of ``known`` that ``flag`` most likely means (another library's name, a typo), or None."""
-    for alias in FLAG_ALIASES.get(flag, []):  # a flag, and maybe a note on its units
-        if alias.split()[0] in known:
-            return alias
-    matches = difflib.get_close_matches(flag, known, n=1, cutoff=0.75)
-    return matches[0] if matches else None
+    return closest_name(flag, known, FLAG_ALIASES)
 
 
 class ArgumentParser(argparse.ArgumentParser):

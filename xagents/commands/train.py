@@ -31,6 +31,14 @@ class TrainCommandOptions:
     resume: str | None = hp(None, 'Continue the run in this run directory')
     no_presets: bool = hp(False, 'Ignore the per-environment presets shipped with the agent')
     preset: str | None = hp(None, 'JSON file of hyperparameters used as the preset (such as xagents tune writes)')
+    net_arch: list[int] | None = hp(
+        None,
+        "Hidden layer sizes of each of the agent's default networks, instead of a model file (SB3's net_arch; "
+        'for images, the dense layers after the CNN); the run keeps the networks for play, resume and export',
+        nargs='+',
+        positive=True,
+    )
+    activation: str | None = hp(None, "Activation of those hidden layers (tanh, relu, elu, ...; default: the files')")
 
     @classmethod
     def names(cls) -> list[str]:
@@ -81,10 +89,14 @@ def train(name: str, module, args) -> int:
     import tensorflow as tf
 
     tf.config.experimental.enable_op_determinism()
+    networks = {'net_arch': args.net_arch, 'activation': args.activation}
+    if model_files(module, args) and any(networks.values()):
+        fail('--net-arch and --activation change the default networks: give them or model files (--model ...)')
     agent = agents[name].from_env(
         args.env,
         **env_kwargs(env_options),
         model_files=model_files(module, args) or (run and run_model_files(args.resume, run)),
+        **networks,
         **hparams,
     )
     if args.resume:

@@ -25,7 +25,7 @@ from xagents.core.building import Building
 from xagents.core.entry_points import EntryPoints
 from xagents.core.masking import ActionMasks, predict_masks
 from xagents.core.schema import flag_name, scheduled_fields
-from xagents.envs.autoreset import final_observations, final_success
+from xagents.envs.autoreset import final_observations, final_success, same_step
 from xagents.envs.normalizers import KeyNormalizer, ObservationNormalizer, RewardNormalizer
 from xagents.envs.recipe import EnvRecipe
 from xagents.nets.compiled import ConcreteCalls
@@ -60,7 +60,7 @@ class Agent(Building, EntryPoints):
         self.config = self.make_config(**hyperparameters)
         if len(models) != len(self.model_roles):
             raise ValueError(f'{type(self).__name__} takes {len(self.model_roles)} model(s), got {len(models)}')
-        self.envs = envs
+        self.envs = envs = same_step(envs)  # a gym.make_vec env resets in the next step by default
         self.n_envs = envs.num_envs
         self.check_observation_space(envs)
         self.check_envs(envs)
@@ -224,12 +224,14 @@ class Agent(Building, EntryPoints):
         (what an exported policy computes); ``policy(..., deterministic=True)`` gives the same."""
         raise NotImplementedError
 
-    def predict(self, observations, deterministic: bool = True, action_masks=None) -> np.ndarray:
-        """Env actions for raw observations as the env returns them: one observation (one action
-        back) or a batch. Observation normalization, the policy (greedy by default, for every
-        agent; ``deterministic=False`` acts as in training), action rescaling and dtype are handled
-        here: the result goes to ``env.step`` as it is. ``action_masks`` (one per observation, as
-        the env gives them) keeps the actions among the legal ones."""
+    def predict(self, observations, deterministic: bool = True, action_masks=None, *, sb3: bool = False):
+        """Env actions for raw observations: one observation (shaped as the space) gives one action, a
+        batch (one more leading axis) one each. The action alone, not SB3's ``(action, state)``:
+        ``sb3=True`` returns ``(action, None)``, so ``action, _ = agent.predict(obs, sb3=True)`` reads
+        right for both. Greedy by default for every agent (SB3: ``deterministic=False``);
+        ``deterministic=False`` acts as in training. Normalization, rescaling and dtype are handled
+        here: the action goes to ``env.step`` as it is. ``action_masks`` (one per observation, as the
+        env gives them) keeps the actions among the legal ones."""
         batch, single = observation_batch(observations, self.observation_space, bool(self.env_recipe.obs_keys))
         size = len(next(iter(batch.values()))) if isinstance(batch, dict) else len(batch)
         # Masks are passed only when given: the agents that take none have no such argument.
@@ -237,7 +239,8 @@ class Agent(Building, EntryPoints):
         normalized = self.normalize_observations(batch)
         actions = np.asarray(self.env_actions(self.policy(normalized, deterministic=deterministic, **masks)))
         actions = actions.astype(self.action_space.dtype, copy=False)  # int64 Discrete, int8 MultiBinary, ...
-        return actions[0] if single else actions
+        actions = actions[0] if single else actions
+        return (actions, None) if sb3 else actions
 
     def set_budget(self, max_steps: int | None) -> None:
         """The total steps the current fit may reach: what schedules and shares of the run are measured against."""

@@ -13,9 +13,11 @@ import numpy as np
 
 from xagents.core import schedules
 from xagents.core.config import AgentConfig, preprocess_defaults
-from xagents.core.renamed import current_names
+from xagents.core.renamed import current_names, unknown_names
 from xagents.envs.atari import is_atari
+from xagents.envs.given import given_envs
 from xagents.envs.recipe import EnvRecipe
+from xagents.nets.arch import net_arch_files
 from xagents.nets.multi_input import build_multi_input_model
 from xagents.nets.observations import model_input_dtype, network_kind
 from xagents.nets.reader import ModelReader, convolutions_fit
@@ -45,9 +47,15 @@ class Building:
         names = {field.name for field in dataclasses.fields(cls.Config)}
         unknown = sorted(set(hyperparameters) - names)
         if unknown:
-            her = ' (hindsight experience replay is for DQN, DDPG, TD3 and SAC)' if 'her' in unknown else ''
-            raise TypeError(f'{cls.__name__} got unknown hyperparameter(s): {", ".join(unknown)}{her}')
+            raise cls.unknown_error(unknown)
         return cls.Config(**hyperparameters)
+
+    @classmethod
+    def unknown_error(cls, unknown: list[str], also: tuple[str, ...] = ()) -> TypeError:
+        """The error of unknown keywords, with a "did you mean" among the fields and ``also``."""
+        her = ' (hindsight experience replay is for DQN, DDPG, TD3 and SAC)' if 'her' in unknown else ''
+        known = [field.name for field in dataclasses.fields(cls.Config) if field.init] + list(also)
+        return TypeError(f'{cls.__name__} got unknown hyperparameter(s): {unknown_names(unknown, known)}{her}')
 
     @classmethod
     def check_envs(cls, envs: gym.vector.VectorEnv) -> None:
@@ -137,7 +145,7 @@ class Building:
     @classmethod
     def from_env(
         cls,
-        env: str | Callable[..., gym.Env],
+        env: str | Callable[..., gym.Env] | gym.Env | gym.vector.VectorEnv,
         n_envs: int = 1,
         preprocess: bool = False,
         max_frame: bool = True,
@@ -146,14 +154,23 @@ class Building:
         model_files: list[str] | None = None,
         obs_keys: list[str] | None = None,
         frame_stack: int | None = None,
+        net_arch: list[int] | None = None,
+        activation: str | None = None,
         **hyperparameters,
     ):
         """Make the environments and default models, then the agent.
 
-        ``env`` is a registered id, ``package.module:EnvId`` (the module registers it), or a
-        function returning a ``gymnasium.Env``; ``env_kwargs`` reach every environment made;
+        ``env`` is a registered id, ``package.module:EnvId`` (the module registers it), a
+        function returning a ``gymnasium.Env``, or an env object made by gymnasium: a
+        ``gym.make(...)`` instance (one env: ``n_envs`` stays 1) or a ``gym.make_vec(...)`` vector
+        env (any autoreset mode of a sync or CartPole vector env). An object is trained on as it is;
+        evaluation, play and the saved run make more from its spec (id and kwargs), so it needs
+        one and no wrappers of its own (give a function for those). ``env_kwargs`` reach every environment made;
         ``obs_keys`` chooses the keys of a Dict observation the agent sees (default: all);
         ``frame_stack`` makes each observation the last N (:mod:`xagents.envs.frame_stack`).
+        ``net_arch`` (``[256, 256]``: the hidden layer sizes of every network; for images, of the dense
+        layers after the CNN) and ``activation`` (``'tanh'``, ``'relu'``, ...; SB3's ``activation_fn``
+        by name) change the default networks (:mod:`xagents.nets.arch`); with ``model_files``, an error.
         ``hyperparameters`` are the fields of ``Config`` and the options of the agent's fits
         (``output_dir``, ``quiet``, ``eval_interval``, ...: see ``__init__``).
 
@@ -161,12 +178,17 @@ class Building:
         """
         # Old names of renamed hyperparameters warn here, once, and reach the agent as the names now.
         hyperparameters = preprocess_defaults(current_names(cls.Config, hyperparameters, deprecated=True), preprocess)
-        own, options = cls.split_training_options(hyperparameters)
+        own, options = cls.split_training_options(hyperparameters, also=FROM_ENV_ARGUMENTS)
         config = cls.make_config(**own)
         drawn = own.get('seed') is None
         hyperparameters['seed'] = config.seed  # the same drawn seed builds the models and the agent
-        recipe = EnvRecipe(env, dict(env_kwargs or {}), preprocess, max_frame, async_envs, obs_keys, frame_stack)
-        envs = recipe.make(n_envs, render_mode='rgb_array' if options and options.records_videos else None)
+        if isinstance(env, (gym.Env, gym.vector.VectorEnv)):
+            making = dict(preprocess=preprocess, async_envs=async_envs, env_kwargs=env_kwargs, obs_keys=obs_keys)
+            envs = given_envs(env, n_envs, frame_stack=frame_stack, **making)
+            recipe = envs.recipe
+        else:
+            recipe = EnvRecipe(env, dict(env_kwargs or {}), preprocess, max_frame, async_envs, obs_keys, frame_stack)
+            envs = recipe.make(n_envs, render_mode='rgb_array' if options and options.records_videos else None)
         if not preprocess and model_files is None and envs.spec is not None and is_atari(envs.spec):
             envs.close()
             raise ValueError(
@@ -176,6 +198,12 @@ class Building:
         try:
             cls.check_observation_space(envs)
             cls.check_envs(envs)
+            if net_arch is not None or activation is not None:
+                if model_files is not None:
+                    raise ValueError('net_arch and activation change the default networks: give them or model files')
+                model_files = net_arch_files(
+                    cls.default_model_files(envs.single_observation_space), net_arch, activation
+                )
             models = cls.build_models(envs, model_files, config)
             agent = cls(envs, *models, **hyperparameters)
             agent.seed_drawn = drawn
@@ -186,6 +214,11 @@ class Building:
             str(path) for path in (model_files or cls.default_model_files(envs.single_observation_space))
         ]
         return agent
+
+
+# The arguments of from_env besides the hyperparameters, for a "did you mean".
+FROM_ENV_ARGUMENTS = ('n_envs', 'preprocess', 'max_frame', 'async_envs', 'env_kwargs', 'model_files', 'obs_keys')
+FROM_ENV_ARGUMENTS += ('frame_stack', 'net_arch', 'activation')
 
 
 def dict_agents(space: gym.spaces.Dict, action_space: gym.Space) -> str:

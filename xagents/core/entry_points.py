@@ -16,6 +16,9 @@ import dataclasses
 import warnings
 from typing import TYPE_CHECKING
 
+from xagents.core.renamed import renamed_fields, unknown_names
+from xagents.core.schema import checked_scalar
+
 if TYPE_CHECKING:
     from xagents.run.folder import RunFolder
     from xagents.train.callbacks import Callback
@@ -29,12 +32,13 @@ class EntryPoints:
     training_options: TrainingOptions | None
 
     @classmethod
-    def split_training_options(cls, keywords: dict) -> tuple[dict, TrainingOptions | None]:
+    def split_training_options(cls, keywords: dict, also: tuple[str, ...] = ()) -> tuple[dict, TrainingOptions | None]:
         """``keywords`` without the training options among them, and those options (checked), or None.
 
         Keywords that are all fields of ``cls.Config`` give None without importing the trainer's
         options (:mod:`xagents.train.options`): making an agent loads no upper layer unless it is
-        given training options (``quiet``, ``output_dir``, ``eval_interval``, ...) to keep.
+        given training options (``quiet``, ``output_dir``, ``eval_interval``, ...) to keep. Others
+        are a TypeError with a "did you mean" (among ``also`` too: the caller's own arguments).
         """
         own = {field.name for field in dataclasses.fields(cls.Config)}
         if all(name in own for name in keywords):
@@ -42,6 +46,9 @@ class EntryPoints:
         from xagents.train.options import TrainingOptions
 
         names = set(TrainingOptions.names())
+        unknown = [name for name in keywords if name not in own | names | renamed_fields(cls.Config).keys()]
+        if unknown:
+            raise cls.unknown_error(unknown, (*names, *also))
         options = TrainingOptions(**{name: value for name, value in keywords.items() if name in names})
         return {name: value for name, value in keywords.items() if name not in names}, options
 
@@ -50,9 +57,15 @@ class EntryPoints:
         target_reward: float | None = None,
         max_steps: int | None = None,
         callbacks: list[Callback] = (),
+        more_steps: int | None = None,
         **options,
     ) -> str:
         """Train until ``target_reward`` (mean over ``reward_buffer_size`` episodes) or ``max_steps``.
+
+        ``max_steps`` counts the agent's steps from its first (a resumed run's included), as SB3's
+        ``learn(total_timesteps, reset_num_timesteps=False)`` does not: an agent already at or past
+        it trains nothing (``fit`` returns ``max_steps`` at once). ``more_steps=N`` counts from now
+        (``max_steps`` = the agent's steps + N), as SB3's ``learn(N)`` does.
 
         ``callbacks`` (:class:`xagents.train.Callback`) run beside the built-in ones; ``options``
         (:class:`xagents.train.options.TrainingOptions`: ``output_dir``, ``eval_interval``,
@@ -68,13 +81,26 @@ class EntryPoints:
 
         unknown = sorted(set(options) - set(TrainingOptions.names()))
         if unknown:
-            raise TypeError(f'fit got unknown option(s): {", ".join(unknown)}')
+            known = ['target_reward', 'max_steps', 'more_steps', 'callbacks', *TrainingOptions.names()]
+            raise TypeError(f'fit got unknown option(s): {unknown_names(unknown, known)}')
         if self.run_folder is not None:
             from xagents.run.session import check_same_paths
             from xagents.train.options import RUN_PATHS
 
             check_same_paths(self.run_folder, **{name: value for name, value in options.items() if name in RUN_PATHS})
         given = dataclasses.replace(self.training_options or TrainingOptions(), **options)
+        if more_steps is not None:
+            if max_steps is not None:
+                raise TypeError('give max_steps (counted from the first step) or more_steps (from now), not both')
+            max_steps = self.steps + checked_scalar('more_steps', more_steps, int, positive=True)
+        elif max_steps is not None and self.steps >= checked_scalar('max_steps', max_steps, int, positive=True):
+            from xagents.train.console import console_for
+
+            console_for(given)(
+                f'Already at step {self.steps:,} of max_steps {max_steps:,}: nothing to train (max_steps counts '
+                'from the first step; in Python, fit(more_steps=N) trains N more)'
+            )
+            return 'max_steps'
         return Trainer(self, callbacks, given).fit(target_reward, max_steps)
 
     def resume(self, run_dir: str) -> None:

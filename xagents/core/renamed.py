@@ -1,15 +1,68 @@
-"""Old names of renamed hyperparameters: still taken as keywords, flags and in saved runs and presets.
+"""Names other than today's: old names of renamed hyperparameters, and other libraries' names.
 
 A field renamed in its config keeps its old names in ``hp(..., aliases=(...))``: the flags
 take them as hidden spellings (:func:`xagents.commands.flags.add_config_flags`), and the
 functions here give keywords, a run's ``config.json`` and presets the names of today.
+
+The names Stable-Baselines3, RL Zoo and CleanRL give to what xagents names differently are
+not taken, but an unknown keyword or flag gets a "did you mean" (:func:`closest_name`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import sys
 import warnings
+
+# Other libraries' keywords (flags: the same with dashes) -> the xagents names that may be meant, each
+# maybe with a note; where several fit, the first the agent has is suggested.
+OTHER_NAMES = {
+    'learning_rate': ['lr'],
+    'discount': ['gamma'],
+    'gae_lambda': ['lam'],
+    'num_envs': ['n_envs'],
+    'n_timesteps': ['max_steps'],
+    'total_timesteps': ['max_steps'],
+    'reset_num_timesteps': ['more_steps (fit: max_steps counts from the first step, more_steps from now)'],
+    'ent_coef': ['entropy_coef'],
+    'vf_coef': ['value_loss_coef'],
+    'max_grad_norm': ['grad_norm'],
+    'n_epochs': ['ppo_epochs'],
+    'buffer_size': ['buffer_max_size'],
+    'batch_size': ['buffer_batch_size', 'mini_batches (a count: rollout size / batch size)'],
+    'learning_starts': ['buffer_initial_size'],
+    'train_freq': ['train_frequency'],
+    'target_update_interval': ['target_sync_steps'],
+    'exploration_initial_eps': ['epsilon_start'],
+    'exploration_final_eps': ['epsilon_end'],
+    'target_policy_noise': ['policy_noise_coef'],
+    'target_noise_clip': ['noise_clip'],
+    'policy_kwargs': ['net_arch (and activation)'],
+    'activation_fn': ['activation (a name: tanh, relu, ...)'],
+    'eval_freq': ['eval_interval'],
+    'save_freq': ['save_interval (in seconds)'],
+    'log_interval': ['log_frequency'],
+    'tensorboard_log': ['tensorboard'],
+    'verbose': ['quiet (verbose 0)'],
+}
+
+
+def closest_name(name: str, known: list[str], aliases: dict[str, list[str]] = OTHER_NAMES) -> str | None:
+    """The name of ``known`` that ``name`` most likely means (another library's name, a typo), maybe
+    with a note, or None."""
+    for alias in aliases.get(name, []):
+        if alias.split()[0] in known:
+            return alias
+    matches = difflib.get_close_matches(name, known, n=1, cutoff=0.75)
+    return matches[0] if matches else None
+
+
+def unknown_names(unknown: list[str], known: list[str]) -> str:
+    """``unknown`` names, each with its "did you mean" among ``known`` where there is one."""
+    return ', '.join(
+        name + (f' (did you mean {guess}?)' if (guess := closest_name(name, known)) else '') for name in sorted(unknown)
+    )
 
 
 def renamed_fields(config_class) -> dict[str, str]:

@@ -8,6 +8,7 @@ in ``info['final_obs']``. The training loop relies on this to bootstrap on trunc
 
 from __future__ import annotations
 
+import gymnasium as gym
 import numpy as np
 from gymnasium.envs.classic_control.cartpole import CartPoleEnv, CartPoleVectorEnv
 from gymnasium.vector import AutoresetMode
@@ -47,6 +48,31 @@ class SameStepCartPole(CartPoleVectorEnv):
         if getattr(self, 'painter', None) is not None:
             self.painter.close()
         super().close(**kwargs)
+
+
+def same_step(envs: gym.vector.VectorEnv) -> gym.vector.VectorEnv:
+    """``envs`` resetting finished episodes in the same step, or a one-line error saying how to make them so.
+
+    gymnasium 1.x vector envs reset in the next step by default (``gym.make_vec``): a ``SyncVectorEnv``
+    switches mode (it implements all three; the agent resets it before training) and gymnasium's
+    native CartPole becomes :class:`SameStepCartPole` (the same object, so a caller's handle stays
+    good). Other envs in another mode (async, wrapped, native ones) are refused.
+    """
+    mode = envs.metadata.get('autoreset_mode', AutoresetMode.NEXT_STEP)
+    if mode == AutoresetMode.SAME_STEP:
+        return envs
+    if type(envs) is gym.vector.SyncVectorEnv:
+        envs.autoreset_mode = envs.metadata['autoreset_mode'] = AutoresetMode.SAME_STEP
+        return envs
+    if type(envs) is CartPoleVectorEnv:
+        envs.__class__ = SameStepCartPole
+        return envs
+    name = envs.spec.id if envs.spec is not None else 'the env id'
+    raise ValueError(
+        f'{type(envs).__name__} resets finished episodes in {getattr(mode, "value", mode)} mode, xagents needs '
+        f"same-step: make it with vector_kwargs={{'autoreset_mode': gym.vector.AutoresetMode.SAME_STEP}} "
+        f"(gym.make_vec) or give the id: from_env('{name}', n_envs={envs.num_envs})"
+    )
 
 
 def final_observations(info: dict, observations: np.ndarray, done: np.ndarray) -> np.ndarray:
