@@ -114,8 +114,11 @@ def _export(options: ExportOptions, config: dict, checkpoint: str | int) -> int:
     output = silenced(lambda: export(agent, options.output, options.format))  # the converters' C++ logs
     size = sum(path.stat().st_size for path in [output, *output.rglob('*')] if path.is_file())
     space = agent.observation_space
+    which = options.checkpoint
+    if getattr(agent, 'checkpoint_loaded', which) != which:
+        which = f'{agent.checkpoint_loaded} (no {which} checkpoint yet)'
     print(
-        f'Exported the {options.checkpoint} {config["agent"]} policy of {options.run} ({config["env"]}) to '
+        f'Exported the {which} {config["agent"]} policy of {options.run} ({config["env"]}) to '
         f'{output} ({options.format}, {size / 1024:,.0f} KiB)'
     )
     if isinstance(space, gym.spaces.Dict):

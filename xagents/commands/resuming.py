@@ -29,6 +29,8 @@ MAY_CHANGE = (
 )
 # What the run keeps beside its hyperparameters in config.json.
 ENV_KEYS = ('n_envs', 'preprocess', 'max_frame', 'env_kwargs', 'obs_keys', 'frame_stack')
+# Those that made a run's model files (saved where given): a resume keeps the files.
+NETWORK_KEYS = ('net_arch', 'activation')
 # Those that shape the observations the run's networks take: play --run refuses another value.
 OBSERVATION_KEYS = ('preprocess', 'max_frame', 'obs_keys', 'frame_stack')
 
@@ -50,6 +52,7 @@ def check_resume_flags(args, given: set[str], run: dict | None, module) -> None:
         return  # not a run: resuming says so
     saved = current_names(module.CONFIG, run['hyperparameters'])
     saved |= {key: run[key] for key in ENV_KEYS if key in run}
+    saved |= {key: run.get(key) for key in NETWORK_KEYS}  # None: the run has the default networks or files
     changed = changed_flags(args, sorted(given - {'env', 'resume', *MAY_CHANGE}), saved)
     if changed:
         fail(

@@ -11,7 +11,7 @@ from xagents.commands.agent_flags import hyperparameters, model_files
 from xagents.commands.environment import EnvOptions, env_kwargs
 from xagents.commands.failing import fail
 from xagents.commands.flags import closest_flag, config_from_args
-from xagents.commands.resuming import ENV_KEYS, check_resume_flags, given_flags
+from xagents.commands.resuming import ENV_KEYS, NETWORK_KEYS, check_resume_flags, given_flags
 from xagents.core import schedules
 from xagents.core.renamed import current_names, renamed_fields
 from xagents.core.schema import flag_name, hp, without_ignored
@@ -92,6 +92,8 @@ def train(name: str, module, args) -> int:
     networks = {'net_arch': args.net_arch, 'activation': args.activation}
     if model_files(module, args) and any(networks.values()):
         fail('--net-arch and --activation change the default networks: give them or model files (--model ...)')
+    if run is not None:  # the run's model files hold its networks (the flags, given, were checked equal)
+        networks = {}
     agent = agents[name].from_env(
         args.env,
         **env_kwargs(env_options),
@@ -100,6 +102,8 @@ def train(name: str, module, args) -> int:
         **hparams,
     )
     if args.resume:
+        if run is not None:
+            agent.networks = {key: run.get(key) for key in NETWORK_KEYS}
         agent.resume(args.resume)
         if not getattr(args, 'quiet', False):
             print(f'Resuming {args.resume} at step {agent.steps:,}, episode {agent.episodes:,}')

@@ -213,6 +213,7 @@ class Building:
         agent.model_files = [
             str(path) for path in (model_files or cls.default_model_files(envs.single_observation_space))
         ]
+        agent.networks = {'net_arch': net_arch and list(net_arch), 'activation': activation}  # saved with the run
         return agent
 
 

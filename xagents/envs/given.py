@@ -18,6 +18,9 @@ from xagents.envs.recipe import EnvRecipe
 
 # Options of the envs xagents makes itself, which an env object already made has decided.
 MAKING_OPTIONS = ('preprocess', 'async_envs', 'env_kwargs', 'obs_keys', 'frame_stack')
+# Keys of a spec's kwargs that are not the env's own: the render mode (each maker's), gym.make_vec's
+# (xagents makes its vector envs itself) and the time limit (kept below only where it is the env's own).
+NOT_THE_ENVS = ('render_mode', 'num_envs', 'vectorization_mode', 'vector_kwargs', 'wrappers', 'max_episode_steps')
 
 
 def recipe_of(env: gym.Env | gym.vector.VectorEnv) -> EnvRecipe:
@@ -30,15 +33,22 @@ def recipe_of(env: gym.Env | gym.vector.VectorEnv) -> EnvRecipe:
             'evaluation, play and resume: give its class or a function returning it to from_env'
         )
     wrappers = [wrapper.name for wrapper in getattr(spec, 'additional_wrappers', ())]
+    # gym.make_vec's wrappers= (functions, kept in the spec) and vector wrappers (not in it at all)
+    wrappers += [getattr(w, '__name__', type(w).__name__) for w in (spec.kwargs or {}).get('wrappers') or ()]
+    if isinstance(env, gym.vector.VectorWrapper):
+        wrappers.append(type(env).__name__)
     if wrappers:
         raise ValueError(
-            f'{spec.id} has wrappers added after gym.make ({", ".join(wrappers)}), which the envs made again '
-            f'for evaluation, play and resume would lack: give from_env a function that makes it wrapped'
+            f'{spec.id} has wrappers added after it was made ({", ".join(wrappers)}), which the envs made again '
+            f'for evaluation, play and resume would lack: give from_env a function that makes one env wrapped '
+            '(and n_envs)'
         )
-    kwargs = {key: value for key, value in (spec.kwargs or {}).items() if key != 'render_mode'}
+    kwargs = {key: value for key, value in (spec.kwargs or {}).items() if key not in NOT_THE_ENVS}
     registered = gym.envs.registry.get(spec.id)
-    if registered is not None and spec.max_episode_steps != registered.max_episode_steps:  # a time limit of its own
-        kwargs['max_episode_steps'] = spec.max_episode_steps
+    # gym.make_vec of a native vector env keeps its time limit in the kwargs, gym.make in the spec
+    limit = (spec.kwargs or {}).get('max_episode_steps', spec.max_episode_steps)
+    if registered is not None and limit != registered.max_episode_steps:  # a time limit of its own
+        kwargs['max_episode_steps'] = limit
     return EnvRecipe(spec.id, kwargs)
 
 

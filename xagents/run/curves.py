@@ -107,6 +107,11 @@ def group_curves(
 ) -> dict[str, list[Curve]]:
     """The sources' curves under each label: the given labels, the runs' agent and env (``mean_seeds``) or one each."""
     curves = [read_curve(source) for source in sources]
+    tables = [curve.path.resolve() for curve in curves]
+    twice = [source for source, table in zip(sources, tables) if tables.count(table) > 1]
+    if twice:
+        joined = ' and '.join(map(str, twice))
+        raise HistoryError(f'{joined} are one table: give each run once (it would average itself)')
     if labels and len(labels) not in (1, len(curves)):
         raise HistoryError(f'{len(curves)} sources but {len(labels)} labels (give one per source, or one for all)')
     if labels:

@@ -254,6 +254,8 @@ def run_config(agent, run: RunFolder, training: dict) -> dict:
         **agent.env_recipe.to_config(),
         'n_envs': agent.n_envs,
         'hyperparameters': {**dataclasses.asdict(agent.config), **training},
+        # net_arch and activation, where they made the model files (which hold them)
+        **{key: value for key, value in getattr(agent, 'networks', {}).items() if value is not None},
         'model_files': run.keep_model_files(agent.model_files),
         'checkpoints': [run.relative(path) for path in run.best],
         'history': run.relative(run.history_path),

@@ -53,7 +53,9 @@ def load(run_dir: str | os.PathLike, checkpoint: str | int = 'best', env: str | 
     run = RunFolder.of_config(run_dir, check_config(loaded, run_dir), loaded.model_roles)
     quiet = lambda *args: None  # noqa: E731
     if checkpoint == 'best':
-        load_weights(loaded, [run_dir], quiet)
+        fell_back = []  # the run has no best checkpoint yet: the latest is loaded (and said so here)
+        load_weights(loaded, [run_dir], fell_back.append)
+        loaded.checkpoint_loaded = 'latest' if fell_back else 'best'
     elif checkpoint == 'latest':
         if run.latest_gone():
             works = "its best checkpoint still loads and exports (--checkpoint best; checkpoint='best' in Python)"

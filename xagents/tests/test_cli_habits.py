@@ -148,3 +148,13 @@ def test_a_terminal_gets_a_bar_and_lines_its_width():
     assert fitted_line([['a' * 30, 'b' * 30], ['c' * 10]], 80) == f'{"a" * 30} | {"b" * 30} | {"c" * 10}'
     assert fitted_line([['a' * 30, 'b' * 30], ['c' * 10]], 60) == f'{"a" * 30}\n  {"b" * 30} | {"c" * 10}'
     assert fitted_line([['a' * 30, 'b' * 20], ['c' * 10]], 60) == f'{"a" * 30} | {"b" * 20}\n  {"c" * 10}'
+
+
+def test_export_of_a_run_without_a_best_checkpoint_says_it_exported_the_latest(tmp_path, capsys):
+    run = tmp_path / 'run'  # no Pendulum episode ends in 64 steps: no best checkpoint yet
+    tiny = '--no-presets --n-envs 1 --n-steps 32 --ppo-epochs 1 --mini-batches 1 --quiet --seed 1 --max-steps 64'
+    assert main(['train', 'ppo', '--env', 'Pendulum-v1', *tiny.split(), '--output-dir', str(run)]) == 0
+    assert not (run / 'best-model').exists()
+    capsys.readouterr()
+    assert main(['export', '--run', str(run), '--format', 'onnx', '--output', str(tmp_path / 'p.onnx')]) == 0
+    assert capsys.readouterr().out.startswith('Exported the latest (no best checkpoint yet) ppo policy of ')

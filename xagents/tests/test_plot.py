@@ -145,6 +145,9 @@ def test_plot_refuses_folders_that_are_not_runs_and_mixing_histories_with_evalua
     assert "label 'x' would average training histories with evaluation tables" in err
     err = command_fails(capsys, 'plot', *sources, '--labels', 'a', 'b', 'c', '--output', str(tmp_path / 'c.png'))
     assert '2 sources but 3 labels (give one per source, or one for all)' in err
+    # one table given twice (the folder and its history) would be averaged with itself
+    err = command_fails(capsys, 'plot', str(run), str(run / 'history.parquet'), '--output', str(tmp_path / 'c.png'))
+    assert f'{run} and {run / "history.parquet"} are one table: give each run once' in err
     (run / 'history.parquet').unlink()
     err = command_fails(capsys, 'plot', str(run), '--output', str(tmp_path / 'c.png'))
     assert f'run {run} has no history yet ({run / "history.parquet"} not found)' in err

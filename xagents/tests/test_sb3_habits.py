@@ -57,6 +57,23 @@ def test_an_agent_made_on_a_make_vec_env_steps_through_episode_ends():
     assert agent.episodes >= 2
 
 
+def _clipped(env):
+    return gym.wrappers.ClipReward(env, -1, 1)
+
+
+def test_a_vector_env_run_saves_only_what_makes_one_env():
+    # gym.make_vec's own arguments (num_envs, vectorization_mode, vector_kwargs) made its runs unloadable
+    same_step = {'autoreset_mode': gym.vector.AutoresetMode.SAME_STEP}
+    for envs, kwargs in (
+        (gym.make_vec('CartPole-v1', 2), {}),
+        (gym.make_vec('CartPole-v1', 2, max_episode_steps=100), {'max_episode_steps': 100}),
+        (gym.make_vec('Pendulum-v1', 2, vectorization_mode='sync'), {}),
+        (gym.make_vec('CartPole-v1', 2, vectorization_mode='async', vector_kwargs=same_step), {}),
+    ):
+        assert PPO.from_env(envs, quiet=True).envs.recipe.env_kwargs == kwargs
+        envs.close()
+
+
 @pytest.mark.parametrize(
     'make, message',
     [
@@ -67,7 +84,7 @@ def test_an_agent_made_on_a_make_vec_env_steps_through_episode_ends():
         (lambda: PPO.from_env(gym.make('CartPole-v1'), preprocess=True), 'preprocess: options of the envs xagents'),
         (
             lambda: PPO.from_env(gym.wrappers.NormalizeObservation(gym.make('CartPole-v1'))),
-            r'wrappers added after gym.make \(NormalizeObservation\).*a function',
+            r'wrappers added after it was made \(NormalizeObservation\).*a function',
         ),
         (
             lambda: PPO.from_env(gym.make('CartPole-v1').unwrapped.__class__()),
@@ -78,6 +95,14 @@ def test_an_agent_made_on_a_make_vec_env_steps_through_episode_ends():
             r'AsyncVectorEnv resets finished episodes in NextStep mode.*AutoresetMode.SAME_STEP.*n_envs=2\)',
         ),
         (lambda: PPO.from_env(gym.make_vec('CartPole-v1', 2), n_envs=3), 'n_envs=3, but the vector env given has 2'),
+        (
+            lambda: PPO.from_env(gym.make_vec('Pendulum-v1', 2, vectorization_mode='sync', wrappers=[_clipped])),
+            r'wrappers added after it was made \(_clipped\).*a function that makes one env wrapped',
+        ),
+        (
+            lambda: PPO.from_env(gym.wrappers.vector.ClipReward(gym.make_vec('Pendulum-v1', 2), -1, 1)),
+            r'wrappers added after it was made \(ClipReward\)',
+        ),
     ],
 )
 def test_env_objects_that_cannot_be_trained_on_are_one_line_errors(make, message):
@@ -97,6 +122,9 @@ def test_env_objects_train_evaluate_save_and_load(tmp_path):
     vector_agent = PPO(envs, *PPO.build_models(envs), seed=1, quiet=True, n_steps=64)
     assert vector_agent.fit(max_steps=1024, output_dir=str(tmp_path / 'vector')) == 'max_steps'
     assert vector_agent.episodes > 4
+    made = PPO.from_env(gym.make_vec('CartPole-v1', 2), seed=1, quiet=True, n_steps=32, eval_interval=64)
+    assert made.fit(max_steps=128, output_dir=str(tmp_path / 'made')) == 'max_steps'
+    assert xagents.load(tmp_path / 'made').predict(np.zeros((2, 4), np.float32)).shape == (2,)
 
 
 # ------------------------------------------------------------------ predict
@@ -167,6 +195,13 @@ def test_net_arch_on_the_command_line_is_kept_by_the_run(tmp_path):
         [*command, '--resume', str(run), '--net-arch', '8'], capture_output=True, text=True, cwd=tmp_path
     )
     assert resumed.returncode == 2 and '--net-arch would change it' in resumed.stderr
+    config = json.loads((run / 'config.json').read_text())
+    assert (config['net_arch'], config['activation']) == ([24, 12], 'relu')
+    # the same networks again are no change (they were refused, and from_env got both them and the files)
+    more = [*command[:-1], '128', '--resume', str(run), '--net-arch', '24', '12', '--activation', 'relu', '--quiet']
+    resumed = subprocess.run(more, capture_output=True, text=True, cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    assert json.loads((run / 'config.json').read_text())['net_arch'] == [24, 12]
 
 
 # ------------------------------------------------------------ SB3's keywords
