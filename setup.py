@@ -5,8 +5,9 @@ from setuptools import find_packages, setup
 here = Path(__file__).parent
 lines = (here / 'requirements.txt').read_text().splitlines()
 requirements = [line for line in lines if line and not line.startswith('#')]
-# ONNX export (SavedModel and TFLite need only TensorFlow); onnxruntime runs the exported model.
-export = ['tf2onnx>=1.17.0,<2', 'onnx>=1.23.2,<2', 'onnxruntime>=1.32.0,<2']
+# ONNX export (SavedModel and TFLite export need only TensorFlow); onnxruntime runs an ONNX model and
+# LiteRT (ai-edge-litert, tf.lite.Interpreter's successor) a TFLite one, neither with TensorFlow.
+export = ['tf2onnx>=1.17.0,<2', 'onnx>=1.23.2,<2', 'onnxruntime>=1.32.0,<2', 'ai-edge-litert>=2.3.0,<3']
 
 setup(
     name='xagents',

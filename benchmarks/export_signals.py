@@ -28,9 +28,9 @@ def loads(output: Path, format: str) -> bool:
 
         onnxruntime.InferenceSession(str(output))
     elif format == 'tflite':
-        import tensorflow as tf
+        from ai_edge_litert.interpreter import Interpreter
 
-        tf.lite.Interpreter(str(output)).allocate_tensors()
+        Interpreter(str(output)).allocate_tensors()
     else:
         return (output / 'saved_model.pb').is_file()
     return True

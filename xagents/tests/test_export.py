@@ -1,7 +1,5 @@
 """Exported policies (SavedModel, ONNX, TFLite) act exactly as ``predict`` on the env's own observations."""
 
-import warnings
-
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -65,9 +63,9 @@ def run_exported(path, format: str, observations) -> np.ndarray:
         import onnxruntime
 
         return onnxruntime.InferenceSession(str(path)).run(['action'], inputs)[0]
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')  # tf.lite.Interpreter's notice that LiteRT is its new home
-        interpreter = tf.lite.Interpreter(str(path))
+    from ai_edge_litert.interpreter import Interpreter  # LiteRT: tf.lite.Interpreter's successor
+
+    interpreter = Interpreter(str(path))
     assert interpreter.get_signature_list()['serving_default']['inputs'] == sorted(inputs)
     return interpreter.get_signature_runner('serving_default')(**inputs)['action']
 
@@ -105,3 +103,22 @@ def test_an_export_never_writes_over_a_file(tmp_path):
     with pytest.raises(ValueError, match='already exists'):
         export(agent, existing, 'onnx')
     assert existing.read_text() == 'keep me'
+
+
+def test_a_tflite_export_runs_with_litert_in_a_process_without_tensorflow(tmp_path):
+    import subprocess
+    import sys
+
+    agent = xagents.PPO.from_env(CORRIDOR, seed=0, quiet=True)
+    observations = env_observations(agent, 200)
+    np.save(tmp_path / 'observations.npy', observations)
+    export(agent, tmp_path / 'policy.tflite', 'tflite')
+    script = (
+        "import sys; sys.modules['tensorflow'] = None  # any import of TensorFlow fails\n"
+        'import numpy as np\n'
+        'from ai_edge_litert.interpreter import Interpreter\n'
+        "policy = Interpreter('policy.tflite').get_signature_runner('serving_default')\n"
+        "np.save('actions.npy', policy(observation=np.load('observations.npy'))['action'])\n"
+    )
+    subprocess.run([sys.executable, '-c', script], cwd=tmp_path, check=True)
+    np.testing.assert_array_equal(np.load(tmp_path / 'actions.npy'), agent.predict(observations))
