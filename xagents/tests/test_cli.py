@@ -338,7 +338,8 @@ def test_a_run_saved_with_clip_norm_resumes_loads_and_plays(tmp_path, monkeypatc
     assert xagents.load('run', 'latest').config.clip_range == 0.15
     assert main('play ppo --run run --episodes 1 --max-steps 20'.split()) == 0
     assert 'over 1 episode(s)' in capsys.readouterr().out
-    assert main([*train[:-2], '--max-steps', '128', '--resume', 'run']) == 0
+    # (past the first run's 128 steps: 8 envs of 16; a budget it has reached trains nothing, saving nothing)
+    assert main([*train[:-2], '--max-steps', '256', '--resume', 'run']) == 0
     saved = json.loads(path.read_text())['hyperparameters']
     assert saved['clip_range'] == 0.15 and 'clip_norm' not in saved
     # A preset xagents tune wrote then: its schedule held at its first value without --max-steps.
