@@ -23,14 +23,15 @@ import tensorflow as tf
 from xagents.core import schedules
 from xagents.core.building import Building
 from xagents.core.entry_points import EntryPoints
-from xagents.core.masking import ActionMasks, predict_masks
+from xagents.core.masking import ActionMasks
+from xagents.core.predicting import predict_actions, sb3_result
 from xagents.core.schema import flag_name, scheduled_fields
 from xagents.envs.autoreset import final_observations, final_success, same_step
 from xagents.envs.normalizers import KeyNormalizer, ObservationNormalizer, RewardNormalizer
 from xagents.envs.recipe import EnvRecipe
 from xagents.nets.compiled import ConcreteCalls
 from xagents.nets.host import HostModel
-from xagents.nets.multi_input import observation_batch, vector_keys
+from xagents.nets.multi_input import vector_keys
 from xagents.nets.observations import is_image
 
 
@@ -224,23 +225,19 @@ class Agent(Building, EntryPoints):
         (what an exported policy computes); ``policy(..., deterministic=True)`` gives the same."""
         raise NotImplementedError
 
-    def predict(self, observations, deterministic: bool = True, action_masks=None, *, sb3: bool = False):
+    def predict(
+        self, observations, deterministic: bool = True, action_masks=None, *, sb3=False, state=None, episode_start=None
+    ):
         """Env actions for raw observations: one observation (shaped as the space) gives one action, a
         batch (one more leading axis) one each. The action alone, not SB3's ``(action, state)``:
-        ``sb3=True`` returns ``(action, None)``, so ``action, _ = agent.predict(obs, sb3=True)`` reads
-        right for both. Greedy by default for every agent (SB3: ``deterministic=False``);
+        ``sb3=True`` returns ``(action, state)``, so ``action, _ = agent.predict(obs, sb3=True)`` reads
+        right for both, and SB3's ``state``/``episode_start`` are taken (the state comes back as given:
+        no policy here is recurrent). Greedy by default for every agent (SB3: ``deterministic=False``);
         ``deterministic=False`` acts as in training. Normalization, rescaling and dtype are handled
         here: the action goes to ``env.step`` as it is. ``action_masks`` (one per observation, as the
         env gives them) keeps the actions among the legal ones."""
-        batch, single = observation_batch(observations, self.observation_space, bool(self.env_recipe.obs_keys))
-        size = len(next(iter(batch.values()))) if isinstance(batch, dict) else len(batch)
-        # Masks are passed only when given: the agents that take none have no such argument.
-        masks = {} if action_masks is None else {'masks': predict_masks(self, action_masks, size, single)}
-        normalized = self.normalize_observations(batch)
-        actions = np.asarray(self.env_actions(self.policy(normalized, deterministic=deterministic, **masks)))
-        actions = actions.astype(self.action_space.dtype, copy=False)  # int64 Discrete, int8 MultiBinary, ...
-        actions = actions[0] if single else actions
-        return (actions, None) if sb3 else actions
+        actions = predict_actions(self, observations, deterministic, action_masks)
+        return sb3_result(actions, sb3, state, episode_start)
 
     def set_budget(self, max_steps: int | None) -> None:
         """The total steps the current fit may reach: what schedules and shares of the run are measured against."""

@@ -138,6 +138,18 @@ def test_predict_gives_sb3s_action_and_state_when_asked():
     assert np.ndim(agent.predict(one)) == 0 and agent.predict(batch).shape == (2,)  # as before
 
 
+def test_predict_takes_sb3s_state_and_episode_start_and_gives_the_state_back():
+    agent = PPO.from_env('CartPole-v1', seed=1)
+    batch, starts = np.zeros((2, 4), np.float32), np.array([True, False])
+    # SB3's recurrent-ready loop: state=None first, the returned state passed back each step.
+    actions, state = agent.predict(batch, state=None, episode_start=starts, deterministic=True, sb3=True)
+    assert actions.shape == (2,) and state is None
+    kept = (np.ones((2, 3)),)
+    assert agent.predict(batch, state=kept, episode_start=starts, sb3=True)[1] is kept
+    with pytest.raises(TypeError, match="SB3's predict arguments: give sb3=True"):
+        agent.predict(batch, episode_start=starts)
+
+
 # ------------------------------------------------------------------ net_arch
 def test_net_arch_replaces_the_hidden_layers_of_the_default_files_and_keeps_the_rest():
     text = net_arch_text(PPO_MODELS / 'cnn-actor-critic.cfg', [128, 64], 'tanh')
