@@ -32,6 +32,8 @@ def run_guarded(runner, *args) -> int:
         if DEBUG:
             raise
         fail(str(error), code=1)
+    except BrokenPipeError:  # the output's reader stopped (| head): not an error of the command, main ends quietly
+        raise
     # OSError: output paths a user got wrong (a file where a folder goes, no permission).
     except (ValueError, TypeError, CheckpointError, HistoryError, ModelConfigError, OSError) as error:  # noqa: B014
         if DEBUG:

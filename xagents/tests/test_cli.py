@@ -1,6 +1,7 @@
 """The command line: help tables, one-line errors with exit code 2, and real subprocess runs."""
 
 import dataclasses
+import importlib
 import json
 import os
 import subprocess
@@ -157,6 +158,33 @@ def test_errors_through_the_real_entry_point(tmp_path, args, message):
     assert message in result.stderr
     assert result.stderr.count('\n') == 1, result.stderr
     assert 'Traceback' not in result.stderr
+
+
+@pytest.mark.integration  # a subprocess
+def test_output_piped_into_a_reader_that_stops_ends_quietly(tmp_path):
+    """``xagents play ... | head -1``: the reader goes, the next print meets a broken pipe, and the
+    command ends without an error line (it said ``xagents: error: [Errno 32] Broken pipe``)."""
+    env = {**os.environ, 'TF_CPP_MIN_LOG_LEVEL': '2'}
+    command = [*XAGENTS, 'play', 'ppo', '--env', 'CartPole-v1', '--random', '--episodes', '40']
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path, env=env)
+    process.stdout.readline()  # head -1
+    process.stdout.close()
+    stderr = process.communicate(timeout=120)[1].decode()
+    assert process.returncode == 1 and 'error' not in stderr and 'Traceback' not in stderr, stderr
+
+
+def test_a_broken_pipe_is_not_turned_into_a_command_error(monkeypatch, capfd):
+    entry = importlib.import_module('xagents.commands.main')
+    from xagents.commands.failing import run_guarded
+
+    def broken():
+        raise BrokenPipeError(32, 'Broken pipe')
+
+    with pytest.raises(BrokenPipeError):
+        run_guarded(broken)
+    monkeypatch.setattr(entry, 'command_line', lambda argv: run_guarded(broken))
+    monkeypatch.setattr(entry.os, 'dup2', lambda *fds: None)  # pytest's own stdout stays
+    assert entry.main(['export']) == 1 and capfd.readouterr().err == ''
 
 
 @pytest.mark.integration  # subprocesses: the default run stays under 10 minutes on 2 cores
