@@ -180,7 +180,21 @@ class ArgumentParser(argparse.ArgumentParser):
 
     def parse_known_args(self, args=None, namespace=None):
         self.given = list(sys.argv[1:] if args is None else args)
+        self.check_old_and_new_names()
         return super().parse_known_args(args, namespace)
+
+    def check_old_and_new_names(self) -> None:
+        """A flag given under its old name and its name now (``--max-steps`` and ``--max-episode-steps``
+        in play) is an error, as the Python keywords' are: argparse would keep the last one silently."""
+        spellings = {}
+        for arg in self.given:
+            action = self._option_string_actions.get(arg.split('=', 1)[0]) if arg.startswith('--') else None
+            if action is not None:
+                spellings.setdefault(action.dest, {})[arg.split('=', 1)[0]] = action
+        for flags in spellings.values():
+            old = [flag for flag, action in flags.items() if action.help is argparse.SUPPRESS]
+            if old and len(flags) > 1:
+                self.error(f'{old[0]} is the old name of {flag_name(flags[old[0]].dest)}: give one of them')
 
     def error(self, message: str):
         if message.startswith('unrecognized arguments: '):

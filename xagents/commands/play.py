@@ -111,6 +111,8 @@ def play(name: str, module, args) -> int:
         fail('--deterministic and --stochastic exclude each other')
     if args.output and Path(args.output).is_dir():
         fail(f'--output must be a file, {args.output} is a folder')
+    if args.output and Path(args.output).exists():  # as export: results of another play are kept
+        fail(f'{args.output} already exists: give a new --output path')
     # A run's own hyperparameters (dueling heads, observation normalization, ...) build
     # the same models its weights came from; flags given here still override them.
     saved, saved_env, saved_models = saved_run(args.run)

@@ -31,8 +31,9 @@ def test_play_run_needs_no_agent_name_and_output_says_what_was_played(ppo_run, t
     assert checkpoint['which'] in ('best', 'latest') and checkpoint['paths']
     assert isinstance(checkpoint['step'], int) and 0 < checkpoint['step'] <= 64
     # With the agent's name (any case) as before, and the seed drawn (and recorded) when not given.
-    assert main(['play', 'PPO', f'--run={ppo_run}', '--output', str(output)]) == 0
-    assert isinstance(json.loads(output.read_text())['seed'], int)
+    again = tmp_path / 'again.json'  # the first one is kept: play refuses an --output that exists
+    assert main(['play', 'PPO', f'--run={ppo_run}', '--output', str(again)]) == 0
+    assert isinstance(json.loads(again.read_text())['seed'], int)
 
 
 @pytest.mark.parametrize('agent', ['dqn', 'trpo'])
