@@ -9,7 +9,7 @@ import sys
 import textwrap
 
 from xagents.core import schedules
-from xagents.core.renamed import OTHER_NAMES, closest_name
+from xagents.core.renamed import OTHER_NAMES, closest_name, missing_note
 from xagents.core.schema import field_type, flag_name, parse_scalar
 
 
@@ -153,7 +153,6 @@ FLAG_ALIASES = {
     '-n': ['--max-steps', '--episodes'],
     '--folder': ['--output-dir', '--run'],
     '--hyperparams': ['--preset (a JSON file; or the agent flags)'],
-    '--save-replay-buffer': ['--save-buffer'],
     '--verbose': ['--quiet (the opposite: progress shows unless --quiet)'],
     '--load-best': ['--run (plays the best checkpoint)'],
     '--load-checkpoint': ['--snapshot'],
@@ -216,11 +215,23 @@ class ArgumentParser(argparse.ArgumentParser):
         guesses = [guess for flag in flags if flag not in FLAG_NOTES and (guess := closest_flag(flag, known))]
         if guesses:
             message += f' (did you mean {", ".join(guesses)}?)'
-        notes = [f'{flag}: {FLAG_NOTES[flag]}' for flag in flags if flag in FLAG_NOTES]
+        notes = {}  # note -> the flags it answers
+        for flag in flags:
+            note = FLAG_NOTES.get(flag) or self.missing_note(flag, known)
+            if note:
+                notes.setdefault(note, []).append(flag)
+        notes = [f'{", ".join(noted)}: {note}' for note, noted in notes.items()]
         if notes:
             message += f' ({"; ".join(notes)})'
         sys.stderr.write(f'xagents: error: {message}\n')
         raise SystemExit(2)
+
+    @staticmethod
+    def missing_note(flag: str, known: list[str]) -> str | None:
+        """What stands in for another library's flag that has no counterpart among ``known``."""
+        if not flag.startswith('--') or closest_flag(flag, known):
+            return None
+        return missing_note(flag[2:].replace('-', '_'), [option[2:].replace('-', '_') for option in known])
 
     def unknown_flag(self, arg: str) -> bool:
         """Whether ``arg`` is a flag this parser does not take (a negative number is a value)."""

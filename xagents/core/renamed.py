@@ -45,24 +45,56 @@ OTHER_NAMES = {
     'log_interval': ['log_frequency'],
     'tensorboard_log': ['tensorboard'],
     'verbose': ['quiet (verbose 0)'],
+    'save_replay_buffer': ['save_buffer'],
 }
+# Other libraries' replay settings: an agent with none of its names for them keeps no replay buffer.
+REPLAY_NAMES = {
+    'buffer_size',
+    'learning_starts',
+    'train_freq',
+    'gradient_steps',
+    'target_update_interval',
+    'replay_buffer_class',
+    'replay_buffer_kwargs',
+    'optimize_memory_usage',
+    'save_replay_buffer',
+}
+# SB3's arguments of learn (xagents' fit), given where an agent is made.
+FIT_NAMES = {'total_timesteps', 'n_timesteps', 'reset_num_timesteps', 'callback', 'progress_bar'}
 
 
 def closest_name(name: str, known: list[str], aliases: dict[str, list[str]] = OTHER_NAMES) -> str | None:
     """The name of ``known`` that ``name`` most likely means (another library's name, a typo), maybe
-    with a note, or None."""
+    with a note, or None. Another library's name none of whose meanings is known gets None, not a
+    look-alike (SB3's ``buffer_size`` is not PPO's ``reward_buffer_size``)."""
     for alias in aliases.get(name, []):
         if alias.split()[0] in known:
             return alias
+    if name in aliases:
+        return None
     matches = difflib.get_close_matches(name, known, n=1, cutoff=0.75)
     return matches[0] if matches else None
 
 
+def missing_note(name: str, known: list[str]) -> str | None:
+    """What stands in for another library's ``name`` that has no counterpart among ``known``, or None."""
+    if name in REPLAY_NAMES:
+        return 'this agent keeps no replay buffer: it learns from its own rollouts'
+    if name in FIT_NAMES and 'max_steps' not in known:
+        return 'an argument of fit here: agent.fit(max_steps=N) counts from the first step, fit(more_steps=N) from now'
+    return None
+
+
 def unknown_names(unknown: list[str], known: list[str]) -> str:
-    """``unknown`` names, each with its "did you mean" among ``known`` where there is one."""
-    return ', '.join(
-        name + (f' (did you mean {guess}?)' if (guess := closest_name(name, known)) else '') for name in sorted(unknown)
-    )
+    """``unknown`` names, each with its "did you mean" among ``known`` (or what stands in for it) where there is one."""
+    return ', '.join(name + name_hint(name, known) for name in sorted(unknown))
+
+
+def name_hint(name: str, known: list[str]) -> str:
+    if guess := closest_name(name, known):
+        return f' (did you mean {guess}?)'
+    note = missing_note(name, known)
+    return f' ({note})' if note else ''
 
 
 def renamed_fields(config_class) -> dict[str, str]:

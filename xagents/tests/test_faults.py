@@ -90,6 +90,12 @@ CATALOGUE = [
         'results.json already exists: give a new --output path',
     ),
     (
+        "an off-policy library's replay flags on an on-policy agent",
+        'train ppo --env CartPole-v1 --max-steps 10 --save-replay-buffer --buffer-size 10',
+        2,
+        '(--save-replay-buffer, --buffer-size: this agent keeps no replay buffer: it learns from its own rollouts)',
+    ),
+    (
         'old and new name of one flag',
         'play ppo --env CartPole-v1 --random --max-steps 5 --max-episode-steps 7',
         2,

@@ -234,6 +234,19 @@ def test_fit_names_the_budget_an_sb3_keyword_means():
         agent.fit(total_timesteps=100)
 
 
+def test_sb3_names_with_no_counterpart_say_what_stands_in_for_them_not_a_look_alike():
+    # buffer_size went to PPO's reward_buffer_size (a look-alike); learn's budget where an agent is made
+    with pytest.raises(TypeError) as error:
+        PPO.from_env('CartPole-v1', buffer_size=10, save_replay_buffer=True, total_timesteps=100)
+    message = str(error.value)
+    assert 'reward_buffer_size' not in message
+    assert 'buffer_size (this agent keeps no replay buffer' in message
+    assert 'save_replay_buffer (this agent keeps no replay buffer' in message
+    assert 'total_timesteps (an argument of fit here: agent.fit(max_steps=N)' in message
+    with pytest.raises(TypeError, match=r'save_replay_buffer \(did you mean save_buffer\?\)'):
+        DQN.from_env('CartPole-v1', save_replay_buffer=True)
+
+
 # ----------------------------------------------------------- fit's max_steps
 def test_max_steps_counts_from_the_first_step_and_an_agent_past_it_trains_nothing(tmp_path, capsys):
     agent = PPO.from_env('CartPole-v1', seed=1, output_dir=str(tmp_path / 'run'))
