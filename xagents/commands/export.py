@@ -18,7 +18,7 @@ from xagents.commands.flags import (
 )
 from xagents.core.schema import hp
 from xagents.export import FORMATS
-from xagents.run.folder import read_run_config
+from xagents.run.folder import parse_checkpoint, read_run_config
 from xagents.train import SIGNAL_EXIT_CODES
 
 
@@ -53,11 +53,10 @@ def export_command(rest: list[str]) -> int:
         config = read_run_config(options.run)
     except ValueError as error:
         fail(str(error))
-    checkpoint = options.checkpoint
-    if checkpoint not in ('best', 'latest'):
-        if not checkpoint.isdigit():
-            fail(f'--checkpoint must be best, latest or a step, got {checkpoint!r}')
-        checkpoint = int(checkpoint)
+    try:
+        checkpoint = parse_checkpoint(options.checkpoint)
+    except ValueError as error:
+        fail(str(error))
     if Path(options.output).exists():
         fail(f'{options.output} already exists: give a new --output path')
     return _export_unless_stopped(options, config, checkpoint)

@@ -17,7 +17,7 @@ from xagents.commands.resuming import check_play_flags, given_flags
 from xagents.core.renamed import current_names
 from xagents.core.schema import hp, without_ignored
 from xagents.registry import agents
-from xagents.run.folder import RunFolder, read_run_config, run_model_files
+from xagents.run.folder import RunFolder, parse_checkpoint, read_run_config, run_model_files
 from xagents.train.options import EXTRA_OUTPUTS, RUN_PATHS, TrainingOptions
 
 # The training options play takes, as xagents 0.2 did (``--quiet`` silences the loading lines; the
@@ -30,6 +30,9 @@ class PlayOptions:
     weights: list[str] | None = hp(None, 'Checkpoints to play, one per model (or a run directory)', nargs='+')
     run: str | None = hp(None, 'Run directory to play: environment, settings and best weights from it')
     snapshot: int | None = hp(None, "With --run: play the run's first snapshot at or after this step, not the best")
+    checkpoint: str | None = hp(
+        None, 'With --run: best (the default), latest, or a step (the first snapshot at or after it, as --snapshot)'
+    )
     episodes: int = hp(1, 'Episodes to play', positive=True)
     render: bool = hp(False, 'Show the game on the display (ignored without one)')
     video_dir: str | None = hp(None, 'Folder for an mp4 video per episode (numbered on after those there)')
@@ -102,6 +105,8 @@ def play(name: str, module, args) -> int:
     if getattr(args, 'run', None) is not None:
         check_play_flags(args, given_flags(args, module), read_run_config(args.run))
     args = argparse.Namespace(**(vars(args) | dataclasses.asdict(config_from_args(PlayOptions, args))))
+    if args.checkpoint is not None:
+        choose_checkpoint(args)
     weights = args.weights or ([args.run] if args.run else None)
     if not weights and not args.random:
         fail('play needs --weights (one per model), --run DIR or --random')
@@ -125,6 +130,11 @@ def play(name: str, module, args) -> int:
     )
     if args.random:
         print('Playing uniformly random actions (--random): a baseline, not the trained agent')
+    elif args.checkpoint == 'latest':
+        from xagents.run.loading import load_checkpoint
+
+        load_checkpoint(agent, args.run, 'latest')
+        print(f'Loaded the latest checkpoint of {args.run}')
     else:
         agent.load_weights(weights)
     if args.seed is None:  # drawn, so that --output can say how to repeat the episodes
@@ -177,6 +187,9 @@ def played_checkpoint(module, args, weights: list[str]) -> dict:
     which = 'weights'
     if args.snapshot is not None:
         which = 'snapshot'
+    elif args.checkpoint == 'latest':
+        run = RunFolder.of_config(args.run, read_run_config(args.run), module.MODEL_ROLES)
+        which, weights = 'latest', [str(run.latest)]
     elif weights == [args.run]:
         run = RunFolder.of_config(args.run, read_run_config(args.run), module.MODEL_ROLES)
         which, weights = 'best', [str(path) for path in run.best]
@@ -187,6 +200,20 @@ def played_checkpoint(module, args, weights: list[str]) -> dict:
     except (OSError, ValueError):  # not a checkpoint folder (a prefix or a Keras weights file)
         state = {}
     return {'which': which, 'paths': weights, 'step': state.get('steps')}
+
+
+def choose_checkpoint(args) -> None:
+    """``--checkpoint`` checked: with ``--run``, not with ``--snapshot``; a step becomes ``--snapshot``."""
+    if args.run is None:
+        fail('--checkpoint needs --run DIR (the run whose checkpoint to play)')
+    if args.snapshot is not None:
+        fail('--checkpoint and --snapshot both choose the checkpoint: give one of them')
+    try:
+        checkpoint = parse_checkpoint(args.checkpoint)
+    except ValueError as error:
+        fail(str(error))
+    if isinstance(checkpoint, int):
+        args.snapshot, args.checkpoint = checkpoint, None
 
 
 def snapshot_paths(module, run: str | None, step: int) -> list[str]:

@@ -283,3 +283,12 @@ def run_model_files(run_dir: str | os.PathLike, config: dict) -> list[str] | Non
             raise ValueError(f'model file {path} of run {run_dir} is missing')
         paths.append(str(path))
     return paths
+
+
+def parse_checkpoint(text: str) -> str | int:
+    """A ``--checkpoint`` value: best, latest, or a step (an int); a ValueError for anything else."""
+    if text in ('best', 'latest'):
+        return text
+    if not text.isdigit():
+        raise ValueError(f'--checkpoint must be best, latest or a step, got {text!r}')
+    return int(text)

@@ -50,25 +50,31 @@ def load(run_dir: str | os.PathLike, checkpoint: str | int = 'best', env: str | 
         model_files=run_model_files(run_dir, config),
         **hyperparameters,
     )
-    run = RunFolder.of_config(run_dir, check_config(loaded, run_dir), loaded.model_roles)
+    load_checkpoint(loaded, run_dir, checkpoint)
+    return loaded
+
+
+def load_checkpoint(agent, run_dir: str | os.PathLike, checkpoint: str | int) -> None:
+    """Load ``checkpoint`` of run ``run_dir`` (``best``, ``latest`` or a step) into ``agent``, an agent of
+    the run; for ``best``, ``agent.checkpoint_loaded`` says which one was (``latest`` where there is no best yet)."""
+    run = RunFolder.of_config(run_dir, check_config(agent, run_dir), agent.model_roles)
     quiet = lambda *args: None  # noqa: E731
     if checkpoint == 'best':
         fell_back = []  # the run has no best checkpoint yet: the latest is loaded (and said so here)
-        load_weights(loaded, [run_dir], fell_back.append)
-        loaded.checkpoint_loaded = 'latest' if fell_back else 'best'
+        load_weights(agent, [run_dir], fell_back.append)
+        agent.checkpoint_loaded = 'latest' if fell_back else 'best'
     elif checkpoint == 'latest':
         if run.latest_gone():
             works = "its best checkpoint still loads and exports (--checkpoint best; checkpoint='best' in Python)"
             raise CheckpointError(run.latest_gone_message(works))
         if not has_checkpoint(run.latest):
             raise CheckpointError(f'{run_dir} has no latest checkpoint yet')
-        load_latest_models(loaded, run)
+        load_latest_models(agent, run)
     elif isinstance(checkpoint, int) and not isinstance(checkpoint, bool):
         try:
             _, paths = run.snapshot_at(checkpoint)
         except ValueError as error:
             raise CheckpointError(str(error)) from None
-        load_weights(loaded, paths, quiet)
+        load_weights(agent, paths, quiet)
     else:
         raise ValueError(f"checkpoint must be 'best', 'latest' or a step, got {checkpoint!r}")
-    return loaded

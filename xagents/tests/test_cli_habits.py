@@ -36,6 +36,20 @@ def test_play_run_needs_no_agent_name_and_output_says_what_was_played(ppo_run, t
     assert isinstance(json.loads(again.read_text())['seed'], int)
 
 
+def test_play_checkpoint_chooses_best_or_latest_and_says_which(ppo_run, tmp_path):
+    played = {}
+    for which in ('latest', 'best', None):
+        output = tmp_path / f'{which}.json'
+        flags = ['--checkpoint', which] if which else []
+        assert main(['play', '--run', str(ppo_run), *flags, '--seed', '3', '--output', str(output)]) == 0
+        played[which] = json.loads(output.read_text())
+    assert played['latest']['checkpoint'] == {'which': 'latest', 'paths': [str(ppo_run / 'latest')], 'step': 64}
+    for which in ('best', None):  # best is the default (the latest when the run has no best yet)
+        for episode in played[which]['per_episode']:
+            del episode['seconds']
+    assert played['best'] == played[None]
+
+
 @pytest.mark.parametrize('agent', ['dqn', 'trpo'])
 def test_playing_a_run_as_another_agent_is_one_line_naming_the_runs_agent(ppo_run, capsys, agent):
     with pytest.raises(SystemExit) as exit_info:

@@ -95,6 +95,14 @@ CATALOGUE = [
         2,
         '(--save-replay-buffer, --buffer-size: this agent keeps no replay buffer: it learns from its own rollouts)',
     ),
+    ('play --checkpoint of no kind', 'play --run ppo-run --checkpoint newest', 2, "got 'newest'"),
+    ('play --checkpoint without a run', 'play ppo --env CartPole-v1 --checkpoint latest', 2, 'needs --run DIR'),
+    (
+        'play --checkpoint with --snapshot',
+        'play --run ppo-run --checkpoint 10 --snapshot 10',
+        2,
+        '--checkpoint and --snapshot both choose the checkpoint',
+    ),
     (
         'old and new name of one flag',
         'play ppo --env CartPole-v1 --random --max-steps 5 --max-episode-steps 7',
