@@ -740,6 +740,7 @@ def main():
     parser.add_argument('--no-peer', action='store_true', help='Run xagents only')
     parser.add_argument('--output', type=Path, default=RESULTS, help='Folder for the results (default: %(default)s)')
     parser.add_argument('--list', action='store_true', help='List the tasks and exit')
+    parser.add_argument('--plot-only', action='store_true', help='Draw the curves of the runs stored, run nothing')
     parser.add_argument('--one', nargs=3, metavar=('TASK', 'LIBRARY', 'HISTORY'), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.list:
@@ -754,6 +755,9 @@ def main():
         return
     seeds = [0] if args.quick else args.seeds
     output = args.output
+    if args.plot_only:
+        plot_curves(output, json.loads((output / 'runs.json').read_text())['runs'])
+        return
     (output / 'histories').mkdir(parents=True, exist_ok=True)
     import stable_baselines3
     import tensorflow as tf
