@@ -334,6 +334,7 @@ class Agent(Building, EntryPoints):
             'terminals': terminals,
             'truncated': truncated & ~terminals,
             'dones': done,
+            'next_masks': None if self.masks is None else self.masks.final(info, self.action_masks, done),
         }
 
     def finish_episodes(self, done: np.ndarray, info: dict | None = None) -> None:

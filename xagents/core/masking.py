@@ -93,6 +93,24 @@ class ActionMasks:
             masks = envs.call('action_masks')
         return self.check(np.stack([np.asarray(mask) for mask in masks]))
 
+    def final(self, info: dict, masks: np.ndarray, done: np.ndarray) -> np.ndarray:
+        """The legal actions of each env's last observation: ``masks`` (its current ones) where no
+        episode ended; where one did, those of its final observation when the env gives masks in
+        ``info`` (``info['final_info']``), all actions otherwise (the reset replaced an
+        ``action_masks()`` method's)."""
+        finals = masks.copy()
+        if not done.any():
+            return finals
+        final_info = info.get('final_info', {}) if self.from_info else {}
+        given = (
+            done & final_info.get('_action_mask', np.zeros_like(done)) if 'action_mask' in final_info else done & False
+        )
+        finals[done & ~given] = True
+        if given.any():
+            rows = np.flatnonzero(given)
+            finals[rows] = self.check(np.stack([final_info['action_mask'][row] for row in rows]))
+        return finals
+
     def check(self, masks: np.ndarray, source: str | None = None) -> np.ndarray:
         """``masks`` as a boolean array of ``(n, units)``, or a one-line error naming what is expected
         and who gave them (``source``; the env by default)."""

@@ -80,11 +80,6 @@ class OffPolicy(Agent):
 
     def collect(self, actions: np.ndarray) -> None:
         transition = self.step_envs(actions)
-        next_masks = None
-        if self.action_masks is not None:
-            # The masks of final observations are unknown (the envs reset): all legal, for truncations.
-            next_masks = self.action_masks.copy()
-            next_masks[transition['dones']] = True
         # Raw observations go in the buffer; normalization happens when sampling.
         self.buffer.add(
             actions,
@@ -92,7 +87,7 @@ class OffPolicy(Agent):
             transition['raw_final_observations'],
             transition['terminals'],
             transition['dones'],
-            next_masks,
+            transition['next_masks'],
         )
         if transition['dones'].any():
             self.buffer.start_episodes(transition['raw_observations'], transition['dones'])

@@ -34,7 +34,8 @@ class DQN(OffPolicy):
 
     With action masks, acting is greedy over the legal actions and explores uniformly among them,
     and the targets' max (the online argmax with ``double``) runs over the next state's legal actions
-    (the buffer keeps them; after a truncation, whose final state's masks the reset replaced, over all).
+    (the buffer keeps them; after a truncation, the final state's masks from ``info['final_info']`` where
+    the env gives them in ``info``, else over all actions: the reset replaced an ``action_masks()`` method's).
     """
 
     Config = DQNConfig

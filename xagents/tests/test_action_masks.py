@@ -284,6 +284,31 @@ def test_dqn_targets_max_over_the_next_legal_actions(double):
     np.testing.assert_allclose(td_errors.numpy() + q_before, expected, rtol=1e-5, atol=1e-5)
 
 
+def test_dqn_keeps_the_final_states_masks_after_a_truncation_where_info_gives_them(monkeypatch):
+    """Keypad's episodes are cut at 20 steps: the state they end in has its own legal keys (in
+    ``info['final_info']`` for InfoKeypad), which the bootstrap's max must use; an ``action_masks()``
+    method's are gone with the reset (all actions then)."""
+    from xagents.tests.tiny_envs import Keypad
+
+    ended = []  # the legal keys of each state an episode ended in, in the order the envs reset
+    reset = Keypad.reset
+
+    def keeping_the_final_keys(self, seed=None, options=None):
+        if self.steps:
+            ended.append(self.legal.copy())
+        return reset(self, seed=seed, options=options)
+
+    monkeypatch.setattr(Keypad, 'reset', keeping_the_final_keys)
+    for env, kept in (('xagents.tests.tiny_envs:InfoKeypad-v0', True), (KEYPAD, False)):
+        ended.clear()
+        agent = DQN.from_env(env, n_envs=2, seed=8, quiet=True, buffer_initial_size=100, buffer_batch_size=8)
+        agent.fit(max_steps=100)
+        slots = len(agent.buffer) // 2
+        stored = agent.buffer.next_masks[:slots].reshape(-1, 6)[agent.buffer.dones[:slots].reshape(-1)]
+        assert len(stored) == len(ended) >= 4  # 100 steps of 2 envs: episodes of 20 steps, all truncated
+        assert np.array_equal(stored, np.array(ended)) if kept else stored.all()
+
+
 def test_async_envs_are_asked_for_masks_without_breaking():
     # A failed call ends an async env's worker: the method is looked for before it is called.
     import gymnasium as gym
