@@ -1,3 +1,4 @@
+import runpy
 from pathlib import Path
 
 from setuptools import find_packages, setup
@@ -5,9 +6,9 @@ from setuptools import find_packages, setup
 here = Path(__file__).parent
 lines = (here / 'requirements.txt').read_text().splitlines()
 requirements = [line for line in lines if line and not line.startswith('#')]
-# ONNX export (SavedModel and TFLite export need only TensorFlow); onnxruntime runs an ONNX model and
-# LiteRT (ai-edge-litert, tf.lite.Interpreter's successor) a TFLite one, neither with TensorFlow.
-export = ['tf2onnx>=1.17.0,<2', 'onnx>=1.23.2,<2', 'onnxruntime>=1.32.0,<2', 'ai-edge-litert>=2.3.0,<3']
+# The extras of a task (atari, box2d, mujoco, tune, wandb, export), from the file whose errors name them.
+extras = runpy.run_path(str(here / 'xagents' / 'extras.py'))['EXTRAS']
+everything = sorted({requirement for packages in extras.values() for requirement in packages})
 
 setup(
     name='xagents',
@@ -21,9 +22,17 @@ setup(
     python_requires='>=3.11',
     install_requires=requirements,
     extras_require={
-        'export': export,
-        # minigrid: a real env package with Dict observations (an image, a direction, a text mission).
-        'test': ['pytest>=9.2.0,<10', 'ruff>=0.17.5,<0.18', 'minigrid>=3.2.0,<4', *export],
+        **extras,
+        'all': everything,
+        # minigrid: a real env package with Dict observations (an image, a direction, a text mission);
+        # opencv: a test compares ale-py's Atari frames with OpenCV's gray resize.
+        'test': [
+            *everything,
+            'pytest>=9.2.0,<10',
+            'ruff>=0.17.5,<0.18',
+            'minigrid>=3.2.0,<4',
+            'opencv-python-headless>=5.0.0.93,<6',
+        ],
         # torch pinned: that version's CPU build is what these machines get (an unpinned one pulls CUDA).
         'bench': ['torch==2.13.0', 'stable-baselines3>=2.9.2,<3', 'sb3-contrib>=2.9.2,<3', 'cpprb>=11.0.0,<12'],
     },

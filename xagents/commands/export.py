@@ -17,7 +17,7 @@ from xagents.commands.flags import (
     help_rows,
 )
 from xagents.core.schema import hp
-from xagents.export import FORMATS
+from xagents.export import FORMATS, require_writer
 from xagents.run.folder import parse_checkpoint, read_run_config
 from xagents.train import SIGNAL_EXIT_CODES
 
@@ -49,6 +49,7 @@ def export_command(rest: list[str]) -> int:
     parser = ArgumentParser(prog='xagents export', add_help=False, allow_abbrev=False)
     add_config_flags(parser, ExportOptions, 'export')
     options = config_from_args(ExportOptions, parser.parse_args(rest))
+    require_writer(options.format)
     try:
         config = read_run_config(options.run)
     except ValueError as error:

@@ -20,6 +20,7 @@ from xagents.commands.plot import plot
 from xagents.commands.train import TrainCommandOptions, check_train, train
 from xagents.core.config import AgentConfig
 from xagents.core.errors import error_line
+from xagents.extras import MissingExtra
 from xagents.registry import AGENTS, __version__
 from xagents.train.options import TrainingOptions
 
@@ -96,8 +97,8 @@ def command_parser(command: str, module) -> ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """The ``xagents`` command: errors a user can cause are one line on stderr with exit code 2,
-    a failed run (diverged, or an internal error) exits 1, and ``--debug`` shows tracebacks."""
+    """The ``xagents`` command: errors a user can cause (an extra missing too) are one line on stderr with
+    exit code 2, a failed run (diverged, or an internal error) exits 1, and ``--debug`` shows tracebacks."""
     argv = list(sys.argv[1:] if argv is None else argv)
     failing.DEBUG = '--debug' in argv
     argv = [arg for arg in argv if arg != '--debug']
@@ -108,6 +109,10 @@ def main(argv: list[str] | None = None) -> int:
             raise
         sys.stderr.write('xagents: interrupted\n')
         return 130
+    except MissingExtra as error:  # what is asked needs an extra: its pip install
+        if failing.DEBUG:
+            raise
+        fail(str(error))
     except BrokenPipeError:  # output piped into a program that stopped reading (such as head)
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1

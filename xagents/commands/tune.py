@@ -15,6 +15,7 @@ from xagents.commands.environment import EnvOptions, check_env
 from xagents.commands.failing import fail
 from xagents.commands.flags import ArgumentParser, add_config_flags, config_from_args, old_flags
 from xagents.core.schema import flag_name
+from xagents.extras import require
 from xagents.train.options import TRIAL_OPTIONS, TrainingOptions
 from xagents.tune.options import TuneError, TuneOptions, check_options
 from xagents.tune.report import report
@@ -41,6 +42,7 @@ def tune_parser(module) -> ArgumentParser:
 
 def tune(name: str, module, rest: list[str]) -> int:
     args = tune_parser(module).parse_args(rest)
+    require('optuna', 'tune', 'xagents tune')
     check_env(args.env)
     env = config_from_args(EnvOptions, args)
     options = config_from_args(TuneOptions, args)

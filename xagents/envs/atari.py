@@ -8,6 +8,7 @@ from gymnasium.vector import AutoresetMode
 
 from xagents.envs.autoreset import final_observations
 from xagents.envs.frames import stack_last
+from xagents.extras import require
 
 ATARI_STACK = 4
 
@@ -16,9 +17,9 @@ def is_atari(spec: gym.envs.registration.EnvSpec) -> bool:
     return isinstance(spec.entry_point, str) and spec.entry_point.startswith('ale_py')
 
 
-def register_atari():
-    import ale_py
-
+def register_atari(env_id: str):
+    """Register ale-py's envs (a one-line :class:`~xagents.extras.MissingExtra` naming ``env_id`` without it)."""
+    ale_py = require('ale_py', 'atari', f'--env {env_id}')
     ale_py.ALEInterface.setLoggerMode(ale_py.LoggerMode.Error)  # no banner on stderr for every env
     gym.register_envs(ale_py)
 

@@ -10,6 +10,7 @@ from collections.abc import Callable
 import gymnasium as gym
 
 from xagents.envs.atari import register_atari
+from xagents.extras import require
 
 # Where gymnasium's and ale-py's own environments live: every other entry point is a user's
 # environment, checked against the gymnasium API before a run uses it.
@@ -71,12 +72,27 @@ def check_env_id(env: str) -> gym.envs.registration.EnvSpec:
     if module is not None:
         import_env_module(module, env)
     if name.startswith('ALE/') or 'NoFrameskip' in name:
-        register_atari()
+        register_atari(env)
     try:
-        return gym.spec(name)
+        spec = gym.spec(name)
     except gym.error.Error as error:
         after = f' (importing {module} did not register it)' if module else ''
         raise UnknownEnv(f'unknown environment {name!r}{after}: {str(error).splitlines()[0]}') from None
+    require_simulator(spec, env)
+    return spec
+
+
+# gymnasium's envs whose simulator is an extra: entry point prefix -> (module, extra).
+SIMULATORS = {'gymnasium.envs.box2d.': ('Box2D', 'box2d'), 'gymnasium.envs.mujoco.': ('mujoco', 'mujoco')}
+
+
+def require_simulator(spec: gym.envs.registration.EnvSpec, env: str) -> None:
+    """The simulator of a Box2D or MuJoCo env, or a :class:`~xagents.extras.MissingExtra` naming its extra
+    (not gymnasium's DependencyNotInstalled, whose pip advice installs gymnasium's extra)."""
+    entry = spec.entry_point if isinstance(spec.entry_point, str) else ''
+    for prefix, (module, extra) in SIMULATORS.items():
+        if entry.startswith(prefix):
+            require(module, extra, f'--env {env}')
 
 
 def is_user_env(spec: gym.envs.registration.EnvSpec) -> bool:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import tensorflow as tf
 
-from xagents.export import FORMATS
+from xagents.export import FORMATS, require_writer
 from xagents.export.policy import OUTPUT_NAME, Policy
 
 ONNX_OPSET = 17
@@ -46,10 +46,7 @@ def _tflite(policy: Policy, output: Path) -> None:
 
 
 def _onnx(policy: Policy, output: Path) -> None:
-    try:
-        import tf2onnx
-    except ImportError:
-        raise ValueError("--format onnx needs tf2onnx: pip install 'xagents[export]'") from None
+    tf2onnx = require_writer('onnx')
     model, _ = tf2onnx.convert.from_function(policy.serve, input_signature=policy.input_specs, opset=ONNX_OPSET)
     output.write_bytes(model.SerializeToString())
 
@@ -72,6 +69,7 @@ def export(agent, output: str | os.PathLike, format: str) -> Path:
     """
     if format not in WRITERS:
         raise ValueError(f'unknown export format {format!r}, expected one of: {", ".join(FORMATS)}')
+    require_writer(format)
     output = Path(output)
     if output.exists():
         raise ValueError(f'{output} already exists: give a new --output path')

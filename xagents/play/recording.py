@@ -89,10 +89,11 @@ class GifFile:
         frame = np.asarray(frame, np.uint8)
         height, width = frame.shape[:2]
         if width > GIF_MAX_WIDTH:
-            import cv2
+            from PIL import Image  # Pillow comes with imageio and matplotlib
 
             size = (GIF_MAX_WIDTH, max(1, round(height * GIF_MAX_WIDTH / width)))
-            frame = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+            # BOX averages the pixels each output pixel covers, as OpenCV's INTER_AREA does.
+            frame = np.asarray(Image.fromarray(frame).resize(size, Image.Resampling.BOX))
         self.frames.append(frame)
 
     def close(self) -> Path | None:

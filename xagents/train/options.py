@@ -15,6 +15,7 @@ import dataclasses
 
 from xagents.core.schema import check_at_least_one, check_fields, flag_name, hp
 from xagents.envs.rendering import render_one
+from xagents.extras import require
 
 # Where a run writes: saved in config.json apart from the options (as its checkpoints and history).
 RUN_PATHS = ('output_dir', 'checkpoints', 'history_checkpoint')
@@ -71,6 +72,8 @@ class TrainingOptions:
     def __post_init__(self):
         check_fields(self)
         check_at_least_one(self, 'video_interval', 'eval_interval', 'eval_episodes', 'snapshot_interval')
+        if self.monitor_session is not None:
+            require('wandb', 'wandb', flag_name('monitor_session'))
 
     @classmethod
     def names(cls, without: tuple[str, ...] = ()) -> list[str]:

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from xagents.core.schema import hp
+from xagents.extras import require
 
 # Seconds between a worker's heartbeats for its running trials, and after which a trial
 # without one (its worker was killed) is failed; the environment can shorten them (tests).
@@ -66,3 +67,6 @@ def check_options(options: TuneOptions, models: list[str]) -> None:
     for file in models:
         if not Path(file).is_file():
             raise TuneError(f'model file not found: {file}')
+    scheme = (options.storage or '').partition('://')[0]
+    if scheme in ('postgresql', 'postgresql+psycopg'):  # SQLAlchemy opens both with psycopg 3
+        require('psycopg', 'tune', f'--storage {scheme}://')
