@@ -73,6 +73,7 @@ def main() -> None:
         folder = Path(name)
         module = next(b for b in re.findall(r'```python\n(.*?)```', text, re.S) if "gym.register('Corridor-v0'" in b)
         (folder / 'myenvs.py').write_text(module)
+        (folder / 'img').mkdir()  # where the README's plot command writes
         new = {}
         for number, block in enumerate(blocks):  # in the README's order: a block may use an earlier one's run
             if args.only and number not in args.only:
