@@ -27,7 +27,9 @@ class TrainCommandOptions:
     """What ``xagents train`` is asked beyond the training loop's options (:mod:`xagents.train.options`)."""
 
     target_reward: float | None = hp(None, 'Stop when the mean reward reaches this value')
-    max_steps: int | None = hp(None, 'Stop after this many environment steps', positive=True)
+    max_steps: int | None = hp(
+        None, "Stop after this many environment steps (default: the preset's max_steps, if it has one)", positive=True
+    )
     weights: list[str] | None = hp(None, 'Checkpoints to start from, one per model (or a run directory)', nargs='+')
     resume: str | None = hp(None, 'Continue the run in this run directory')
     no_presets: bool = hp(False, 'Ignore the per-environment presets shipped with the agent')
