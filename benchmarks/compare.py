@@ -456,11 +456,12 @@ def evaluation_target(threshold: float):
 
 def run_xagents(task: Task, seed: int, history: Path) -> dict:
     from xagents import agents
+    from xagents.core.config import preset_values
     from xagents.envs.recipe import create_envs
     from xagents.run.checkpoints import has_checkpoint
 
     presets = importlib.import_module(f'xagents.{task.agent}.config').PRESETS if task.presets else {}
-    values = dict(presets.get(task.env, {}))
+    values = preset_values(presets.get(task.env, {}))  # the task's budget, not the preset's
     values.update(task.flags, reward_buffer_size=task.window)
     if task.resumable:
         values.update(

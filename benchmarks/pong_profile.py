@@ -61,6 +61,7 @@ def xagents_parts(calls: int) -> dict:
     import tensorflow as tf
 
     from xagents import DQN, PPO
+    from xagents.core.config import preset_values
     from xagents.dqn.config import PRESETS as DQN_PRESETS
     from xagents.ppo.config import PRESETS as PPO_PRESETS
 
@@ -81,7 +82,7 @@ def xagents_parts(calls: int) -> dict:
         }
 
     results = {}
-    agent = PPO.from_env(PONG, seed=0, quiet=True, **PPO_PRESETS[PONG])
+    agent = PPO.from_env(PONG, seed=0, quiet=True, **preset_values(PPO_PRESETS[PONG]))
     agent.reset_envs()
     observations = agent.observations
     actions = agent.rollout_step(observations)[0]
@@ -95,7 +96,7 @@ def xagents_parts(calls: int) -> dict:
     }
     agent.envs.close()
 
-    values = dict(DQN_PRESETS[PONG], buffer_max_size=10_000, buffer_initial_size=1_000)
+    values = dict(preset_values(DQN_PRESETS[PONG]), buffer_max_size=10_000, buffer_initial_size=1_000)
     agent = DQN.from_env(PONG, seed=0, quiet=True, **values)
     agent.reset_envs()
     agent.warm_up(lambda *_: None)

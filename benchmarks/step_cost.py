@@ -37,9 +37,10 @@ def main() -> None:
     import numpy as np
 
     from xagents import PPO
+    from xagents.core.config import preset_values
     from xagents.ppo.config import PRESETS
 
-    agent = PPO.from_env('CartPole-v1', quiet=True, seed=0, **PRESETS['CartPole-v1'])
+    agent = PPO.from_env('CartPole-v1', quiet=True, seed=0, **preset_values(PRESETS['CartPole-v1']))
     observations = agent.envs.reset(seed=0)[0].astype(np.float32)
     actions = np.zeros(agent.n_envs, dtype=np.int64)
     results = {

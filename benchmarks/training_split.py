@@ -44,8 +44,9 @@ def xagents_split(task, steps: int) -> dict:
     from pathlib import Path
 
     from xagents import agents
+    from xagents.core.config import preset_values
 
-    values = dict(importlib.import_module(f'xagents.{task.agent}.config').PRESETS.get(task.env, {}))
+    values = preset_values(importlib.import_module(f'xagents.{task.agent}.config').PRESETS.get(task.env, {}))
     values.update(task.flags)
     acting = 'explore' if hasattr(agents[task.agent], 'explore') else 'rollout_step'
     seconds = dict.fromkeys((acting, 'step_envs', 'update'), 0.0)

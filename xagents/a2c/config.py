@@ -26,8 +26,9 @@ MODEL_ROLES = ('model',)
 
 # Per-environment defaults used when training on these environments (flags override).
 PRESETS = {
-    'CartPole-v1': dict(n_envs=8),
+    'CartPole-v1': dict(max_steps=500_000, n_envs=8),  # RL Zoo's n_timesteps
     'Pendulum-v1': dict(
+        max_steps=1_000_000,  # RL Zoo's n_timesteps: lr decays over it
         n_envs=16,
         n_steps=8,
         lam=0.9,

@@ -42,5 +42,5 @@ MODEL_ROLES = ('model',)
 
 # Per-environment defaults used when training on these environments (flags override).
 PRESETS = {
-    'CartPole-v1': dict(n_envs=8),
+    'CartPole-v1': dict(max_steps=500_000, n_envs=8),  # RL Zoo has no ACER: our benchmark's budget
 }

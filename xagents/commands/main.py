@@ -164,7 +164,7 @@ def command_line(argv: list[str]) -> int:
     args = command_parser(command, module).parse_args(rest[1:])
     check_env(args.env)
     if command == 'train':
-        check_train(args)
+        check_train(args, module)
     return run_guarded(train if command == 'train' else play, rest[0], module, args)
 
 

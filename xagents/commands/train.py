@@ -13,6 +13,7 @@ from xagents.commands.failing import fail
 from xagents.commands.flags import closest_flag, config_from_args
 from xagents.commands.resuming import ENV_KEYS, NETWORK_KEYS, check_resume_flags, given_flags
 from xagents.core import schedules
+from xagents.core.config import BUDGET, preset_values
 from xagents.core.renamed import current_names, renamed_fields
 from xagents.core.schema import flag_name, hp, without_ignored
 from xagents.registry import agents
@@ -26,7 +27,9 @@ class TrainCommandOptions:
     """What ``xagents train`` is asked beyond the training loop's options (:mod:`xagents.train.options`)."""
 
     target_reward: float | None = hp(None, 'Stop when the mean reward reaches this value')
-    max_steps: int | None = hp(None, 'Stop after this many environment steps', positive=True)
+    max_steps: int | None = hp(
+        None, "Stop after this many environment steps (default: the preset's max_steps, if it has one)", positive=True
+    )
     weights: list[str] | None = hp(None, 'Checkpoints to start from, one per model (or a run directory)', nargs='+')
     resume: str | None = hp(None, 'Continue the run in this run directory')
     no_presets: bool = hp(False, 'Ignore the per-environment presets shipped with the agent')
@@ -45,10 +48,69 @@ class TrainCommandOptions:
         return [field.name for field in dataclasses.fields(cls)]
 
 
-def check_train(args) -> None:
+def check_train(args, module) -> None:
     """What is wrong with a train command line before TensorFlow loads."""
     if getattr(args, 'target_reward', None) is None and getattr(args, 'max_steps', None) is None:
-        fail('train needs --target-reward or --max-steps (or both)')
+        if getattr(args, 'resume', None) or chosen_preset(module, args).get(BUDGET) is None:
+            fail('train needs --target-reward or --max-steps (or both)')
+
+
+def chosen_preset(module, args) -> dict:
+    """The shipped preset for the env (none with --no-presets), or the --preset file's."""
+    if getattr(args, 'preset', None):
+        return read_preset(args.preset, module)
+    return {} if getattr(args, 'no_presets', False) else getattr(module, 'PRESETS', {}).get(args.env, {})
+
+
+@dataclasses.dataclass
+class PresetUse:
+    """What a train command takes from its preset: the values it uses, the budget and the line saying so."""
+
+    values: dict
+    used: dict
+    max_steps: int | None
+    budget_used: bool
+    held: dict  # a schedule's first value, for the preset's schedules when there is no budget
+
+    def line(self, name: str, source: str, from_file: bool) -> str | None:
+        """``Using the ... preset of ...: key=value, ...`` (None when nothing of the preset is used)."""
+        shown = ({BUDGET: f'{self.max_steps:,}'} if self.budget_used else {}) | self.used
+        if not shown:
+            return None
+        return (
+            f'Using the {source} preset of {name}'
+            + ('' if from_file else ' (--no-presets to ignore)')
+            + ': '
+            + ', '.join(
+                f'{key}={value}' + (f' (held at {self.held[key]:g}: no --max-steps)' if key in self.held else '')
+                for key, value in shown.items()
+            )
+        )
+
+
+def preset_use(module, args, run: dict | None) -> PresetUse:
+    """The preset (shipped, a --preset file, or the resumed run's settings) and what of it this command uses.
+
+    A preset's ``max_steps`` is the budget unless --max-steps is given; a resumed run takes none.
+    """
+    preset = chosen_preset(module, args)
+    budget = preset.get(BUDGET)
+    preset = preset_values(preset)
+    if run is not None:  # the run goes on with its own settings (flags that would change them are refused)
+        budget = None
+        preset = {
+            **without_ignored(module.CONFIG, current_names(module.CONFIG, run['hyperparameters'])),
+            **{key: run[key] for key in ENV_KEYS if key in run},
+        }
+    preset = current_names(module.CONFIG, preset)  # a run or tune preset of before a field's rename
+    used = {key: value for key, value in preset.items() if key not in vars(args)}  # flags given override
+    budget_used = args.max_steps is None and budget is not None
+    max_steps = budget if budget_used else args.max_steps
+    held = {}
+    if max_steps is None and run is None:
+        # A schedule runs over the budget; a preset's without one holds its first value throughout.
+        held = {key: schedules.initial(value) for key, value in used.items() if schedules.is_scheduled(value)}
+    return PresetUse(preset, used, max_steps, budget_used, held)
 
 
 def train(name: str, module, args) -> int:
@@ -57,33 +119,13 @@ def train(name: str, module, args) -> int:
     run = resumed_run_config(args.resume, name, args.env) if args.resume else None
     if args.resume:
         check_resume_flags(args, given, run, module)
-    preset = {} if args.no_presets else getattr(module, 'PRESETS', {}).get(args.env, {})
-    if args.preset:
-        preset = read_preset(args.preset, module)
-    if run is not None:  # the run goes on with its own settings (flags that would change them are refused)
-        preset = {
-            **without_ignored(module.CONFIG, current_names(module.CONFIG, run['hyperparameters'])),
-            **{key: run[key] for key in ENV_KEYS if key in run},
-        }
-    preset = current_names(module.CONFIG, preset)  # a run or tune preset of before a field's rename
-    env_options = config_from_args(EnvOptions, args, **preset)
-    hparams = hyperparameters(module, args, preset, training=TrainingOptions.names())
-    used = {key: value for key, value in preset.items() if key not in vars(args)}  # flags given override
-    constant = {}
-    if args.max_steps is None and run is None:
-        # A preset's schedule runs over --max-steps; without it, the schedule's first value throughout.
-        constant = {key: schedules.initial(value) for key, value in used.items() if schedules.is_scheduled(value)}
-        hparams.update(constant)
-    if used and run is None and not getattr(args, 'quiet', False):
-        print(
-            f'Using the {args.preset or args.env} preset of {name}'
-            + ('' if args.preset else ' (--no-presets to ignore)')
-            + ': '
-            + ', '.join(
-                f'{key}={value}' + (f' (held at {constant[key]:g}: no --max-steps)' if key in constant else '')
-                for key, value in used.items()
-            )
-        )
+    use = preset_use(module, args, run)
+    env_options = config_from_args(EnvOptions, args, **use.values)
+    hparams = hyperparameters(module, args, use.values, training=TrainingOptions.names())
+    hparams.update(use.held)
+    line = use.line(name, args.preset or args.env, bool(args.preset))
+    if line and run is None and not getattr(args, 'quiet', False):
+        print(line)
     # Every run has a seed (given, saved or drawn), and --seed with it must repeat the run exactly:
     # so every run computes deterministically, not only those given --seed.
     import tensorflow as tf
@@ -109,7 +151,7 @@ def train(name: str, module, args) -> int:
             print(f'Resuming {args.resume} at step {agent.steps:,}, episode {agent.episodes:,}')
     if args.weights:
         agent.load_weights(args.weights)
-    reason = agent.fit(target_reward=args.target_reward, max_steps=args.max_steps)
+    reason = agent.fit(target_reward=args.target_reward, max_steps=use.max_steps)
     return SIGNAL_EXIT_CODES.get(reason, 0)
 
 
@@ -130,7 +172,8 @@ def read_preset(path: str, module) -> dict:
     """Hyperparameters from a preset file: ``{"hyperparameters": {...}}`` (xagents tune's) or a plain mapping.
 
     It may hold what xagents tune writes: the agent's hyperparameters (under their old names too), the
-    environment options but the id, and the training loop's options a tuning trial takes.
+    environment options but the id, and the training loop's options a tuning trial takes; and, as a
+    shipped preset may, ``max_steps``: the budget when --max-steps is not given.
     """
     try:
         content = json.loads(Path(path).read_text())
@@ -142,6 +185,11 @@ def read_preset(path: str, module) -> dict:
     if not isinstance(values, dict):
         fail(f'{path} is not a JSON preset file (expected an object of hyperparameters)')
     check_preset_keys(path, values, module)
+    if BUDGET in values:
+        budget = values[BUDGET]
+        if isinstance(budget, bool) or not isinstance(budget, int | float) or budget <= 0 or budget != int(budget):
+            fail(f'{path}: {BUDGET} must be a positive whole number of steps, not {budget!r}')
+        values = values | {BUDGET: int(budget)}  # 1e5 in JSON is a float
     return values
 
 
@@ -149,7 +197,7 @@ def check_preset_keys(path: str, values: dict, module) -> None:
     """A one-line error naming the file and the first key a preset may not hold, with a "did you mean"."""
     fields = [field for field in dataclasses.fields(module.CONFIG) if field.init and field.metadata]
     allowed = [field.name for field in fields] + [name for name in EnvOptions.names() if name != 'env']
-    allowed += TRIAL_OPTIONS
+    allowed += [*TRIAL_OPTIONS, BUDGET]
     renamed = renamed_fields(module.CONFIG)
     for key in values:
         if key in allowed or key in renamed:

@@ -129,3 +129,12 @@ def preprocess_defaults(hyperparameters: dict, preprocess: bool) -> dict:
     if not preprocess:
         return dict(hyperparameters)
     return {'clip_rewards': True, 'life_loss_terminal': True, **hyperparameters}
+
+
+# A preset's training budget (RL Zoo's n_timesteps): ``xagents train`` stops there when --max-steps is not given.
+BUDGET = 'max_steps'
+
+
+def preset_values(preset: dict) -> dict:
+    """A preset's hyperparameters and env options: all of it but its training budget (``max_steps``)."""
+    return {key: value for key, value in preset.items() if key != BUDGET}

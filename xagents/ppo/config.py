@@ -43,6 +43,7 @@ MODEL_ROLES = ('model',)
 # Per-environment defaults used when training on these environments (flags override).
 PRESETS = {
     'CartPole-v1': dict(
+        max_steps=100_000,  # RL Zoo's n_timesteps: the schedules run over it
         n_envs=8,
         n_steps=32,
         mini_batches=1,
@@ -56,6 +57,7 @@ PRESETS = {
     # RL Zoo's without gSDE, on 8 envs of 256 steps with normalized rewards: 3 of 3 seeds reach a
     # training mean of -400 in 39k-49k steps (4 envs of 1,024 with raw rewards: 1 of 3 in 100k).
     'Pendulum-v1': dict(
+        max_steps=100_000,  # RL Zoo's n_timesteps
         n_envs=8,
         n_steps=256,
         mini_batches=32,
@@ -71,6 +73,7 @@ PRESETS = {
     ),
     # RL Zoo's: 16 envs x 1024 steps in minibatches of 64, 4 epochs.
     'LunarLander-v3': dict(
+        max_steps=1_000_000,  # RL Zoo's n_timesteps
         n_envs=16,
         n_steps=1024,
         mini_batches=256,
@@ -84,6 +87,7 @@ PRESETS = {
     ),
     # RL Zoo's Atari settings.
     'PongNoFrameskip-v4': dict(
+        max_steps=10_000_000,  # RL Zoo's n_timesteps for Atari: the schedules run over it
         preprocess=True,
         n_envs=8,
         n_steps=128,

@@ -44,6 +44,6 @@ MODEL_ROLES = ('actor', 'critic')
 
 # Per-environment defaults used when training on these environments (flags override): RL Zoo's.
 PRESETS = {
-    'Pendulum-v1': dict(lr=1e-3),
-    'HalfCheetah-v5': dict(buffer_initial_size=10_000),
+    'Pendulum-v1': dict(max_steps=20_000, lr=1e-3),  # max_steps: RL Zoo's n_timesteps
+    'HalfCheetah-v5': dict(max_steps=1_000_000, buffer_initial_size=10_000),
 }

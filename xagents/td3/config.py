@@ -32,5 +32,6 @@ MODEL_ROLES = ('actor', 'critic')
 
 # Per-environment defaults used when training on these environments (flags override).
 PRESETS = {
-    'Pendulum-v1': dict(gamma=0.98, buffer_max_size=200_000, train_frequency=200, gradient_steps=200),
+    # RL Zoo's (its n_timesteps as max_steps), also DDPG's.
+    'Pendulum-v1': dict(max_steps=20_000, gamma=0.98, buffer_max_size=200_000, train_frequency=200, gradient_steps=200),
 }

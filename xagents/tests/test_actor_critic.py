@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from xagents import ACER, TRPO, agents
+from xagents.core.config import preset_values
 from xagents.tests.helpers import save_best
 
 NAMES = ['a2c', 'trpo', 'acer']
@@ -13,7 +14,7 @@ NAMES = ['a2c', 'trpo', 'acer']
 
 def make(name, tmp_path, env='CartPole-v1', seed=0, **overrides):
     presets = importlib.import_module(f'xagents.{name}.config').PRESETS.get(env, {})
-    values = {**presets, **overrides}
+    values = {**preset_values(presets), **overrides}
     n_envs = values.pop('n_envs', 2)
     return agents[name].from_env(env, n_envs=n_envs, seed=seed, quiet=True, output_dir=str(tmp_path), **values)
 

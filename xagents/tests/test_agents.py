@@ -6,13 +6,14 @@ import numpy as np
 import pytest
 
 from xagents import DQN, PPO
+from xagents.core.config import preset_values
 from xagents.dqn.config import PRESETS as DQN_PRESETS
 from xagents.ppo.config import PRESETS as PPO_PRESETS
 from xagents.tests.helpers import save_best
 
 
 def preset(presets, env, **overrides):
-    values = {**presets[env], **overrides}
+    values = {**preset_values(presets[env]), **overrides}
     return values.pop('n_envs'), values
 
 

@@ -65,7 +65,10 @@ def test_constructor_defaults_come_from_the_flag_definitions(agent):
             'unrecognized arguments',
         ),
         (['train', 'ppo', '--max-steps', '10'], 'required: --env'),
-        (['train', 'ppo', '--env', 'CartPole-v1'], '--target-reward or --max-steps'),
+        (
+            ['train', 'ppo', '--env', 'CartPole-v1', '--no-presets'],
+            '--target-reward or --max-steps',
+        ),  # no preset budget
         (['train', 'ppo', '--env', 'CartPole-v1', '--max-steps', '10', '--n-envs', '0'], 'must be > 0'),
         (['train', 'ppo', '--env', 'CartPole-v1', '--max-steps', '10', '--lr', 'abc'], 'expected a number or lin_'),
         (['train', 'ppo', '--env', 'NoSuchEnv-v0', '--max-steps', '10'], 'unknown environment'),

@@ -32,7 +32,7 @@ def error_of(capsys, argv: list[str]) -> str:
         ({'buffer_max_size': 8}, "p.json: unknown preset key 'buffer_max_size' for ppo"),
         ({'tensorboard': True}, 'p.json: tensorboard cannot be in a preset'),
         ({'output_dir': 'x'}, 'give --output-dir on the command line'),
-        ({'max_steps': 10}, 'p.json: max_steps cannot be in a preset'),
+        ({'max_steps': 0.5}, 'p.json: max_steps must be a positive whole number of steps, not 0.5'),
         ({'env': 'Pendulum-v1'}, 'p.json: env cannot be in a preset'),
     ],
 )

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from xagents import DDPG, DQN, SAC, TD3
+from xagents.core.config import preset_values
 from xagents.dqn.config import PRESETS as DQN_PRESETS
 from xagents.tests.helpers import save_best
 
@@ -68,7 +69,13 @@ def test_td3_checkpoints_cover_all_three_networks(tmp_path):
 )
 def test_resume_continues_with_the_same_buffer_and_counters(tmp_path, agent_class):
     if agent_class is DQN:
-        options = {**DQN_PRESETS['CartPole-v1'], 'dueling': True, 'n_step': 3, 'prioritized': True, 'quiet': True}
+        options = {
+            **preset_values(DQN_PRESETS['CartPole-v1']),
+            'dueling': True,
+            'n_step': 3,
+            'prioritized': True,
+            'quiet': True,
+        }
         n_envs = options.pop('n_envs')
 
         def build(folder, seed=0):
@@ -101,7 +108,13 @@ def test_resume_continues_with_the_same_buffer_and_counters(tmp_path, agent_clas
 
 
 def test_dqn_with_every_extension_learns_cartpole_a_little(tmp_path):
-    values = {**DQN_PRESETS['CartPole-v1'], 'double': True, 'dueling': True, 'n_step': 3, 'prioritized': True}
+    values = {
+        **preset_values(DQN_PRESETS['CartPole-v1']),
+        'double': True,
+        'dueling': True,
+        'n_step': 3,
+        'prioritized': True,
+    }
     n_envs = values.pop('n_envs')
     agent = DQN.from_env('CartPole-v1', n_envs=n_envs, seed=0, quiet=True, output_dir=str(tmp_path), **values)
     agent.fit(max_steps=12_000)

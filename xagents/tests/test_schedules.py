@@ -85,7 +85,7 @@ def test_schedule_flags_resume_from_the_command_line(tmp_path, monkeypatch):
         ('--clip-norm lin_x', '--clip-norm: expected a number or lin_<number>'),
         ('--lr lin_-1', 'must be > 0, got lin_-1'),
         ('--lr lin_1e-3 --divergence-monitoring-steps 9', 'both set the learning rate'),
-        ('--entropy-coef lin_0.01 --target-reward 100', 'a schedule runs over --max-steps, give it'),
+        ('--entropy-coef lin_0.01 --target-reward 100 --no-presets', 'a schedule runs over --max-steps, give it'),
     ],
 )
 def test_bad_schedules_get_one_line_errors(capsys, flags, message):
@@ -112,8 +112,17 @@ def test_tune_searches_a_range_of_schedules():
         dimension(field, ['1e-4', 'lin_1e-3'])
 
 
-def test_a_preset_schedule_without_max_steps_holds_its_first_value(tmp_path, monkeypatch, capsys):
+def test_a_preset_schedule_runs_over_the_preset_budget(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     main('train ppo --env CartPole-v1 --target-reward 30 --output-dir run --seed 0'.split())
+    out = capsys.readouterr().out
+    assert 'max_steps=100,000' in out and 'lr=lin_1e-3,' in out and 'held' not in out
+    assert json.loads((tmp_path / 'run' / 'config.json').read_text())['hyperparameters']['lr'] == 'lin_0.001'
+
+
+def test_a_preset_file_schedule_without_a_budget_holds_its_first_value(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / 'best.json').write_text(json.dumps({'lr': 'lin_1e-3'}))
+    main('train ppo --env CartPole-v1 --target-reward 30 --output-dir run --preset best.json --n-steps 64'.split())
     assert 'lr=lin_1e-3 (held at 0.001: no --max-steps)' in capsys.readouterr().out
     assert json.loads((tmp_path / 'run' / 'config.json').read_text())['hyperparameters']['lr'] == 0.001

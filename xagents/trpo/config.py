@@ -38,8 +38,10 @@ MODEL_ROLES = ('actor', 'critic')
 
 # Per-environment defaults used when training on these environments (flags override).
 PRESETS = {
-    'CartPole-v1': dict(n_envs=4, n_steps=128, max_kl=0.02, lam=0.95, critic_iterations=10, lr=1e-3),
+    # max_steps: RL Zoo's n_timesteps.
+    'CartPole-v1': dict(max_steps=100_000, n_envs=4, n_steps=128, max_kl=0.02, lam=0.95, critic_iterations=10, lr=1e-3),
     'Pendulum-v1': dict(
+        max_steps=100_000,
         n_envs=2,
         n_steps=1024,
         max_kl=0.03,
