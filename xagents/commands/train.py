@@ -123,9 +123,6 @@ def train(name: str, module, args) -> int:
     env_options = config_from_args(EnvOptions, args, **use.values)
     hparams = hyperparameters(module, args, use.values, training=TrainingOptions.names())
     hparams.update(use.held)
-    line = use.line(name, args.preset or args.env, bool(args.preset))
-    if line and run is None and not getattr(args, 'quiet', False):
-        print(line)
     # Every run has a seed (given, saved or drawn), and --seed with it must repeat the run exactly:
     # so every run computes deterministically, not only those given --seed.
     import tensorflow as tf
@@ -143,6 +140,10 @@ def train(name: str, module, args) -> int:
         **networks,
         **hparams,
     )
+    # Said once the agent is made: an env or a setting it refuses is one line, with no preset line before it.
+    line = use.line(name, args.preset or args.env, bool(args.preset))
+    if line and run is None and not getattr(args, 'quiet', False):
+        print(line)
     if args.resume:
         if run is not None:
             agent.networks = {key: run.get(key) for key in NETWORK_KEYS}

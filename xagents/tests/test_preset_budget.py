@@ -99,3 +99,12 @@ def test_tune_leaves_the_preset_budget_out_of_its_trials():
     space = search_space([EnvOptions, ppo_config.CONFIG, TrainingOptions], {})
     add_preset(space, preset, ppo_config.CONFIG)
     assert 'max_steps' not in space and space['lr'].value == 'lin_1e-3' and space['n_envs'].value == 8
+
+
+def test_no_preset_line_comes_before_an_error_of_the_env_or_the_agent(capsys):
+    # The agent is made before the preset line: an env it refuses is the error line alone.
+    with pytest.raises(SystemExit) as exit_info:
+        main(['train', 'ppo', '--env', 'CartPole-v1', '--mask-actions', '--max-steps', '1000'])
+    out, err = capsys.readouterr()
+    assert exit_info.value.code == 2 and 'CartPole-v1 gives no action masks' in err
+    assert 'preset' not in out
