@@ -349,6 +349,15 @@ def check_killed_run(run: Path) -> dict:
     return state
 
 
+def ready_to_kill(attempt: int, before: tuple | None, config: Path, pointer: Path) -> bool:
+    """The kill comes at a random moment after: the first checkpoint (new run); the resumed run
+    entering training (config.json rewritten: even attempts, kills during start-up saves); the
+    resumed run's first save of its own (odd attempts: the chain makes progress)."""
+    if attempt == 0:
+        return pointer.is_file()
+    return config.stat().st_mtime_ns != before[0] and (attempt % 2 == 0 or pointer.stat().st_mtime_ns != before[1])
+
+
 def kill_repeatedly(folder: Path, command: list[str], kills: int, seed: int) -> list[dict]:
     """Start the run, SIGKILL it at a random moment, check it, resume it; ``kills`` times."""
     rng = random.Random(seed)
@@ -363,19 +372,11 @@ def kill_repeatedly(folder: Path, command: list[str], kills: int, seed: int) -> 
             stderr=subprocess.PIPE,
             start_new_session=True,
         )
-        deadline = time.time() + 120
-        # The kill comes at a random moment after: the first checkpoint (new run); the resumed run
-        # entering training (config.json rewritten: even attempts, kills during start-up saves);
-        # the resumed run's first save of its own (odd attempts: the chain makes progress).
-        while time.time() < deadline and process.poll() is None:
-            if attempt == 0:
-                ready = pointer.is_file()
-            else:
-                ready = config.stat().st_mtime_ns != before[0] and (
-                    attempt % 2 == 0 or pointer.stat().st_mtime_ns != before[1]
-                )
-            if ready:
-                break
+        # Waited for as long as it takes (a loaded machine starts TensorFlow slowly), not a fixed time.
+        deadline = time.monotonic() + 900  # only against a hang
+        while not ready_to_kill(attempt, before, config, pointer):
+            assert process.poll() is None, process.stderr.read().decode()
+            assert time.monotonic() < deadline, f'attempt {attempt}: the run never got ready'
             time.sleep(0.02)
         assert process.poll() is None, process.stderr.read().decode()
         time.sleep(rng.uniform(0, 2.0))

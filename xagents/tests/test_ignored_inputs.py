@@ -283,10 +283,10 @@ def tensorboard_scalars(folder) -> dict[str, list[tuple[int, float]]]:
 
 def wandb_scalars(run_file) -> dict[str, list[tuple[int, float]]]:
     """Every scalar of a wandb offline run file: key -> [(env step, value), ...]."""
-    from xagents.tests.test_monitoring import written_wandb_records
+    from xagents.train.monitoring import run_file_records
 
     logged = {}
-    for record in written_wandb_records(run_file):
+    for record in run_file_records(run_file):
         if record.WhichOneof('record_type') != 'history':
             continue
         items = {item.key or '/'.join(item.nested_key): json.loads(item.value_json) for item in record.history.item}

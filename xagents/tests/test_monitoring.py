@@ -1,8 +1,7 @@
 """Watching agents: videos, frames and gifs, evaluation, snapshots, TensorBoard and wandb."""
 
 import json
-import struct
-import time
+import threading
 
 import imageio_ffmpeg
 import numpy as np
@@ -13,6 +12,7 @@ from xagents import A2C, PPO
 from xagents.commands.main import main
 from xagents.play.recording import cubic_schedule
 from xagents.tests.test_cli import run_cli
+from xagents.train.monitoring import run_file_records, wait_until_written
 
 
 def video_codec(path) -> str:
@@ -134,44 +134,6 @@ def test_evaluation_picks_the_best_checkpoint_and_snapshots_play(tmp_path, capsy
     assert 'no snapshot at or after step 3073; the last ones are at steps: 1536, 3072' in capsys.readouterr().err
 
 
-def wandb_records(path):
-    """Records of a wandb ``.wandb`` file: a 7-byte header, then leveldb-log chunks in 32 KiB blocks."""
-    from wandb.proto import wandb_internal_pb2
-
-    data = path.read_bytes()
-    assert data[:4] == b':W&B'
-    position, block, pending = 7, 32768, b''
-    while position + 7 <= len(data):
-        if block - position % block < 7:  # the rest of a block too short for a header is padding
-            position += block - position % block
-            continue
-        length, kind = struct.unpack('<HB', data[position + 4 : position + 7])
-        pending += data[position + 7 : position + 7 + length]
-        position += 7 + length
-        if kind in (1, 4):  # a full record, or the last chunk of one
-            record = wandb_internal_pb2.Record()
-            record.ParseFromString(pending)
-            pending = b''
-            yield record
-
-
-def written_wandb_records(path, timeout: float = 60.0) -> list:
-    """The records of a wandb run file once its writer has finished it (its ``exit`` record is in):
-    ``run.finish()`` can return while wandb's service process still writes the file (seen in 3 of 8
-    runs: a 7-byte file, complete a moment later; a command's exit waits for it)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            records = list(wandb_records(path))
-        except Exception:  # a record half written
-            if time.monotonic() > deadline:
-                raise
-            records = []
-        if any(record.WhichOneof('record_type') == 'exit' for record in records) or time.monotonic() > deadline:
-            return records
-        time.sleep(0.2)
-
-
 def test_wandb_without_an_account_logs_offline_in_the_run(tmp_path, monkeypatch, capsys):
     for name in ('WANDB_API_KEY', 'WANDB_MODE', 'WANDB_PROJECT'):
         monkeypatch.delenv(name, raising=False)
@@ -184,8 +146,12 @@ def test_wandb_without_an_account_logs_offline_in_the_run(tmp_path, monkeypatch,
     lines = [line for line in capsys.readouterr().out.splitlines() if line.lower().startswith('wandb')]
     assert len(lines) == 1 and lines[0].startswith('wandb offline (') and 'wandb sync' in lines[0]
     (run_file,) = (tmp_path / 'run' / 'wandb').glob('offline-run-*/run-*.wandb')
+    # Read as fit returns: wandb's service writes the file's last block when it closes the run, after
+    # run.finish() has returned (under load, a 7-byte file was read here); Monitor.close waits for it.
+    records = list(run_file_records(run_file))
+    assert 'exit' in [record.WhichOneof('record_type') for record in records], f'{run_file.stat().st_size} bytes'
     logged, config = {}, {}
-    for record in written_wandb_records(run_file):
+    for record in records:
         kind = record.WhichOneof('record_type')
         if kind == 'history':
             items = {item.key or '/'.join(item.nested_key): json.loads(item.value_json) for item in record.history.item}
@@ -202,6 +168,12 @@ def test_wandb_without_an_account_logs_offline_in_the_run(tmp_path, monkeypatch,
     assert config['agent'] == 'a2c' and config['hyperparameters']['monitor_session'] == 'smoke'
     videos = list(run_file.parent.glob('files/media/videos/*.mp4'))
     assert videos and all(video_codec(path) == 'h264' for path in videos)
+    # What close waits for: a file of the header alone (as read under load) is complete once its exit record is in.
+    partial = tmp_path / 'partial.wandb'
+    partial.write_bytes(run_file.read_bytes()[:7])
+    assert not wait_until_written(partial, timeout=0.05)
+    threading.Timer(0.2, partial.write_bytes, [run_file.read_bytes()]).start()
+    assert wait_until_written(partial)
 
 
 def test_every_atari_path_sees_the_same_observations():

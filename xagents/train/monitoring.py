@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+import struct
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 WANDB_PROJECT = 'xagents'
 WANDB_INIT_TIMEOUT = 30
+# wandb's service process writes a run's file (run-<id>.wandb, what ``wandb sync`` uploads) in 32 KiB
+# blocks, and the last block only when it closes the run, which run.finish() asks for without waiting
+# (under load fit returned with 7 bytes written, the rest a few ms later): close waits for the run's
+# exit record, its last, so the file is complete when fit returns. Past the timeout training goes on.
+RUN_FILE_BLOCK = 32768
+RUN_FILE_HEADER = 7
+RUN_FILE_TIMEOUT = 60.0
 # The x axis of every wandb chart: the environment step each value belongs to. Episodes are logged at
 # the steps they ended, before those of the update logged just before them: wandb drops values logged
 # at a step below its own, so its own step only counts the logs and the charts use this one.
@@ -38,6 +47,7 @@ class Monitor:
         console: Callable[[str], None] = print,
     ):
         self.output_dir = Path(output_dir)
+        self.console = console
         self.writer = None
         self.wandb_run = None
         if tensorboard:
@@ -96,8 +106,11 @@ class Monitor:
             self.writer.close()
             self.writer = None
         if self.wandb_run is not None:
-            self.wandb_run.finish()
-            self.wandb_run = None
+            run, self.wandb_run = self.wandb_run, None
+            run.finish()
+            path = Path(run.settings.sync_file)  # none with WANDB_MODE=disabled
+            if path.is_file() and not wait_until_written(path):
+                self.console(f'wandb is still writing {path}: it is complete once this process has ended')
 
 
 def _stepped_by_env_steps(run):
@@ -105,3 +118,59 @@ def _stepped_by_env_steps(run):
     run.define_metric(STEP_METRIC)
     run.define_metric('*', step_metric=STEP_METRIC)
     return run
+
+
+def run_file_records(path: str | os.PathLike, start_block: int = 0) -> Iterator:
+    """The records of wandb run file ``path`` from block ``start_block`` on (one begun before it is skipped).
+
+    The file is a 7-byte header, then chunks in 32 KiB blocks (a leveldb log): a 4-byte checksum,
+    a 2-byte length, a 1-byte type (1 a whole record, 2 the first part of one, 3 a middle, 4 the last),
+    then the bytes of a protobuf ``Record``. A block's last 6 bytes or fewer are padding.
+    """
+    from wandb.proto import wandb_internal_pb2
+
+    with open(path, 'rb') as file:
+        file.seek(start_block * RUN_FILE_BLOCK)
+        data = file.read()
+    position = RUN_FILE_HEADER if start_block == 0 else 0
+    pending = None  # the parts of a record so far; None until a record's first chunk
+    while position + 7 <= len(data):
+        left = RUN_FILE_BLOCK - position % RUN_FILE_BLOCK
+        if left < 7:
+            position += left
+            continue
+        length, kind = struct.unpack('<HB', data[position + 4 : position + 7])
+        chunk = data[position + 7 : position + 7 + length]
+        if len(chunk) < length:  # still being written
+            return
+        position += 7 + length
+        if kind in (1, 2):
+            pending = chunk
+        elif kind in (3, 4) and pending is not None:
+            pending += chunk
+        if kind in (1, 4) and pending is not None:
+            record = wandb_internal_pb2.Record()
+            record.ParseFromString(pending)
+            pending = None
+            yield record
+
+
+def wait_until_written(path: Path, timeout: float = RUN_FILE_TIMEOUT) -> bool:
+    """Whether wandb run file ``path`` holds the run's exit record within ``timeout`` seconds.
+
+    The exit record is the last one and small: the file's last two blocks hold it. wandb's service
+    tells no one when it has written the file, so the file is read again every 10 ms.
+    """
+    from google.protobuf.message import DecodeError
+
+    deadline = time.monotonic() + timeout
+    while True:
+        tail = max(0, path.stat().st_size // RUN_FILE_BLOCK - 1)
+        try:
+            if any(record.WhichOneof('record_type') == 'exit' for record in run_file_records(path, tail)):
+                return True
+        except DecodeError:  # a record read while it was being written
+            pass
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
