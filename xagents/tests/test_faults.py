@@ -140,7 +140,8 @@ CATALOGUE = [
         2,
         '--buffer-batch-size (64) is larger than --buffer-max-size (32)',
     ),
-    ('no --target-reward or --max-steps', 'train ppo --env CartPole-v1', 2, '--target-reward or --max-steps'),
+    # CartPole's preset has a budget (it would train 100k steps): an env with no preset needs a stop flag.
+    ('no --target-reward or --max-steps', 'train ppo --env Acrobot-v1', 2, '--target-reward or --max-steps'),
     (
         'wrong number of --weights',
         'play td3 --env Pendulum-v1 --weights a b c',
