@@ -21,6 +21,7 @@ the learning curves in ``curves/``, drawn by ``xagents plot``. The xagents run f
     python benchmarks/compare.py --quick              # every task, seed 0
     python benchmarks/compare.py --tasks ppo-cartpole dqn-cartpole --seeds 0 1
     python benchmarks/compare.py --list
+    python benchmarks/compare.py --tasks dqn-pong-gallery --no-peer   # a gallery task (hours; resumes)
 """
 
 from __future__ import annotations
@@ -352,6 +353,10 @@ class Task:
     eval_interval: int | None = None
     # False: the agent's defaults alone (what a user's new task gets), beside the peer's defaults.
     presets: bool = True
+    # A gallery task: the peer's published figure (no peer runs); the run's record, best checkpoint and
+    # a gif of one greedy episode are kept in ``results/gallery/<task>`` (committed).
+    gallery: str = ''
+    name: str = ''  # the task's key in TASKS
 
     @property
     def throughput(self) -> bool:
@@ -364,6 +369,18 @@ class Task:
 
 PONG = 'PongNoFrameskip-v4'
 CHEETAH = 'HalfCheetah-v5'
+# RL Zoo's SAC settings for BipedalWalker-v3, without gSDE (xagents has none).
+BIPEDAL_SAC = dict(
+    lr=7.3e-4,
+    buffer_max_size=300_000,
+    buffer_batch_size=256,
+    buffer_initial_size=10_000,
+    gamma=0.98,
+    tau=0.02,
+    train_frequency=64,
+    gradient_steps=64,
+    net_arch=[400, 300],
+)
 TASKS = {
     'ppo-cartpole': Task('ppo', 'CartPole-v1', 475, 300_000, sb3_ppo_cartpole, 8, peer_budget=100_000),
     'a2c-cartpole': Task('a2c', 'CartPole-v1', 475, 500_000, sb3_a2c_cartpole, 8),
@@ -412,7 +429,67 @@ TASKS = {
         ]
     },
     'dqn-pong': Task('dqn', PONG, None, 10_000, sb3_dqn_pong, 4, flags=dict(buffer_initial_size=1000)),
+    # The original xagents' gallery, and MuJoCo: each stops at its first greedy evaluation (10 episodes)
+    # at or above the threshold, and resumes from its run folder when started again.
+    'sac-bipedalwalker-gallery': Task(
+        'sac',
+        'BipedalWalker-v3',
+        250,
+        500_000,
+        window=10,
+        resumable=True,
+        eval_interval=25_000,
+        flags=BIPEDAL_SAC,
+        gallery='RL Zoo SAC: 298 at 500k steps (with gSDE)',
+    ),
+    'td3-hopper-gallery': Task(
+        'td3',
+        'Hopper-v5',
+        2500,
+        300_000,
+        window=10,
+        resumable=True,
+        eval_interval=10_000,
+        flags=dict(buffer_initial_size=10_000),
+        gallery='RL Zoo TD3 (Hopper-v3): 3,606 at 1M steps',
+    ),
+    'sac-hopper-gallery': Task(
+        'sac',
+        'Hopper-v5',
+        2000,
+        300_000,
+        window=10,
+        resumable=True,
+        eval_interval=10_000,
+        flags=dict(buffer_initial_size=10_000),
+        gallery='RL Zoo SAC (Hopper-v3): 2,326 at 1M steps',
+    ),
+    # No threshold to stop at short of RL Zoo's 10M-step figure: the whole 2.5M-step budget.
+    'ppo-breakout-gallery': Task(
+        'ppo',
+        'BreakoutNoFrameskip-v4',
+        398,
+        2_500_000,
+        window=20,
+        resumable=True,
+        eval_interval=250_000,
+        gallery='RL Zoo PPO: 398 at 10M steps',
+    ),
+    'dqn-pong-gallery': Task(
+        'dqn',
+        PONG,
+        18,
+        2_500_000,
+        window=20,
+        resumable=True,
+        eval_interval=100_000,
+        flags=dict(double=True, dueling=True),
+        gallery='RL Zoo DQN: 20.6 at 10M steps',
+    ),
 }
+for _name, _task in TASKS.items():
+    _task.name = _name
+GALLERY = RESULTS / 'gallery'
 
 
 # ------------------------------------------------------------------------- one run
@@ -492,6 +569,15 @@ def run_xagents(task: Task, seed: int, history: Path) -> dict:
     shutil.copy(folder / 'history.parquet', history)
     result = {'steps': agent.steps, 'wall_s': wall, 'reached': reason == 'target', 'final_mean': agent.mean_reward}
     result |= earlier
+    if task.gallery:
+        keep_gallery_run(task, folder, seed)
+        import pyarrow.parquet as pq
+
+        evaluations = pq.read_table(folder / 'evaluations.parquet').to_pylist()
+        result['evaluations'] = [
+            {key: row[key] for key in ('step', 'mean_reward', 'std_reward')} for row in evaluations
+        ]
+        result['machine'] = cpu_name()
     if task.throughput:
         envs = create_envs(task.env, n_envs, preprocess=values.get('preprocess', False))
         envs.reset(seed=seed)
@@ -500,6 +586,30 @@ def run_xagents(task: Task, seed: int, history: Path) -> dict:
         episodes = agent.play(EVAL_EPISODES, seed=EVAL_SEED + seed)
         result['eval_rewards'] = [episode['reward'] for episode in episodes]
     return result
+
+
+def cpu_name() -> str:
+    """The processor's model name and core count, as this machine's gallery runs record it."""
+    names = [line.split(':', 1)[1].strip() for line in open('/proc/cpuinfo') if line.startswith('model name')]
+    return f'{names[0] if names else platform.machine()}, {os.cpu_count()} cores'
+
+
+def keep_gallery_run(task: Task, folder: Path, seed: int) -> None:
+    """The run folder without its latest checkpoint and replay buffer (``xagents play --run`` plays it),
+    and a gif of one greedy episode of its best checkpoint, in ``results/gallery/<task>``."""
+    kept = GALLERY / task.name
+    shutil.rmtree(kept, ignore_errors=True)
+    wanted = ('config.json', 'history.parquet', 'evaluations.parquet', 'models')
+    shutil.copytree(
+        folder,
+        kept,
+        ignore=lambda path, names: [
+            name for name in names if Path(path) == folder and not (name in wanted or name.startswith('best'))
+        ],
+    )
+    gif = ['--gif', str(kept / f'{task.name}.gif'), '--frame-frequency', '2']
+    play = [sys.executable, '-m', 'xagents', 'play', '--run', str(kept), '--seed', str(EVAL_SEED + seed), *gif]
+    subprocess.run(play, check=True, stdout=subprocess.DEVNULL)
 
 
 def peer_envs(env_id: str, n_envs: int, seed: int):
@@ -647,7 +757,7 @@ def learning_table(results: dict) -> list[str]:
     ]
     for name, libraries in results.items():
         task = TASKS[name]
-        if task.throughput:
+        if task.throughput or task.gallery:
             continue
         for library, s in libraries.items():
             ratios = ['', '']
@@ -689,6 +799,31 @@ def throughput_table(results: dict) -> list[str]:
     return lines
 
 
+def hours_minutes(seconds: float) -> str:
+    return f'{seconds // 3600:.0f} h {seconds % 3600 // 60:02.0f} min'
+
+
+def gallery_table(runs: list[dict]) -> list[str]:
+    """The gallery's runs: the greedy evaluation it stopped at (or its last), wall time and machine."""
+    lines = [
+        '| task | agent | steps | greedy eval (10 episodes) | wall time | machine | resumed | peer (published) |',
+        '|---|---|---|---|---|---|---|---|',
+    ]
+    for run in runs:
+        task = TASKS.get(run['task'])
+        if not task or not task.gallery:
+            continue
+        last = run['evaluations'][-1]
+        verdict = f'≥ {task.threshold:g}' if run['reached'] else f'below {task.threshold:g}'
+        resumed = f'yes, at step {run["resumed_at_step"]:,}' if 'resumed_at_step' in run else 'no'
+        lines.append(
+            f'| {task.env} | {task.agent.upper()} | {run["steps"]:,} | {last["mean_reward"]:,.1f} '
+            f'± {last["std_reward"]:,.1f} ({verdict}) | {hours_minutes(run["wall_s"])} | {run["machine"]} '
+            f'| {resumed} | {task.gallery} |'
+        )
+    return lines
+
+
 def write_tables(output: Path, meta: dict, runs: list[dict]) -> str:
     results = summaries(runs)
     with open(output / 'results.csv', 'w', newline='') as file:
@@ -699,6 +834,9 @@ def write_tables(output: Path, meta: dict, runs: list[dict]) -> str:
             for library, s in libraries.items():
                 writer.writerow([name, library, *(s.get(key, '') for key in keys)])
     tables = [table for table in (learning_table(results), throughput_table(results)) if len(table) > 2]
+    gallery = gallery_table(runs)
+    if len(gallery) > 2:
+        tables.append(gallery)
     text = '\n\n'.join([f'Machine: {meta["machine"]}. {meta["versions"]}.', *('\n'.join(table) for table in tables)])
     text += '\n'
     (output / 'results.md').write_text(text)
@@ -735,7 +873,10 @@ def commit() -> str:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--tasks', nargs='+', choices=list(TASKS), default=list(TASKS))
+    gallery = [name for name, task in TASKS.items() if task.gallery]  # hours each: run when named
+    parser.add_argument(
+        '--tasks', nargs='+', choices=list(TASKS), default=[name for name in TASKS if name not in gallery]
+    )
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     parser.add_argument('--quick', action='store_true', help='One seed (0)')
     parser.add_argument('--no-peer', action='store_true', help='Run xagents only')

@@ -69,6 +69,23 @@ class DQNConfig(OffPolicyConfig):
 CONFIG = DQNConfig
 MODEL_ROLES = ('model',)
 
+ATARI_IDS = ('PongNoFrameskip-v4', 'BreakoutNoFrameskip-v4')  # RL Zoo's Atari settings apply to every game
+ATARI = dict(
+    max_steps=10_000_000,  # RL Zoo's n_timesteps for Atari
+    preprocess=True,
+    n_envs=4,
+    lr=1e-4,
+    buffer_max_size=100_000,
+    buffer_initial_size=100_000,
+    buffer_batch_size=32,
+    target_sync_steps=1000,
+    train_frequency=1,
+    gradient_steps=1,
+    epsilon_decay_steps=1_000_000,
+    epsilon_end=0.01,
+    gamma=0.99,
+)
+
 # Per-environment defaults used when training on these environments (flags override).
 PRESETS = {
     # Double, dueling and 3-step targets: 3 of 3 seeds reach a mean of 475 (plain DQN: 2 of 3), in ~120k
@@ -108,19 +125,5 @@ PRESETS = {
         gamma=0.99,
     ),
     # RL Zoo's Atari settings: one gradient step of 32 per 4 env steps.
-    'PongNoFrameskip-v4': dict(
-        max_steps=10_000_000,  # RL Zoo's n_timesteps for Atari
-        preprocess=True,
-        n_envs=4,
-        lr=1e-4,
-        buffer_max_size=100_000,
-        buffer_initial_size=100_000,
-        buffer_batch_size=32,
-        target_sync_steps=1000,
-        train_frequency=1,
-        gradient_steps=1,
-        epsilon_decay_steps=1_000_000,
-        epsilon_end=0.01,
-        gamma=0.99,
-    ),
+    **dict.fromkeys(ATARI_IDS, ATARI),
 }

@@ -40,6 +40,20 @@ class PPOConfig(AgentConfig):
 CONFIG = PPOConfig
 MODEL_ROLES = ('model',)
 
+ATARI_IDS = ('PongNoFrameskip-v4', 'BreakoutNoFrameskip-v4')  # RL Zoo's Atari settings apply to every game
+ATARI = dict(
+    max_steps=10_000_000,  # RL Zoo's n_timesteps for Atari: the schedules run over it
+    preprocess=True,
+    n_envs=8,
+    n_steps=128,
+    mini_batches=4,
+    ppo_epochs=4,
+    lr='lin_2.5e-4',
+    clip_range='lin_0.1',
+    entropy_coef=0.01,
+    opt_epsilon=1e-5,
+)
+
 # Per-environment defaults used when training on these environments (flags override).
 PRESETS = {
     'CartPole-v1': dict(
@@ -86,16 +100,5 @@ PRESETS = {
         opt_epsilon=1e-5,
     ),
     # RL Zoo's Atari settings.
-    'PongNoFrameskip-v4': dict(
-        max_steps=10_000_000,  # RL Zoo's n_timesteps for Atari: the schedules run over it
-        preprocess=True,
-        n_envs=8,
-        n_steps=128,
-        mini_batches=4,
-        ppo_epochs=4,
-        lr='lin_2.5e-4',
-        clip_range='lin_0.1',
-        entropy_coef=0.01,
-        opt_epsilon=1e-5,
-    ),
+    **dict.fromkeys(ATARI_IDS, ATARI),
 }
