@@ -367,6 +367,12 @@ class Task:
         return 'SB3 ' + self.peer.__name__.split('_')[1].upper() if self.peer else ''
 
 
+# RL Zoo's n_timesteps of the tasks below for each agent without a preset there (ACER on A2C's).
+ACROBOT = dict(ppo=1_000_000, a2c=500_000, trpo=100_000, acer=500_000, dqn=100_000)
+MOUNTAIN_CAR = dict(ppo=1_000_000, a2c=1_000_000, trpo=100_000, acer=1_000_000, dqn=120_000)
+LUNAR_LANDER = dict(a2c=200_000, trpo=200_000, acer=200_000)  # PPO and DQN have presets
+MOUNTAIN_CAR_CONTINUOUS = dict(ppo=20_000, a2c=100_000, trpo=50_000, ddpg=300_000, td3=300_000, sac=50_000)
+LUNAR_LANDER_CONTINUOUS = dict(ppo=1_000_000, a2c=5_000_000, trpo=100_000, ddpg=300_000, td3=300_000, sac=500_000)
 PONG = 'PongNoFrameskip-v4'
 CHEETAH = 'HalfCheetah-v5'
 # RL Zoo's SAC settings for BipedalWalker-v3, without gSDE (xagents has none).
@@ -426,6 +432,20 @@ TASKS = {
             ('td3', 'Pendulum-v1', -200, 50_000, 10),
             ('ddpg', 'Pendulum-v1', -200, 50_000, 10),
             ('sac', 'Pendulum-v1', -200, 50_000, 10),
+            # Issue 33: the other classic-control and Box2D tasks each agent has no preset for, on RL
+            # Zoo's budgets for them (n_timesteps; ACER, which RL Zoo lacks, on A2C's), gymnasium's
+            # reward thresholds.
+            *[(agent, 'Acrobot-v1', -100, budget, 100) for agent, budget in ACROBOT.items()],
+            *[(agent, 'MountainCar-v0', -110, budget, 100) for agent, budget in MOUNTAIN_CAR.items()],
+            *[(agent, 'LunarLander-v3', 200, budget, 100) for agent, budget in LUNAR_LANDER.items()],
+            *[
+                (agent, 'MountainCarContinuous-v0', 90, budget, 100)
+                for agent, budget in MOUNTAIN_CAR_CONTINUOUS.items()
+            ],
+            *[
+                (agent, 'LunarLanderContinuous-v3', 200, budget, 100)
+                for agent, budget in LUNAR_LANDER_CONTINUOUS.items()
+            ],
         ]
     },
     'dqn-pong': Task('dqn', PONG, None, 10_000, sb3_dqn_pong, 4, flags=dict(buffer_initial_size=1000)),
