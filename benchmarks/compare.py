@@ -509,7 +509,6 @@ TASKS = {
 }
 for _name, _task in TASKS.items():
     _task.name = _name
-GALLERY = RESULTS / 'gallery'
 
 
 # ------------------------------------------------------------------------- one run
@@ -590,7 +589,7 @@ def run_xagents(task: Task, seed: int, history: Path) -> dict:
     result = {'steps': agent.steps, 'wall_s': wall, 'reached': reason == 'target', 'final_mean': agent.mean_reward}
     result |= earlier
     if task.gallery:
-        keep_gallery_run(task, folder, seed)
+        keep_gallery_run(task, folder, history.parent.parent / 'gallery' / task.name, seed)
         import pyarrow.parquet as pq
 
         evaluations = pq.read_table(folder / 'evaluations.parquet').to_pylist()
@@ -614,10 +613,9 @@ def cpu_name() -> str:
     return f'{names[0] if names else platform.machine()}, {os.cpu_count()} cores'
 
 
-def keep_gallery_run(task: Task, folder: Path, seed: int) -> None:
+def keep_gallery_run(task: Task, folder: Path, kept: Path, seed: int) -> None:
     """The run folder without its latest checkpoint and replay buffer (``xagents play --run`` plays it),
-    and a gif of one greedy episode of its best checkpoint, in ``results/gallery/<task>``."""
-    kept = GALLERY / task.name
+    and a gif of one greedy episode of its best checkpoint, in ``kept`` (``<output>/gallery/<task>``)."""
     shutil.rmtree(kept, ignore_errors=True)
     wanted = ('config.json', 'history.parquet', 'evaluations.parquet', 'models')
     shutil.copytree(
