@@ -25,6 +25,7 @@ MAY_CHANGE = (
     *EXTRA_OUTPUTS,
     'jit_compile',
     'host_inference',
+    'threads',
     'async_envs',
 )
 # What the run keeps beside its hyperparameters in config.json.

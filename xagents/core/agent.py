@@ -65,6 +65,7 @@ class Agent(Building, EntryPoints):
         self.n_envs = envs.num_envs
         self.check_observation_space(envs)
         self.check_envs(envs)
+        self.threads = self.use_threads(self.config, envs.single_observation_space)  # (intra-op, inter-op)
         self.action_space = envs.single_action_space
         self.observation_space = envs.single_observation_space
         self.models = dict(zip(self.model_roles, models))

@@ -14,12 +14,13 @@ import numpy as np
 from xagents.core import schedules
 from xagents.core.config import AgentConfig, preprocess_defaults
 from xagents.core.renamed import current_names, unknown_names
+from xagents.core.threads import thread_setting, use_threads
 from xagents.envs.atari import is_atari
 from xagents.envs.given import given_envs
 from xagents.envs.recipe import EnvRecipe
 from xagents.nets.arch import net_arch_files
 from xagents.nets.multi_input import build_multi_input_model
-from xagents.nets.observations import model_input_dtype, network_kind
+from xagents.nets.observations import convolutional, model_input_dtype, network_kind
 from xagents.nets.reader import ModelReader, convolutions_fit
 
 
@@ -37,6 +38,8 @@ class Building:
     model_configs: tuple[str, ...] = ('actor-critic',)
     # Whether the agent takes Dict observations (a multi-input network, dicts of arrays in its data path).
     takes_dict_observations = False
+    # Whether the agent learns from fresh rollouts (A2C, ACER, PPO, TRPO): its ``auto`` threads depend on it.
+    on_policy = False
 
     @classmethod
     def make_config(cls, **hyperparameters) -> AgentConfig:
@@ -82,6 +85,12 @@ class Building:
                 f'train {dict_agents(space, envs.single_action_space)}, or flatten them '
                 '(gymnasium.wrappers.FlattenObservation)'
             )
+
+    @classmethod
+    def use_threads(cls, config: AgentConfig, space: gym.Space) -> tuple[int, int]:
+        """TensorFlow's threads set as ``config.threads`` asks for the agent on observations ``space``
+        (:mod:`xagents.core.threads`); the (intra-op, inter-op) threads in use."""
+        return use_threads(config.threads, thread_setting(cls.on_policy, convolutional(space)))
 
     def make_optimizer(self) -> keras.optimizers.Optimizer:
         config = self.config
@@ -198,6 +207,7 @@ class Building:
         try:
             cls.check_observation_space(envs)
             cls.check_envs(envs)
+            cls.use_threads(config, envs.single_observation_space)  # before TensorFlow's first op
             if net_arch is not None or activation is not None:
                 if model_files is not None:
                     raise ValueError('net_arch and activation change the default networks: give them or model files')

@@ -11,6 +11,7 @@ import os
 from typing import ClassVar
 
 from xagents.core.schema import check_alternatives, check_fields, check_range, check_schedules, hp, learning_rate
+from xagents.core.threads import AUTO, checked_threads, thread_word
 from xagents.replay.hindsight import STRATEGIES
 
 
@@ -40,6 +41,14 @@ class AgentConfig:
     host_inference: bool = hp(
         True, 'Act with dense models computed in NumPy on the host (--no-host-inference: in TensorFlow)'
     )
+    threads: str | tuple[int, int] = hp(
+        AUTO,
+        "TensorFlow's intra-op and inter-op threads, INTRA INTER (0: TensorFlow's default), or auto: 1 1 for "
+        "on-policy agents' dense models, TensorFlow's default otherwise (README: Speed)",
+        nargs='+',
+        type=thread_word,
+        metavar='auto|N',
+    )
     mask_actions: bool | None = hp(
         None,
         "Never pick actions masked by the env's action_masks() or info['action_mask'] "
@@ -54,6 +63,7 @@ class AgentConfig:
         check_fields(self)
         check_schedules(self)
         check_alternatives(self)
+        self.threads = checked_threads(self.threads)
         check_range('gamma', self.gamma, 0, 1, low_open=True)
 
 

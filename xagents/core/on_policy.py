@@ -16,6 +16,8 @@ class OnPolicy(Agent):
     bootstrap truncated episodes) and ``update`` (one training step on the rollout).
     """
 
+    on_policy = True
+
     def rollout_step(self, observations: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         raise NotImplementedError
 

@@ -27,3 +27,11 @@ def model_input_dtype(space: gym.spaces.Box) -> np.dtype:
 def network_kind(space: gym.spaces.Box) -> str:
     """``cnn`` for images and other 3-D Boxes, ``ann`` for the rest."""
     return 'cnn' if is_image(space) or len(space.shape) == 3 else 'ann'
+
+
+def convolutional(space: gym.Space) -> bool:
+    """Whether the default networks for ``space`` have convolutions: for images and other 3-D Boxes, or a
+    Dict observation with such a key."""
+    if isinstance(space, gym.spaces.Dict):
+        return any(convolutional(subspace) for subspace in space.spaces.values())
+    return isinstance(space, gym.spaces.Box) and network_kind(space) == 'cnn'

@@ -1,7 +1,8 @@
 """The run directory: the one owner of its layout, its config.json, its history tables and its lock.
 
 ```
-<run>/config.json            agent, env (with its module and kwargs), hyperparameters, paths, versions
+<run>/config.json            agent, env (with its module and kwargs), hyperparameters, paths, versions,
+                             the TensorFlow threads the latest session used
 <run>/models/<role>.cfg      copies of the model files the run was built from
 <run>/history.parquet        one row per finished episode (or --history-checkpoint)
 <run>/evaluations.parquet    one row per evaluation (--eval-interval)
@@ -260,6 +261,8 @@ def run_config(agent, run: RunFolder, training: dict) -> dict:
         'checkpoints': [run.relative(path) for path in run.best],
         'history': run.relative(run.history_path),
         'versions': {'xagents': __version__, 'tensorflow': tf.__version__, 'gymnasium': gym.__version__},
+        # what --threads set in the process that wrote this (0: TensorFlow's default)
+        'threads_used': dict(zip(('intra_op', 'inter_op'), agent.threads)),
     }
 
 

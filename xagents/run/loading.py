@@ -26,7 +26,8 @@ def load(run_dir: str | os.PathLike, checkpoint: str | int = 'best', env: str | 
         agent: The agent class expected (``PPO.load``); a run of another agent is an error.
 
     Returns:
-        The agent, on one environment made as the run made them (module, kwargs, preprocessing).
+        The agent, on one environment made as the run made them (module, kwargs, preprocessing), with
+        TensorFlow's threads ``auto`` chose (the run's ``--threads`` could differ from what this process has).
     """
     try:
         config = read_run_config(run_dir)
@@ -39,7 +40,8 @@ def load(run_dir: str | os.PathLike, checkpoint: str | int = 'best', env: str | 
     names = {field.name for field in dataclasses.fields(cls.Config) if field.init}
     # A run of an older xagents: renamed fields, and both of two alternatives saved.
     saved = without_ignored(cls.Config, current_names(cls.Config, config['hyperparameters']))
-    hyperparameters = {key: value for key, value in saved.items() if key in names}
+    # Not the run's --threads: this process may have fixed TensorFlow's already (auto keeps them, or chooses).
+    hyperparameters = {key: value for key, value in saved.items() if key in names and key != 'threads'}
     loaded = cls.from_env(
         recipe.env,
         preprocess=recipe.preprocess,

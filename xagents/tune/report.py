@@ -19,6 +19,8 @@ def train_flags(hyperparameters: dict) -> list[str]:
             continue
         if isinstance(value, bool):
             flags.append(flag_name(name) if value else '--no-' + name.replace('_', '-'))
+        elif isinstance(value, (list, tuple)):  # a flag of several words (--threads 1 1)
+            flags += [flag_name(name), *map(str, value)]
         else:
             flags += [flag_name(name), repr(value) if isinstance(value, float) else str(value)]
     return flags

@@ -58,6 +58,12 @@ def _convert(field: dataclasses.Field, text: str):
             return schedules.checked(text, field.metadata['argparse'].get('positive', False))
         except ValueError as error:
             raise TuneError(f'{flag}: {error}') from None
+    convert = field.metadata['argparse'].get('type')
+    if convert is not None:  # the field's own words (--threads auto, --threads 1 1), as the train flag takes them
+        try:
+            return convert(text)
+        except ValueError as error:
+            raise TuneError(f'{flag}: {error}') from None
     if kind is bool:
         if text.lower() not in BOOLEAN_WORDS:
             raise TuneError(f'{flag} takes true or false, got {text!r}')
@@ -76,6 +82,10 @@ def dimension(field: dataclasses.Field, texts: list[str]) -> Dimension:
     """The search dimension that the values given to a flag ask for."""
     flag, tune = flag_name(field.name), field.metadata['tune']
     kind = field_type(field)
+    if field.metadata['argparse'].get('nargs') and tune is None:  # one value of several words: fixed
+        if not texts:
+            raise TuneError(f'{flag} needs a value, as xagents train takes it')
+        return Dimension(field.name, 'fixed', value=[_convert(field, text) for text in texts])
     if len(texts) == 1 and '..' in texts[0]:  # LOW..HIGH, the same as LOW HIGH for a range-type flag
         if tune == 'categorical':
             raise TuneError(
