@@ -6,16 +6,18 @@ library (medians of repeated calls):
 
 - ``env_step``: one vector step (PPO 8 envs, DQN 4), with the library's own bookkeeping;
 - ``act``: choosing the actions of one vector step (the CNN's forward pass on 8 or 4 frames);
+  xagents' DQN also ``act_kept``: acting as in training, where the update's graph has already
+  computed the greedy actions for those observations (only the exploration is left);
 - ``update``: PPO: one update of a 1,024-transition rollout (4 epochs of 4 minibatches of
   256); DQN: one gradient step of 32, sampling included;
 - ``forward`` / ``gradient``: the bare network on one update batch (256 for PPO, 32 for
   DQN): a forward pass, and a forward plus backward pass to the weight gradients.
 
 From the first three it predicts training steps/s (PPO: 128 x (env + act) + update per
-1,024 steps; DQN: env + act + update per 4 steps), to compare with ``compare.py``'s
-measured rates. Each library runs in its own process, as in ``compare.py``, and the two
-alternate for ``--rounds`` rounds: the speed of this kind of shared machine drifts over
-minutes, so each round's ratio is printed as well as the medians.
+1,024 steps; DQN: env + act + update per 4 steps, xagents' act being ``act_kept``), to compare
+with ``compare.py``'s measured rates. Each library runs in its own process, as in ``compare.py``,
+and the two alternate for ``--rounds`` rounds: the speed of this kind of shared machine drifts
+over minutes, so each round's ratio is printed as well as the medians.
 
 Last, xagents trains as ``compare.py`` does (PPO 30,720 steps, DQN 10,000) with its main
 methods timed (``training_split.py``): the share of the training time that acting, stepping
@@ -103,9 +105,13 @@ def xagents_parts(calls: int) -> dict:
     observations = agent.observations
     actions = agent.explore(observations)
     frames = agent.sample()['observations']
+    act = timed_ms(lambda: agent.explore(observations), calls * 10)
+    # In training the update's graph also computes the greedy actions for the next acting step.
+    agent.keep_greedy(observations, agent.train_steps()[1])
     results['dqn'] = {
         'env_step': timed_ms(lambda: agent.collect(actions), calls * 10),
-        'act': timed_ms(lambda: agent.explore(observations), calls * 10),
+        'act': act,
+        'act_kept': timed_ms(lambda: agent.explore(observations), calls * 10),
         'update': timed_ms(agent.train_steps, calls * 10),
         'sample': timed_ms(lambda: agent.sample_batches(1), calls * 10),
         **network(agent.model, np.asarray(frames)),
@@ -189,7 +195,8 @@ def predicted_rate(parts: dict, agent: str) -> float:
     """Training steps/s from the parts' times."""
     if agent == 'ppo':
         return PPO_ENVS * PPO_STEPS / (PPO_STEPS * (parts['env_step'] + parts['act']) + parts['update']) * 1e3
-    return DQN_ENVS / (parts['env_step'] + parts['act'] + parts['update']) * 1e3
+    # xagents' update computes the next greedy actions (``act_kept``: acting then only adds exploration).
+    return DQN_ENVS / (parts['env_step'] + parts.get('act_kept', parts['act']) + parts['update']) * 1e3
 
 
 def bound_rate(parts: dict, agent: str) -> float:
@@ -239,7 +246,7 @@ def main() -> None:
     for agent in ('ppo', 'dqn'):
         rounds_text = f'{args.rounds} round' + 's' * (args.rounds > 1)
         print(f'{agent.upper()} Pong, median of {rounds_text}, milliseconds: xagents, SB3, ratio (per round)')
-        for part in rounds[0]['xagents'][agent]:
+        for part in [part for part in rounds[0]['xagents'][agent] if part in rounds[0]['sb3'][agent]]:
             ours, theirs = ([run[library][agent][part] for run in rounds] for library in libraries)
             per_round = ' '.join(f'{a / b:.2f}' for a, b in zip(ours, theirs))
             ours, theirs = np.median(ours), np.median(theirs)

@@ -10,6 +10,7 @@ import tensorflow as tf
 from xagents.core.masking import masked_logits, masked_logits_np, uniform_legal
 from xagents.core.off_policy import OffPolicy
 from xagents.dqn.config import BETA_STEPS, DECAY_STEPS, EXPLORATION_FRACTION, MODEL_ROLES, DQNConfig
+from xagents.nets import fused_adam
 from xagents.replay.buffers import ReplayBuffer
 from xagents.replay.prioritized import PrioritizedReplayBuffer
 from xagents.rl_math import q_targets
@@ -170,7 +171,7 @@ class DQN(OffPolicy):
         gradients = tape.gradient(loss, variables)
         if self.config.grad_norm is not None:
             gradients, _ = tf.clip_by_global_norm(gradients, self.config.grad_norm)
-        self.model.optimizer.apply_gradients(zip(gradients, variables))
+        fused_adam.apply_gradients(self.model.optimizer, gradients, variables)
         return {'loss': loss, 'q': tf.reduce_mean(q_values)}, targets - q_values
 
     def train_batch(self, batch):
