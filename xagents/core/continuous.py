@@ -11,7 +11,6 @@ from xagents.core.off_policy import OffPolicy
 from xagents.nets.multi_input import build_multi_input_model
 from xagents.nets.observations import model_input_dtype
 from xagents.nets.reader import ModelReader
-from xagents.nets.stacked import stackable, stacked_outputs
 from xagents.rl_math import polyak_update
 
 # The critic's inputs of the action, beside the keys of Dict observations, and of Box observations
@@ -162,38 +161,23 @@ class ContinuousOffPolicy(OffPolicy):
             inputs = {OBSERVATION_KEY: observations, ACTION_KEY: actions}
         return tf.squeeze(critic(inputs, training=training), -1)
 
-    def critic_inputs(self, critics, observations, actions):
-        """The dense layers of ``critics`` and their joined inputs when they can run as one stacked network
-        (vector observations, critics that are dense chains of one shape), else None."""
-        if len(critics) < 2 or isinstance(observations, dict) or not critic_joins_vectors(self.observation_space):
-            return None
-        chains = stackable(critics)
-        return None if chains is None else (chains, tf.concat([observations, actions], -1))
-
-    def stacked_q(self, critics, observations, actions, training=False):
-        """Each of ``critics``' values of ``actions``, stacked (critics, batch): in one stacked network
-        when they can be (``critic_inputs``), else one by one."""
-        stacked = self.critic_inputs(critics, observations, actions)
-        if stacked is None:
-            return tf.stack([self.q_value(critic, observations, actions, training) for critic in critics])
-        return tf.squeeze(stacked_outputs(*stacked), -1)
-
     def min_q(self, critics, observations, actions):
         """The smallest of ``critics``' values of ``actions``."""
-        return tf.reduce_min(self.stacked_q(critics, observations, actions), 0)
+        return tf.reduce_min(tf.stack([self.q_value(critic, observations, actions) for critic in critics]), 0)
 
     def fit_critics(self, observations, actions, targets):
-        """One gradient step of each critic towards ``targets``; their mean squared error, averaged. The
-        gradient of the losses' sum is each critic's own (no critic's loss reads another's weights)."""
+        """One gradient step of each critic towards ``targets``; their mean squared error, averaged."""
         targets = tf.stop_gradient(targets)
-        with tf.GradientTape() as tape:
-            losses = tf.reduce_mean(tf.square(self.stacked_q(self.critics, observations, actions, True) - targets), -1)
-            total = tf.reduce_sum(losses)
-        variables = [critic.trainable_variables for critic in self.critics]
-        gradients = tape.gradient(total, variables)
-        for critic, critic_variables, critic_gradients in zip(self.critics, variables, gradients):
-            critic.optimizer.apply_gradients(zip(critic_gradients, critic_variables))
-        return tf.reduce_mean(losses)
+        losses = [
+            self.step_model(
+                critic,
+                lambda critic=critic: tf.reduce_mean(
+                    tf.square(self.q_value(critic, observations, actions, True) - targets)
+                ),
+            )
+            for critic in self.critics
+        ]
+        return tf.add_n(losses) / len(losses)
 
     def step_model(self, model, loss_function):
         """One optimizer step of ``model`` on ``loss_function()``; the loss."""
