@@ -34,7 +34,13 @@ setup(
             'opencv-python-headless>=5.0.0.93,<6',
         ],
         # torch pinned: that version's CPU build is what these machines get (an unpinned one pulls CUDA).
-        'bench': ['torch==2.13.0', 'stable-baselines3>=2.9.2,<3', 'sb3-contrib>=2.9.2,<3', 'cpprb>=11.0.0,<12'],
+        'bench': [
+            'torch==2.13.0',
+            'stable-baselines3>=2.9.2,<3',
+            'sb3-contrib>=2.9.2,<3',
+            'cpprb>=11.0.0,<12',
+            'sbx-rl>=0.28.0,<1',
+        ],
     },
     entry_points={'console_scripts': ['xagents=xagents.commands.main:main']},
 )

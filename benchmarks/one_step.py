@@ -1,12 +1,14 @@
-"""The default off-policy path, one gradient step per env step: xagents beside Stable-Baselines3.
+"""The default off-policy path, one gradient step per env step: xagents beside Stable-Baselines3 (and SBX).
 
 For DQN (CartPole-v1), DDPG, TD3 and SAC (Pendulum-v1) with the same networks (DQN and SAC
 256x256, DDPG/TD3 400x300), the same batch (32 and 256), 1 and 4 envs, a 100k buffer, 1,000 warm-up
 transitions, ``train_freq=1`` and ``gradient_steps=1``: training steps per second, and
 where a step's time goes (acting, env step + buffer add, sampling, the update call, the
-rest). The two libraries alternate, config by config, in one process each, on one machine.
+rest). The libraries alternate, config by config, in one process each, on one machine.
+``--libraries xagents sb3 sbx`` adds SBX (SB3 on JAX, the ``bench`` extra) with the same settings and
+networks, on JAX's CPU backend with JAX's default threads (``import_sbx``).
 
-    python benchmarks/one_step.py [--steps 1000] [--output benchmarks/results/one-step]
+    python benchmarks/one_step.py [--steps 1000] [--libraries xagents sb3 sbx] [--output benchmarks/results/one-step]
 """
 
 from __future__ import annotations
@@ -70,15 +72,42 @@ def run_xagents(agent_name: str, batch: int, n_envs: int, steps: int) -> dict:
     return summary('xagents', total, steps, n_envs, clock, sampled_inside)
 
 
-def run_sb3(agent_name: str, batch: int, n_envs: int, steps: int) -> dict:
-    import torch
-    from stable_baselines3 import DDPG, DQN, SAC, TD3
+def run_sb3(agent_name: str, batch: int, n_envs: int, steps: int, library: str = 'sb3') -> dict:
+    """SB3's agent (``library='sbx'``: SBX's, which has SB3's API and learning loop)."""
     from stable_baselines3.common.env_util import make_vec_env
 
-    torch.set_num_threads(os.cpu_count() or 1)
+    if library == 'sbx':
+        algorithms = import_sbx()
+    else:
+        import stable_baselines3 as algorithms
+        import torch
+
+        torch.set_num_threads(os.cpu_count() or 1)
     envs = make_vec_env(ENVS[agent_name], n_envs=n_envs, seed=0)
-    algorithm = {'dqn': DQN, 'ddpg': DDPG, 'td3': TD3, 'sac': SAC}[agent_name]
-    model = algorithm(
+    model = peer_model(getattr(algorithms, agent_name.upper()), envs, agent_name, batch)
+    model.learn((WARM_UP + COMPILE_STEPS) * n_envs)
+    clock = Clock()
+    model.replay_buffer.sample = clock.wrap('sample', model.replay_buffer.sample)
+    model.train = clock.wrap('update call', model.train)
+    start = time.perf_counter()
+    model.learn(steps * n_envs, reset_num_timesteps=False)
+    total = time.perf_counter() - start
+    return summary(library, total, steps, n_envs, clock, sampled_inside=True)
+
+
+def import_sbx():
+    """SBX, on JAX's CPU backend (JAX's default threads). TensorFlow is hidden from it: SBX imports TensorFlow
+    Probability's JAX substrate, which, once something has imported TensorFlow, asks for tf-keras (not installed)."""
+    os.environ.setdefault('JAX_PLATFORMS', 'cpu')
+    sys.modules['tensorflow'] = None
+    import sbx
+
+    return sbx
+
+
+def peer_model(algorithm, envs, agent_name: str, batch: int):
+    """An SB3 (or SBX) ``algorithm`` with this benchmark's settings and networks."""
+    return algorithm(
         'MlpPolicy',
         envs,
         buffer_size=100_000,
@@ -89,14 +118,6 @@ def run_sb3(agent_name: str, batch: int, n_envs: int, steps: int) -> dict:
         seed=0,
         policy_kwargs={'net_arch': NETS[agent_name]},
     )
-    model.learn((WARM_UP + COMPILE_STEPS) * n_envs)
-    clock = Clock()
-    model.replay_buffer.sample = clock.wrap('sample', model.replay_buffer.sample)
-    model.train = clock.wrap('update call', model.train)
-    start = time.perf_counter()
-    model.learn(steps * n_envs, reset_num_timesteps=False)
-    total = time.perf_counter() - start
-    return summary('sb3', total, steps, n_envs, clock, sampled_inside=True)
 
 
 def summary(library: str, total: float, steps: int, n_envs: int, clock: Clock, sampled_inside=False) -> dict:
@@ -124,40 +145,47 @@ def main():
     parser.add_argument('--agents', nargs='+', default=list(ENVS))
     parser.add_argument('--batches', nargs='+', type=int, default=[32, 256])
     parser.add_argument('--n-envs', nargs='+', type=int, default=[1, 4])
+    parser.add_argument('--libraries', nargs='+', default=['xagents', 'sb3'], choices=['xagents', 'sb3', 'sbx'])
     parser.add_argument('--output', default='benchmarks/results/one-step')
     parser.add_argument('--one', nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
         agent, batch, n_envs, library = args.one
-        run = run_xagents if library == 'xagents' else run_sb3
-        print(json.dumps(run(agent, int(batch), int(n_envs), args.steps)))
+        if library == 'xagents':
+            print(json.dumps(run_xagents(agent, int(batch), int(n_envs), args.steps)))
+        else:
+            print(json.dumps(run_sb3(agent, int(batch), int(n_envs), args.steps, library)))
         return
-    rows = []
+    rows, peers = [], [library for library in args.libraries if library != 'xagents']
     for agent in args.agents:
         for batch in args.batches:
             for n_envs in args.n_envs:
-                measured = {library: one(agent, batch, n_envs, library, args.steps) for library in ('xagents', 'sb3')}
-                ratio = measured['xagents']['steps_per_second'] / measured['sb3']['steps_per_second']
-                rows.append({'agent': agent, 'batch': batch, 'n_envs': n_envs, **measured, 'ratio': ratio})
+                measured = {library: one(agent, batch, n_envs, library, args.steps) for library in args.libraries}
+                speed = {library: value['steps_per_second'] for library, value in measured.items()}
+                ratios = {peer: speed['xagents'] / speed[peer] for peer in peers if 'xagents' in speed}
+                rows.append({'agent': agent, 'batch': batch, 'n_envs': n_envs, **measured, 'ratios': ratios})
                 print(
-                    f'{agent} batch {batch} envs {n_envs}: xagents {measured["xagents"]["steps_per_second"]:.0f}, '
-                    f'sb3 {measured["sb3"]["steps_per_second"]:.0f} steps/s ({ratio:.2f}x)',
+                    f'{agent} batch {batch} envs {n_envs}: '
+                    + ', '.join(f'{library} {value:.0f}' for library, value in speed.items())
+                    + ' steps/s'
+                    + ''.join(f' ({ratio:.2f}x {peer})' for peer, ratio in ratios.items()),
                     flush=True,
                 )
     output = Path(args.output)
     output.parent.mkdir(parents=True, exist_ok=True)
     meta = {'machine': f'{platform.processor() or platform.machine()}, {os.cpu_count()} cores', 'steps': args.steps}
     output.with_suffix('.json').write_text(json.dumps({'meta': meta, 'rows': rows}, indent=2))
-    lines = [
-        '| agent | batch | envs | xagents steps/s | SB3 steps/s | ratio | xagents per step (µs) | SB3 per step (µs) |',
-        '|---|---|---|---|---|---|---|---|',
-    ]
+    names = {'xagents': 'xagents', 'sb3': 'SB3', 'sbx': 'SBX'}
+    ratio_names = [f'xagents / {names[peer]}' for peer in peers] if 'xagents' in args.libraries else []
+    header = ['agent', 'batch', 'envs', *(f'{names[lib]} steps/s' for lib in args.libraries), *ratio_names]
+    header += [f'{names[lib]} per step (µs)' for lib in args.libraries]
+    lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
     for row in rows:
-        cells = [' · '.join(f'{k} {v:.0f}' for k, v in row[lib]['breakdown_us'].items()) for lib in ('xagents', 'sb3')]
-        lines.append(
-            f'| {row["agent"]} | {row["batch"]} | {row["n_envs"]} | {row["xagents"]["steps_per_second"]:.0f} '
-            f'| {row["sb3"]["steps_per_second"]:.0f} | {row["ratio"]:.2f}x | {cells[0]} | {cells[1]} |'
-        )
+        cells = [str(row[key]) for key in ('agent', 'batch', 'n_envs')]
+        cells += [f'{row[lib]["steps_per_second"]:.0f}' for lib in args.libraries]
+        cells += [f'{ratio:.2f}x' for ratio in row['ratios'].values()]
+        cells += [' · '.join(f'{k} {v:.0f}' for k, v in row[lib]['breakdown_us'].items()) for lib in args.libraries]
+        lines.append('| ' + ' | '.join(cells) + ' |')
     output.with_suffix('.md').write_text('\n'.join(lines) + '\n')
     print('\n'.join(lines))
 
