@@ -639,7 +639,7 @@ def peer_envs(env_id: str, n_envs: int, seed: int):
         return make_vec_env(env_id, n_envs=n_envs, seed=seed)
     from xagents.envs.atari import register_atari
 
-    register_atari()
+    register_atari(env_id)
     return VecFrameStack(make_atari_env(env_id, n_envs=n_envs, seed=seed), 4)
 
 
