@@ -40,6 +40,8 @@ ITERATIONS = {
     'ppo-cartpole': ('ppo', 'CartPole-v1', 20),
     'ppo-pendulum': ('ppo', 'Pendulum-v1', 80),
     'a2c-cartpole': ('a2c', 'CartPole-v1', 40),
+    'trpo-cartpole': ('trpo', 'CartPole-v1', 20),
+    'acer-cartpole': ('acer', 'CartPole-v1', 20),
     'ppo-pong': ('ppo', PONG, 3),
 }
 # One gradient step per env step (benchmarks/one_step.py): workload -> (agent, batch).

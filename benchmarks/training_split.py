@@ -49,11 +49,13 @@ def xagents_split(task, steps: int) -> dict:
     values = preset_values(importlib.import_module(f'xagents.{task.agent}.config').PRESETS.get(task.env, {}))
     values.update(task.flags)
     acting = 'explore' if hasattr(agents[task.agent], 'explore') else 'rollout_step'
+    # The update: on-policy agents' update of a rollout, off-policy agents' update from the replay.
+    updating = 'update' if hasattr(agents[task.agent], 'update') else 'update_from_replay'
     seconds = dict.fromkeys((acting, 'step_envs', 'update'), 0.0)
     with tempfile.TemporaryDirectory() as folder:
         agent = agents[task.agent].from_env(task.env, seed=0, quiet=True, output_dir=Path(folder) / 'run', **values)
-        for part in seconds:
-            setattr(agent, part, timing(getattr(agent, part), seconds, part))
+        for part, method in ((acting, acting), ('step_envs', 'step_envs'), ('update', updating)):
+            setattr(agent, method, timing(getattr(agent, method), seconds, part))
         start = time.perf_counter()
         agent.fit(max_steps=steps)
         return {'steps': agent.steps, 'wall_s': time.perf_counter() - start, 'seconds': seconds}

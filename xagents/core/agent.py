@@ -159,13 +159,8 @@ class Agent(Building, EntryPoints):
         return np.array(kept[2])
 
     def compiled(self, function):
-        """``function`` compiled (``ConcreteCalls``), with XLA when ``jit_compile`` is on and every model is dense.
-
-        XLA's CPU convolutions are far slower than TensorFlow's own kernels (a PPO Pong update did not
-        finish 2,048 steps in 400 s, against 3.4 s without XLA): models with convolutions run without it.
-        """
-        jit = self.config.jit_compile and all(HostModel.of(model) is not None for model in self.models.values())
-        return ConcreteCalls(function, jit_compile=jit)
+        """``function`` compiled (``ConcreteCalls``), with XLA where ``xla_updates`` says."""
+        return ConcreteCalls(function, jit_compile=self.xla_updates)
 
     def weights_changed(self) -> None:
         """Tell the host models to read the weights again (after training or loading).

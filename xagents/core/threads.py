@@ -10,12 +10,13 @@ The ``auto`` rule, measured with ``benchmarks/threads.py`` on a quiet 2-core mac
 
 - on-policy agents (A2C, ACER, PPO, TRPO) with dense models: one intra-op and one inter-op thread. Their
   update is many small ops over epochs and minibatches, where handing ops to other threads costs more than
-  it saves: PPO's CartPole iterations ran 1.12x faster;
+  it saves: PPO's CartPole iterations ran 1.12x faster, its Pendulum ones 1.06x, TRPO's CartPole ones 1.11x;
+  A2C (0.94x and 0.98x) and ACER (0.99x) tied within the noise (``threads-onpolicy.md``);
 - off-policy agents (DQN, DDPG, TD3, SAC) with dense models: TensorFlow's default. One intra-op thread
   tied at batch 32 and lost at batch 256 (DQN 0.70x, SAC 0.83x): a 256x256 update on 256 transitions
   splits well across cores;
-- convolutional models: TensorFlow's default, until their updates and acting are measured (``ppo-pong``
-  and ``dqn-pong`` in ``benchmarks/threads.py``).
+- convolutional models: TensorFlow's default. One thread of each made PPO's Pong iterations 0.65x and
+  DQN's Pong steps 0.69x as fast; no setting beat the default (``threads-more.md``).
 
 Dense models act in NumPy on the host (``host_inference``): for them the threads count in the updates only.
 """

@@ -171,7 +171,10 @@ class DQN(OffPolicy):
         gradients = tape.gradient(loss, variables)
         if self.config.grad_norm is not None:
             gradients, _ = tf.clip_by_global_norm(gradients, self.config.grad_norm)
-        fused_adam.apply_gradients(self.model.optimizer, gradients, variables)
+        if self.xla_updates:  # XLA fuses Keras's Adam itself: the op was no faster there (xla-flags.json)
+            self.model.optimizer.apply_gradients(zip(gradients, variables))
+        else:
+            fused_adam.apply_gradients(self.model.optimizer, gradients, variables)
         return {'loss': loss, 'q': tf.reduce_mean(q_values)}, targets - q_values
 
     def train_batch(self, batch):
