@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -93,11 +94,12 @@ class Building:
         (:mod:`xagents.core.threads`); the (intra-op, inter-op) threads in use."""
         return use_threads(config.threads, thread_setting(cls.on_policy, convolutional(space)))
 
-    @property
+    @functools.cached_property
     def xla_updates(self) -> bool:
         """Whether the updates compile with XLA: ``jit_compile`` on and every model dense (XLA's CPU
         convolutions are far slower than TensorFlow's own kernels: a PPO Pong update did not finish
-        2,048 steps in 400 s, against 3.4 s without XLA)."""
+        2,048 steps in 400 s, against 3.4 s without XLA). Known from the first use on, which ``compiled`` makes
+        before any update is traced (``HostModel.of`` reads the weights, which a trace cannot)."""
         return self.config.jit_compile and all(HostModel.of(model) is not None for model in self.models.values())
 
     def make_optimizer(self) -> keras.optimizers.Optimizer:

@@ -121,7 +121,7 @@ CATALOGUE = [
     ('ACER on a continuous env', 'train acer --env Pendulum-v1 --max-steps 10', 2, 'discrete action space'),
     ('DDPG on a discrete env', 'train ddpg --env CartPole-v1 --max-steps 10', 2, 'continuous (Box) action space'),
     ('TD3 on a discrete env', 'train td3 --env CartPole-v1 --max-steps 10', 2, 'continuous (Box) action space'),
-    ('image env without --preprocess', 'train ppo --env BreakoutNoFrameskip-v4 --max-steps 10', 2, 'add --preprocess'),
+    ('image env without --preprocess', 'train ppo --env QbertNoFrameskip-v4 --max-steps 10', 2, 'add --preprocess'),
     ('--preprocess on a non-image env', 'train ppo --env CartPole-v1 --preprocess --max-steps 10', 2, 'Atari'),
     ('--n-envs 0', 'train ppo --env CartPole-v1 --max-steps 10 --n-envs 0', 2, '--n-envs: must be > 0'),
     ('zero --lr', 'train ppo --env CartPole-v1 --max-steps 10 --lr 0', 2, '--lr: must be > 0'),
