@@ -374,6 +374,7 @@ LUNAR_LANDER = dict(a2c=200_000, trpo=200_000, acer=200_000)  # PPO and DQN have
 MOUNTAIN_CAR_CONTINUOUS = dict(ppo=20_000, a2c=100_000, trpo=50_000, ddpg=300_000, td3=300_000, sac=50_000)
 LUNAR_LANDER_CONTINUOUS = dict(ppo=1_000_000, a2c=5_000_000, trpo=100_000, ddpg=300_000, td3=300_000, sac=500_000)
 PONG = 'PongNoFrameskip-v4'
+MUJOCO_START = dict(buffer_initial_size=10_000)  # RL Zoo's MuJoCo settings: 10,000 random steps first
 CHEETAH = 'HalfCheetah-v5'
 # RL Zoo's SAC settings for BipedalWalker-v3, without gSDE (xagents has none).
 BIPEDAL_SAC = dict(
@@ -387,6 +388,23 @@ BIPEDAL_SAC = dict(
     gradient_steps=64,
     net_arch=[400, 300],
 )
+
+
+def gallery_task(agent, env, threshold, budget, eval_interval, peer_figure, flags=None, window=10) -> Task:
+    """A gallery task: resumable, stopped by greedy evaluations every ``eval_interval`` steps."""
+    return Task(
+        agent,
+        env,
+        threshold,
+        budget,
+        window=window,
+        resumable=True,
+        eval_interval=eval_interval,
+        flags=flags or {},
+        gallery=peer_figure,
+    )
+
+
 TASKS = {
     'ppo-cartpole': Task('ppo', 'CartPole-v1', 475, 300_000, sb3_ppo_cartpole, 8, peer_budget=100_000),
     'a2c-cartpole': Task('a2c', 'CartPole-v1', 475, 500_000, sb3_a2c_cartpole, 8),
@@ -451,60 +469,21 @@ TASKS = {
     'dqn-pong': Task('dqn', PONG, None, 10_000, sb3_dqn_pong, 4, flags=dict(buffer_initial_size=1000)),
     # The original xagents' gallery, and MuJoCo: each stops at its first greedy evaluation (10 episodes)
     # at or above the threshold, and resumes from its run folder when started again.
-    'sac-bipedalwalker-gallery': Task(
-        'sac',
-        'BipedalWalker-v3',
-        250,
-        500_000,
-        window=10,
-        resumable=True,
-        eval_interval=25_000,
-        flags=BIPEDAL_SAC,
-        gallery='RL Zoo SAC: 298 at 500k steps (with gSDE)',
+    'sac-bipedalwalker-gallery': gallery_task(
+        'sac', 'BipedalWalker-v3', 250, 500_000, 25_000, 'RL Zoo SAC: 298 at 500k steps (with gSDE)', BIPEDAL_SAC
     ),
-    'td3-hopper-gallery': Task(
-        'td3',
-        'Hopper-v5',
-        2500,
-        300_000,
-        window=10,
-        resumable=True,
-        eval_interval=10_000,
-        flags=dict(buffer_initial_size=10_000),
-        gallery='RL Zoo TD3 (Hopper-v3): 3,606 at 1M steps',
+    'td3-hopper-gallery': gallery_task(
+        'td3', 'Hopper-v5', 2500, 300_000, 10_000, 'RL Zoo TD3 (Hopper-v3): 3,606 at 1M steps', MUJOCO_START
     ),
-    'sac-hopper-gallery': Task(
-        'sac',
-        'Hopper-v5',
-        2000,
-        300_000,
-        window=10,
-        resumable=True,
-        eval_interval=10_000,
-        flags=dict(buffer_initial_size=10_000),
-        gallery='RL Zoo SAC (Hopper-v3): 2,326 at 1M steps',
+    'sac-hopper-gallery': gallery_task(
+        'sac', 'Hopper-v5', 2000, 300_000, 10_000, 'RL Zoo SAC (Hopper-v3): 2,326 at 1M steps', MUJOCO_START
     ),
     # No threshold to stop at short of RL Zoo's 10M-step figure: the whole 2.5M-step budget.
-    'ppo-breakout-gallery': Task(
-        'ppo',
-        'BreakoutNoFrameskip-v4',
-        398,
-        2_500_000,
-        window=20,
-        resumable=True,
-        eval_interval=250_000,
-        gallery='RL Zoo PPO: 398 at 10M steps',
+    'ppo-breakout-gallery': gallery_task(
+        'ppo', 'BreakoutNoFrameskip-v4', 398, 2_500_000, 250_000, 'RL Zoo PPO: 398 at 10M steps', window=20
     ),
-    'dqn-pong-gallery': Task(
-        'dqn',
-        PONG,
-        18,
-        2_500_000,
-        window=20,
-        resumable=True,
-        eval_interval=100_000,
-        flags=dict(double=True, dueling=True),
-        gallery='RL Zoo DQN: 20.6 at 10M steps',
+    'dqn-pong-gallery': gallery_task(
+        'dqn', PONG, 18, 2_500_000, 100_000, 'RL Zoo DQN: 20.6 at 10M steps', dict(double=True, dueling=True), 20
     ),
 }
 for _name, _task in TASKS.items():
