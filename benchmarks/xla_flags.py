@@ -27,17 +27,25 @@ def main():
     parser.add_argument('--base-tree', help='another xagents checkout, run as one more variant')
     parser.add_argument('--rounds', type=int, default=2)
     parser.add_argument('--output', default='benchmarks/results/xla-flags.json')
+    parser.add_argument('--variants', nargs='+', help='Run only these variants (default: all)')
+    parser.add_argument('--configs', nargs='+', help='Only these agent-batch pairs, as sac-32 (default: all)')
     args = parser.parse_args()
     variants = {
         'default': {},
         'thunk-off': {'XLA_FLAGS': '--xla_cpu_use_thunk_runtime=false'},
         'no-xla': {'XAGENTS_JIT': '0'},
+        # YNNPACK's kernels (XNNPACK's successor) for XLA's dots and the element-wise ops fused with them,
+        # as JAX's XLA uses by default: TensorFlow 2.21's XLA has them behind an experimental flag.
+        'ynn-dot': {'XLA_FLAGS': '--xla_cpu_experimental_ynn_fusion_type=individual_dot,dot'},
+        'ynn-all': {'XLA_FLAGS': '--xla_cpu_experimental_ynn_fusion_type=individual_dot,dot,eltwise,reduce'},
         **({'base-tree': {'PYTHONPATH': args.base_tree}} if args.base_tree else {}),
     }
+    variants = {name: value for name, value in variants.items() if not args.variants or name in args.variants}
+    configs = [(agent, batch) for agent, batch in CONFIGS if not args.configs or f'{agent}-{batch}' in args.configs]
     one_step = str(Path(__file__).parent / 'one_step.py')
     results = {}
     for round_ in range(args.rounds):
-        for agent, batch in CONFIGS:
+        for agent, batch in configs:
             for name in list(variants) if round_ % 2 == 0 else list(variants)[::-1]:
                 env = {**os.environ, 'TF_CPP_MIN_LOG_LEVEL': '3', **variants[name]}
                 command = [sys.executable, one_step, '--one', agent, str(batch), '1', 'xagents', '--steps', '1000']
