@@ -124,7 +124,7 @@ def test_a_preset_file_schedule_without_a_budget_holds_its_first_value(tmp_path,
     monkeypatch.chdir(tmp_path)
     (tmp_path / 'best.json').write_text(json.dumps({'lr': 'lin_1e-3'}))
     # A target the first 5 games reach: the run ends at once (the test is about the preset line and config).
-    flags = '--target-reward 10 --reward-buffer-size 5 --seed 0 --output-dir run --preset best.json --n-steps 64'
+    flags = '--target-reward 10 --reward-buffer-size 5 --output-dir run --preset best.json --n-steps 64'
     main(['train', 'ppo', '--env', 'CartPole-v1', *flags.split()])
     assert 'lr=lin_1e-3 (held at 0.001: no --max-steps)' in capsys.readouterr().out
     assert json.loads((tmp_path / 'run' / 'config.json').read_text())['hyperparameters']['lr'] == 0.001
