@@ -555,7 +555,15 @@ def run_xagents(task: Task, seed: int, history: Path) -> dict:
     earlier = {}
     if resume:
         agent.resume(folder)
-        earlier = {'resumed_at_step': agent.steps, 'wall_s_before': agent.run_folder.state.get('elapsed', 0.0)}
+        # Every step the run was resumed at, kept in its folder across the starts of the benchmark.
+        resumes = folder / 'resumed-at.json'
+        steps = [*(json.loads(resumes.read_text()) if resumes.is_file() else []), agent.steps]
+        resumes.write_text(json.dumps(steps))
+        earlier = {
+            'resumed_at_step': agent.steps,
+            'resumed_at_steps': steps,
+            'wall_s_before': agent.run_folder.state.get('elapsed', 0.0),
+        }
     start = time.perf_counter()
     if task.eval_interval:
         reason = agent.fit(max_steps=task.budget, callbacks=[evaluation_target(task.threshold)])
@@ -812,7 +820,8 @@ def gallery_table(runs: list[dict]) -> list[str]:
             continue
         last = run['evaluations'][-1]
         verdict = f'≥ {task.threshold:g}' if run['reached'] else f'below {task.threshold:g}'
-        resumed = f'yes, at step {run["resumed_at_step"]:,}' if 'resumed_at_step' in run else 'no'
+        steps = run.get('resumed_at_steps', [run['resumed_at_step']] if 'resumed_at_step' in run else [])
+        resumed = f'yes, at step{"s" * (len(steps) > 1)} {", ".join(f"{step:,}" for step in steps)}' if steps else 'no'
         lines.append(
             f'| {task.env} | {task.agent.upper()} | {run["steps"]:,} | {last["mean_reward"]:,.1f} '
             f'± {last["std_reward"]:,.1f} ({verdict}) | {hours_minutes(run["wall_s"])} | {run["machine"]} '
