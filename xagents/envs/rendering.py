@@ -7,6 +7,7 @@ returns something else the recording is refused in one line that names the fix.
 
 from __future__ import annotations
 
+import gymnasium as gym
 import numpy as np
 
 from xagents.envs.checks import EnvAPIError
@@ -48,3 +49,20 @@ def rgb_frame(frame, env) -> np.ndarray:
     raise EnvAPIError(
         f'{env_name(env)} cannot be recorded: it declares {declared} and render() returned {got}: {RENDER_FIX}'
     )
+
+
+class FollowTrackedBody(gym.Wrapper):
+    """A gymnasium MuJoCo env whose frames keep the body it names in view.
+
+    Their ``default_camera_config`` names a body to track (``trackbodyid``), but they render with a
+    free camera, which ignores it: a Hopper or a HalfCheetah runs out of the picture. Before each
+    frame the camera looks at that body's centre of mass along x, the direction they run in.
+    """
+
+    def render(self):
+        renderer = getattr(self.env.unwrapped, 'mujoco_renderer', None)
+        config = getattr(renderer, 'default_cam_config', None) or {}
+        viewer = getattr(renderer, 'viewer', None)  # made at the first frame, centred at the start
+        if 'trackbodyid' in config and hasattr(viewer, 'cam'):
+            viewer.cam.lookat[0] = self.env.unwrapped.data.subtree_com[config['trackbodyid']][0]
+        return self.env.render()

@@ -24,6 +24,7 @@ from xagents.envs.checks import GuardedEnv, check_env_api, check_spaces, env_cal
 from xagents.envs.dict_spaces import choose_keys
 from xagents.envs.frame_stack import FrameStack, check_frame_stack
 from xagents.envs.ids import callable_name, check_env_id, env_name, find_factory, import_path, is_user_env
+from xagents.envs.rendering import FollowTrackedBody
 
 
 def use_headless_backends() -> None:
@@ -205,7 +206,8 @@ def _make_mujoco_env(env_id: str, render_mode: str | None, env_kwargs: dict) -> 
     import mujoco
 
     mujoco.set_mju_user_warning(_mujoco_warning)
-    return gym.make(env_id, render_mode=render_mode, **env_kwargs)
+    env = gym.make(env_id, render_mode=render_mode, **env_kwargs)
+    return env if render_mode is None else FollowTrackedBody(env)
 
 
 def _mujoco_warning(message: str) -> None:

@@ -2,6 +2,7 @@
 
 import json
 import threading
+import types
 
 import imageio_ffmpeg
 import numpy as np
@@ -52,6 +53,32 @@ def test_play_records_h264_headless(tmp_path, env_args, max_steps):
     with Image.open(tmp_path / 'a.gif') as gif:
         assert gif.format == 'GIF' and gif.width <= 320 and gif.n_frames > 1
     assert not list(tmp_path.glob('MUJOCO_LOG.TXT'))
+
+
+def test_mujoco_frames_keep_the_body_the_env_names_in_view():
+    """gymnasium's MuJoCo envs name a body to track that their free camera ignores (a Hopper ran out
+    of the gallery's gifs): the camera looks at it along x before each frame."""
+    import gymnasium as gym
+
+    from xagents.envs.rendering import FollowTrackedBody
+
+    env = gym.make('Hopper-v5')  # rendering itself needs OpenGL, which this process cannot load beside TensorFlow
+    env.reset(seed=0)
+    base = env.unwrapped
+    position = base.init_qpos.copy()
+    position[0] = 7.5
+    base.set_state(position, base.init_qvel)
+    camera = types.SimpleNamespace(lookat=np.array([0.0, 0.0, 1.15]))
+    base.mujoco_renderer.viewer = types.SimpleNamespace(cam=camera)
+    base.mujoco_renderer.render = lambda render_mode: 'frame'
+    assert FollowTrackedBody(env).render() == 'frame'
+    assert camera.lookat[0] == base.data.subtree_com[2][0] > 7
+    assert list(camera.lookat[1:]) == [0.0, 1.15]
+    env.close()
+    from xagents.envs.vector import _make_mujoco_env
+
+    assert isinstance(_make_mujoco_env('Hopper-v5', 'rgb_array', {}), FollowTrackedBody)  # no frame drawn here
+    assert not isinstance(_make_mujoco_env('Hopper-v5', None, {}), FollowTrackedBody)
 
 
 def test_cubic_schedule_is_gymnasiums_default_trigger():
