@@ -612,9 +612,35 @@ def keep_gallery_run(task: Task, folder: Path, kept: Path, seed: int) -> None:
             name for name in names if Path(path) == folder and not (name in wanted or name.startswith('best'))
         ],
     )
-    gif = ['--gif', str(kept / f'{task.name}.gif'), '--frame-frequency', '2']
-    play = [sys.executable, '-m', 'xagents', 'play', '--run', str(kept), '--seed', str(EVAL_SEED + seed), *gif]
-    subprocess.run(play, check=True, stdout=subprocess.DEVNULL)
+    draw_gallery_gif(task, kept, seed)
+
+
+# Greedy episodes played for the gallery gif, which shows the one of median return (a typical episode:
+# neither the best nor the worst of a policy whose episodes differ), at about GIF_FPS frames a second of
+# the env's time (MuJoCo renders 125: every frame of a 1,000-step Hopper episode made a gif of 16 MB).
+GIF_EPISODES, GIF_FPS = 5, 20
+
+
+def draw_gallery_gif(task: Task, kept: Path, seed: int) -> None:
+    """The gif of ``kept``'s best checkpoint: of ``GIF_EPISODES`` greedy episodes (env seeds
+    ``EVAL_SEED + seed`` on), the one of median return, in a process of its own."""
+    command = [sys.executable, __file__, '--gif-of', task.name, str(kept), '--seeds', str(seed)]
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+
+
+def gif_of_median_episode(task: Task, kept: Path, seed: int) -> None:
+    import xagents
+    from xagents.play.recording import video_fps
+
+    agent = xagents.load(kept)
+    seeds = [EVAL_SEED + seed + index for index in range(GIF_EPISODES)]
+    rewards = [agent.play(1, seed=episode_seed)[0]['reward'] for episode_seed in seeds]
+    median = seeds[int(np.argsort(rewards)[len(rewards) // 2])]
+    every = max(1, round(video_fps(agent.envs, agent.env_recipe.preprocess) / GIF_FPS))
+    episode = agent.play(1, seed=median, gif=str(kept / f'{task.name}.gif'), frame_frequency=every)[0]
+    record = {'seeds': seeds, 'rewards': rewards, 'gif_seed': median, 'gif_reward': episode['reward']}
+    record['frame_frequency'] = every
+    (kept / 'gif.json').write_text(json.dumps(record, indent=1))
 
 
 def peer_envs(env_id: str, n_envs: int, seed: int):
@@ -890,11 +916,15 @@ def main():
     parser.add_argument('--list', action='store_true', help='List the tasks and exit')
     parser.add_argument('--plot-only', action='store_true', help='Draw the curves of the runs stored, run nothing')
     parser.add_argument('--one', nargs=3, metavar=('TASK', 'LIBRARY', 'HISTORY'), help=argparse.SUPPRESS)
+    parser.add_argument('--gif-of', nargs=2, metavar=('TASK', 'FOLDER'), help="Draw a gallery run's gif again")
     args = parser.parse_args()
     if args.list:
         for name, task in TASKS.items():
             goal = 'throughput' if task.throughput else f'threshold {task.threshold:g}'
             print(f'{name:24} {task.agent} on {task.env}, {goal}, {task.peer_name or "no peer"}')
+        return
+    if args.gif_of:
+        gif_of_median_episode(TASKS[args.gif_of[0]], Path(args.gif_of[1]), args.seeds[0])
         return
     if args.one:
         task = TASKS[args.one[0]]
