@@ -54,15 +54,17 @@ def rgb_frame(frame, env) -> np.ndarray:
 class FollowTrackedBody(gym.Wrapper):
     """A gymnasium MuJoCo env whose frames keep the body it names in view.
 
-    Their ``default_camera_config`` names a body to track (``trackbodyid``), but they render with a
-    free camera, which ignores it: a Hopper or a HalfCheetah runs out of the picture. Before each
-    frame the camera looks at that body's centre of mass along x, the direction they run in.
+    Some (Hopper, Walker2d, Humanoid) name a body to track in their ``default_camera_config``
+    (``trackbodyid``), but render with a free camera, which ignores it: the Hopper ran out of the
+    picture. Before each frame the camera looks at that body's centre of mass along x, the direction
+    they run in. A ``trackbodyid`` below 1 (the world, or none: Reacher, Pusher, the inverted
+    pendulums) names no body of the robot, and their view stays as gymnasium sets it.
     """
 
     def render(self):
         renderer = getattr(self.env.unwrapped, 'mujoco_renderer', None)
-        config = getattr(renderer, 'default_cam_config', None) or {}
+        body = (getattr(renderer, 'default_cam_config', None) or {}).get('trackbodyid', 0)
         viewer = getattr(renderer, 'viewer', None)  # made at the first frame, centred at the start
-        if 'trackbodyid' in config and hasattr(viewer, 'cam'):
-            viewer.cam.lookat[0] = self.env.unwrapped.data.subtree_com[config['trackbodyid']][0]
+        if body >= 1 and hasattr(viewer, 'cam'):
+            viewer.cam.lookat[0] = self.env.unwrapped.data.subtree_com[body][0]
         return self.env.render()

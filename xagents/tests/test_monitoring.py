@@ -75,6 +75,13 @@ def test_mujoco_frames_keep_the_body_the_env_names_in_view():
     assert camera.lookat[0] == base.data.subtree_com[2][0] > 7
     assert list(camera.lookat[1:]) == [0.0, 1.15]
     env.close()
+    reacher = gym.make('Reacher-v5')  # trackbodyid 0, the world: its fixed view is kept
+    reacher.reset(seed=0)
+    fixed = types.SimpleNamespace(lookat=np.array([0.0, 0.0, 0.0]))
+    reacher.unwrapped.mujoco_renderer.viewer = types.SimpleNamespace(cam=fixed)
+    reacher.unwrapped.mujoco_renderer.render = lambda render_mode: 'frame'
+    assert FollowTrackedBody(reacher).render() == 'frame' and list(fixed.lookat) == [0.0, 0.0, 0.0]
+    reacher.close()
     from xagents.envs.vector import _make_mujoco_env
 
     assert isinstance(_make_mujoco_env('Hopper-v5', 'rgb_array', {}), FollowTrackedBody)  # no frame drawn here
