@@ -559,11 +559,7 @@ def run_xagents(task: Task, seed: int, history: Path) -> dict:
         resumes = folder / 'resumed-at.json'
         steps = [*(json.loads(resumes.read_text()) if resumes.is_file() else []), agent.steps]
         resumes.write_text(json.dumps(steps))
-        earlier = {
-            'resumed_at_step': agent.steps,
-            'resumed_at_steps': steps,
-            'wall_s_before': agent.run_folder.state.get('elapsed', 0.0),
-        }
+        earlier = {'resumed_at_steps': steps, 'wall_s_before': agent.run_folder.state.get('elapsed', 0.0)}
     start = time.perf_counter()
     if task.eval_interval:
         reason = agent.fit(max_steps=task.budget, callbacks=[evaluation_target(task.threshold)])
@@ -743,7 +739,7 @@ def library_summary(task: Task, runs: list[dict]) -> dict:
         'steps_per_s': float(np.mean([run['steps'] / run['wall_s'] for run in runs])),
         'peak_memory_mb': float(np.mean([run['peak_memory_mb'] for run in runs])),
         # Runs continued in a later session from their run folder.
-        'resumed': sum('resumed_at_step' in run for run in runs),
+        'resumed': sum(bool(resume_steps(run)) for run in runs),
     }
     if task.throughput:
         summary['raw_env_steps_per_s'] = float(np.mean([run['raw_env_steps_per_s'] for run in runs]))
@@ -834,6 +830,11 @@ def hours_minutes(seconds: float) -> str:
     return f'{seconds // 3600:.0f} h {seconds % 3600 // 60:02.0f} min'
 
 
+def resume_steps(run: dict) -> list[int]:
+    """The steps a run was resumed at (runs stored before 2026-12-07 kept the last one only)."""
+    return run.get('resumed_at_steps', [run['resumed_at_step']] if 'resumed_at_step' in run else [])
+
+
 def gallery_table(runs: list[dict]) -> list[str]:
     """The gallery's runs: the greedy evaluation it stopped at (or its last), wall time and machine."""
     lines = [
@@ -846,7 +847,7 @@ def gallery_table(runs: list[dict]) -> list[str]:
             continue
         last = run['evaluations'][-1]
         verdict = f'≥ {task.threshold:g}' if run['reached'] else f'below {task.threshold:g}'
-        steps = run.get('resumed_at_steps', [run['resumed_at_step']] if 'resumed_at_step' in run else [])
+        steps = resume_steps(run)
         resumed = f'yes, at step{"s" * (len(steps) > 1)} {", ".join(f"{step:,}" for step in steps)}' if steps else 'no'
         lines.append(
             f'| {task.env} | {task.agent.upper()} | {run["steps"]:,} | {last["mean_reward"]:,.1f} '
@@ -924,6 +925,8 @@ def main():
             print(f'{name:24} {task.agent} on {task.env}, {goal}, {task.peer_name or "no peer"}')
         return
     if args.gif_of:
+        if args.gif_of[0] not in gallery or not (Path(args.gif_of[1]) / 'config.json').is_file():
+            parser.error(f'--gif-of takes a gallery task ({", ".join(gallery)}) and its run folder')
         gif_of_median_episode(TASKS[args.gif_of[0]], Path(args.gif_of[1]), args.seeds[0])
         return
     if args.one:
