@@ -117,8 +117,6 @@ def kernel_times(folder: Path, calls: int, names_shown: int = 0) -> dict[str, fl
     for plane in space.planes:
         names = {key: value.name for key, value in plane.event_metadata.items()}
         for line in plane.lines:
-            if line.name.lower() == 'python' and plane.name != '/host:CPU':
-                continue
             for event in line.events:
                 name = names.get(event.metadata_id, '')
                 if name and not name.startswith(RUNTIME) and not name.startswith(('$', 'train', 'Python')):
