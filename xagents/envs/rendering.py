@@ -52,19 +52,34 @@ def rgb_frame(frame, env) -> np.ndarray:
 
 
 class FollowTrackedBody(gym.Wrapper):
-    """A gymnasium MuJoCo env whose frames keep the body it names in view.
+    """A gymnasium MuJoCo env whose frames keep its robot in view.
 
-    Some (Hopper, Walker2d, Humanoid) name a body to track in their ``default_camera_config``
-    (``trackbodyid``), but render with a free camera, which ignores it: the Hopper ran out of the
-    picture. Before each frame the camera looks at that body's centre of mass along x, the direction
-    they run in. A ``trackbodyid`` below 1 (the world, or none: Reacher, Pusher, the inverted
-    pendulums) names no body of the robot, and their view stays as gymnasium sets it.
+    gymnasium renders them with a free camera, which ignores what they say to follow: Hopper,
+    Walker2d and Humanoid name a body in their ``default_camera_config`` (``trackbodyid``), and
+    HalfCheetah, Ant and Swimmer name none there but carry a ``track`` camera in their model that
+    follows the torso. The Hopper ran out of the picture. Before each frame the camera looks at that
+    body's centre of mass in the ground plane (x, y), its height as gymnasium sets it. A
+    ``trackbodyid`` below 1 (the world, or none: Reacher, Pusher, InvertedPendulum) names no body of
+    the robot, and those fixed views stay.
     """
 
     def render(self):
-        renderer = getattr(self.env.unwrapped, 'mujoco_renderer', None)
-        body = (getattr(renderer, 'default_cam_config', None) or {}).get('trackbodyid', 0)
+        base = self.env.unwrapped
+        renderer = getattr(base, 'mujoco_renderer', None)
         viewer = getattr(renderer, 'viewer', None)  # made at the first frame, centred at the start
+        body = tracked_body(base.model, getattr(renderer, 'default_cam_config', None)) if renderer else 0
         if body >= 1 and hasattr(viewer, 'cam'):
-            viewer.cam.lookat[0] = self.env.unwrapped.data.subtree_com[body][0]
+            viewer.cam.lookat[:2] = base.data.subtree_com[body][:2]
         return self.env.render()
+
+
+def tracked_body(model, camera_config: dict | None) -> int:
+    """The body a gymnasium MuJoCo env's frames follow: its ``trackbodyid``, else the body of its
+    model's tracking camera named ``track``; 0 (the world) for none."""
+    if camera_config and 'trackbodyid' in camera_config:
+        return max(int(camera_config['trackbodyid']), 0)
+    import mujoco
+
+    camera = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_CAMERA, 'track')
+    tracking = (int(mujoco.mjtCamLight.mjCAMLIGHT_TRACK), int(mujoco.mjtCamLight.mjCAMLIGHT_TRACKCOM))
+    return int(model.cam_bodyid[camera]) if camera >= 0 and model.cam_mode[camera] in tracking else 0

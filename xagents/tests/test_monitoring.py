@@ -57,10 +57,15 @@ def test_play_records_h264_headless(tmp_path, env_args, max_steps):
 
 def test_mujoco_frames_keep_the_body_the_env_names_in_view():
     """gymnasium's MuJoCo envs name a body to track that their free camera ignores (a Hopper ran out
-    of the gallery's gifs): the camera looks at it along x before each frame."""
+    of the gallery's gifs): the camera looks at it in the ground plane before each frame."""
     import gymnasium as gym
 
-    from xagents.envs.rendering import FollowTrackedBody
+    from xagents.envs.rendering import FollowTrackedBody, tracked_body
+
+    def make_env(name):
+        env = gym.make(name).unwrapped
+        env.close()
+        return env.model, env.mujoco_renderer.default_cam_config
 
     env = gym.make('Hopper-v5')  # rendering itself needs OpenGL, which this process cannot load beside TensorFlow
     env.reset(seed=0)
@@ -82,6 +87,20 @@ def test_mujoco_frames_keep_the_body_the_env_names_in_view():
     reacher.unwrapped.mujoco_renderer.render = lambda render_mode: 'frame'
     assert FollowTrackedBody(reacher).render() == 'frame' and list(fixed.lookat) == [0.0, 0.0, 0.0]
     reacher.close()
+    cheetah = gym.make('HalfCheetah-v5')  # names no trackbodyid: its model's ``track`` camera follows the torso
+    cheetah.reset(seed=0)
+    cheetah.unwrapped.data.qpos[0] = -6.0
+    cheetah.unwrapped.set_state(cheetah.unwrapped.data.qpos, cheetah.unwrapped.data.qvel)
+    camera = types.SimpleNamespace(lookat=np.array([0.0, 0.0, 0.0]))
+    cheetah.unwrapped.mujoco_renderer.viewer = types.SimpleNamespace(cam=camera)
+    cheetah.unwrapped.mujoco_renderer.render = lambda render_mode: 'frame'
+    assert FollowTrackedBody(cheetah).render() == 'frame' and camera.lookat[0] < -5 and camera.lookat[2] == 0.0
+    cheetah.close()
+    bodies = {
+        name: tracked_body(*make_env(name))
+        for name in ('Ant-v5', 'Swimmer-v5', 'InvertedDoublePendulum-v5', 'Pusher-v5')
+    }
+    assert bodies == {'Ant-v5': 1, 'Swimmer-v5': 1, 'InvertedDoublePendulum-v5': 0, 'Pusher-v5': 0}
     from xagents.envs.vector import _make_mujoco_env
 
     assert isinstance(_make_mujoco_env('Hopper-v5', 'rgb_array', {}), FollowTrackedBody)  # no frame drawn here
