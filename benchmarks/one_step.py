@@ -8,7 +8,12 @@ rest). The libraries alternate, config by config, in one process each, on one ma
 ``--libraries xagents sb3 sbx`` adds SBX (SB3 on JAX, the ``bench`` extra) with the same settings and
 networks, on JAX's CPU backend with JAX's default threads (``import_sbx``).
 
-    python benchmarks/one_step.py [--steps 1000] [--libraries xagents sb3 sbx] [--output benchmarks/results/one-step]
+``--rounds R`` measures each config R times, the libraries in turn (their order reversed every other
+round): the table gives each library's median, the ratio of the medians and the range of the ratios
+of the rounds, and each library's breakdown from its median run.
+
+    python benchmarks/one_step.py [--steps 1000] [--rounds 3] [--libraries xagents sb3 sbx]
+        [--output benchmarks/results/one-step]
 """
 
 from __future__ import annotations
@@ -139,6 +144,29 @@ def one(agent: str, batch: int, n_envs: int, library: str, steps: int) -> dict:
     return json.loads(output.strip().splitlines()[-1])
 
 
+def compared(rounds: dict[str, list[dict]], peers: list[str]) -> dict:
+    """Each library's median run of its rounds, the ratios of the medians and of each round
+    (``rounds``: library -> its measurements, round by round)."""
+    medians = {}
+    for library, runs in rounds.items():
+        ordered = sorted(runs, key=lambda run: run['steps_per_second'])
+        medians[library] = {**ordered[(len(ordered) - 1) // 2], 'rounds': [run['steps_per_second'] for run in runs]}
+    ratios, round_ratios = {}, {}
+    if 'xagents' in rounds:
+        for peer in peers:
+            ratios[peer] = medians['xagents']['steps_per_second'] / medians[peer]['steps_per_second']
+            pairs = zip(rounds['xagents'], rounds[peer])
+            round_ratios[peer] = [ours['steps_per_second'] / theirs['steps_per_second'] for ours, theirs in pairs]
+    return {**medians, 'ratios': ratios, 'round_ratios': round_ratios}
+
+
+def ratio_cell(row: dict, peer: str) -> str:
+    """The ratio of the medians, and the range of the rounds' ratios when there are several."""
+    each = row['round_ratios'][peer]
+    spread = f' ({min(each):.2f}-{max(each):.2f})' if len(each) > 1 else ''
+    return f'{row["ratios"][peer]:.2f}x{spread}'
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--steps', type=int, default=1000, help='timed vector steps per measurement')
@@ -146,6 +174,7 @@ def main():
     parser.add_argument('--batches', nargs='+', type=int, default=[32, 256])
     parser.add_argument('--n-envs', nargs='+', type=int, default=[1, 4])
     parser.add_argument('--libraries', nargs='+', default=['xagents', 'sb3'], choices=['xagents', 'sb3', 'sbx'])
+    parser.add_argument('--rounds', type=int, default=1, help='measurements of each config, libraries alternating')
     parser.add_argument('--output', default='benchmarks/results/one-step')
     parser.add_argument('--one', nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -160,20 +189,24 @@ def main():
     for agent in args.agents:
         for batch in args.batches:
             for n_envs in args.n_envs:
-                measured = {library: one(agent, batch, n_envs, library, args.steps) for library in args.libraries}
-                speed = {library: value['steps_per_second'] for library, value in measured.items()}
-                ratios = {peer: speed['xagents'] / speed[peer] for peer in peers if 'xagents' in speed}
-                rows.append({'agent': agent, 'batch': batch, 'n_envs': n_envs, **measured, 'ratios': ratios})
+                rounds = {library: [] for library in args.libraries}
+                for number in range(args.rounds):
+                    order = args.libraries if number % 2 == 0 else args.libraries[::-1]
+                    for library in order:
+                        rounds[library].append(one(agent, batch, n_envs, library, args.steps))
+                row = {'agent': agent, 'batch': batch, 'n_envs': n_envs, **compared(rounds, peers)}
+                rows.append(row)
                 print(
                     f'{agent} batch {batch} envs {n_envs}: '
-                    + ', '.join(f'{library} {value:.0f}' for library, value in speed.items())
-                    + ' steps/s'
-                    + ''.join(f' ({ratio:.2f}x {peer})' for peer, ratio in ratios.items()),
+                    + ', '.join(f'{library} {row[library]["steps_per_second"]:.0f}' for library in args.libraries)
+                    + ' steps/s (medians)'
+                    + ''.join(f' ({ratio:.2f}x {peer})' for peer, ratio in row['ratios'].items()),
                     flush=True,
                 )
     output = Path(args.output)
     output.parent.mkdir(parents=True, exist_ok=True)
-    meta = {'machine': f'{platform.processor() or platform.machine()}, {os.cpu_count()} cores', 'steps': args.steps}
+    machine = f'{platform.processor() or platform.machine()}, {os.cpu_count()} cores'
+    meta = {'machine': machine, 'steps': args.steps, 'rounds': args.rounds}
     output.with_suffix('.json').write_text(json.dumps({'meta': meta, 'rows': rows}, indent=2))
     names = {'xagents': 'xagents', 'sb3': 'SB3', 'sbx': 'SBX'}
     ratio_names = [f'xagents / {names[peer]}' for peer in peers] if 'xagents' in args.libraries else []
@@ -183,7 +216,7 @@ def main():
     for row in rows:
         cells = [str(row[key]) for key in ('agent', 'batch', 'n_envs')]
         cells += [f'{row[lib]["steps_per_second"]:.0f}' for lib in args.libraries]
-        cells += [f'{ratio:.2f}x' for ratio in row['ratios'].values()]
+        cells += [ratio_cell(row, peer) for peer in row['ratios']]
         cells += [' · '.join(f'{k} {v:.0f}' for k, v in row[lib]['breakdown_us'].items()) for lib in args.libraries]
         lines.append('| ' + ' | '.join(cells) + ' |')
     output.with_suffix('.md').write_text('\n'.join(lines) + '\n')
