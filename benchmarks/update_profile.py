@@ -138,7 +138,7 @@ def one(library: str, agent: str, batch: int, calls: int, names_shown: int = 0) 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--agent', default='sac', choices=['sac', 'td3', 'ddpg'])
+    parser.add_argument('--agent', default='sac', choices=['sac', 'td3', 'ddpg', 'dqn'])
     parser.add_argument('--batch', type=int, default=32)
     parser.add_argument('--calls', type=int, default=300)
     parser.add_argument('--libraries', nargs='+', default=['xagents', 'sbx'])

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import tensorflow as tf
+from tensorflow.python.eager import context
+from tensorflow.python.framework.ops import EagerTensor
 
 
 class ConcreteCalls:
@@ -35,5 +37,11 @@ class ConcreteCalls:
 
 
 def tensor_of(value) -> tf.Tensor:
-    """``value`` as a tensor; ``tf.constant`` converts an array faster than ``tf.convert_to_tensor``."""
-    return tf.constant(value) if isinstance(value, np.ndarray) else tf.convert_to_tensor(value)
+    """``value`` as a tensor. An array goes straight to the eager tensor that ``tf.constant`` makes of
+    it in the end, past ``tf.constant``'s layers of Python: the 7 arrays of a DQN batch took 44-97 µs
+    against 63-129 through ``tf.constant``, alternating under load (``tf.convert_to_tensor`` is slower still)."""
+    if isinstance(value, np.ndarray):
+        eager = context.context()
+        eager.ensure_initialized()
+        return EagerTensor(value, eager.device_name, None)
+    return tf.convert_to_tensor(value)
