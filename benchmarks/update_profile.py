@@ -39,6 +39,7 @@ RUNTIME = (
     'PjitFunction',
     'PjRt',
     'end:',
+    'while.',  # a compiled loop (DQN's steps): its body's kernels are events of their own
 )
 KINDS = [
     ('dot', re.compile(r'^(MatMul|dot|.*_dot_|.*dot_fusion|gemm|custom-call)', re.I)),
