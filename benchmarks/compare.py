@@ -373,6 +373,7 @@ MOUNTAIN_CAR = dict(ppo=1_000_000, a2c=1_000_000, trpo=100_000, acer=1_000_000, 
 LUNAR_LANDER = dict(a2c=200_000, trpo=200_000, acer=200_000)  # PPO and DQN have presets
 MOUNTAIN_CAR_CONTINUOUS = dict(ppo=20_000, a2c=100_000, trpo=50_000, ddpg=300_000, td3=300_000, sac=50_000)
 LUNAR_LANDER_CONTINUOUS = dict(ppo=1_000_000, a2c=5_000_000, trpo=100_000, ddpg=300_000, td3=300_000, sac=500_000)
+HOPPER = dict(ppo=1_000_000, a2c=1_000_000, trpo=1_000_000)  # MuJoCo: the on-policy agents (RL Zoo's 1M)
 PONG = 'PongNoFrameskip-v4'
 MUJOCO_START = dict(buffer_initial_size=10_000)  # RL Zoo's MuJoCo settings: 10,000 random steps first
 CHEETAH = 'HalfCheetah-v5'
@@ -464,6 +465,7 @@ TASKS = {
                 (agent, 'LunarLanderContinuous-v3', 200, budget, 100)
                 for agent, budget in LUNAR_LANDER_CONTINUOUS.items()
             ],
+            *[(agent, 'Hopper-v5', 3800, budget, 100) for agent, budget in HOPPER.items()],
         ]
     },
     'dqn-pong': Task('dqn', PONG, None, 10_000, sb3_dqn_pong, 4, flags=dict(buffer_initial_size=1000)),
