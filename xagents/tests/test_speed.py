@@ -203,3 +203,6 @@ def test_concrete_calls_trace_once_per_signature_and_give_the_functions_results(
     assert len(calls.concrete) == 1
     out = calls({'x': np.ones((4, 2), np.float32), 'y': np.zeros(5)}, 2.0)  # a new shape: a new trace
     assert len(calls.concrete) == 2 and float(out['sum']) == 16.0
+    with tf.GradientTape():  # a tape that could record: the concrete function's own call, the same results
+        out = calls({'x': np.ones((4, 2), np.float32), 'y': np.zeros(5)}, 2.0)
+    assert len(calls.concrete) == 2 and float(out['sum']) == 16.0 and int(out['count']) == 5
