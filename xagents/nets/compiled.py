@@ -7,6 +7,7 @@ import itertools
 import numpy as np
 import tensorflow as tf
 from tensorflow.python.eager import cancellation, context, execute, record
+from tensorflow.python.eager.polymorphic_function import atomic_function
 from tensorflow.python.framework.ops import EagerTensor
 
 
@@ -51,22 +52,24 @@ def run_concrete(concrete, flat: list[tf.Tensor]):
     if not eager.executing_eagerly() or record.could_possibly_record() or cancellation.context() is not None:
         return concrete._call_flat(flat, concrete.captured_inputs)
     function = concrete._inference_function
-    outputs = execute.execute(
-        function.name.decode(),
-        num_outputs=len(function.function_type.flat_outputs),
-        inputs=flat + list(concrete.captured_inputs),
-        attrs=tuple(itertools.chain(*eager.function_call_options.as_attrs().items())),
-        ctx=eager,
-    )
+    with atomic_function.InterpolateRuntimeError(function):  # errors name the op and its line, as before
+        outputs = execute.execute(
+            function.name.decode(),
+            num_outputs=len(function.function_type.flat_outputs),
+            inputs=flat + list(concrete.captured_inputs),
+            attrs=tuple(itertools.chain(*eager.function_call_options.as_attrs().items())),
+            ctx=eager,
+        )
     return function.function_type.pack_output(outputs or None)
 
 
 def tensor_of(value) -> tf.Tensor:
     """``value`` as a tensor. An array goes straight to the eager tensor that ``tf.constant`` makes of
     it in the end, past ``tf.constant``'s layers of Python: the 7 arrays of a DQN batch took 44-97 µs
-    against 63-129 through ``tf.constant``, alternating under load (``tf.convert_to_tensor`` is slower still)."""
+    against 63-129 through ``tf.constant``, alternating under load (``tf.convert_to_tensor`` is slower still).
+    Like ``tf.constant`` it copies the array first: an aligned array's tensor would share its memory."""
     if isinstance(value, np.ndarray):
         eager = context.context()
         eager.ensure_initialized()
-        return EagerTensor(value, eager.device_name, None)
+        return EagerTensor(value.copy(), eager.device_name, None)
     return tf.convert_to_tensor(value)
